@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qaio-bench's shared helpers, used by the driver (qaio-bench.c) and by every
+ * suite (suite_*.c): the monotonic clock, the measurement loop (calibrate a
+ * batch size, then time several repeats of it and keep the median, with the
+ * repeats of the subjects being compared interleaved so that drift of the
+ * machine hits them alike), worker threads that host one loop each (QEMU
+ * lets only a context's home thread run aio_poll, and a thread gets one
+ * home context for good), the result table that the driver prints as text
+ * or JSON, the progress line and a watchdog that turns a lost wake-up into
+ * an error message instead of a hang.  A suite is a name and a run function;
+ * adding one means one file and one line in the driver's suite table.
+ */
+#ifndef QAIO_BENCH_H
+#define QAIO_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qemu/osdep.h"
+#include "block/aio.h"
+
+/* ---- options ------------------------------------------------------------ */
+
+typedef struct bench_opts {
+    bool json;              /* JSON on stdout instead of the table */
+    bool quick;             /* short repeats, for a smoke run */
+    int repeats;            /* repeats per case; the median is reported */
+    double repeat_seconds;  /* wanted length of one repeat */
+} bench_opts;
+
+extern bench_opts bench_opt;
+
+/* ---- suites ------------------------------------------------------------- */
+
+typedef struct bench_suite {
+    const char *name;
+    const char *summary;    /* one line for --help */
+    void (*run)(void);
+} bench_suite;
+
+extern const bench_suite bench_suite_bh;
+extern const bench_suite bench_suite_notify;
+extern const bench_suite bench_suite_fd;
+extern const bench_suite bench_suite_timers;
+
+/* ---- time --------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* ---- worker threads ----------------------------------------------------- */
+
+/*
+ * A thread that runs the functions given to it, one at a time, in order.
+ * Every loop being measured lives on one worker for its whole life, so the
+ * thread that created it is the thread that runs it.
+ */
+typedef struct bench_worker bench_worker;
+
+bench_worker *bench_worker_start(const char *name);
+/* Run fn(arg) on the worker and wait for it to return. */
+void bench_worker_call(bench_worker *w, void (*fn)(void *), void *arg);
+/* Run fn(arg) on the worker without waiting; bench_worker_wait() joins it. */
+void bench_worker_post(bench_worker *w, void (*fn)(void *), void *arg);
+void bench_worker_wait(bench_worker *w);
+/* Stop and join the thread (after the current function, if any). */
+void bench_worker_stop(bench_worker *w);
+
+/* ---- measurement -------------------------------------------------------- */
+
+/* Run the operation under test `iters` times. */
+typedef void bench_body(void *arg, uint64_t iters);
+
+typedef struct bench_stats {
+    double median_ns;       /* per operation */
+    double min_ns;
+    double max_ns;
+    uint64_t iters;         /* operations per repeat */
+    int repeats;
+} bench_stats;
+
+typedef struct bench_case {
+    const char *label;      /* for the progress line */
+    bench_body *body;
+    void *arg;
+    bench_worker *worker;   /* run (and timed) there; NULL: calling thread */
+    bench_stats stats;      /* filled in by bench_measure() */
+} bench_case;
+
+#define BENCH_CASE(l, b, a, w) \
+    ((bench_case){ .label = (l), .body = (b), .arg = (a), .worker = (w) })
+
+/*
+ * Calibrate each case, then run bench_opt.repeats rounds, each round one
+ * timed batch of every case in turn.  Progress goes to the progress line
+ * as "[suite] what i/n".
+ */
+void bench_measure(bench_case *cases, int n, const char *suite,
+                   const char *what, int group, int ngroups);
+
+/* ---- results ------------------------------------------------------------ */
+
+#define BENCH_MAX_RATIOS 2
+
+typedef enum bench_verdict {
+    BENCH_NO_TARGET,
+    BENCH_MET,
+    BENCH_MISSED,
+    BENCH_UNAVAILABLE,      /* the reference could not be measured */
+} bench_verdict;
+
+typedef struct bench_result {
+    char suite[16];
+    char case_name[48];
+    char subject[16];       /* qaio, libevent, libuv, glib, bare */
+    char metric[8];         /* ns/op */
+    bench_stats st;
+    int nratios;
+    struct {
+        char name[40];      /* e.g. "qaio/libevent", "n10000/n1" */
+        double value;
+    } ratio[BENCH_MAX_RATIOS];
+    bench_verdict verdict;
+    char target[40];        /* e.g. "≤1.0x libevent" */
+    double target_limit;
+    double target_value;
+    char note[240];
+} bench_result;
+
+/* Append a row; the pointer stays valid until the program ends. */
+bench_result *bench_record(const char *suite, const char *case_name,
+                           const char *subject, const bench_stats *st);
+void bench_add_ratio(bench_result *r, const char *name, double value);
+/*
+ * Judge `value` against `limit` (met when value <= limit) and show it as
+ * "<text>: met|missed".  value < 0 means the reference is missing.
+ */
+void bench_set_target(bench_result *r, const char *text, double limit,
+                      double value);
+void bench_result_note(bench_result *r, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+/* A free-text note printed under the table (and in the JSON). */
+void bench_note(const char *suite, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Print everything recorded, as a table or JSON per bench_opt. */
+void bench_report(int argc, char **argv);
+
+/* ---- progress and watchdog ---------------------------------------------- */
+
+/*
+ * "\r[suite] what i/n" on stderr once the run is older than a second;
+ * bench_progress_clear() erases it before the report.
+ */
+void bench_progress(const char *suite, const char *what, int i, int n,
+                    int repeat, int repeats);
+void bench_progress_clear(void);
+
+/*
+ * Tell the watchdog the run is alive.  A run that stays silent for more
+ * than a minute (a lost wake-up leaves a thread blocked for good) is ended
+ * with a message that names the last thing it was doing.
+ */
+void bench_alive(const char *what);
+
+/* Call first: notes the start time and starts the watchdog. */
+void bench_init(void);
+
+/* ---- qaio helpers ------------------------------------------------------- */
+
+/*
+ * A new AioContext whose fd monitor is forced to `fdmon` (poll, epoll,
+ * io_uring) through QAIO_FDMON, or left to qaio's choice when NULL; the
+ * user's own QAIO_FDMON is restored afterwards.  NULL with a message in
+ * `why` when the context cannot be created.
+ */
+AioContext *bench_context_new(const char *fdmon, char *why, size_t whylen);
+
+/*
+ * Whether this kernel lets a process create an io_uring instance and qaio
+ * was built with io_uring support; otherwise why not.
+ */
+bool bench_io_uring_usable(char *why, size_t whylen);
+
+/*
+ * Count the open epoll and io_uring instances of this process (by the
+ * names of their anonymous inodes), to see which fd monitor a context
+ * really uses.
+ */
+void bench_count_poller_fds(int *epoll_fds, int *io_uring_fds);
+
+/* A fixed-seed pseudo-random generator, so runs are comparable. */
+uint64_t bench_rand(uint64_t *state);
+
+/* Ratio helper: a / b, or -1 when either is missing or zero. */
+double bench_ratio(double a, double b);
+
+#endif

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qaio-bench: the driver.  It parses the command line, raises the open-file
+ * limit (the fd suite registers ten thousand eventfds, several times over),
+ * runs the chosen suites in the order of the suite table and prints one
+ * report: an aligned table by default, JSON with --json.  Each suite lives
+ * in its own suite_<name>.c and measures qaio beside whichever peers (glib
+ * always; libevent and libuv when configure found them) in the same
+ * invocation; adding a suite is a new file plus one line in bench_suites[].
+ */
+#include "config.h"
+
+#include "bench.h"
+
+#include <getopt.h>
+#include <sys/resource.h>
+
+static const bench_suite *const bench_suites[] = {
+    &bench_suite_bh,
+    &bench_suite_notify,
+    &bench_suite_fd,
+    &bench_suite_timers,
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: qaio-bench [--json] [--suite NAME[,NAME...]] [--repeat N] [--quick]\n"
+"                  [--help]\n"
+"\n"
+"Micro-benchmarks of qaio's event loop, beside libevent, libuv and glib\n"
+"where they are installed, all in the same run.  Each figure is the median\n"
+"of N repeats (default 5) of a batch calibrated to last about 0.2 s; the\n"
+"repeats of the subjects compared in one row group are interleaved.\n"
+"\n"
+"  --json          print JSON on stdout instead of the table\n"
+"  --suite LIST    comma-separated suites to run (default: all)\n"
+"  --repeat N      repeats per case (default 5; 3 with --quick)\n"
+"  --quick         batches of about 0.05 s: a smoke run of ~20 s\n"
+"  --help          this text\n"
+"\n"
+"suites:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(bench_suites); i++) {
+        fprintf(out, "  %-10s %s\n", bench_suites[i]->name,
+                bench_suites[i]->summary);
+    }
+    fprintf(out,
+"\n"
+"peers, where installed: bh: libevent event_active, uv_idle, g_idle_add;\n"
+"notify: a bare eventfd ping-pong between the same two threads,\n"
+"uv_async_send; fd: libevent (epoll), uv_poll, g_unix_fd_source; timers:\n"
+"evtimer_add/evtimer_del, uv_timer_start/uv_timer_stop.\n"
+"\n"
+"The table shows ns per operation; 'ratio' is qaio's median over the row's\n"
+"(qaio/PEER) or a row over its own baseline (n10000/n1, p10000/p10), and\n"
+"'target' the project's goal for that ratio, judged on this run.\n"
+"\n"
+"environment (read by libqaio when a context is created):\n"
+"  QAIO_FDMON=poll|epoll|io_uring  force an fd monitor (the fd suite sets\n"
+"                                  it per case and restores it afterwards)\n"
+"  QAIO_POLL_MAX_NS=N              default adaptive-polling limit in ns\n"
+"  QAIO_STATS=1                    print per-context counters at exit:\n"
+"                                  aio_poll calls, blocking waits, eventfd\n"
+"                                  writes avoided, BHs run, fd events\n"
+"                                  dispatched, poll hits, fd-monitor\n"
+"                                  fallbacks\n");
+}
+
+static const bench_suite *find_suite(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(bench_suites); i++) {
+        if (strcmp(bench_suites[i]->name, name) == 0) {
+            return bench_suites[i];
+        }
+    }
+    return NULL;
+}
+
+/* Mark the suites named in a comma-separated list; false on an unknown one. */
+static bool select_suites(const char *list, bool *chosen)
+{
+    char **names = g_strsplit(list, ",", -1);
+    bool ok = true;
+
+    for (char **n = names; *n; n++) {
+        const bench_suite *s;
+
+        g_strstrip(*n);
+        if (!**n) {
+            continue;
+        }
+        s = find_suite(*n);
+        if (!s) {
+            fprintf(stderr, "qaio-bench: unknown suite '%s'\n", *n);
+            ok = false;
+            continue;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(bench_suites); i++) {
+            if (bench_suites[i] == s) {
+                chosen[i] = true;
+            }
+        }
+    }
+    g_strfreev(names);
+    return ok;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            fprintf(stderr, "qaio-bench: cannot raise the open-file limit: "
+                    "%s\n", strerror(errno));
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "suite", required_argument, NULL, 's' },
+        { "repeat", required_argument, NULL, 'r' },
+        { "quick", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool chosen[ARRAY_SIZE(bench_suites)] = { false };
+    bool any_chosen = false;
+    int repeat = 0;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "js:r:qh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'j':
+            bench_opt.json = true;
+            break;
+        case 's':
+            if (!select_suites(optarg, chosen)) {
+                usage(stderr);
+                return 2;
+            }
+            any_chosen = true;
+            break;
+        case 'r': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 1000) {
+                fprintf(stderr, "qaio-bench: --repeat wants 1..1000, not "
+                        "'%s'\n", optarg);
+                return 2;
+            }
+            repeat = n;
+            break;
+        }
+        case 'q':
+            bench_opt.quick = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "qaio-bench: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (bench_opt.quick) {
+        bench_opt.repeats = 3;
+        bench_opt.repeat_seconds = 0.05;
+    }
+    if (repeat) {
+        bench_opt.repeats = repeat;
+    }
+
+    raise_fd_limit();
+    bench_init();
+    for (size_t i = 0; i < ARRAY_SIZE(bench_suites); i++) {
+        if (!any_chosen || chosen[i]) {
+            bench_suites[i]->run();
+        }
+    }
+    bench_report(argc, argv);
+    return 0;
+}

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Suite "fd": what one loop iteration costs as the number of registered fds
+ * grows while only one of them is ready.  For n = 1, 64, 1024 and 10000
+ * eventfds registered with a read handler, one (the middle one) is written
+ * once and never read, so it stays readable and, the loops being
+ * level-triggered, every iteration dispatches exactly that one handler,
+ * which does nothing.  qaio runs once per fd monitor (qaio's own choice,
+ * then poll, epoll and io_uring forced through QAIO_FDMON) and per driver:
+ * aio_poll(ctx, false), or the context's GSource attached to a private
+ * GMainContext and g_main_context_iteration(FALSE).  Peers: libevent on its
+ * epoll backend (event_base_loop NONBLOCK|ONCE), libuv (uv_poll, uv_run
+ * NOWAIT) and glib (g_unix_fd_source, one iteration).  The four sizes of one
+ * subject are set up together, each on its own thread (a context's home
+ * thread), and measured with interleaved repeats, so the ratio
+ * cost(10000)/cost(1) compares figures taken side by side.  Everything is
+ * closed before the next subject: 11089 eventfds are open at the peak.
+ * Target: that ratio at most 1.2 for epoll and io_uring, with either driver.
+ */
+#include "config.h"
+
+#include "bench.h"
+
+#include <sys/eventfd.h>
+#include <glib-unix.h>
+
+#ifdef QAIO_HAVE_LIBEVENT
+#include <event2/event.h>
+#endif
+#ifdef QAIO_HAVE_LIBUV
+#include <uv.h>
+#endif
+
+enum { FD_NSIZES = 4 };
+static const int fd_sizes[FD_NSIZES] = { 1, 64, 1024, 10000 };
+
+typedef enum fd_kind {
+    FD_QAIO_AIO_POLL,
+    FD_QAIO_GSOURCE,
+    FD_LIBEVENT,
+    FD_LIBUV,
+    FD_GLIB,
+} fd_kind;
+
+typedef struct fd_config {
+    fd_kind kind;
+    const char *fdmon;      /* qaio: forced monitor, NULL for qaio's choice */
+    const char *name;       /* case name prefix */
+    const char *subject;
+    bool has_target;
+} fd_config;
+
+static const fd_config fd_configs[] = {
+    { FD_QAIO_AIO_POLL, NULL, "auto aio_poll", "qaio", false },
+    { FD_QAIO_GSOURCE, NULL, "auto gsource", "qaio", false },
+    { FD_QAIO_AIO_POLL, "poll", "poll aio_poll", "qaio", false },
+    { FD_QAIO_GSOURCE, "poll", "poll gsource", "qaio", false },
+    { FD_QAIO_AIO_POLL, "epoll", "epoll aio_poll", "qaio", true },
+    { FD_QAIO_GSOURCE, "epoll", "epoll gsource", "qaio", true },
+    { FD_QAIO_AIO_POLL, "io_uring", "io_uring aio_poll", "qaio", true },
+    { FD_QAIO_GSOURCE, "io_uring", "io_uring gsource", "qaio", true },
+#ifdef QAIO_HAVE_LIBEVENT
+    { FD_LIBEVENT, NULL, "epoll", "libevent", false },
+#endif
+#ifdef QAIO_HAVE_LIBUV
+    { FD_LIBUV, NULL, "uv_poll", "libuv", false },
+#endif
+    { FD_GLIB, NULL, "unix_fd", "glib", false },
+};
+#define FD_NCONFIGS ((int)ARRAY_SIZE(fd_configs))
+
+/* The qaio configurations the peers are compared with. */
+#define FD_REF_AIO_POLL 4   /* epoll aio_poll */
+#define FD_REF_GSOURCE 5    /* epoll gsource */
+
+typedef struct fd_case {
+    const fd_config *cfg;
+    int n;
+    int *fds;
+    int nopen;
+    bool ok;
+    char why[160];
+    uint64_t dispatched, ops;
+
+    AioContext *ctx;
+    GSource *src;           /* qaio gsource driver: the context's source */
+    GMainContext *mc;       /* qaio gsource driver and glib peer */
+#ifdef QAIO_HAVE_LIBEVENT
+    struct event_base *base;
+    struct event **evs;
+#endif
+#ifdef QAIO_HAVE_LIBUV
+    uv_loop_t loop;
+    uv_poll_t *polls;
+#endif
+} fd_case;
+
+/* ---- handlers and bodies ------------------------------------------------ */
+
+static void fd_qaio_cb(void *opaque)
+{
+    ((fd_case *)opaque)->dispatched++;
+}
+
+static void fd_qaio_aio_poll_body(void *opaque, uint64_t iters)
+{
+    fd_case *c = opaque;
+
+    for (uint64_t i = 0; i < iters; i++) {
+        aio_poll(c->ctx, false);
+    }
+    c->ops += iters;
+}
+
+static void fd_glib_iteration_body(void *opaque, uint64_t iters)
+{
+    fd_case *c = opaque;
+
+    for (uint64_t i = 0; i < iters; i++) {
+        g_main_context_iteration(c->mc, FALSE);
+    }
+    c->ops += iters;
+}
+
+static gboolean fd_glib_cb(gint fd, GIOCondition cond, gpointer opaque)
+{
+    ((fd_case *)opaque)->dispatched++;
+    return G_SOURCE_CONTINUE;
+}
+
+#ifdef QAIO_HAVE_LIBEVENT
+static void fd_event_cb(evutil_socket_t fd, short what, void *opaque)
+{
+    ((fd_case *)opaque)->dispatched++;
+}
+
+static void fd_event_body(void *opaque, uint64_t iters)
+{
+    fd_case *c = opaque;
+
+    for (uint64_t i = 0; i < iters; i++) {
+        event_base_loop(c->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+    }
+    c->ops += iters;
+}
+#endif
+
+#ifdef QAIO_HAVE_LIBUV
+static void fd_uv_cb(uv_poll_t *p, int status, int events)
+{
+    ((fd_case *)p->data)->dispatched++;
+}
+
+static void fd_uv_body(void *opaque, uint64_t iters)
+{
+    fd_case *c = opaque;
+
+    for (uint64_t i = 0; i < iters; i++) {
+        uv_run(&c->loop, UV_RUN_NOWAIT);
+    }
+    c->ops += iters;
+}
+#endif
+
+static bench_body *fd_body(fd_kind kind)
+{
+    switch (kind) {
+    case FD_QAIO_AIO_POLL:
+        return fd_qaio_aio_poll_body;
+#ifdef QAIO_HAVE_LIBEVENT
+    case FD_LIBEVENT:
+        return fd_event_body;
+#endif
+#ifdef QAIO_HAVE_LIBUV
+    case FD_LIBUV:
+        return fd_uv_body;
+#endif
+    default:
+        return fd_glib_iteration_body;
+    }
+}
+
+/* ---- set-up and tear-down, on the case's own thread --------------------- */
+
+static void fd_setup(void *opaque)
+{
+    fd_case *c = opaque;
+    const fd_config *cfg = c->cfg;
+    uint64_t one = 1;
+
+    c->fds = g_new(int, c->n);
+    for (c->nopen = 0; c->nopen < c->n; c->nopen++) {
+        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) {
+            snprintf(c->why, sizeof(c->why), "eventfd #%d: %s", c->nopen + 1,
+                     strerror(errno));
+            return;
+        }
+        c->fds[c->nopen] = fd;
+    }
+    if (write(c->fds[c->n / 2], &one, sizeof(one)) != sizeof(one)) {
+        snprintf(c->why, sizeof(c->why), "eventfd write: %s", strerror(errno));
+        return;
+    }
+
+    switch (cfg->kind) {
+    case FD_QAIO_AIO_POLL:
+    case FD_QAIO_GSOURCE:
+        c->ctx = bench_context_new(cfg->fdmon, c->why, sizeof(c->why));
+        if (!c->ctx) {
+            return;
+        }
+        qemu_set_current_aio_context(c->ctx);
+        for (int i = 0; i < c->n; i++) {
+            aio_set_fd_handler(c->ctx, c->fds[i], false, fd_qaio_cb, NULL,
+                               NULL, NULL, c);
+        }
+        if (cfg->kind == FD_QAIO_GSOURCE) {
+            c->src = aio_get_g_source(c->ctx);
+            c->mc = g_main_context_new();
+            g_source_attach(c->src, c->mc);
+        }
+        break;
+#ifdef QAIO_HAVE_LIBEVENT
+    case FD_LIBEVENT: {
+        struct event_config *ec = event_config_new();
+
+        event_config_avoid_method(ec, "select");
+        event_config_avoid_method(ec, "poll");
+        c->base = event_base_new_with_config(ec);
+        event_config_free(ec);
+        if (!c->base) {
+            snprintf(c->why, sizeof(c->why), "no libevent epoll backend");
+            return;
+        }
+        c->evs = g_new0(struct event *, c->n);
+        for (int i = 0; i < c->n; i++) {
+            c->evs[i] = event_new(c->base, c->fds[i], EV_READ | EV_PERSIST,
+                                  fd_event_cb, c);
+            event_add(c->evs[i], NULL);
+        }
+        break;
+    }
+#endif
+#ifdef QAIO_HAVE_LIBUV
+    case FD_LIBUV:
+        uv_loop_init(&c->loop);
+        c->polls = g_new0(uv_poll_t, c->n);
+        for (int i = 0; i < c->n; i++) {
+            uv_poll_init(&c->loop, &c->polls[i], c->fds[i]);
+            c->polls[i].data = c;
+            uv_poll_start(&c->polls[i], UV_READABLE, fd_uv_cb);
+        }
+        break;
+#endif
+    default:
+        c->mc = g_main_context_new();
+        for (int i = 0; i < c->n; i++) {
+            GSource *src = g_unix_fd_source_new(c->fds[i], G_IO_IN);
+
+            g_source_set_callback(src, (GSourceFunc)(void (*)(void))fd_glib_cb,
+                                  c, NULL);
+            g_source_attach(src, c->mc);
+            g_source_unref(src);
+        }
+        break;
+    }
+    c->ok = true;
+}
+
+static void fd_teardown(void *opaque)
+{
+    fd_case *c = opaque;
+    const fd_config *cfg = c->cfg;
+
+    switch (cfg->kind) {
+    case FD_QAIO_AIO_POLL:
+    case FD_QAIO_GSOURCE:
+        if (!c->ctx) {
+            break;
+        }
+        for (int i = 0; i < c->nopen; i++) {
+            aio_set_fd_handler(c->ctx, c->fds[i], false, NULL, NULL, NULL,
+                               NULL, NULL);
+        }
+        if (c->src) {
+            g_main_context_iteration(c->mc, FALSE);
+            g_source_destroy(c->src);
+            g_source_unref(c->src);
+            g_main_context_unref(c->mc);
+        } else {
+            aio_poll(c->ctx, false);
+        }
+        aio_context_unref(c->ctx);
+        break;
+#ifdef QAIO_HAVE_LIBEVENT
+    case FD_LIBEVENT:
+        for (int i = 0; c->evs && i < c->n; i++) {
+            if (c->evs[i]) {
+                event_free(c->evs[i]);
+            }
+        }
+        g_free(c->evs);
+        if (c->base) {
+            event_base_free(c->base);
+        }
+        break;
+#endif
+#ifdef QAIO_HAVE_LIBUV
+    case FD_LIBUV:
+        if (c->polls) {
+            for (int i = 0; i < c->n; i++) {
+                uv_close((uv_handle_t *)&c->polls[i], NULL);
+            }
+            uv_run(&c->loop, UV_RUN_DEFAULT);
+            uv_loop_close(&c->loop);
+            g_free(c->polls);
+        }
+        break;
+#endif
+    default:
+        if (c->mc) {
+            g_main_context_unref(c->mc);
+        }
+        break;
+    }
+    for (int i = 0; i < c->nopen; i++) {
+        close(c->fds[i]);
+    }
+    g_free(c->fds);
+}
+
+/* ---- one subject, four sizes -------------------------------------------- */
+
+static double fd_medians[ARRAY_SIZE(fd_configs)][FD_NSIZES];
+/* The median measured what it claims: one handler call per iteration. */
+static bool fd_valid[ARRAY_SIZE(fd_configs)][FD_NSIZES];
+
+static void fd_record_skipped(const fd_config *cfg, const char *why)
+{
+    char name[48];
+    bench_result *r;
+
+    snprintf(name, sizeof(name), "%s n=%d", cfg->name, fd_sizes[FD_NSIZES - 1]);
+    r = bench_record("fd", name, cfg->subject, NULL);
+    if (cfg->has_target) {
+        bench_set_target(r, "≤1.2x n=1", 1.2, -1);
+    }
+    bench_result_note(r, "skipped: %s", why);
+}
+
+/* Which monitor the contexts really use, told by the kernel objects open. */
+static void fd_check_monitor(const fd_config *cfg, bench_result *r, int nctx)
+{
+    int epolls, urings;
+
+    bench_count_poller_fds(&epolls, &urings);
+    if (!cfg->fdmon) {
+        bench_result_note(r, "%d contexts hold %d epoll and %d io_uring "
+                          "instances", nctx, epolls, urings);
+    } else if (strcmp(cfg->fdmon, "io_uring") == 0 && urings < nctx) {
+        bench_result_note(r, "only %d io_uring instances for %d contexts: "
+                          "monitor fell back", urings, nctx);
+    } else if (strcmp(cfg->fdmon, "epoll") == 0 && epolls < nctx) {
+        bench_result_note(r, "only %d epoll instances for %d contexts: "
+                          "monitor fell back", epolls, nctx);
+    }
+}
+
+static void fd_run_config(int ci, int group, int ngroups)
+{
+    const fd_config *cfg = &fd_configs[ci];
+    fd_case cs[FD_NSIZES];
+    bench_worker *w[FD_NSIZES];
+    bench_case cases[FD_NSIZES];
+    int n = 0, nctx = 0;
+    char alive[96];
+
+    memset(cs, 0, sizeof(cs));
+    for (int k = 0; k < FD_NSIZES; k++) {
+        char tname[16];
+
+        fd_medians[ci][k] = -1;
+        cs[k].cfg = cfg;
+        cs[k].n = fd_sizes[k];
+        snprintf(tname, sizeof(tname), "bench-fd%d", fd_sizes[k]);
+        w[k] = bench_worker_start(tname);
+        snprintf(alive, sizeof(alive), "[fd] %s n=%d set-up", cfg->name,
+                 fd_sizes[k]);
+        bench_alive(alive);
+        bench_worker_call(w[k], fd_setup, &cs[k]);
+        if (cs[k].ok) {
+            char *label = g_strdup_printf("n=%d", fd_sizes[k]);
+
+            cases[n++] = BENCH_CASE(label, fd_body(cfg->kind), &cs[k], w[k]);
+            nctx += cs[k].ctx != NULL;
+        }
+    }
+
+    if (n) {
+        bench_measure(cases, n, "fd", cfg->name, group, ngroups);
+    }
+
+    bench_result *rows[FD_NSIZES] = { NULL };
+    bool once[FD_NSIZES] = { false };
+    GString *odd = g_string_new(NULL);
+    for (int k = 0, j = 0; k < FD_NSIZES; k++) {
+        char name[48];
+        fd_case *c = &cs[k];
+
+        snprintf(name, sizeof(name), "%s n=%d", cfg->name, fd_sizes[k]);
+        if (!c->ok) {
+            rows[k] = bench_record("fd", name, cfg->subject, NULL);
+            bench_result_note(rows[k], "not measured: %s", c->why);
+            continue;
+        }
+        rows[k] = bench_record("fd", name, cfg->subject, &cases[j].stats);
+        fd_medians[ci][k] = cases[j].stats.median_ns;
+        once[k] = c->dispatched == c->ops;
+        fd_valid[ci][k] = once[k];
+        if (!once[k]) {
+            g_string_append_printf(odd, "%sn=%d %.3f", odd->len ? ", " : "",
+                                   fd_sizes[k], (double)c->dispatched / c->ops);
+        }
+        g_free((char *)cases[j].label);
+        j++;
+    }
+    if (odd->len) {
+        bench_result_note(rows[0], "handler calls per iteration, not 1: %s",
+                          odd->str);
+    }
+    g_string_free(odd, TRUE);
+    if (nctx) {
+        fd_check_monitor(cfg, rows[0], nctx);
+    }
+
+    /* Peers: qaio's median over theirs, at the same size. */
+    if (cfg->kind == FD_LIBEVENT || cfg->kind == FD_LIBUV ||
+        cfg->kind == FD_GLIB) {
+        int ref = cfg->kind == FD_GLIB ? FD_REF_GSOURCE : FD_REF_AIO_POLL;
+        char rname[40];
+
+        snprintf(rname, sizeof(rname), "qaio/%s", cfg->subject);
+        for (int k = 0; k < FD_NSIZES; k++) {
+            if (fd_valid[ref][k]) {
+                bench_add_ratio(rows[k], rname, bench_ratio(fd_medians[ref][k],
+                                                            fd_medians[ci][k]));
+            }
+        }
+    }
+
+    for (int k = 1; k < FD_NSIZES; k++) {
+        char rname[24];
+        double ratio = bench_ratio(fd_medians[ci][k], fd_medians[ci][0]);
+
+        snprintf(rname, sizeof(rname), "n%d/n1", fd_sizes[k]);
+        bench_add_ratio(rows[k], rname, ratio);
+        if (cfg->has_target && k == FD_NSIZES - 1) {
+            /* A loop that did not run the handler measured something else. */
+            bool valid = once[0] && once[k];
+
+            bench_set_target(rows[k], "≤1.2x n=1", 1.2, valid ? ratio : -1);
+            if (!valid && ratio >= 0) {
+                bench_result_note(rows[k], "not judged: the handler did not "
+                                  "run once per iteration");
+            }
+        }
+    }
+
+    for (int k = 0; k < FD_NSIZES; k++) {
+        snprintf(alive, sizeof(alive), "[fd] %s n=%d tear-down", cfg->name,
+                 fd_sizes[k]);
+        bench_alive(alive);
+        bench_worker_call(w[k], fd_teardown, &cs[k]);
+        bench_worker_stop(w[k]);
+    }
+}
+
+static void fd_run(void)
+{
+    char why[160];
+    bool uring = bench_io_uring_usable(why, sizeof(why));
+
+    for (int ci = 0; ci < FD_NCONFIGS; ci++) {
+        const fd_config *cfg = &fd_configs[ci];
+
+        if (cfg->fdmon && strcmp(cfg->fdmon, "io_uring") == 0 && !uring) {
+            for (int k = 0; k < FD_NSIZES; k++) {
+                fd_medians[ci][k] = -1;
+            }
+            fd_record_skipped(cfg, why);
+            continue;
+        }
+        fd_run_config(ci, ci + 1, FD_NCONFIGS);
+    }
+    bench_note("fd", "libevent and libuv rows compare with qaio epoll "
+               "aio_poll, glib rows with qaio epoll gsource, at the same n");
+}
+
+const bench_suite bench_suite_fd = {
+    .name = "fd",
+    .summary = "aio_poll / GSource with 1..10000 eventfds, one ready",
+    .run = fd_run,
+};

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// block/aio.h: context lifetime, lock, notification, parameters, GSource.
+#include "block/aio.h"
+#include "qapi/error.h"
+
+#include "cabi/export.hh"
+#include "lib/loop/context.hh"
+
+#include <cerrno>
+
+using qaio::loop::context;
+
+QAIO_EXPORT AioContext *aio_context_new(Error **errp)
+{
+    context *ctx = context::create();
+    if (!ctx) {
+        error_setg_errno(errp, errno, "Failed to initialize event notifier");
+        return nullptr;
+    }
+    return ctx->c();
+}
+
+QAIO_EXPORT void aio_context_ref(AioContext *ctx)
+{
+    g_source_ref(&ctx->source);
+}
+
+QAIO_EXPORT void aio_context_unref(AioContext *ctx)
+{
+    g_source_unref(&ctx->source);
+}
+
+QAIO_EXPORT void aio_context_acquire(AioContext *ctx)
+{
+    context::from(ctx)->acquire();
+}
+
+QAIO_EXPORT void aio_context_release(AioContext *ctx)
+{
+    context::from(ctx)->release();
+}
+
+QAIO_EXPORT void aio_context_setup(AioContext *ctx)
+{
+    context::from(ctx)->setup_monitor();
+}
+
+QAIO_EXPORT void aio_context_destroy(AioContext *ctx)
+{
+    context::from(ctx)->destroy_monitor();
+}
+
+QAIO_EXPORT void aio_context_use_g_source(AioContext *ctx)
+{
+    context::from(ctx)->use_g_source();
+}
+
+QAIO_EXPORT GSource *aio_get_g_source(AioContext *ctx)
+{
+    context::from(ctx)->use_g_source();
+    g_source_ref(&ctx->source);
+    return &ctx->source;
+}
+
+QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
+                                             int64_t grow, int64_t shrink,
+                                             Error **errp)
+{
+    context::from(ctx)->set_poll_params(max_ns, grow, shrink);
+}
+
+QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
+                                            Error **errp)
+{
+    context *c = context::from(ctx);
+    c->aio_max_batch_ = max_batch;
+    c->notify();
+}
+
+QAIO_EXPORT bool aio_poll_disabled(AioContext *ctx)
+{
+    return context::from(ctx)->poll_disabled();
+}
+
+QAIO_EXPORT void aio_notify(AioContext *ctx)
+{
+    context::from(ctx)->notify();
+}
+
+QAIO_EXPORT void aio_notify_accept(AioContext *ctx)
+{
+    context::from(ctx)->notify_accept();
+}
+
+QAIO_EXPORT AioContext *qemu_get_current_aio_context(void)
+{
+    return qaio::loop::current_context();
+}
+
+QAIO_EXPORT void qemu_set_current_aio_context(AioContext *ctx)
+{
+    qaio::loop::set_current_context(ctx);
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// extern "C" definitions of the qemu_lockcnt_* functions of qemu/thread.h;
+// each forwards to qaio::loop::lockcnt.  On Linux QemuLockCnt is one futex
+// word that callers embed (AioContext's list lock in QEMU), so its size is
+// asserted here.
+#include "cabi/export.hh"
+#include "lib/loop/lockcnt.hh"
+
+#ifdef CONFIG_LINUX
+static_assert(sizeof(QemuLockCnt) == 4, "QemuLockCnt must be 4 bytes on Linux");
+#endif
+
+namespace lc = qaio::loop::lockcnt;
+
+QAIO_EXPORT void qemu_lockcnt_init(QemuLockCnt *lockcnt)
+{
+    lc::init(lockcnt);
+}
+
+QAIO_EXPORT void qemu_lockcnt_destroy(QemuLockCnt *lockcnt)
+{
+    lc::destroy(lockcnt);
+}
+
+QAIO_EXPORT void qemu_lockcnt_inc(QemuLockCnt *lockcnt)
+{
+    lc::inc(lockcnt);
+}
+
+QAIO_EXPORT void qemu_lockcnt_dec(QemuLockCnt *lockcnt)
+{
+    lc::dec(lockcnt);
+}
+
+QAIO_EXPORT bool qemu_lockcnt_dec_and_lock(QemuLockCnt *lockcnt)
+{
+    return lc::dec_and_lock(lockcnt);
+}
+
+QAIO_EXPORT bool qemu_lockcnt_dec_if_lock(QemuLockCnt *lockcnt)
+{
+    return lc::dec_if_lock(lockcnt);
+}
+
+QAIO_EXPORT void qemu_lockcnt_lock(QemuLockCnt *lockcnt)
+{
+    lc::lock(lockcnt);
+}
+
+QAIO_EXPORT void qemu_lockcnt_unlock(QemuLockCnt *lockcnt)
+{
+    lc::unlock(lockcnt);
+}
+
+QAIO_EXPORT void qemu_lockcnt_inc_and_unlock(QemuLockCnt *lockcnt)
+{
+    lc::inc_and_unlock(lockcnt);
+}
+
+QAIO_EXPORT unsigned qemu_lockcnt_count(QemuLockCnt *lockcnt)
+{
+    return lc::count(lockcnt);
+}

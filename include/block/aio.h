@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * AioContext: QEMU's event loop.  A context owns bottom halves, fd handlers,
+ * event notifiers and a timer list group, and is run either by aio_poll() in
+ * its home thread or as a GSource of a GMainContext.
+ *
+ * The context is a GSource (the source is its first member).  Only the fields
+ * that inline functions of this header touch have fixed offsets (`tlg` and
+ * `external_disable_cnt`); the rest is qaio's own state.
+ */
+#ifndef QEMU_AIO_H
+#define QEMU_AIO_H
+
+#include "qemu/osdep.h"
+#include "qemu/atomic.h"
+#include "qemu/queue.h"
+#include "qemu/event_notifier.h"
+#include "qemu/thread.h"
+#include "qemu/timer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct BlockAIOCB BlockAIOCB;
+typedef void BlockCompletionFunc(void *opaque, int ret);
+
+typedef struct AIOCBInfo {
+    void (*cancel_async)(BlockAIOCB *acb);
+    AioContext *(*get_aio_context)(BlockAIOCB *acb);
+    size_t aiocb_size;
+} AIOCBInfo;
+
+struct BlockAIOCB {
+    const AIOCBInfo *aiocb_info;
+    BlockDriverState *bs;
+    BlockCompletionFunc *cb;
+    void *opaque;
+    int refcnt;
+};
+
+void *qemu_aio_get(const AIOCBInfo *aiocb_info, BlockDriverState *bs,
+                   BlockCompletionFunc *cb, void *opaque);
+void qemu_aio_unref(void *p);
+void qemu_aio_ref(void *p);
+
+typedef struct AioHandler AioHandler;
+typedef void QEMUBHFunc(void *opaque);
+typedef bool AioPollFn(void *opaque);
+typedef void IOHandler(void *opaque);
+
+struct ThreadPool;
+struct LinuxAioState;
+struct LuringState;
+
+/*
+ * Bytes of implementation state between the GSource and `tlg`.  QEMU keeps
+ * more fields there when built with linux-aio and io_uring, so the size
+ * follows the configuration to keep `tlg` where QEMU's inlines look for it.
+ */
+#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 384
+#elif defined(CONFIG_LINUX_IO_URING)
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 376
+#elif defined(CONFIG_LINUX_AIO)
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 152
+#else
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 144
+#endif
+
+struct AioContext {
+    GSource source;
+    char qaio_private[QAIO_AIO_CONTEXT_PRIVATE_BYTES];
+    QEMUTimerListGroup tlg;
+    int external_disable_cnt;
+    int qaio_private_int;
+    int64_t qaio_private_tail[8];
+};
+
+/* Contexts */
+AioContext *aio_context_new(Error **errp);
+void aio_context_ref(AioContext *ctx);
+void aio_context_unref(AioContext *ctx);
+void aio_context_acquire(AioContext *ctx);
+void aio_context_release(AioContext *ctx);
+void aio_context_setup(AioContext *ctx);
+void aio_context_destroy(AioContext *ctx);
+void aio_context_use_g_source(AioContext *ctx);
+void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
+                                 int64_t grow, int64_t shrink,
+                                 Error **errp);
+void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
+                                Error **errp);
+void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min,
+                                        int64_t max, Error **errp);
+bool aio_poll_disabled(AioContext *ctx);
+GSource *aio_get_g_source(AioContext *ctx);
+struct ThreadPool *aio_get_thread_pool(AioContext *ctx);
+#ifdef CONFIG_LINUX_AIO
+struct LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp);
+struct LinuxAioState *aio_get_linux_aio(AioContext *ctx);
+#endif
+#ifdef CONFIG_LINUX_IO_URING
+struct LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp);
+struct LuringState *aio_get_linux_io_uring(AioContext *ctx);
+#endif
+
+AioContext *qemu_get_current_aio_context(void);
+void qemu_set_current_aio_context(AioContext *ctx);
+
+/* Notification */
+void aio_notify(AioContext *ctx);
+void aio_notify_accept(AioContext *ctx);
+
+/* Bottom halves */
+void aio_bh_schedule_oneshot_full(AioContext *ctx, QEMUBHFunc *cb,
+                                  void *opaque, const char *name);
+#define aio_bh_schedule_oneshot(ctx, cb, opaque) \
+    aio_bh_schedule_oneshot_full((ctx), (cb), (opaque), (stringify(cb)))
+QEMUBH *aio_bh_new_full(AioContext *ctx, QEMUBHFunc *cb, void *opaque,
+                        const char *name);
+#define aio_bh_new(ctx, cb, opaque) \
+    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)))
+void aio_bh_call(QEMUBH *bh);
+int aio_bh_poll(AioContext *ctx);
+void qemu_bh_schedule(QEMUBH *bh);
+void qemu_bh_cancel(QEMUBH *bh);
+void qemu_bh_delete(QEMUBH *bh);
+
+/* Event processing */
+bool aio_prepare(AioContext *ctx);
+bool aio_pending(AioContext *ctx);
+void aio_dispatch(AioContext *ctx);
+bool aio_poll(AioContext *ctx, bool blocking);
+int64_t aio_compute_timeout(AioContext *ctx);
+
+void aio_set_fd_handler(AioContext *ctx, int fd, bool is_external,
+                        IOHandler *io_read, IOHandler *io_write,
+                        AioPollFn *io_poll, IOHandler *io_poll_ready,
+                        void *opaque);
+void aio_set_fd_poll(AioContext *ctx, int fd,
+                     IOHandler *io_poll_begin, IOHandler *io_poll_end);
+void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
+                            bool is_external, EventNotifierHandler *io_read,
+                            AioPollFn *io_poll,
+                            EventNotifierHandler *io_poll_ready);
+void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *notifier,
+                                 EventNotifierHandler *io_poll_begin,
+                                 EventNotifierHandler *io_poll_end);
+
+/* Timers bound to a context */
+static inline QEMUTimer *aio_timer_new_with_attrs(AioContext *ctx,
+                                                  QEMUClockType type,
+                                                  int scale, int attributes,
+                                                  QEMUTimerCB *cb,
+                                                  void *opaque)
+{
+    return timer_new_full(&ctx->tlg, type, scale, attributes, cb, opaque);
+}
+
+static inline QEMUTimer *aio_timer_new(AioContext *ctx, QEMUClockType type,
+                                       int scale, QEMUTimerCB *cb,
+                                       void *opaque)
+{
+    return timer_new_full(&ctx->tlg, type, scale, 0, cb, opaque);
+}
+
+static inline void aio_timer_init_with_attrs(AioContext *ctx, QEMUTimer *ts,
+                                             QEMUClockType type, int scale,
+                                             int attributes, QEMUTimerCB *cb,
+                                             void *opaque)
+{
+    timer_init_full(ts, &ctx->tlg, type, scale, attributes, cb, opaque);
+}
+
+static inline void aio_timer_init(AioContext *ctx, QEMUTimer *ts,
+                                  QEMUClockType type, int scale,
+                                  QEMUTimerCB *cb, void *opaque)
+{
+    timer_init_full(ts, &ctx->tlg, type, scale, 0, cb, opaque);
+}
+
+/* External clients */
+static inline void aio_disable_external(AioContext *ctx)
+{
+    qatomic_inc(&ctx->external_disable_cnt);
+}
+
+static inline void aio_enable_external(AioContext *ctx)
+{
+    int old;
+
+    old = qatomic_fetch_dec(&ctx->external_disable_cnt);
+    assert(old > 0);
+    if (old == 1) {
+        /* The fd monitor must watch the external handlers' fds again. */
+        aio_notify(ctx);
+    }
+}
+
+static inline bool aio_external_disabled(AioContext *ctx)
+{
+    return qatomic_read(&ctx->external_disable_cnt);
+}
+
+static inline bool aio_node_check(AioContext *ctx, bool is_external)
+{
+    return !is_external || !qatomic_read(&ctx->external_disable_cnt);
+}
+
+/* Coroutines and contexts */
+void aio_co_schedule(AioContext *ctx, Coroutine *co);
+void coroutine_fn aio_co_reschedule_self(AioContext *new_ctx);
+void aio_co_wake(Coroutine *co);
+void aio_co_enter(AioContext *ctx, Coroutine *co);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+// Bottom halves: wait-free scheduling from any thread, slice-based dispatch
+// in the home thread (see bh.hh for the design).
+#include "lib/loop/bh.hh"
+
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+
+#include <new>
+
+namespace qaio::loop {
+
+namespace {
+
+constexpr int64_t idle_bh_timeout_ns = 10 * 1000 * 1000;
+
+void push_pending(context *ctx, bh *b) noexcept
+{
+    bh *head = ctx->bh_pending_.load(std::memory_order_relaxed);
+    do {
+        b->next_ = head;
+        // Release: the callback fields and flags are visible to the poller
+        // that takes the stack with its acquire exchange in bh_poll().
+    } while (!ctx->bh_pending_.compare_exchange_weak(head, b, std::memory_order_release,
+                                                      std::memory_order_relaxed));
+}
+
+// Sets flags (with PENDING) and links the BH unless it already is linked.
+void enqueue(bh *b, unsigned flags) noexcept
+{
+    context *ctx = b->ctx_;
+    unsigned old = b->flags_.fetch_or(bh_pending | flags, std::memory_order_acq_rel);
+    if (!(old & bh_pending)) {
+        push_pending(ctx, b);
+    }
+    ctx->notify();
+}
+
+bh *reverse(bh *b) noexcept
+{
+    bh *out = nullptr;
+    while (b) {
+        bh *next = b->next_;
+        b->next_ = out;
+        out = b;
+        b = next;
+    }
+    return out;
+}
+
+bh *alloc(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept
+{
+    bh *b = new (std::nothrow) bh;
+    QAIO_CHECK(b, "out of memory allocating BH '%s'", name ? name : "");
+    b->ctx_ = ctx;
+    b->cb_ = cb;
+    b->opaque_ = opaque;
+    b->name_ = name;
+    return b;
+}
+
+int64_t slice_timeout(bh *b, int64_t timeout) noexcept
+{
+    for (; b; b = b->next_) {
+        unsigned f = b->flags_.load(std::memory_order_relaxed);
+        if ((f & (bh_scheduled | bh_deleted)) == bh_scheduled) {
+            if (!(f & bh_idle)) {
+                return 0;
+            }
+            timeout = idle_bh_timeout_ns;
+        }
+    }
+    return timeout;
+}
+
+const char *name_of(const bh *b) noexcept
+{
+    return b->name_ ? b->name_ : "(unnamed)";
+}
+
+} // namespace
+
+bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept
+{
+    return alloc(ctx, cb, opaque, name);
+}
+
+void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
+                         const char *name) noexcept
+{
+    bh *b = alloc(ctx, cb, opaque, name);
+    enqueue(b, bh_scheduled | bh_oneshot);
+}
+
+void bh_schedule(bh *b, unsigned extra_flags) noexcept
+{
+    enqueue(b, bh_scheduled | extra_flags);
+}
+
+void bh_cancel(bh *b) noexcept
+{
+    b->flags_.fetch_and(~(bh_scheduled | bh_idle), std::memory_order_acq_rel);
+}
+
+void bh_delete(bh *b) noexcept
+{
+    unsigned old = b->flags_.load(std::memory_order_relaxed);
+    QAIO_CHECK(!(old & bh_deleted), "BH '%s' (%p) deleted twice", name_of(b),
+               static_cast<void *>(b));
+    enqueue(b, bh_deleted);
+}
+
+int bh_poll(context *ctx) noexcept
+{
+    bh_slice slice;
+    // Acquire: pairs with the release in push_pending().
+    slice.head = reverse(ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire));
+    *ctx->slices_tail_ = &slice;
+    ctx->slices_tail_ = &slice.next;
+
+    int progress = 0;
+    while (bh_slice *s = ctx->slices_head_) {
+        bh *b = s->head;
+        if (!b) {
+            // Done with this slice (possibly an outer call's: a nested poll
+            // drains those too).
+            ctx->slices_head_ = s->next;
+            if (!ctx->slices_head_) {
+                ctx->slices_tail_ = &ctx->slices_head_;
+            }
+            continue;
+        }
+        s->head = b->next_;
+        unsigned f = b->flags_.fetch_and(~(bh_pending | bh_scheduled | bh_idle),
+                                         std::memory_order_acq_rel);
+        if ((f & (bh_scheduled | bh_deleted)) == bh_scheduled) {
+            if (!(f & bh_idle)) {
+                progress = 1;
+            }
+            if (stats_enabled()) {
+                ctx->stats_.bhs_run++;
+            }
+            // The callback may delete or reschedule b; nothing below reads b
+            // except to free a oneshot, which nobody else can reference.
+            b->cb_(b->opaque_);
+        }
+        if (f & (bh_deleted | bh_oneshot)) {
+            delete b;
+        }
+    }
+    return progress;
+}
+
+int64_t bh_timeout(context *ctx) noexcept
+{
+    int64_t timeout = slice_timeout(ctx->bh_pending_.load(std::memory_order_acquire), -1);
+    for (bh_slice *s = ctx->slices_head_; s && timeout != 0; s = s->next) {
+        timeout = slice_timeout(s->head, timeout);
+    }
+    return timeout;
+}
+
+void bh_finalize(context *ctx) noexcept
+{
+    bh *b = reverse(ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire));
+    while (b) {
+        bh *next = b->next_;
+        unsigned f = b->flags_.load(std::memory_order_relaxed);
+        QAIO_CHECK(f & bh_deleted,
+                   "AioContext %p finalized with BH '%s' (%p) still alive: it was "
+                   "scheduled or cancelled but never deleted",
+                   static_cast<void *>(ctx->c()), name_of(b), static_cast<void *>(b));
+        delete b;
+        b = next;
+    }
+}
+
+} // namespace qaio::loop

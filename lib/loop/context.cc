@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// AioContext creation, finalization, the context lock, the notify protocol
+// (see context.hh for the protocol) and the thread's current context.
+#include "lib/loop/context.hh"
+
+#include "lib/fdmon/monitor.hh"
+#include "lib/loop/event_notifier.hh"
+#include "lib/loop/lockcnt.hh"
+#include "lib/support/fatal.hh"
+#include "lib/support/knobs.hh"
+#include "lib/timer/timer_list.hh"
+
+#include <cerrno>
+#include <new>
+#include <string_view>
+
+namespace qaio::loop {
+
+extern GSourceFuncs gsource_funcs;  // gsource.cc
+
+static_assert(alignof(context) <= 16, "g_source_new only guarantees malloc alignment");
+const size_t context::offset =
+    (sizeof(AioContext) + alignof(context) - 1) / alignof(context) * alignof(context);
+
+namespace {
+
+// The context's own notifier: readable when aio_notify wrote the eventfd.
+void notifier_read(void *opaque)
+{
+    auto *ctx = static_cast<context *>(opaque);
+    notifier::test_and_clear(&ctx->notifier_);
+}
+
+// Busy polling sees notifications through the flag, without a system call.
+bool notifier_poll(void *opaque)
+{
+    auto *ctx = static_cast<context *>(opaque);
+    return ctx->notified_.load(std::memory_order_relaxed);
+}
+
+void notifier_poll_ready(void *)
+{
+    // Nothing to do: aio_poll accepts the notification itself.
+}
+
+void timer_list_notify(void *opaque, QEMUClockType)
+{
+    static_cast<context *>(opaque)->notify();
+}
+
+fdmon_choice fdmon_from_knob() noexcept
+{
+    const char *v = support::knob("QAIO_FDMON");
+    if (!v) {
+        return fdmon_choice::automatic;
+    }
+    std::string_view s(v);
+    if (s == "poll") {
+        return fdmon_choice::poll;
+    }
+    if (s == "epoll") {
+        return fdmon_choice::epoll;
+    }
+    if (s == "io_uring") {
+        return fdmon_choice::io_uring;
+    }
+    QAIO_FATAL("QAIO_FDMON='%s': expected poll, epoll or io_uring", v);
+}
+
+thread_local AioContext *tls_current_context;
+
+} // namespace
+
+context *context::create() noexcept
+{
+    // The only step that can fail comes first, so a half-built context never
+    // reaches glib's finalize callback.
+    EventNotifier n;
+    int r = notifier::init(&n, 0);
+    if (r < 0) {
+        errno = -r;
+        return nullptr;
+    }
+    GSource *s = g_source_new(&gsource_funcs, static_cast<guint>(offset + sizeof(context)));
+    auto *ctx = new (reinterpret_cast<char *>(s) + offset) context();
+    ctx->notifier_ = n;
+    g_source_set_can_recurse(s, TRUE);
+
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&ctx->lock_, &attr);
+    pthread_mutexattr_destroy(&attr);
+
+    lockcnt::init(&ctx->list_lock_);
+    AioContext *c = ctx->c();
+    timer::group_init(&c->tlg, timer_list_notify, ctx);
+    c->external_disable_cnt = 0;
+
+    ctx->fdmon_choice_ = fdmon_from_knob();
+    if (auto max_ns = support::knob_int("QAIO_POLL_MAX_NS")) {
+        ctx->poll_max_ns_ = *max_ns;
+    }
+    ctx->setup_monitor();
+    ctx->set_fd_handler(notifier::read_fd(&ctx->notifier_), false, notifier_read,
+                        nullptr, notifier_poll, notifier_poll_ready, ctx, true);
+    stats_register(ctx);
+    return ctx;
+}
+
+void context::finalize() noexcept
+{
+    bh_finalize(this);
+    stats_unregister(this);
+
+    // Handlers still registered by their owners are dropped with the context.
+    lockcnt::lock(&list_lock_);
+    for (handler *h : by_fd_) {
+        if (h) {
+            delete h;
+        }
+    }
+    by_fd_.clear();
+    while (handler *h = deleted_) {
+        deleted_ = h->deleted_next_;
+        delete h;
+    }
+    lockcnt::unlock(&list_lock_);
+
+    destroy_monitor();
+    notifier::cleanup(&notifier_);
+    timer::group_deinit(&c()->tlg);
+    lockcnt::destroy(&list_lock_);
+    pthread_mutex_destroy(&lock_);
+    this->~context();
+}
+
+void context::notify() noexcept
+{
+    // The exchange is a full barrier: the work published before it (BH
+    // flags, timer heads) is visible to whoever clears notified_, and the
+    // read of notify_me_ below cannot move above it.  Pairs with the
+    // announcement in poll() / gs_prepare().
+    notified_.exchange(true, std::memory_order_seq_cst);
+    if (notify_me_.load(std::memory_order_relaxed)) {
+        notifier::set(&notifier_);
+        if (stats_enabled()) {
+            stats_.notify_writes.fetch_add(1, std::memory_order_relaxed);
+        }
+    } else if (stats_enabled()) {
+        stats_.notify_writes_avoided.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+AioContext *current_context() noexcept
+{
+    return tls_current_context;
+}
+
+void set_current_context(AioContext *ctx) noexcept
+{
+    QAIO_CHECK(!tls_current_context,
+               "this thread already has a current AioContext (%p); it can be set once",
+               static_cast<void *>(tls_current_context));
+    tls_current_context = ctx;
+}
+
+} // namespace qaio::loop

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// The AioContext's C++ state and the context-wide operations: creation and
+// finalization (through GSource reference counting), the recursive context
+// lock, the notify protocol and the thread's current context.
+//
+// Memory: a context is one glib allocation, g_source_new(funcs, size), laid
+// out as the C AioContext (GSource first, then the fields QEMU's inlines
+// touch) followed by this class at a fixed offset, so switching between the
+// two views is pointer arithmetic, never a lookup.
+//
+// Notify protocol: a waker first publishes its work (BH flags, timer list),
+// then sets notified_, then (full barrier) reads notify_me_ and writes the
+// eventfd only if the loop has announced it may sleep.  The loop announces
+// (notify_me_ += 2 in aio_poll, |= 1 in GSource prepare), then (full barrier)
+// looks for work and at notified_ before sleeping.  Either the waker sees the
+// announcement, or the loop sees the work: no wake-up is lost.
+#pragma once
+
+#include "block/aio.h"
+#include "lib/loop/bh.hh"
+#include "lib/loop/handlers.hh"
+#include "lib/loop/stats.hh"
+
+#include <atomic>
+#include <memory>
+#include <pthread.h>
+#include <vector>
+
+namespace qaio::fdmon {
+class monitor;
+}
+
+namespace qaio::loop {
+
+enum class fdmon_choice { automatic, poll, epoll, io_uring };
+
+class context {
+public:
+    static context *create() noexcept;  // nullptr if the notifier fails; errno set
+
+    static context *from(AioContext *c) noexcept
+    {
+        return reinterpret_cast<context *>(reinterpret_cast<char *>(c) + offset);
+    }
+    static context *from(GSource *s) noexcept
+    {
+        return from(reinterpret_cast<AioContext *>(s));
+    }
+    AioContext *c() noexcept
+    {
+        return reinterpret_cast<AioContext *>(reinterpret_cast<char *>(this) - offset);
+    }
+    GSource *source() noexcept { return &c()->source; }
+
+    // --- lock ---------------------------------------------------------------
+    void acquire() noexcept { pthread_mutex_lock(&lock_); }
+    void release() noexcept { pthread_mutex_unlock(&lock_); }
+
+    // --- notify protocol ------------------------------------------------------
+    void notify() noexcept;
+    void notify_accept() noexcept
+    {
+        notified_.store(false, std::memory_order_relaxed);
+        // Clear the flag before looking at events; pairs with the release
+        // ordering in notify(): whatever was published before a later
+        // notify() is seen, or that notify() sets the flag again.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+
+    // --- fd handlers (handlers.cc) -------------------------------------------
+    void set_fd_handler(int fd, bool is_external, IOHandler *io_read,
+                        IOHandler *io_write, AioPollFn *io_poll,
+                        IOHandler *io_poll_ready, void *opaque,
+                        bool is_ctx_notifier = false) noexcept;
+    void set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept;
+    void visit_begin() noexcept;
+    void visit_end() noexcept;
+    void sync_external() noexcept;   // follow aio_disable/enable_external
+    void maybe_upgrade_monitor() noexcept;
+    bool poll_disabled() const noexcept { return poll_disable_cnt_ > 0; }
+
+    // --- event processing (poll_loop.cc) -------------------------------------
+    bool poll(bool blocking) noexcept;
+    int64_t compute_timeout() noexcept;
+    bool dispatch_ready(ready_list &ready) noexcept;
+    void poll_set_started(ready_list &ready, bool started) noexcept;
+    void set_poll_params(int64_t max_ns, int64_t grow, int64_t shrink) noexcept;
+
+    // --- GSource mode (gsource.cc) --------------------------------------------
+    void use_g_source() noexcept;
+    bool gs_prepare(int *timeout_ms) noexcept;
+    bool gs_check() noexcept;
+    void gs_dispatch() noexcept;
+    bool gs_pending() noexcept;
+
+    // --- fd monitor (select.cc) -----------------------------------------------
+    void setup_monitor() noexcept;
+    void destroy_monitor() noexcept;
+    const char *monitor_name() const noexcept;
+
+    void finalize() noexcept;
+
+    static const size_t offset;
+
+    // Fields below are the context's state; the loop's files use them freely.
+    pthread_mutex_t lock_;
+
+    std::atomic<unsigned> notify_me_{0};
+    std::atomic<bool> notified_{false};
+    EventNotifier notifier_{};
+
+    std::atomic<bh *> bh_pending_{nullptr};
+    bh_slice *slices_head_ = nullptr;
+    bh_slice **slices_tail_ = &slices_head_;
+
+    QemuLockCnt list_lock_{};
+    std::vector<handler *> by_fd_;
+    handler *deleted_ = nullptr;
+    std::vector<handler *> poll_list_;
+    int handler_count_ = 0;
+    int external_count_ = 0;
+    int poll_disable_cnt_ = 0;
+    bool external_disabled_seen_ = false;
+
+    std::unique_ptr<fdmon::monitor> monitor_;
+    fdmon_choice fdmon_choice_ = fdmon_choice::automatic;
+    bool gsource_mode_ = false;
+    ready_list gs_ready_;
+    bool gs_checked_ = false;  // check() ran in this glib iteration
+
+    int64_t poll_max_ns_ = 0;
+    int64_t poll_grow_ = 0;
+    int64_t poll_shrink_ = 0;
+    int64_t poll_ns_ = 0;
+    bool poll_started_ = false;
+
+    int64_t aio_max_batch_ = 0;
+    int64_t thread_pool_min_ = 0;
+    int64_t thread_pool_max_ = 64;
+
+    stats stats_;
+    context *stats_next_ = nullptr;
+};
+
+// The thread's current context (qemu_get/set_current_aio_context).  Not
+// inline: a coroutine may resume on another thread, and the compiler must not
+// cache the TLS address across a switch.
+AioContext *current_context() noexcept;
+void set_current_context(AioContext *ctx) noexcept;
+
+} // namespace qaio::loop

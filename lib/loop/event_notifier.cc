@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// EventNotifier on POSIX (see event_notifier.hh).  The notifier is an eventfd
+// whose read and write ends are the same descriptor; on a kernel without
+// eventfd it is a pipe, read end in `rfd`, write end in `wfd`.  Both kinds are
+// non-blocking, so setting a notifier that is already full (eventfd counter at
+// its maximum, pipe buffer full) is not an error: it is signalled either way,
+// and several sets before one clear collapse into a single readiness.
+#include "lib/loop/event_notifier.hh"
+
+#include <cerrno>
+#include <cstdint>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace qaio::loop::notifier {
+
+namespace {
+
+int open_pipe(int fds[2]) noexcept
+{
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+} // namespace
+
+int init(EventNotifier *e, int active) noexcept
+{
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd >= 0) {
+        e->rfd = e->wfd = fd;
+    } else {
+        // Only a kernel without eventfd earns the fallback; any other failure
+        // (EMFILE, ENOMEM...) would fail for a pipe as well.
+        if (errno != ENOSYS) {
+            return -errno;
+        }
+        int fds[2];
+        int ret = open_pipe(fds);
+        if (ret < 0) {
+            return ret;
+        }
+        e->rfd = fds[0];
+        e->wfd = fds[1];
+    }
+    e->initialized = true;
+    if (active) {
+        set(e);
+    }
+    return 0;
+}
+
+void init_fd(EventNotifier *e, int fd) noexcept
+{
+    e->rfd = e->wfd = fd;
+    e->initialized = true;
+}
+
+void cleanup(EventNotifier *e) noexcept
+{
+    if (!e->initialized) {
+        return;
+    }
+    if (e->wfd != e->rfd) {
+        close(e->wfd);
+    }
+    close(e->rfd);
+    e->rfd = e->wfd = -1;
+    e->initialized = false;
+}
+
+int set(EventNotifier *e) noexcept
+{
+    if (!e->initialized) {
+        return -1;
+    }
+    // Eight bytes: an eventfd only accepts a 64-bit add; a pipe does not care.
+    const uint64_t one = 1;
+    ssize_t n;
+    do {
+        n = write(e->wfd, &one, sizeof one);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN) {
+        return -errno;
+    }
+    return 0;
+}
+
+bool test_and_clear(EventNotifier *e) noexcept
+{
+    if (!e->initialized) {
+        return false;
+    }
+    if (e->rfd == e->wfd) {
+        // eventfd: one read returns the whole counter and resets it.
+        uint64_t value;
+        ssize_t n;
+        do {
+            n = read(e->rfd, &value, sizeof value);
+        } while (n < 0 && errno == EINTR);
+        return n == static_cast<ssize_t>(sizeof value);
+    }
+    // Pipe: every set left eight bytes; read until the pipe is empty so that
+    // one clear undoes any number of sets.
+    char buf[512];
+    bool pending = false;
+    for (;;) {
+        ssize_t n = read(e->rfd, buf, sizeof buf);
+        if (n > 0) {
+            pending = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        break; // EAGAIN: empty; 0: writer closed
+    }
+    return pending;
+}
+
+} // namespace qaio::loop::notifier

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// QemuLockCnt operations: a visitor counter fused with a lock in one futex
+// word (Linux) so that walkers of a list run concurrently while a writer that
+// must free nodes waits for the count to drop to zero.  The context uses it to
+// defer freeing fd handlers removed during a walk.
+#pragma once
+
+#include "qemu/thread.h"
+
+namespace qaio::loop::lockcnt {
+
+void init(QemuLockCnt *l) noexcept;
+void destroy(QemuLockCnt *l) noexcept;
+void inc(QemuLockCnt *l) noexcept;
+void dec(QemuLockCnt *l) noexcept;
+bool dec_and_lock(QemuLockCnt *l) noexcept;
+bool dec_if_lock(QemuLockCnt *l) noexcept;
+void lock(QemuLockCnt *l) noexcept;
+void unlock(QemuLockCnt *l) noexcept;
+void inc_and_unlock(QemuLockCnt *l) noexcept;
+unsigned count(QemuLockCnt *l) noexcept;
+
+} // namespace qaio::loop::lockcnt

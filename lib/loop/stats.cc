@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// QAIO_STATS=1: per-context counters printed to stderr when a context is
+// finalized, and at exit for contexts still alive then.
+#include "lib/loop/stats.hh"
+
+#include "lib/fdmon/monitor.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/knobs.hh"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace qaio::loop {
+
+namespace {
+
+std::mutex registry_lock;
+context *registry_head;
+bool atexit_installed;
+
+void print(context *ctx) noexcept
+{
+    const stats &s = ctx->stats_;
+    std::fprintf(stderr,
+                 "qaio-stats: ctx=%p fdmon=%s aio_poll=%" PRIu64 " blocking_waits=%" PRIu64
+                 " notify_writes=%" PRIu64 " notify_writes_avoided=%" PRIu64
+                 " bhs_run=%" PRIu64 " fd_events=%" PRIu64 " poll_hits=%" PRIu64
+                 " gsource_dispatches=%" PRIu64 " fdmon_fallbacks=%" PRIu64
+                 " fdmon_upgrades=%" PRIu64 "\n",
+                 static_cast<void *>(ctx->c()), ctx->monitor_name(), s.aio_poll_calls,
+                 s.blocking_waits, s.notify_writes.load(), s.notify_writes_avoided.load(),
+                 s.bhs_run, s.fd_events, s.poll_hits, s.gsource_dispatches,
+                 s.fdmon_fallbacks, s.fdmon_upgrades);
+}
+
+void print_all_at_exit()
+{
+    std::lock_guard<std::mutex> guard(registry_lock);
+    for (context *c = registry_head; c; c = c->stats_next_) {
+        print(c);
+    }
+}
+
+} // namespace
+
+void stats_register(context *ctx) noexcept
+{
+    if (!support::knob_flag("QAIO_STATS")) {
+        return;
+    }
+    stats_on.store(true, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> guard(registry_lock);
+    ctx->stats_next_ = registry_head;
+    registry_head = ctx;
+    if (!atexit_installed) {
+        atexit_installed = true;
+        std::atexit(print_all_at_exit);
+    }
+}
+
+void stats_unregister(context *ctx) noexcept
+{
+    std::lock_guard<std::mutex> guard(registry_lock);
+    for (context **link = &registry_head; *link; link = &(*link)->stats_next_) {
+        if (*link == ctx) {
+            *link = ctx->stats_next_;
+            print(ctx);
+            return;
+        }
+    }
+}
+
+} // namespace qaio::loop

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// Stand-ins for the virtual-clock hooks that QEMU's softmmu (or its tool
+// stubs) provide and qemu-timer calls for QEMU_CLOCK_VIRTUAL: a standalone
+// program has no guest, so, like QEMU's tools, its virtual clock is the host
+// clock.  Part of the support runtime: libqaio only, never libqaio-core.a.
+#include <cstdint>
+#include <sys/time.h>
+
+#define QAIO_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
+
+QAIO_RUNTIME_EXPORT int64_t cpu_get_clock(void);
+QAIO_RUNTIME_EXPORT int64_t cpus_get_virtual_clock(void);
+
+int64_t cpu_get_clock(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, nullptr);
+    return int64_t(tv.tv_sec) * 1000000000 + int64_t(tv.tv_usec) * 1000;
+}
+
+int64_t cpus_get_virtual_clock(void)
+{
+    return cpu_get_clock();
+}

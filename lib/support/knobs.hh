@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+// Runtime knobs: QAIO_* environment variables, read once, for experiments
+// without rebuilding.  Every knob is listed in README.md and qaio-bench --help.
+//   QAIO_FDMON=poll|epoll|io_uring   force an fd monitor for new contexts
+//   QAIO_POLL_MAX_NS=N               default adaptive-polling limit
+//   QAIO_STATS=1                     print per-context counters at exit
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace qaio::support {
+
+// The value of an environment variable at the time of the call (nullptr if
+// unset or empty).  Read per context creation, so tests can set knobs in a
+// forked child before creating their context.
+const char *knob(const char *name) noexcept;
+
+// A knob parsed as a non-negative integer; nullopt if unset; a malformed
+// value is fatal (an experiment with a typo must not silently run defaults).
+std::optional<int64_t> knob_int(const char *name) noexcept;
+
+bool knob_flag(const char *name) noexcept;
+
+} // namespace qaio::support

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+// Clocks: time sources, the enabled flag, the per-clock registry of timer
+// lists, and the wait that makes qemu_clock_enable(false) safe.
+//
+// Disabling protocol.  A timer pass increments its clock's pass counter and
+// then re-reads the enabled flag; the disabler clears the flag and then waits
+// for the counter to reach zero.  Both sides use sequentially consistent
+// operations, so either the pass sees the clock disabled (and runs nothing),
+// or the disabler sees the pass and waits for it.  The counter is per clock
+// rather than per list so that the wait holds no registry lock: a callback
+// still running may then create or free timer lists without deadlocking.
+#include "lib/support/futex.hh"
+#include "lib/timer/clock.hh"
+
+#include <climits>
+#include <ctime>
+#include <mutex>
+#include <sys/time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "lib/support/fatal.hh"
+#include "lib/timer/timer_list.hh"
+
+// Provided by QEMU (softmmu or its tool stubs) inside a QEMU tree, and by
+// lib/support/clock_hooks.cc in standalone libqaio.
+extern "C" int64_t cpus_get_virtual_clock(void);
+extern "C" int64_t cpu_get_clock(void);
+
+namespace qaio::timer {
+
+namespace {
+
+struct clock_state {
+    constexpr explicit clock_state(bool enabled) noexcept : enabled_(enabled) {}
+
+    std::atomic<bool> enabled_;
+    std::atomic<unsigned> passes_{0};   // timer passes running on the clock
+    std::atomic<unsigned> waiters_{0};  // disablers waiting on passes_
+    std::mutex lists_lock_;
+    QEMUTimerList *lists_ = nullptr;    // guarded by lists_lock_
+};
+
+// Constant-initialized and trivially destructible, so lists may be created
+// from other constructors and freed from atexit handlers.
+constinit clock_state clocks[QEMU_CLOCK_MAX] = {
+    clock_state(true),   // REALTIME
+    clock_state(false),  // VIRTUAL: enabled when the VM starts
+    clock_state(true),   // HOST
+    clock_state(true),   // VIRTUAL_RT
+};
+
+clock_state &clock_of(QEMUClockType type) noexcept
+{
+    QAIO_CHECK(unsigned(type) < QEMU_CLOCK_MAX, "invalid clock type %d", int(type));
+    return clocks[type];
+}
+
+} // namespace
+
+int64_t wall_ns() noexcept
+{
+    struct timeval tv;
+    gettimeofday(&tv, nullptr);
+    return tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
+}
+
+int64_t monotonic_ns() noexcept
+{
+    struct timespec ts;
+    if (__builtin_expect(clock_gettime(CLOCK_MONOTONIC, &ts) != 0, 0)) {
+        return wall_ns();
+    }
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+bool monotonic_available() noexcept
+{
+    struct timespec ts;
+    return clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
+}
+
+int64_t clock_now_ns(QEMUClockType type) noexcept
+{
+    switch (type) {
+    case QEMU_CLOCK_REALTIME:
+        return monotonic_ns();
+    case QEMU_CLOCK_HOST:
+        return wall_ns();
+    case QEMU_CLOCK_VIRTUAL_RT:
+        return cpu_get_clock();
+    case QEMU_CLOCK_VIRTUAL:
+    default:
+        return cpus_get_virtual_clock();
+    }
+}
+
+bool clock_enabled(QEMUClockType type) noexcept
+{
+    return clock_of(type).enabled_.load(std::memory_order_seq_cst);
+}
+
+bool clock_use_for_deadline(QEMUClockType) noexcept
+{
+    return true;
+}
+
+void clock_notify(QEMUClockType type) noexcept
+{
+    clock_state &c = clock_of(type);
+    std::lock_guard<std::mutex> g(c.lists_lock_);
+    for (QEMUTimerList *tl = c.lists_; tl; tl = tl->clock_next_) {
+        list_notify(tl);
+    }
+}
+
+void clock_enable(QEMUClockType type, bool enabled) noexcept
+{
+    clock_state &c = clock_of(type);
+    bool was = c.enabled_.exchange(enabled, std::memory_order_seq_cst);
+    if (enabled) {
+        if (!was) {
+            clock_notify(type);
+        }
+        return;
+    }
+    // Pairs with the fetch_add/load in pass_begin (see the file comment).
+    c.waiters_.fetch_add(1, std::memory_order_seq_cst);
+    for (unsigned n; (n = c.passes_.load(std::memory_order_seq_cst)) != 0;) {
+        support::futex_wait(&c.passes_, n);
+    }
+    c.waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool pass_begin(QEMUClockType type) noexcept
+{
+    clock_state &c = clock_of(type);
+    c.passes_.fetch_add(1, std::memory_order_seq_cst);
+    if (c.enabled_.load(std::memory_order_seq_cst)) {
+        return true;
+    }
+    pass_end(type);
+    return false;
+}
+
+void pass_end(QEMUClockType type) noexcept
+{
+    clock_state &c = clock_of(type);
+    // The waiter announces itself before reading passes_; reading waiters_
+    // after the decrement means one of us sees the other.
+    if (c.passes_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        c.waiters_.load(std::memory_order_seq_cst) != 0) {
+        support::futex_wake_all(&c.passes_);
+    }
+}
+
+int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept
+{
+    clock_state &c = clock_of(type);
+    if (!c.enabled_.load(std::memory_order_seq_cst)) {
+        return -1;
+    }
+    int64_t soonest = -1;
+    {
+        std::lock_guard<std::mutex> g(c.lists_lock_);
+        for (QEMUTimerList *tl = c.lists_; tl; tl = tl->clock_next_) {
+            int64_t e = list_earliest_matching(tl, attr_mask);
+            if (e >= 0 && (soonest < 0 || e < soonest)) {
+                soonest = e;
+            }
+        }
+    }
+    if (soonest < 0) {
+        return -1;
+    }
+    int64_t delta = soonest - clock_now_ns(type);
+    return delta > 0 ? delta : 0;
+}
+
+void clock_register_list(QEMUTimerList *tl) noexcept
+{
+    clock_state &c = clock_of(tl->type_);
+    std::lock_guard<std::mutex> g(c.lists_lock_);
+    tl->clock_prev_ = nullptr;
+    tl->clock_next_ = c.lists_;
+    if (c.lists_) {
+        c.lists_->clock_prev_ = tl;
+    }
+    c.lists_ = tl;
+}
+
+void clock_unregister_list(QEMUTimerList *tl) noexcept
+{
+    clock_state &c = clock_of(tl->type_);
+    std::lock_guard<std::mutex> g(c.lists_lock_);
+    if (tl->clock_prev_) {
+        tl->clock_prev_->clock_next_ = tl->clock_next_;
+    } else {
+        c.lists_ = tl->clock_next_;
+    }
+    if (tl->clock_next_) {
+        tl->clock_next_->clock_prev_ = tl->clock_prev_;
+    }
+    tl->clock_prev_ = tl->clock_next_ = nullptr;
+}
+
+int timeout_ns_to_ms(int64_t ns) noexcept
+{
+    if (ns < 0) {
+        return -1;
+    }
+    // Round up without computing ns + SCALE_MS - 1, which could overflow.
+    int64_t ms = ns / SCALE_MS + (ns % SCALE_MS != 0);
+    return ms > INT32_MAX ? INT32_MAX : int(ms);
+}
+
+int poll_ns(struct pollfd *fds, nfds_t nfds, int64_t timeout) noexcept
+{
+    if (timeout < 0) {
+        return ppoll(fds, nfds, nullptr, nullptr);
+    }
+    struct timespec ts;
+    int64_t sec = timeout / NANOSECONDS_PER_SECOND;
+    // Keep tv_sec in range on hosts with a 32-bit time_t.
+    ts.tv_sec = sec > INT32_MAX ? INT32_MAX : time_t(sec);
+    ts.tv_nsec = long(timeout % NANOSECONDS_PER_SECOND);
+    return ppoll(fds, nfds, &ts, nullptr);
+}
+
+void set_timer_slack() noexcept
+{
+#ifdef __linux__
+    prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+#endif
+}
+
+} // namespace qaio::timer

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+# Block engines (configure-time choices): --with-linux-aio and --with-io-uring
+# take auto|yes|no.  "yes" without the library is an error naming the Debian
+# package; "no" leaves the engine's functions out of the library entirely.
+
+AC_DEFUN([QAIO_WITH_LINUX_AIO], [
+  AC_ARG_WITH([linux-aio],
+    [AS_HELP_STRING([--with-linux-aio@<:@=auto|yes|no@:>@],
+      [build the linux-aio block engine (laio_*) with libaio; defines CONFIG_LINUX_AIO @<:@default=auto@:>@])],
+    [], [with_linux_aio=auto])
+  qaio_linux_aio=no
+  AS_IF([test "x$with_linux_aio" != xno], [
+    qaio_aio_found=yes
+    AC_CHECK_HEADER([libaio.h], [], [qaio_aio_found=no])
+    AS_IF([test "x$qaio_aio_found" = xyes],
+      [AC_CHECK_LIB([aio], [io_setup], [], [qaio_aio_found=no])])
+    AS_IF([test "x$qaio_aio_found" = xyes], [
+      qaio_linux_aio=yes
+      AC_SUBST([LIBAIO_LIBS], [-laio])
+    ], [test "x$with_linux_aio" = xyes], [
+      AC_MSG_ERROR([--with-linux-aio=yes but libaio was not found: install the Debian package libaio-dev])
+    ])
+  ])
+  QAIO_CONFIG_DEFINE([CONFIG_LINUX_AIO], [test "x$qaio_linux_aio" = xyes])
+  AM_CONDITIONAL([QAIO_LINUX_AIO], [test "x$qaio_linux_aio" = xyes])
+])
+
+AC_DEFUN([QAIO_WITH_IO_URING], [
+  AC_ARG_WITH([io-uring],
+    [AS_HELP_STRING([--with-io-uring@<:@=auto|yes|no@:>@],
+      [use liburing for the io_uring fd monitor and block engine (luring_*); defines CONFIG_LINUX_IO_URING @<:@default=auto@:>@])],
+    [], [with_io_uring=auto])
+  qaio_io_uring=no
+  AS_IF([test "x$with_io_uring" != xno], [
+    PKG_CHECK_MODULES([URING], [liburing >= 2.0], [qaio_io_uring=yes], [
+      AS_IF([test "x$with_io_uring" = xyes],
+        [AC_MSG_ERROR([--with-io-uring=yes but liburing was not found: install the Debian package liburing-dev])])
+    ])
+  ])
+  QAIO_CONFIG_DEFINE([CONFIG_LINUX_IO_URING], [test "x$qaio_io_uring" = xyes])
+  AM_CONDITIONAL([QAIO_IO_URING], [test "x$qaio_io_uring" = xyes])
+  AS_IF([test "x$qaio_io_uring" = xyes], [QAIO_PC_REQUIRES_PRIVATE="$QAIO_PC_REQUIRES_PRIVATE liburing"])
+  AS_IF([test "x$qaio_io_uring$qaio_linux_aio" = xyesyes], [qaio_tlg_offset=480],
+        [test "x$qaio_io_uring" = xyes], [qaio_tlg_offset=472],
+        [test "x$qaio_linux_aio" = xyes], [qaio_tlg_offset=248],
+        [qaio_tlg_offset=240])
+  AC_SUBST([QAIO_PC_REQUIRES_PRIVATE])
+])
+
+# Boost.Context's fcontext for the coroutine switch (the fallback is
+# ucontext + sigsetjmp).
+AC_DEFUN([QAIO_WITH_BOOST_CONTEXT], [
+  AC_ARG_WITH([boost-context],
+    [AS_HELP_STRING([--with-boost-context@<:@=auto|yes|no@:>@],
+      [switch coroutines with Boost.Context's fcontext @<:@default=auto@:>@])],
+    [], [with_boost_context=auto])
+  qaio_boost_context=no
+  AS_IF([test "x$with_boost_context" != xno], [
+    AC_LANG_PUSH([C++])
+    qaio_save_LIBS=$LIBS
+    LIBS="-lboost_context $LIBS"
+    AC_LINK_IFELSE([AC_LANG_PROGRAM(
+        [[#include <boost/context/detail/fcontext.hpp>]],
+        [[boost::context::detail::fcontext_t f = boost::context::detail::make_fcontext(0, 0, 0); (void)f;]])],
+      [qaio_boost_context=yes], [])
+    LIBS=$qaio_save_LIBS
+    AC_LANG_POP([C++])
+    AS_IF([test "x$qaio_boost_context" = xyes],
+      [AC_SUBST([BOOST_CONTEXT_LIBS], [-lboost_context])
+       AC_DEFINE([QAIO_HAVE_BOOST_CONTEXT], [1], [Boost.Context fcontext available])],
+      [test "x$with_boost_context" = xyes],
+      [AC_MSG_ERROR([--with-boost-context=yes but Boost.Context was not found: install the Debian package libboost-context-dev])])
+  ])
+  AM_CONDITIONAL([QAIO_BOOST_CONTEXT], [test "x$qaio_boost_context" = xyes])
+])

@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Suite "bh": bottom halves as a black box, driven by aio_poll().  Covers
+ * QEMU 7.2's /aio/bh/... behaviours (schedule, reschedule from the callback,
+ * cancel, delete, self-deletion), oneshot and idle BHs, nesting (a BH that
+ * runs aio_poll() sees its siblings of the outer pass), the blocking timeout
+ * BHs imply, wake-ups from other threads, and the aborts that name a misused
+ * BH.  Progress is read from aio_poll()'s return value and call counters,
+ * never from timing.
+ */
+#include "qemu/osdep.h"
+#include "block/aio.h"
+#include "qemu/main-loop.h"
+#include "qemu/timer.h"
+#include "helpers.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+/* A BH with a run counter; it reschedules itself until it has run `max`
+ * times, and with `delete_at_max` deletes itself on that last run. */
+typedef struct {
+    QEMUBH *bh;
+    int n;
+    int max;
+    bool delete_at_max;
+} BhData;
+
+/* The context of a test: created with the automatic monitor choice (or
+ * QAIO_FDMON from the environment), bound to this thread as its home,
+ * and drained of the notification that creation may leave behind. */
+static AioContext *new_ctx(void)
+{
+    AioContext *ctx = aio_context_new(&error_abort);
+
+    ck_assert_ptr_nonnull(ctx);
+    if (!qemu_get_current_aio_context()) {
+        qemu_set_current_aio_context(ctx);
+    }
+    t_drain_ctx(ctx);
+    return ctx;
+}
+
+static void count_cb(void *opaque)
+{
+    BhData *d = opaque;
+
+    d->n++;
+}
+
+static void reschedule_cb(void *opaque)
+{
+    BhData *d = opaque;
+
+    d->n++;
+    if (d->n < d->max) {
+        qemu_bh_schedule(d->bh);
+    } else if (d->delete_at_max) {
+        qemu_bh_delete(d->bh);
+        d->bh = NULL;
+    }
+}
+
+/* ---- schedule ----------------------------------------------------------- */
+
+START_TEST(bh_runs_only_when_the_loop_runs_and_only_once)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule(d.bh);
+    ck_assert_int_eq(d.n, 0);
+
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(bh_rescheduling_itself_runs_once_per_aio_poll)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { .max = 10 };
+
+    d.bh = aio_bh_new(ctx, reschedule_cb, &d);
+    qemu_bh_schedule(d.bh);
+    ck_assert_int_eq(d.n, 0);
+
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 2);
+
+    for (int expect = 3; expect <= 10; expect++) {
+        ck_assert_msg(aio_poll(ctx, false), "aio_poll false before run %d", expect);
+        ck_assert_int_eq(d.n, expect);
+    }
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 10);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(bh_flushed_by_one_blocking_poll_leaves_nothing_pending)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule(d.bh);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(bh_scheduled_twice_runs_once)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule(d.bh);
+    qemu_bh_schedule(d.bh);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static void *schedule_later_thread(void *opaque)
+{
+    BhData *d = opaque;
+
+    /* Give the poller a chance to be asleep; correctness does not depend
+     * on it (a schedule before the wait must make the wait non-blocking). */
+    g_usleep(20 * 1000);
+    qemu_bh_schedule(d->bh);
+    return NULL;
+}
+
+START_TEST(bh_scheduled_from_another_thread_wakes_blocking_poll)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+    pthread_t th;
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    ck_assert_int_eq(pthread_create(&th, NULL, schedule_later_thread, &d), 0);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+    pthread_join(th, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* Trap 1: N producers each schedule their own BH into a context that is
+ * blocked in aio_poll(ctx, true); a producer reschedules only after its
+ * previous run, so every round needs a wake-up that must not be lost. */
+enum { PRODUCERS = 4, PRODUCER_ROUNDS = 5000 };
+
+typedef struct {
+    QEMUBH *bh;
+    sem_t ran;
+    unsigned seed;
+    int *total;
+} Producer;
+
+static void producer_bh_cb(void *opaque)
+{
+    Producer *p = opaque;
+
+    (*p->total)++;
+    sem_post(&p->ran);
+}
+
+static void *producer_thread(void *opaque)
+{
+    Producer *p = opaque;
+
+    for (int r = 0; r < PRODUCER_ROUNDS; r++) {
+        /* Vary the interleaving with the poller's sleep announcement. */
+        if ((rand_r(&p->seed) & 7) == 0) {
+            sched_yield();
+        }
+        qemu_bh_schedule(p->bh);
+        while (sem_wait(&p->ran) != 0) {
+            /* EINTR: wait again */
+        }
+    }
+    return NULL;
+}
+
+START_TEST(bhs_scheduled_by_many_threads_always_wake_blocking_poll)
+{
+    AioContext *ctx = new_ctx();
+    Producer prod[PRODUCERS];
+    pthread_t th[PRODUCERS];
+    int total = 0;
+
+    for (int i = 0; i < PRODUCERS; i++) {
+        prod[i].bh = aio_bh_new(ctx, producer_bh_cb, &prod[i]);
+        sem_init(&prod[i].ran, 0, 0);
+        prod[i].seed = 1234u + i;
+        prod[i].total = &total;
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        ck_assert_int_eq(pthread_create(&th[i], NULL, producer_thread, &prod[i]), 0);
+    }
+    /* A lost wake-up leaves this loop asleep forever: the test times out. */
+    while (total < PRODUCERS * PRODUCER_ROUNDS) {
+        aio_poll(ctx, true);
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        pthread_join(th[i], NULL);
+    }
+    ck_assert_int_eq(total, PRODUCERS * PRODUCER_ROUNDS);
+    ck_assert(!aio_poll(ctx, false));
+
+    for (int i = 0; i < PRODUCERS; i++) {
+        qemu_bh_delete(prod[i].bh);
+        sem_destroy(&prod[i].ran);
+    }
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- cancel ------------------------------------------------------------- */
+
+START_TEST(bh_cancelled_after_schedule_never_runs)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule(d.bh);
+    qemu_bh_cancel(d.bh);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(bh_cancelled_can_be_scheduled_again)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule(d.bh);
+    qemu_bh_cancel(d.bh);
+    ck_assert(!aio_poll(ctx, false));
+    qemu_bh_schedule(d.bh);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- delete ------------------------------------------------------------- */
+
+START_TEST(bh_deleted_while_scheduled_never_runs)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule(d.bh);
+    qemu_bh_delete(d.bh);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(bh_deleting_itself_in_its_callback_is_safe_and_not_progress)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { .max = 1, .delete_at_max = true };
+
+    d.bh = aio_bh_new(ctx, reschedule_cb, &d);
+    qemu_bh_schedule(d.bh);
+    ck_assert_int_eq(d.n, 0);
+
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_ptr_null(d.bh);
+    /* Reclaiming the deleted BH is not progress. */
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(bhs_deleting_themselves_in_one_pass_do_not_disturb_each_other)
+{
+    AioContext *ctx = new_ctx();
+    BhData d[4] = {
+        { .max = 1, .delete_at_max = true },
+        { .max = 3, .delete_at_max = true },
+        { .max = 2, .delete_at_max = true },
+        { .max = 4, .delete_at_max = true },
+    };
+
+    for (int i = 0; i < 4; i++) {
+        d[i].bh = aio_bh_new(ctx, reschedule_cb, &d[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        qemu_bh_schedule(d[i].bh);
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(d[i].n, 0);
+    }
+
+    ck_assert(aio_poll(ctx, false));
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(d[i].n == 1, "BH %d ran %d times in the first pass", i, d[i].n);
+    }
+    ck_assert_ptr_null(d[0].bh);
+
+    while (aio_poll(ctx, false)) {
+        /* run until every BH reached its limit */
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(d[i].n == d[i].max, "BH %d ran %d times, expected %d",
+                      i, d[i].n, d[i].max);
+        ck_assert_ptr_null(d[i].bh);
+    }
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* Trap 2's variant: a BH deleted by a sibling in the same dispatch pass. */
+typedef struct {
+    QEMUBH *victim;
+    int n;
+} KillerData;
+
+static void killer_cb(void *opaque)
+{
+    KillerData *k = opaque;
+
+    k->n++;
+    if (k->victim) {
+        qemu_bh_delete(k->victim);
+        k->victim = NULL;
+    }
+}
+
+START_TEST(bh_deleted_by_a_sibling_in_the_same_pass_is_safe)
+{
+    AioContext *ctx = new_ctx();
+    KillerData k1 = { 0 }, k2 = { 0 };
+    QEMUBH *b1 = aio_bh_new(ctx, killer_cb, &k1);
+    QEMUBH *b2 = aio_bh_new(ctx, killer_cb, &k2);
+
+    /* Whichever runs first (order within a pass is unspecified) deletes
+     * the other, which is still scheduled and so must never run. */
+    k1.victim = b2;
+    k2.victim = b1;
+    qemu_bh_schedule(b1);
+    qemu_bh_schedule(b2);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_msg(k1.n + k2.n == 1,
+                  "a BH deleted while scheduled ran anyway (runs: %d, %d)", k1.n, k2.n);
+    while (aio_poll(ctx, false)) {
+    }
+    ck_assert_int_eq(k1.n + k2.n, 1);
+
+    /* The one that ran deleted the other; it is still alive itself. */
+    qemu_bh_delete(k1.n == 1 ? b1 : b2);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- oneshot ------------------------------------------------------------ */
+
+START_TEST(oneshot_runs_once_and_frees)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    aio_bh_schedule_oneshot(ctx, count_cb, &d);
+    ck_assert_int_eq(d.n, 0);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    /* Finalization must not find it (it would abort naming it); the leak
+     * checker of the sanitizer build verifies that it was freed. */
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(oneshots_scheduled_together_each_run_once)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    for (int i = 0; i < 100; i++) {
+        aio_bh_schedule_oneshot(ctx, count_cb, &d);
+    }
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 100);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 100);
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- idle --------------------------------------------------------------- */
+
+START_TEST(idle_bh_runs_within_a_blocking_poll_and_is_not_progress)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+    bool progress;
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule_idle(d.bh);
+    /* No other event source: the idle BH's ~10 ms cap is what ends it. */
+    progress = aio_poll(ctx, true);
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_msg(!progress, "running only an idle BH was reported as progress");
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(aio_compute_timeout_is_at_most_10ms_with_idle_bh)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+    int64_t t;
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    qemu_bh_schedule_idle(d.bh);
+    t = aio_compute_timeout(ctx);
+    ck_assert_msg(t > 0 && t <= 10 * SCALE_MS,
+                  "timeout %" PRId64 " ns with only an idle BH", t);
+
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(aio_compute_timeout_is_zero_with_scheduled_bh)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 }, idle = { 0 };
+
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    idle.bh = aio_bh_new(ctx, count_cb, &idle);
+    qemu_bh_schedule(d.bh);
+    ck_assert_int_eq(aio_compute_timeout(ctx), 0);
+    /* An idle BH beside it does not raise the timeout. */
+    qemu_bh_schedule_idle(idle.bh);
+    ck_assert_int_eq(aio_compute_timeout(ctx), 0);
+
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    qemu_bh_delete(d.bh);
+    qemu_bh_delete(idle.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(aio_compute_timeout_is_minus_one_when_idle)
+{
+    AioContext *ctx = new_ctx();
+    BhData d = { 0 };
+
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+    /* A created but unscheduled BH, and a cancelled or deleted one, are
+     * not work. */
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+    qemu_bh_schedule(d.bh);
+    qemu_bh_cancel(d.bh);
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+    qemu_bh_delete(d.bh);
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- nesting ------------------------------------------------------------ */
+
+/* Two BHs scheduled together; whichever runs first calls aio_poll() from
+ * its callback, which must run the other one (still pending in the outer
+ * pass) before it returns. */
+typedef struct NestData {
+    QEMUBH *bh;
+    struct NestData *other;
+    AioContext *ctx;
+    int n;
+    bool nested;
+    bool nested_progress;
+    bool other_ran_in_nested;
+} NestData;
+
+static void nest_cb(void *opaque)
+{
+    NestData *d = opaque;
+
+    d->n++;
+    if (d->other->n == 0) {
+        d->nested = true;
+        d->nested_progress = aio_poll(d->ctx, false);
+        d->other_ran_in_nested = d->other->n == 1;
+    }
+}
+
+START_TEST(nested_aio_poll_runs_outer_pending_bhs)
+{
+    AioContext *ctx = new_ctx();
+    NestData a = { .ctx = ctx }, b = { .ctx = ctx };
+    NestData *first;
+
+    a.other = &b;
+    b.other = &a;
+    a.bh = aio_bh_new(ctx, nest_cb, &a);
+    b.bh = aio_bh_new(ctx, nest_cb, &b);
+    qemu_bh_schedule(a.bh);
+    qemu_bh_schedule(b.bh);
+
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(a.n, 1);
+    ck_assert_int_eq(b.n, 1);
+    ck_assert_msg(a.nested != b.nested, "exactly one callback should have nested");
+    first = a.nested ? &a : &b;
+    ck_assert_msg(first->other_ran_in_nested,
+                  "the nested aio_poll did not run the sibling pending in the outer pass");
+    ck_assert(first->nested_progress);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(a.n, 1);
+    ck_assert_int_eq(b.n, 1);
+
+    qemu_bh_delete(a.bh);
+    qemu_bh_delete(b.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+typedef struct {
+    QEMUBH *bh;
+    BhData *later;
+    int n;
+} ChainData;
+
+static void chain_cb(void *opaque)
+{
+    ChainData *c = opaque;
+
+    c->n++;
+    qemu_bh_schedule(c->later->bh);
+}
+
+START_TEST(bh_scheduled_during_dispatch_waits_for_next_poll)
+{
+    AioContext *ctx = new_ctx();
+    BhData later = { 0 };
+    ChainData c = { .later = &later };
+
+    later.bh = aio_bh_new(ctx, count_cb, &later);
+    c.bh = aio_bh_new(ctx, chain_cb, &c);
+    qemu_bh_schedule(c.bh);
+
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(c.n, 1);
+    ck_assert_int_eq(later.n, 0);
+    ck_assert_int_eq(aio_compute_timeout(ctx), 0);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(c.n, 1);
+    ck_assert_int_eq(later.n, 1);
+    ck_assert(!aio_poll(ctx, false));
+
+    qemu_bh_delete(c.bh);
+    qemu_bh_delete(later.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- misuse ------------------------------------------------------------- */
+
+/*
+ * Runs `misuse` in a child whose stderr is a pipe; asserts the child died
+ * of SIGABRT and that what it printed names `culprit`.  The caller then
+ * repeats the misuse in its own process, so Check sees the SIGABRT too.
+ */
+static void expect_abort_naming(void (*misuse)(void), const char *culprit)
+{
+    char msg[4096];
+    size_t len = 0;
+    int p[2];
+    int status;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(p), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], STDERR_FILENO);
+        close(p[1]);
+        misuse();
+        _exit(0);
+    }
+    close(p[1]);
+    for (;;) {
+        ssize_t r = read(p[0], msg + len, sizeof(msg) - 1 - len);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        len += r;
+        if (len == sizeof(msg) - 1) {
+            break;
+        }
+    }
+    msg[len] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0) {
+        ck_assert_int_eq(errno, EINTR);
+    }
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "misuse did not abort (status 0x%x); stderr: '%s'", status, msg);
+    ck_assert_msg(strstr(msg, culprit) != NULL,
+                  "abort message does not name '%s': '%s'", culprit, msg);
+}
+
+/* In-process repeats print the same message; keep the runner's output
+ * readable (the child above already checked the text). */
+static void silence_stderr(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
+static void delete_twice(void)
+{
+    AioContext *ctx = new_ctx();
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_twice_deleted_bh");
+
+    qemu_bh_delete(bh);
+    qemu_bh_delete(bh);
+    /* Not reached when the misuse is caught. */
+    aio_context_unref(ctx);
+}
+
+START_TEST(deleting_a_bh_twice_aborts_naming_it)
+{
+    expect_abort_naming(delete_twice, "qaio_test_twice_deleted_bh");
+    silence_stderr();
+    delete_twice();
+}
+END_TEST
+
+static void finalize_with_scheduled_bh(void)
+{
+    AioContext *ctx = new_ctx();
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_leaked_scheduled_bh");
+
+    qemu_bh_schedule(bh);
+    aio_context_unref(ctx);
+}
+
+START_TEST(finalizing_context_with_live_bh_aborts_naming_it)
+{
+    expect_abort_naming(finalize_with_scheduled_bh, "qaio_test_leaked_scheduled_bh");
+    silence_stderr();
+    finalize_with_scheduled_bh();
+}
+END_TEST
+
+static void finalize_with_unrun_oneshot(void)
+{
+    AioContext *ctx = new_ctx();
+
+    aio_bh_schedule_oneshot_full(ctx, count_cb, NULL, "qaio_test_unrun_oneshot_bh");
+    aio_context_unref(ctx);
+}
+
+START_TEST(finalizing_context_with_unrun_oneshot_aborts_naming_it)
+{
+    expect_abort_naming(finalize_with_unrun_oneshot, "qaio_test_unrun_oneshot_bh");
+    silence_stderr();
+    finalize_with_unrun_oneshot();
+}
+END_TEST
+
+static void finalize_with_cancelled_unreclaimed_bh(void)
+{
+    AioContext *ctx = new_ctx();
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_cancelled_live_bh");
+
+    qemu_bh_schedule(bh);
+    qemu_bh_cancel(bh);
+    aio_context_unref(ctx);
+}
+
+START_TEST(finalizing_context_with_cancelled_unreclaimed_bh_aborts_naming_it)
+{
+    expect_abort_naming(finalize_with_cancelled_unreclaimed_bh,
+                        "qaio_test_cancelled_live_bh");
+    silence_stderr();
+    finalize_with_cancelled_unreclaimed_bh();
+}
+END_TEST
+
+START_TEST(finalizing_context_with_deleted_bh_does_not_abort)
+{
+    AioContext *ctx = new_ctx();
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_deleted_bh");
+
+    qemu_bh_schedule(bh);
+    qemu_bh_delete(bh);
+    /* Not reclaimed by a poll yet: finalization frees it quietly. */
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static Suite *bh_suite(void)
+{
+    Suite *s = suite_create("bh");
+    TCase *tc;
+
+    tc = tcase_create("schedule");
+    tcase_add_test(tc, bh_runs_only_when_the_loop_runs_and_only_once);
+    tcase_add_test(tc, bh_rescheduling_itself_runs_once_per_aio_poll);
+    tcase_add_test(tc, bh_flushed_by_one_blocking_poll_leaves_nothing_pending);
+    tcase_add_test(tc, bh_scheduled_twice_runs_once);
+    tcase_add_test(tc, bh_scheduled_from_another_thread_wakes_blocking_poll);
+    tcase_add_test(tc, bhs_scheduled_by_many_threads_always_wake_blocking_poll);
+    tcase_add_test(tc, aio_compute_timeout_is_zero_with_scheduled_bh);
+    tcase_add_test(tc, aio_compute_timeout_is_minus_one_when_idle);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cancel");
+    tcase_add_test(tc, bh_cancelled_after_schedule_never_runs);
+    tcase_add_test(tc, bh_cancelled_can_be_scheduled_again);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("delete");
+    tcase_add_test(tc, bh_deleted_while_scheduled_never_runs);
+    tcase_add_test(tc, bh_deleting_itself_in_its_callback_is_safe_and_not_progress);
+    tcase_add_test(tc, bhs_deleting_themselves_in_one_pass_do_not_disturb_each_other);
+    tcase_add_test(tc, bh_deleted_by_a_sibling_in_the_same_pass_is_safe);
+    tcase_add_test(tc, finalizing_context_with_deleted_bh_does_not_abort);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oneshot");
+    tcase_add_test(tc, oneshot_runs_once_and_frees);
+    tcase_add_test(tc, oneshots_scheduled_together_each_run_once);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("idle");
+    tcase_add_test(tc, idle_bh_runs_within_a_blocking_poll_and_is_not_progress);
+    tcase_add_test(tc, aio_compute_timeout_is_at_most_10ms_with_idle_bh);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("nesting");
+    tcase_add_test(tc, nested_aio_poll_runs_outer_pending_bhs);
+    tcase_add_test(tc, bh_scheduled_during_dispatch_waits_for_next_poll);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("misuse");
+    tcase_add_test_raise_signal(tc, deleting_a_bh_twice_aborts_naming_it, SIGABRT);
+    tcase_add_test_raise_signal(tc, finalizing_context_with_live_bh_aborts_naming_it,
+                                SIGABRT);
+    tcase_add_test_raise_signal(tc, finalizing_context_with_unrun_oneshot_aborts_naming_it,
+                                SIGABRT);
+    tcase_add_test_raise_signal(tc,
+                                finalizing_context_with_cancelled_unreclaimed_bh_aborts_naming_it,
+                                SIGABRT);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    return t_run_suite(bh_suite());
+}

@@ -1,0 +1,1344 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Suite "fd_handler": fd and event-notifier handlers of an AioContext driven
+ * by aio_poll(), as a black box.  Covers QEMU 7.2's /aio/event/...,
+ * /aio/external-client, /aio/acquire and /fdmon-epoll/external-disabled, the
+ * level-triggered contract (a handler that leaves data behind runs again),
+ * registration changes from inside callbacks, adaptive polling with counting
+ * stubs, the poll->epoll upgrade around 64 fds and a 1000-fd context.  Every
+ * test runs once per fd monitor (tcase_add_loop_test over t_fdmons); a
+ * monitor the kernel refuses is a printed skip.  The upgrade itself only
+ * happens with the automatic choice on a host without io_uring, so two
+ * tests hide io_uring_setup behind a seccomp filter in their forked child.
+ */
+#include "qemu/osdep.h"
+#include "block/aio.h"
+#include "qemu/event_notifier.h"
+#include "qemu/timer.h"
+#include "helpers.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/*
+ * The context of test iteration i on monitor t_fdmons[i], bound to this
+ * thread as its home and drained; NULL (after printing why) when the
+ * monitor cannot run here.
+ */
+static AioContext *open_ctx(int i, const char *test)
+{
+    AioContext *ctx;
+
+    if (strcmp(t_fdmons[i], "io_uring") == 0 && !t_io_uring_available()) {
+        printf("SKIP %s[%s]: io_uring is not available\n", test, t_fdmons[i]);
+        fflush(stdout);
+        return NULL;
+    }
+    ctx = t_ctx_new_for_monitor(i);
+    ck_assert_ptr_nonnull(ctx);
+    if (!qemu_get_current_aio_context()) {
+        qemu_set_current_aio_context(ctx);
+    }
+    t_drain_ctx(ctx);
+    return ctx;
+}
+
+#define OPEN_CTX_OR_SKIP(ctx)                        \
+    AioContext *ctx = open_ctx(_i, __func__);        \
+    if (!ctx) {                                      \
+        return;                                      \
+    }
+
+static bool fd_readable(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+    return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+static void eventfd_kick(int fd)
+{
+    uint64_t one = 1;
+
+    ck_assert_int_eq(write(fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+}
+
+static void eventfd_drain(int fd)
+{
+    uint64_t v;
+
+    while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v)) {
+    }
+}
+
+/* A non-blocking, close-on-exec pipe. */
+static void make_pipe(int p[2])
+{
+    ck_assert_int_eq(pipe(p), 0);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(fcntl(p[k], F_SETFL, fcntl(p[k], F_GETFL) | O_NONBLOCK), 0);
+        ck_assert_int_eq(fcntl(p[k], F_SETFD, FD_CLOEXEC), 0);
+    }
+}
+
+/* An EventNotifier with a counting handler: `active` counts down per run,
+ * and with `auto_set` the handler re-sets the notifier while active. */
+typedef struct {
+    EventNotifier e;
+    int n;
+    int active;
+    bool auto_set;
+} NotifierData;
+
+static void notifier_cb(EventNotifier *e)
+{
+    NotifierData *d = container_of(e, NotifierData, e);
+
+    ck_assert_msg(event_notifier_test_and_clear(e),
+                  "handler called for a notifier that was not set");
+    d->n++;
+    if (d->active > 0) {
+        d->active--;
+    }
+    if (d->auto_set && d->active > 0) {
+        event_notifier_set(e);
+    }
+}
+
+static void notifier_init(NotifierData *d)
+{
+    ck_assert_int_eq(event_notifier_init(&d->e, 0), 0);
+}
+
+/* An fd handler with a counter per callback. */
+typedef struct {
+    AioContext *ctx;
+    int fd;
+    int reads;
+    int writes;
+    int polls;
+    int poll_readys;
+    int begins;
+    int ends;
+    bool poll_result;
+    bool drain;
+} FdData;
+
+static void fd_read_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->reads++;
+    if (d->drain) {
+        eventfd_drain(d->fd);
+    }
+}
+
+static bool fd_poll_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->polls++;
+    return d->poll_result;
+}
+
+static void fd_poll_ready_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->poll_readys++;
+    if (d->drain) {
+        eventfd_drain(d->fd);
+    }
+}
+
+static void fd_poll_begin_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->begins++;
+}
+
+static void fd_poll_end_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->ends++;
+}
+
+static void fd_data_init(FdData *d, AioContext *ctx)
+{
+    memset(d, 0, sizeof(*d));
+    d->ctx = ctx;
+    d->fd = t_eventfd();
+    d->drain = true;
+}
+
+static void fd_remove(AioContext *ctx, int fd)
+{
+    aio_set_fd_handler(ctx, fd, false, NULL, NULL, NULL, NULL, NULL);
+}
+
+/* A realtime timer that bounds blocking polls in tests where nothing else
+ * would end them. */
+typedef struct {
+    QEMUTimer *t;
+    int fired;
+} Bound;
+
+static void bound_cb(void *opaque)
+{
+    Bound *b = opaque;
+
+    b->fired++;
+}
+
+/* Run blocking polls until the bound timer, armed `ns` ahead, has fired
+ * (or `stop` became true). */
+static void poll_blocking_for(AioContext *ctx, Bound *b, int64_t ns, const int *stop)
+{
+    int fired = b->fired;
+
+    timer_mod(b->t, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + ns);
+    while (b->fired == fired && !(stop && *stop)) {
+        aio_poll(ctx, true);
+    }
+    timer_del(b->t);
+}
+
+/* ---- event notifiers ---------------------------------------------------- */
+
+START_TEST(event_notifier_added_and_removed_without_set_calls_no_handler)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData d = { 0 };
+
+    notifier_init(&d);
+    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    event_notifier_cleanup(&d.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(event_notifier_set_runs_its_handler_once)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData d = { .active = 1 };
+
+    notifier_init(&d);
+    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+    ck_assert_int_eq(d.active, 1);
+
+    event_notifier_set(&d.e);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_int_eq(d.active, 0);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    event_notifier_set(&d.e);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    event_notifier_cleanup(&d.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(event_notifier_reset_by_its_handler_runs_once_per_aio_poll)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData d = { .active = 10, .auto_set = true };
+
+    notifier_init(&d);
+    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    event_notifier_set(&d.e);
+    for (int i = 1; i <= 10; i++) {
+        ck_assert_msg(aio_poll(ctx, false), "aio_poll %d made no progress", i);
+        ck_assert_int_eq(d.n, i);
+        ck_assert_int_eq(d.active, 10 - i);
+    }
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 10);
+
+    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    event_notifier_cleanup(&d.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(set_notifier_makes_blocking_poll_return_and_runs_only_its_handler)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData d = { .active = 10 };
+    NotifierData dummy = { .active = 1 };
+
+    notifier_init(&d);
+    notifier_init(&dummy);
+    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    event_notifier_set(&d.e);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 1);
+    event_notifier_set(&d.e);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 2);
+
+    aio_set_event_notifier(ctx, &dummy.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    for (int i = 3; i <= 6; i++) {
+        event_notifier_set(&d.e);
+        ck_assert(aio_poll(ctx, true));
+        ck_assert_int_eq(d.n, i);
+        ck_assert_int_eq(dummy.n, 0);
+    }
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 6);
+    ck_assert_int_eq(dummy.n, 0);
+
+    aio_set_event_notifier(ctx, &dummy.e, false, NULL, NULL, NULL);
+    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    event_notifier_set(&d.e);
+    event_notifier_set(&dummy.e);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 6);
+    ck_assert_int_eq(dummy.n, 0);
+
+    event_notifier_cleanup(&d.e);
+    event_notifier_cleanup(&dummy.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(external_notifier_waits_while_external_clients_are_disabled)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData d = { .active = 10 };
+
+    notifier_init(&d);
+    aio_set_event_notifier(ctx, &d.e, true, notifier_cb, NULL, NULL);
+    event_notifier_set(&d.e);
+
+    aio_disable_external(ctx);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+    ck_assert(fd_readable(event_notifier_get_fd(&d.e)));
+
+    aio_disable_external(ctx);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    aio_enable_external(ctx);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+    ck_assert(fd_readable(event_notifier_get_fd(&d.e)));
+
+    aio_enable_external(ctx);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(!aio_poll(ctx, false));
+
+    aio_set_event_notifier(ctx, &d.e, true, NULL, NULL, NULL);
+    event_notifier_cleanup(&d.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(handler_with_null_callbacks_is_removed)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData nd = { .active = 10 };
+    FdData fd;
+
+    fd_data_init(&fd, ctx);
+    notifier_init(&nd);
+    aio_set_fd_handler(ctx, fd.fd, false, fd_read_cb, NULL, NULL, NULL, &fd);
+    aio_set_event_notifier(ctx, &nd.e, false, notifier_cb, NULL, NULL);
+    t_drain_ctx(ctx);
+
+    aio_set_fd_handler(ctx, fd.fd, false, NULL, NULL, NULL, NULL, NULL);
+    aio_set_event_notifier(ctx, &nd.e, false, NULL, NULL, NULL);
+    eventfd_kick(fd.fd);
+    event_notifier_set(&nd.e);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(fd.reads, 0);
+    ck_assert_int_eq(nd.n, 0);
+
+    close(fd.fd);
+    event_notifier_cleanup(&nd.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- acquire ------------------------------------------------------------ */
+
+START_TEST(aio_poll_right_after_registration_is_not_progress)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData d = { 0 };
+    FdData fd;
+
+    fd_data_init(&fd, ctx);
+    notifier_init(&d);
+    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    aio_set_fd_handler(ctx, fd.fd, false, fd_read_cb, NULL, NULL, NULL, &fd);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+    ck_assert_int_eq(fd.reads, 0);
+
+    fd_remove(ctx, fd.fd);
+    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    close(fd.fd);
+    event_notifier_cleanup(&d.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+typedef struct {
+    AioContext *ctx;
+    NotifierData nd;
+    pthread_mutex_t start;
+    int thread_acquired;
+} AcquireData;
+
+static void *acquire_thread(void *opaque)
+{
+    AcquireData *a = opaque;
+
+    /* Wait until the poller holds the context. */
+    pthread_mutex_lock(&a->start);
+    pthread_mutex_unlock(&a->start);
+    g_usleep(10 * 1000);
+    event_notifier_set(&a->nd.e);
+    aio_context_acquire(a->ctx);
+    __atomic_store_n(&a->thread_acquired, 1, __ATOMIC_SEQ_CST);
+    aio_context_release(a->ctx);
+    return NULL;
+}
+
+START_TEST(poller_holding_the_context_keeps_it_while_woken_by_another_thread)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    AcquireData a = { .ctx = ctx, .nd = { .active = 1 } };
+    pthread_t th;
+
+    pthread_mutex_init(&a.start, NULL);
+    notifier_init(&a.nd);
+    aio_set_event_notifier(ctx, &a.nd.e, false, notifier_cb, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+
+    pthread_mutex_lock(&a.start);
+    ck_assert_int_eq(pthread_create(&th, NULL, acquire_thread, &a), 0);
+    aio_context_acquire(ctx);
+    pthread_mutex_unlock(&a.start);
+
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(a.nd.n, 1);
+    ck_assert_msg(!__atomic_load_n(&a.thread_acquired, __ATOMIC_SEQ_CST),
+                  "another thread acquired the context while aio_poll held it");
+    aio_context_release(ctx);
+
+    pthread_join(th, NULL);
+    ck_assert(__atomic_load_n(&a.thread_acquired, __ATOMIC_SEQ_CST));
+
+    aio_set_event_notifier(ctx, &a.nd.e, false, NULL, NULL, NULL);
+    event_notifier_cleanup(&a.nd.e);
+    pthread_mutex_destroy(&a.start);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- fd handlers -------------------------------------------------------- */
+
+/* Trap 13: a handler that consumes only part of what is ready must be
+ * called again (level-triggered), by a blocking poll too. */
+typedef struct {
+    int fd;
+    int calls;
+    int bytes;
+} PartialReader;
+
+static void read_one_byte_cb(void *opaque)
+{
+    PartialReader *r = opaque;
+    char c;
+
+    r->calls++;
+    if (read(r->fd, &c, 1) == 1) {
+        r->bytes++;
+    }
+}
+
+START_TEST(level_triggered_handler_reading_part_of_data_is_called_again)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    PartialReader r = { 0 };
+    int p[2];
+
+    make_pipe(p);
+    r.fd = p[0];
+    aio_set_fd_handler(ctx, p[0], false, read_one_byte_cb, NULL, NULL, NULL, &r);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(r.calls, 0);
+
+    ck_assert_int_eq(write(p[1], "ab", 2), 2);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.bytes, 1);
+    /* One byte is left: an edge-triggered monitor would sleep forever here. */
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(r.calls, 2);
+    ck_assert_int_eq(r.bytes, 2);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(r.calls, 2);
+
+    /* And again through non-blocking polls. */
+    ck_assert_int_eq(write(p[1], "cd", 2), 2);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert(aio_poll(ctx, false));
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(r.bytes, 4);
+
+    fd_remove(ctx, p[0]);
+    close(p[0]);
+    close(p[1]);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(read_handler_runs_on_hangup)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    PartialReader r = { 0 };
+    int p[2];
+
+    make_pipe(p);
+    r.fd = p[0];
+    aio_set_fd_handler(ctx, p[0], false, read_one_byte_cb, NULL, NULL, NULL, &r);
+    ck_assert(!aio_poll(ctx, false));
+    close(p[1]);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_ge(r.calls, 1);
+    ck_assert_int_eq(r.bytes, 0);
+
+    fd_remove(ctx, p[0]);
+    close(p[0]);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static void write_three_times_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->writes++;
+    if (d->writes == 3) {
+        aio_set_fd_handler(d->ctx, d->fd, false, NULL, NULL, NULL, NULL, NULL);
+    }
+}
+
+START_TEST(write_handler_runs_while_fd_is_writable)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    FdData d;
+
+    fd_data_init(&d, ctx);
+    aio_set_fd_handler(ctx, d.fd, false, NULL, write_three_times_cb, NULL, NULL, &d);
+    for (int i = 1; i <= 3; i++) {
+        ck_assert(aio_poll(ctx, i == 1));
+        ck_assert_int_eq(d.writes, i);
+    }
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.writes, 3);
+
+    close(d.fd);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static void remove_self_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->reads++;
+    /* The fd stays readable: only the removal keeps us from running again. */
+    aio_set_fd_handler(d->ctx, d->fd, false, NULL, NULL, NULL, NULL, NULL);
+}
+
+START_TEST(handler_removed_from_its_own_callback_is_not_called_again)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    FdData d;
+
+    fd_data_init(&d, ctx);
+    aio_set_fd_handler(ctx, d.fd, false, remove_self_cb, NULL, NULL, NULL, &d);
+    ck_assert(!aio_poll(ctx, false));
+    eventfd_kick(d.fd);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.reads, 1);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.reads, 1);
+    ck_assert(fd_readable(d.fd));
+
+    close(d.fd);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+typedef struct {
+    FdData a;
+    FdData b;
+} AddLater;
+
+static void add_b_cb(void *opaque)
+{
+    AddLater *al = opaque;
+
+    al->a.reads++;
+    eventfd_drain(al->a.fd);
+    if (al->a.reads == 1) {
+        aio_set_fd_handler(al->a.ctx, al->b.fd, false, fd_read_cb, NULL, NULL, NULL, &al->b);
+    }
+}
+
+START_TEST(handler_added_from_callback_runs_later)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    AddLater al;
+
+    fd_data_init(&al.a, ctx);
+    fd_data_init(&al.b, ctx);
+    aio_set_fd_handler(ctx, al.a.fd, false, add_b_cb, NULL, NULL, NULL, &al);
+    ck_assert(!aio_poll(ctx, false));
+    eventfd_kick(al.a.fd);
+    eventfd_kick(al.b.fd);
+
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(al.a.reads, 1);
+    ck_assert_int_eq(al.b.reads, 0);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(al.a.reads, 1);
+    ck_assert_int_eq(al.b.reads, 1);
+    ck_assert(!aio_poll(ctx, false));
+
+    fd_remove(ctx, al.a.fd);
+    fd_remove(ctx, al.b.fd);
+    close(al.a.fd);
+    close(al.b.fd);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static void other_read_cb(void *opaque)
+{
+    FdData *d = opaque;
+
+    d->writes++;    /* counts calls of the replacement callback */
+    eventfd_drain(d->fd);
+}
+
+START_TEST(registering_an_fd_again_replaces_its_callbacks)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    FdData d;
+
+    fd_data_init(&d, ctx);
+    aio_set_fd_handler(ctx, d.fd, false, fd_read_cb, NULL, NULL, NULL, &d);
+    aio_set_fd_handler(ctx, d.fd, false, other_read_cb, NULL, NULL, NULL, &d);
+    ck_assert(!aio_poll(ctx, false));
+    eventfd_kick(d.fd);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.reads, 0);
+    ck_assert_int_eq(d.writes, 1);
+    ck_assert(!aio_poll(ctx, false));
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(removing_unregistered_fd_is_noop)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    FdData d, stranger;
+
+    fd_data_init(&d, ctx);
+    fd_data_init(&stranger, ctx);
+    aio_set_fd_handler(ctx, d.fd, false, fd_read_cb, NULL, NULL, NULL, &d);
+    fd_remove(ctx, stranger.fd);
+    fd_remove(ctx, stranger.fd);
+    ck_assert(!aio_poll(ctx, false));
+
+    /* The registered handler is unaffected. */
+    eventfd_kick(d.fd);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.reads, 1);
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    close(stranger.fd);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/*
+ * An fd number that is not open.  The outcome we require: nothing crashes
+ * or hangs, aio_poll keeps returning, the handler can be removed, and the
+ * context keeps serving other handlers.  Whether the bogus handler is ever
+ * called is left open (7.2's monitors differ: poll(2) reports POLLNVAL,
+ * epoll_ctl and io_uring report EBADF).
+ */
+START_TEST(set_fd_handler_on_closed_fd_does_not_crash)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    FdData bogus, good;
+    struct rlimit rl;
+    int tmp = t_eventfd();
+    int low, fd;
+
+    /* High, so that nothing the library opens meanwhile can take it. */
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    low = rl.rlim_cur > 4100 ? 4000 : (int)rl.rlim_cur - 16;
+    fd = fcntl(tmp, F_DUPFD_CLOEXEC, low);
+    ck_assert_int_ge(fd, low);
+    close(tmp);
+    close(fd);
+    fd_data_init(&good, ctx);
+    memset(&bogus, 0, sizeof(bogus));
+    bogus.ctx = ctx;
+    bogus.fd = fd;
+
+    aio_set_fd_handler(ctx, fd, false, fd_read_cb, NULL, NULL, NULL, &bogus);
+    aio_set_fd_handler(ctx, good.fd, false, fd_read_cb, NULL, NULL, NULL, &good);
+    for (int i = 0; i < 3; i++) {
+        aio_poll(ctx, false);
+    }
+    eventfd_kick(good.fd);
+    for (int i = 0; i < 3 && good.reads == 0; i++) {
+        aio_poll(ctx, false);
+    }
+    ck_assert_int_eq(good.reads, 1);
+
+    fd_remove(ctx, fd);
+    for (int i = 0; i < 3; i++) {
+        aio_poll(ctx, false);
+    }
+    if (bogus.reads) {
+        printf("note %s[%s]: handler of a closed fd ran %d times\n",
+               __func__, t_fdmons[_i], bogus.reads);
+    }
+
+    fd_remove(ctx, good.fd);
+    close(good.fd);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- adaptive polling (trap 16) ----------------------------------------- */
+
+START_TEST(io_poll_without_io_poll_ready_is_ignored)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    Bound b = { 0 };
+    FdData d;
+
+    fd_data_init(&d, ctx);
+    d.poll_result = true;
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    aio_context_set_poll_params(ctx, 1000000, 0, 0, &error_abort);
+    aio_set_fd_handler(ctx, d.fd, false, fd_read_cb, NULL, fd_poll_cb, NULL, &d);
+    ck_assert(!aio_poll(ctx, false));
+
+    for (int i = 1; i <= 5; i++) {
+        eventfd_kick(d.fd);
+        ck_assert(aio_poll(ctx, true));
+        ck_assert_int_eq(d.reads, i);
+    }
+    for (int i = 0; i < 20; i++) {
+        poll_blocking_for(ctx, &b, 100 * 1000, NULL);
+    }
+    ck_assert_int_eq(d.reads, 5);
+    ck_assert_msg(d.polls == 0, "io_poll without io_poll_ready was called %d times",
+                  d.polls);
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* Registers d (eventfd) with every polling callback and counting stubs,
+ * then makes it ready once so that it joins the polling list. */
+static void register_polling_handler(AioContext *ctx, FdData *d, bool poll_result)
+{
+    fd_data_init(d, ctx);
+    d->poll_result = poll_result;
+    aio_set_fd_handler(ctx, d->fd, false, fd_read_cb, NULL, fd_poll_cb,
+                       fd_poll_ready_cb, d);
+    aio_set_fd_poll(ctx, d->fd, fd_poll_begin_cb, fd_poll_end_cb);
+    ck_assert(!aio_poll(ctx, false));
+    eventfd_kick(d->fd);
+    for (int i = 0; i < 100 && d->reads + d->poll_readys == 0; i++) {
+        aio_poll(ctx, true);
+    }
+    ck_assert_int_ge(d->reads + d->poll_readys, 1);
+}
+
+static void assert_begin_end_pair(const FdData *d)
+{
+    ck_assert_msg(d->begins >= d->ends && d->begins - d->ends <= 1,
+                  "io_poll_begin %d times, io_poll_end %d times", d->begins, d->ends);
+}
+
+START_TEST(io_poll_is_never_called_when_polling_is_off)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    Bound b = { 0 };
+    FdData d;
+
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    aio_context_set_poll_params(ctx, 0, 0, 0, &error_abort);
+    register_polling_handler(ctx, &d, true);
+    for (int i = 0; i < 5; i++) {
+        eventfd_kick(d.fd);
+        ck_assert(aio_poll(ctx, true));
+    }
+    for (int i = 0; i < 20; i++) {
+        poll_blocking_for(ctx, &b, 100 * 1000, NULL);
+        aio_poll(ctx, false);
+    }
+    ck_assert_int_eq(d.reads, 6);
+    ck_assert_msg(d.polls == 0, "io_poll called %d times with poll_max_ns 0", d.polls);
+    ck_assert_int_eq(d.poll_readys, 0);
+    ck_assert_int_eq(d.begins, 0);
+    ck_assert_int_eq(d.ends, 0);
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(polling_is_off_by_default)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    Bound b = { 0 };
+    FdData d;
+
+    if (getenv("QAIO_POLL_MAX_NS")) {
+        printf("SKIP %s[%s]: QAIO_POLL_MAX_NS changes the default\n",
+               __func__, t_fdmons[_i]);
+        aio_context_unref(ctx);
+        return;
+    }
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    register_polling_handler(ctx, &d, true);
+    for (int i = 0; i < 20; i++) {
+        poll_blocking_for(ctx, &b, 100 * 1000, NULL);
+    }
+    ck_assert_msg(d.polls == 0, "io_poll called %d times on a new context", d.polls);
+    ck_assert_int_eq(d.poll_readys, 0);
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(io_poll_hit_calls_io_poll_ready_not_io_read)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    Bound b = { 0 };
+    FdData d;
+    int reads;
+
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    aio_context_set_poll_params(ctx, 1000000, 0, 0, &error_abort);
+    register_polling_handler(ctx, &d, true);
+    reads = d.reads;
+
+    /* The fd is never written again: only a poll hit can report it. */
+    for (int i = 0; i < 200 && d.poll_readys == 0; i++) {
+        poll_blocking_for(ctx, &b, 100 * 1000, &d.poll_readys);
+    }
+    ck_assert_int_gt(d.polls, 0);
+    ck_assert_msg(d.poll_readys > 0, "io_poll returned true %d times, io_poll_ready "
+                  "never called", d.polls);
+    ck_assert_msg(d.reads == reads, "io_read called on a poll hit");
+    assert_begin_end_pair(&d);
+
+    fd_remove(ctx, d.fd);
+    for (int i = 0; i < 3; i++) {
+        aio_poll(ctx, false);
+    }
+    assert_begin_end_pair(&d);
+    close(d.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(polling_handler_always_ready_does_not_starve_fd_handlers)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    Bound b = { 0 };
+    FdData busy, plain;
+    int reads;
+
+    aio_context_set_poll_params(ctx, 1000000, 0, 0, &error_abort);
+    register_polling_handler(ctx, &busy, true);
+    fd_data_init(&plain, ctx);
+    aio_set_fd_handler(ctx, plain.fd, false, fd_read_cb, NULL, NULL, NULL, &plain);
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    /* Let the polling time grow (if this monitor polls with a plain fd
+     * handler registered at all). */
+    for (int i = 0; i < 20; i++) {
+        poll_blocking_for(ctx, &b, 100 * 1000, NULL);
+    }
+    reads = plain.reads;
+    eventfd_kick(plain.fd);
+    for (int i = 0; i < 10000 && plain.reads == reads; i++) {
+        aio_poll(ctx, true);
+    }
+    ck_assert_msg(plain.reads == reads + 1,
+                  "a ready fd handler was starved by an always-ready poller "
+                  "(%d poll hits)", busy.poll_readys);
+    assert_begin_end_pair(&busy);
+
+    fd_remove(ctx, plain.fd);
+    fd_remove(ctx, busy.fd);
+    close(plain.fd);
+    close(busy.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(aio_set_fd_poll_on_unknown_fd_does_nothing)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    NotifierData nd = { 0 };
+    FdData d;
+
+    fd_data_init(&d, ctx);
+    notifier_init(&nd);
+    aio_set_fd_poll(ctx, d.fd, fd_poll_begin_cb, fd_poll_end_cb);
+    aio_set_event_notifier_poll(ctx, &nd.e, NULL, NULL);
+    ck_assert(!aio_poll(ctx, false));
+    /* The fd is still unknown: no handler runs when it becomes ready. */
+    eventfd_kick(d.fd);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.begins + d.ends + d.reads, 0);
+
+    close(d.fd);
+    event_notifier_cleanup(&nd.e);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- monitors: many fds, epoll upgrade ---------------------------------- */
+
+#if defined(__x86_64__)
+#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/*
+ * Make io_uring_setup fail with ENOSYS in this (forked) test process, as on
+ * a kernel without io_uring, so that the automatic monitor choice starts on
+ * poll(2) and may upgrade to epoll.  False, with the reason printed, when
+ * that cannot be arranged.
+ */
+static bool hide_io_uring(const char *test)
+{
+#if defined(T_AUDIT_ARCH) && defined(__NR_io_uring_setup)
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+    };
+    struct sock_fprog prog = {
+        .len = (unsigned short)(sizeof(code) / sizeof(code[0])),
+        .filter = code,
+    };
+    const char *fork_mode = getenv("CK_FORK");
+
+    if (fork_mode && strcmp(fork_mode, "no") == 0) {
+        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
+        return false;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
+        return false;
+    }
+    return true;
+#else
+    printf("SKIP %s: cannot hide io_uring on this host\n", test);
+    return false;
+#endif
+}
+
+/* A drained context with the automatic monitor choice and no io_uring. */
+static AioContext *open_automatic_ctx_without_io_uring(const char *test)
+{
+    AioContext *ctx;
+
+    if (!hide_io_uring(test)) {
+        return NULL;
+    }
+    t_set_fdmon(NULL);
+    ctx = aio_context_new(&error_abort);
+    ck_assert_ptr_nonnull(ctx);
+    if (!qemu_get_current_aio_context()) {
+        qemu_set_current_aio_context(ctx);
+    }
+    t_drain_ctx(ctx);
+    return ctx;
+}
+
+/* How many epoll instances this process has open. */
+static int count_epoll_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[64], target[64];
+        ssize_t len;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        len = readlink(path, target, sizeof(target) - 1);
+        if (len > 0) {
+            target[len] = '\0';
+            n += strcmp(target, "anon_inode:[eventpoll]") == 0;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void assert_only_ready_ran(const FdData *fds, const int *expect, int n)
+{
+    for (int k = 0; k < n; k++) {
+        ck_assert_msg(fds[k].reads == expect[k], "handler %d ran %d times, expected %d",
+                      k, fds[k].reads, expect[k]);
+    }
+}
+
+/* Trap 15: grow 60 -> 70 handlers (crossing the 64-fd upgrade) and back,
+ * registering on every other step while external clients are disabled; one
+ * ready fd is dispatched each time, and an external handler waits. */
+enum { GROW_FROM = 60, GROW_TO = 70 };
+
+static void grow_and_shrink_around_64_fds(AioContext *ctx, bool expect_upgrade)
+{
+    FdData fds[GROW_TO], ext;
+    int expect[GROW_TO] = { 0 };
+    int ext_expect = 0;
+    int n = 0;
+    int hi;
+
+    fd_data_init(&ext, ctx);
+    aio_set_fd_handler(ctx, ext.fd, true, fd_read_cb, NULL, NULL, NULL, &ext);
+    for (; n < GROW_FROM - 1; n++) {
+        fd_data_init(&fds[n], ctx);
+        aio_set_fd_handler(ctx, fds[n].fd, false, fd_read_cb, NULL, NULL, NULL, &fds[n]);
+    }
+    t_drain_ctx(ctx);
+    hi = n;
+
+    for (int step = 0; step < 2 * (GROW_TO - GROW_FROM + 1); step++) {
+        bool growing = step <= GROW_TO - GROW_FROM;
+        bool disabled = step % 2 == 1;
+        int ready;
+
+        if (disabled) {
+            aio_disable_external(ctx);
+            eventfd_kick(ext.fd);
+        }
+        if (growing) {
+            fd_data_init(&fds[n], ctx);
+            aio_set_fd_handler(ctx, fds[n].fd, false, fd_read_cb, NULL, NULL, NULL,
+                               &fds[n]);
+            n++;
+            hi = MAX(hi, n);
+        } else {
+            n--;
+            fd_remove(ctx, fds[n].fd);
+            /* Ready but removed: must not run. */
+            eventfd_kick(fds[n].fd);
+        }
+        ready = (step * 37) % n;
+        eventfd_kick(fds[ready].fd);
+        expect[ready]++;
+        ck_assert_msg(aio_poll(ctx, true), "step %d (%d handlers): no progress", step, n);
+        assert_only_ready_ran(fds, expect, hi);
+        ck_assert_int_eq(ext.reads, ext_expect);
+        while (aio_poll(ctx, false)) {
+        }
+        assert_only_ready_ran(fds, expect, hi);
+
+        if (disabled) {
+            ck_assert_msg(ext.reads == ext_expect,
+                          "external handler ran while external clients were disabled");
+            aio_enable_external(ctx);
+            ck_assert(aio_poll(ctx, false));
+            ext_expect++;
+            ck_assert_int_eq(ext.reads, ext_expect);
+        }
+        if (!growing) {
+            close(fds[n].fd);
+        }
+        if (expect_upgrade && n == GROW_TO) {
+            ck_assert_msg(count_epoll_fds() >= 1,
+                          "no epoll instance after waits with %d fds registered", n);
+        }
+    }
+
+    for (int k = 0; k < n; k++) {
+        fd_remove(ctx, fds[k].fd);
+        close(fds[k].fd);
+    }
+    fd_remove(ctx, ext.fd);
+    close(ext.fd);
+    aio_context_unref(ctx);
+}
+
+START_TEST(epoll_upgrade_and_back_keeps_dispatching_while_external_toggles)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    grow_and_shrink_around_64_fds(ctx, false);
+}
+END_TEST
+
+START_TEST(automatic_poll_monitor_upgrades_to_epoll_and_keeps_dispatching)
+{
+    AioContext *ctx = open_automatic_ctx_without_io_uring(__func__);
+
+    if (ctx) {
+        grow_and_shrink_around_64_fds(ctx, true);
+    }
+}
+END_TEST
+
+static void serve_100_notifiers_with_external_disabled(AioContext *ctx)
+{
+    enum { N = 100 };
+    NotifierData nd[N];
+
+    memset(nd, 0, sizeof(nd));
+    for (int k = 0; k < N; k++) {
+        notifier_init(&nd[k]);
+        aio_set_event_notifier(ctx, &nd[k].e, false, notifier_cb, NULL, NULL);
+    }
+    /* A wait with more than 64 fds (where a poll monitor may upgrade). */
+    t_drain_ctx(ctx);
+    event_notifier_set(&nd[0].e);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(nd[0].n, 1);
+
+    event_notifier_set(&nd[42].e);
+    aio_disable_external(ctx);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(nd[42].n, 1);
+    event_notifier_set(&nd[99].e);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(nd[99].n, 1);
+    aio_enable_external(ctx);
+    t_drain_ctx(ctx);
+
+    for (int k = 0; k < N; k++) {
+        int expect = (k == 0 || k == 42 || k == 99) ? 1 : 0;
+
+        ck_assert_msg(nd[k].n == expect, "notifier %d ran %d times", k, nd[k].n);
+        aio_set_event_notifier(ctx, &nd[k].e, false, NULL, NULL, NULL);
+        event_notifier_cleanup(&nd[k].e);
+    }
+    aio_context_unref(ctx);
+}
+
+START_TEST(non_external_handlers_are_served_while_external_clients_are_disabled)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    serve_100_notifiers_with_external_disabled(ctx);
+}
+END_TEST
+
+/* The same after the automatic poll monitor has moved to epoll: the case
+ * QEMU's /fdmon-epoll/external-disabled was written for. */
+START_TEST(upgraded_epoll_monitor_serves_non_external_handlers_while_external_disabled)
+{
+    AioContext *ctx = open_automatic_ctx_without_io_uring(__func__);
+
+    if (ctx) {
+        serve_100_notifiers_with_external_disabled(ctx);
+    }
+}
+END_TEST
+
+static bool ensure_fd_limit(rlim_t want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return false;
+    }
+    if (rl.rlim_cur >= want) {
+        return true;
+    }
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+        return false;
+    }
+    rl.rlim_cur = want;
+    return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+START_TEST(many_fds_one_ready_dispatches_only_that_one)
+{
+    enum { N = 1000 };
+    FdData *fds;
+    int *expect;
+    static const int pick[] = { 777, 0, 999, 500, 64, 63, 128 };
+
+    if (!ensure_fd_limit(N + 200)) {
+        printf("SKIP %s[%s]: cannot open %d fds\n", __func__, t_fdmons[_i], N);
+        return;
+    }
+    OPEN_CTX_OR_SKIP(ctx);
+    fds = g_new0(FdData, N);
+    expect = g_new0(int, N);
+    for (int k = 0; k < N; k++) {
+        fd_data_init(&fds[k], ctx);
+        aio_set_fd_handler(ctx, fds[k].fd, false, fd_read_cb, NULL, NULL, NULL, &fds[k]);
+    }
+    t_drain_ctx(ctx);
+
+    for (size_t r = 0; r < G_N_ELEMENTS(pick); r++) {
+        eventfd_kick(fds[pick[r]].fd);
+        expect[pick[r]]++;
+        ck_assert_msg(aio_poll(ctx, true), "round %zu: no progress", r);
+        while (aio_poll(ctx, false)) {
+        }
+        assert_only_ready_ran(fds, expect, N);
+    }
+
+    for (int k = 0; k < N; k++) {
+        fd_remove(ctx, fds[k].fd);
+    }
+    t_drain_ctx(ctx);
+    for (int k = 0; k < N; k++) {
+        close(fds[k].fd);
+    }
+    g_free(fds);
+    g_free(expect);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static Suite *fd_handler_suite(void)
+{
+    Suite *s = suite_create("fd_handler");
+    TCase *tc;
+
+    tc = tcase_create("event_notifier");
+    tcase_add_loop_test(tc, event_notifier_added_and_removed_without_set_calls_no_handler,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, event_notifier_set_runs_its_handler_once, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, event_notifier_reset_by_its_handler_runs_once_per_aio_poll,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, set_notifier_makes_blocking_poll_return_and_runs_only_its_handler,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, external_notifier_waits_while_external_clients_are_disabled,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, handler_with_null_callbacks_is_removed, 0, t_n_fdmons);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("acquire");
+    tcase_add_loop_test(tc, aio_poll_right_after_registration_is_not_progress, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, poller_holding_the_context_keeps_it_while_woken_by_another_thread,
+                        0, t_n_fdmons);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fd");
+    tcase_add_loop_test(tc, level_triggered_handler_reading_part_of_data_is_called_again,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, read_handler_runs_on_hangup, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, write_handler_runs_while_fd_is_writable, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, handler_removed_from_its_own_callback_is_not_called_again,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, handler_added_from_callback_runs_later, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, registering_an_fd_again_replaces_its_callbacks, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, removing_unregistered_fd_is_noop, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, set_fd_handler_on_closed_fd_does_not_crash, 0, t_n_fdmons);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("polling");
+    tcase_add_loop_test(tc, io_poll_without_io_poll_ready_is_ignored, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, io_poll_is_never_called_when_polling_is_off, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, polling_is_off_by_default, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, io_poll_hit_calls_io_poll_ready_not_io_read, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, polling_handler_always_ready_does_not_starve_fd_handlers,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, aio_set_fd_poll_on_unknown_fd_does_nothing, 0, t_n_fdmons);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("monitor");
+    tcase_add_loop_test(tc, epoll_upgrade_and_back_keeps_dispatching_while_external_toggles,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, non_external_handlers_are_served_while_external_clients_are_disabled,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, many_fds_one_ready_dispatches_only_that_one, 0, t_n_fdmons);
+    tcase_add_test(tc, automatic_poll_monitor_upgrades_to_epoll_and_keeps_dispatching);
+    tcase_add_test(tc, upgraded_epoll_monitor_serves_non_external_handlers_while_external_disabled);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    return t_run_suite(fd_handler_suite());
+}

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Suite "notify": the notification protocol and context timers, as a black
+ * box.  A notification wakes a blocked aio_poll() but is not progress; one
+ * that lands before the wait makes the wait non-blocking; aio_notify_accept
+ * consumes it; a cross-thread ping-pong checks that no wake-up is lost.
+ * Timers: QEMU 7.2's /aio/timer/schedule, deadlines kept with more than 64
+ * fds registered (where a monitor may move to epoll), and a SIGALRM storm
+ * during blocking waits.  Every test runs once per fd monitor; a monitor the
+ * kernel refuses is a printed skip.  Timers assert that they never run
+ * before their deadline; nothing asserts how late they run.
+ */
+#include "qemu/osdep.h"
+#include "block/aio.h"
+#include "qemu/timer.h"
+#include "helpers.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static bool monitor_available(int i, const char *test)
+{
+    if (strcmp(t_fdmons[i], "io_uring") == 0 && !t_io_uring_available()) {
+        printf("SKIP %s[%s]: io_uring is not available\n", test, t_fdmons[i]);
+        fflush(stdout);
+        return false;
+    }
+    return true;
+}
+
+/* A drained context on monitor t_fdmons[i], home in this thread. */
+static AioContext *open_ctx(int i)
+{
+    AioContext *ctx = t_ctx_new_for_monitor(i);
+
+    ck_assert_ptr_nonnull(ctx);
+    if (!qemu_get_current_aio_context()) {
+        qemu_set_current_aio_context(ctx);
+    }
+    t_drain_ctx(ctx);
+    return ctx;
+}
+
+#define OPEN_CTX_OR_SKIP(ctx)                        \
+    AioContext *ctx;                                 \
+    if (!monitor_available(_i, __func__)) {          \
+        return;                                      \
+    }                                                \
+    ctx = open_ctx(_i);
+
+/* A REALTIME context timer that checks it never runs before its deadline
+ * and re-arms itself `ns` later until it has run `max` times. */
+typedef struct {
+    QEMUTimer *t;
+    int n;
+    int max;
+    int64_t ns;
+    int64_t deadline;
+} TimerData;
+
+static void timer_cb(void *opaque)
+{
+    TimerData *d = opaque;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+
+    ck_assert_msg(now >= d->deadline, "timer ran %" PRId64 " ns before its deadline",
+                  d->deadline - now);
+    d->n++;
+    if (d->n < d->max) {
+        d->deadline = now + d->ns;
+        timer_mod(d->t, d->deadline);
+    }
+}
+
+static void timer_arm(TimerData *d, int64_t ns)
+{
+    d->deadline = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + ns;
+    timer_mod(d->t, d->deadline);
+}
+
+/* ---- notification ------------------------------------------------------- */
+
+START_TEST(notification_alone_is_not_progress)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+
+    aio_notify(ctx);
+    ck_assert(!aio_poll(ctx, false));
+    aio_notify(ctx);
+    aio_notify(ctx);
+    aio_notify(ctx);
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert(!aio_poll(ctx, false));
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(notify_before_blocking_poll_makes_it_return)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+
+    /* Nothing else could end this wait: a lost notification hangs here. */
+    aio_notify(ctx);
+    ck_assert(!aio_poll(ctx, true));
+    ck_assert(!aio_poll(ctx, false));
+    aio_notify(ctx);
+    aio_notify(ctx);
+    ck_assert(!aio_poll(ctx, true));
+
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(aio_notify_accept_clears_pending_notification)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    TimerData d = { .max = 1 };
+    bool progress;
+
+    d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
+    timer_arm(&d, 20 * SCALE_MS);
+    aio_notify(ctx);
+    aio_notify_accept(ctx);
+    /* With the notification consumed, the wait lasts until the timer. */
+    progress = aio_poll(ctx, true);
+    ck_assert_msg(progress && d.n == 1,
+                  "blocking poll returned %d before the timer ran: the accepted "
+                  "notification was still pending", progress);
+
+    timer_free(d.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* Two threads, each with its own context, hand a turn back and forth: the
+ * one whose turn it is passes it and notifies the other's context; the
+ * waiter sleeps in aio_poll(ctx, true) until its turn comes.  The turn is
+ * published before the notification, so a wake-up lost by the protocol
+ * leaves a thread asleep forever (the test times out). */
+enum { PING_PONG_ROUNDS = 10000 };
+
+typedef struct {
+    AioContext *self;
+    AioContext *other;
+    int me;
+    int *turn;
+    int wakeups;
+} Player;
+
+static void *player_thread(void *opaque)
+{
+    Player *p = opaque;
+
+    qemu_set_current_aio_context(p->self);
+    for (int r = 0; r < PING_PONG_ROUNDS; r++) {
+        while (__atomic_load_n(p->turn, __ATOMIC_SEQ_CST) != p->me) {
+            aio_poll(p->self, true);
+            p->wakeups++;
+        }
+        __atomic_store_n(p->turn, 1 - p->me, __ATOMIC_SEQ_CST);
+        aio_notify(p->other);
+    }
+    return NULL;
+}
+
+START_TEST(cross_thread_notify_wakes_blocked_poll)
+{
+    AioContext *a, *b;
+    Player pa, pb;
+    pthread_t ta, tb;
+    int turn = 0;
+
+    if (!monitor_available(_i, __func__)) {
+        return;
+    }
+    /* Created here, polled only by their players (their home threads). */
+    a = t_ctx_new_for_monitor(_i);
+    b = t_ctx_new_for_monitor(_i);
+    pa = (Player){ .self = a, .other = b, .me = 0, .turn = &turn };
+    pb = (Player){ .self = b, .other = a, .me = 1, .turn = &turn };
+    ck_assert_int_eq(pthread_create(&ta, NULL, player_thread, &pa), 0);
+    ck_assert_int_eq(pthread_create(&tb, NULL, player_thread, &pb), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    ck_assert_int_ge(pa.wakeups + pb.wakeups, PING_PONG_ROUNDS);
+
+    aio_context_unref(a);
+    aio_context_unref(b);
+}
+END_TEST
+
+/* ---- timers ------------------------------------------------------------- */
+
+START_TEST(context_timer_runs_only_in_the_loop_and_after_its_deadline)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    TimerData d = { .max = 2, .ns = 50 * SCALE_MS };
+
+    d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
+    timer_arm(&d, d.ns);
+
+    /* Not early; arming may have left a notification, which this drains. */
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 0);
+
+    /* Never outside the loop. */
+    while (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) < d.deadline) {
+        g_usleep(5 * 1000);
+    }
+    ck_assert_int_eq(d.n, 0);
+
+    /* The loop runs it; its callback re-arms it. */
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(timer_pending(d.t));
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 1);
+
+    /* A blocking poll sleeps until the new expiry and runs it. */
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(d.n, 2);
+    ck_assert(!timer_pending(d.t));
+
+    /* No timer left. */
+    ck_assert(!aio_poll(ctx, false));
+    ck_assert_int_eq(d.n, 2);
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+
+    timer_free(d.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(aio_compute_timeout_follows_the_earliest_timer)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    TimerData d1 = { .max = 1 }, d2 = { .max = 1 };
+    int64_t t;
+
+    d1.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d1);
+    d2.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d2);
+    timer_arm(&d1, 10 * NANOSECONDS_PER_SECOND);
+    t = aio_compute_timeout(ctx);
+    ck_assert_msg(t > 5 * NANOSECONDS_PER_SECOND && t <= 10 * NANOSECONDS_PER_SECOND,
+                  "timeout %" PRId64 " with one timer 10 s ahead", t);
+    timer_arm(&d2, 1 * NANOSECONDS_PER_SECOND);
+    t = aio_compute_timeout(ctx);
+    ck_assert_msg(t > 0 && t <= 1 * NANOSECONDS_PER_SECOND,
+                  "timeout %" PRId64 " with a timer 1 s ahead", t);
+    timer_del(d2.t);
+    timer_del(d1.t);
+    ck_assert_int_eq(aio_compute_timeout(ctx), -1);
+
+    timer_free(d1.t);
+    timer_free(d2.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+static void count_read_cb(void *opaque)
+{
+    int *n = opaque;
+
+    (*n)++;
+}
+
+/* Trap 15: with more than 64 fds registered, a blocking wait for a timer
+ * must not end before the deadline (no loss of sub-millisecond precision
+ * that would wake early) and the timer must not run early. */
+START_TEST(timers_run_only_after_deadline_with_64plus_fds)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    enum { NFDS = 70, ROUNDS = 20 };
+    int fds[NFDS];
+    int calls = 0;
+    TimerData d = { .max = 1 };
+
+    for (int k = 0; k < NFDS; k++) {
+        fds[k] = t_eventfd();
+        aio_set_fd_handler(ctx, fds[k], false, count_read_cb, NULL, NULL, NULL, &calls);
+    }
+    t_drain_ctx(ctx);
+    d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
+
+    for (int r = 0; r < ROUNDS; r++) {
+        bool progress;
+
+        d.n = 0;
+        /* 0.3 ms .. 2.9 ms, mostly not whole milliseconds. */
+        timer_arm(&d, 300 * SCALE_US + r * 137 * SCALE_US);
+        /* Consume the notification that arming may leave. */
+        aio_poll(ctx, false);
+        if (d.n == 1) {
+            continue;
+        }
+        progress = aio_poll(ctx, true);
+        ck_assert_msg(progress && d.n == 1,
+                      "round %d: blocking poll returned %d before the timer was due",
+                      r, progress);
+    }
+    ck_assert_int_eq(calls, 0);
+
+    for (int k = 0; k < NFDS; k++) {
+        aio_set_fd_handler(ctx, fds[k], false, NULL, NULL, NULL, NULL, NULL);
+        close(fds[k]);
+    }
+    timer_free(d.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* Trap 11: SIGALRM every millisecond during blocking waits.  A wait may end
+ * early (EINTR, not progress); it must not abort, and the poll that runs a
+ * timer reports progress. */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    alarms++;
+}
+
+static void signal_storm(int i, const char *test, int sa_flags)
+{
+    enum { POLLS = 200 };
+    AioContext *ctx;
+    struct sigaction sa, old_sa;
+    struct itimerval it = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
+    TimerData d = { .max = 1 };
+    int early = 0;
+
+    if (!monitor_available(i, test)) {
+        return;
+    }
+    ctx = open_ctx(i);
+    d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = sa_flags;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &old_sa), 0);
+    alarms = 0;
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+
+    for (int r = 0; r < POLLS; r++) {
+        d.n = 0;
+        timer_arm(&d, 5 * SCALE_MS);
+        while (d.n == 0) {
+            bool progress = aio_poll(ctx, true);
+
+            if (d.n == 1) {
+                ck_assert_msg(progress, "poll %d ran its timer but reported no progress", r);
+            } else {
+                early++;
+            }
+        }
+    }
+
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &off, NULL), 0);
+    ck_assert_int_eq(sigaction(SIGALRM, &old_sa, NULL), 0);
+    ck_assert_int_gt(alarms, 0);
+    printf("info %s[%s]: %d SIGALRMs, %d waits ended before their timer\n",
+           test, t_fdmons[i], (int)alarms, early);
+
+    timer_free(d.t);
+    aio_context_unref(ctx);
+}
+
+START_TEST(signal_storm_without_sa_restart_does_not_break_blocking_polls)
+{
+    signal_storm(_i, __func__, 0);
+}
+END_TEST
+
+START_TEST(signal_storm_with_sa_restart_does_not_break_blocking_polls)
+{
+    signal_storm(_i, __func__, SA_RESTART);
+}
+END_TEST
+
+static Suite *notify_suite(void)
+{
+    Suite *s = suite_create("notify");
+    TCase *tc;
+
+    tc = tcase_create("notification");
+    tcase_add_loop_test(tc, notification_alone_is_not_progress, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, notify_before_blocking_poll_makes_it_return, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, aio_notify_accept_clears_pending_notification, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, cross_thread_notify_wakes_blocked_poll, 0, t_n_fdmons);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("timer");
+    tcase_add_loop_test(tc, context_timer_runs_only_in_the_loop_and_after_its_deadline,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, aio_compute_timeout_follows_the_earliest_timer, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, timers_run_only_after_deadline_with_64plus_fds, 0, t_n_fdmons);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("signals");
+    tcase_add_loop_test(tc, signal_storm_without_sa_restart_does_not_break_blocking_polls,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, signal_storm_with_sa_restart_does_not_break_blocking_polls,
+                        0, t_n_fdmons);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    return t_run_suite(notify_suite());
+}

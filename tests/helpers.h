@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared helpers of the Check suites, all prefixed t_: choosing an fd monitor
+ * for the contexts a test creates (QAIO_FDMON is read at context creation, so
+ * a forked test sets it first), probing whether the kernel offers io_uring,
+ * small fd and clock utilities, and the one-line runner every main() uses.
+ * Black-box: only public headers, nothing from lib/.
+ */
+#ifndef QAIO_TESTS_HELPERS_H
+#define QAIO_TESTS_HELPERS_H
+
+#include "qemu/osdep.h"
+#include "block/aio.h"
+#include "qapi/error.h"
+
+#include <check.h>
+
+/* The fd monitors, in the order tcase_add_loop_test indexes them. */
+extern const char *const t_fdmons[];
+extern const int t_n_fdmons;
+
+/* Force the fd monitor of contexts created from now on; NULL restores the
+ * automatic choice. */
+void t_set_fdmon(const char *name);
+
+/* A new context using monitor t_fdmons[i]; aborts on failure. */
+AioContext *t_ctx_new_for_monitor(int i);
+
+/* Drop the test's reference to a context made by t_ctx_new_for_monitor. */
+void t_ctx_free(AioContext *ctx);
+
+/* Whether this build has io_uring and the kernel lets us set up a ring. */
+bool t_io_uring_available(void);
+
+/* A new non-blocking, close-on-exec eventfd; aborts on failure. */
+int t_eventfd(void);
+
+/* Run aio_poll(ctx, false) until it reports no progress. */
+void t_drain_ctx(AioContext *ctx);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t t_now_ns(void);
+
+/* Run every test of the suite (CK_NORMAL output unless CK_VERBOSITY says
+ * otherwise; CK_RUN_CASE, CK_FORK... apply), free the runner and return
+ * EXIT_SUCCESS or EXIT_FAILURE for main(). */
+int t_run_suite(Suite *s);
+
+#endif

@@ -51,6 +51,10 @@ uint64_t bench_now_ns(void)
 }
 
 static uint64_t bench_t0;
+/* The 1-minute load average when the run started: a busy machine blurs
+ * every figure, so the report says how busy it was. */
+static double bench_load_at_start = -1;
+static double bench_loadavg(void);
 
 /* ---- watchdog ----------------------------------------------------------- */
 
@@ -93,6 +97,7 @@ void bench_init(void)
     pthread_t tid;
 
     bench_t0 = bench_now_ns();
+    bench_load_at_start = bench_loadavg();
     bench_alive("start-up");
     if (pthread_create(&tid, NULL, bench_watchdog, NULL) == 0) {
         pthread_detach(tid);
@@ -320,6 +325,8 @@ void bench_measure(bench_case *cases, int n, const char *suite,
         double *s = &samples[i * repeats];
         bench_stats *st = &cases[i].stats;
 
+        st->samples = g_new(double, repeats);
+        memcpy(st->samples, s, sizeof(*s) * repeats);
         qsort(s, repeats, sizeof(*s), bench_cmp_double);
         st->repeats = repeats;
         st->min_ns = s[0];
@@ -414,6 +421,26 @@ double bench_ratio(double a, double b)
         return -1;
     }
     return a / b;
+}
+
+double bench_paired_ratio(const bench_stats *a, const bench_stats *b)
+{
+    double q[a->repeats > 0 ? a->repeats : 1];
+    int n = 0;
+
+    if (!a->samples || !b->samples || a->repeats != b->repeats) {
+        return bench_ratio(a->median_ns, b->median_ns);
+    }
+    for (int r = 0; r < a->repeats; r++) {
+        if (a->samples[r] > 0 && b->samples[r] > 0) {
+            q[n++] = a->samples[r] / b->samples[r];
+        }
+    }
+    if (!n) {
+        return -1;
+    }
+    qsort(q, n, sizeof(q[0]), bench_cmp_double);
+    return n % 2 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
 }
 
 /* ---- report ------------------------------------------------------------- */
@@ -518,6 +545,20 @@ static void bench_machine(char *cpu, size_t cpulen, struct utsname *u)
     }
 }
 
+static double bench_loadavg(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double load = -1;
+
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1) {
+            load = -1;
+        }
+        fclose(f);
+    }
+    return load;
+}
+
 static char *bench_peer_versions(void)
 {
     GString *s = g_string_new(NULL);
@@ -573,10 +614,11 @@ static void bench_report_table(int argc, char **argv)
     int met, missed, na;
 
     bench_machine(cpu, sizeof(cpu), &u);
-    printf("%s\nqaio %s; %ld CPUs (%s); %s %s; median of %d repeats of "
-           "~%.2f s; peers: %s\n", cmd, QAIO_VERSION,
+    printf("%s\nqaio %s; %ld CPUs (%s); %s %s; load %.2f at start; "
+           "median of %d repeats of ~%.2f s\npeers: %s\n", cmd, QAIO_VERSION,
            sysconf(_SC_NPROCESSORS_ONLN), cpu, u.sysname, u.release,
-           bench_opt.repeats, bench_opt.repeat_seconds, peers);
+           bench_load_at_start, bench_opt.repeats, bench_opt.repeat_seconds,
+           peers);
     for (size_t k = 0; k < ARRAY_SIZE(bench_knobs); k++) {
         const char *v = getenv(bench_knobs[k]);
         if (v) {
@@ -708,6 +750,8 @@ static void bench_report_json(int argc, char **argv)
     bench_json_string(cpu);
     printf(", \"kernel\": ");
     bench_json_string(u.release);
+    printf(", \"load_at_start\": ");
+    bench_json_number(bench_load_at_start);
     printf("},\n  \"settings\": {\"repeats\": %d, \"repeat_seconds\": %g, "
            "\"quick\": %s},\n", bench_opt.repeats, bench_opt.repeat_seconds,
            bench_opt.quick ? "true" : "false");

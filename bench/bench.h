@@ -79,6 +79,7 @@ typedef struct bench_stats {
     double max_ns;
     uint64_t iters;         /* operations per repeat */
     int repeats;
+    double *samples;        /* ns/op of each round, in round order */
 } bench_stats;
 
 typedef struct bench_case {
@@ -195,5 +196,13 @@ uint64_t bench_rand(uint64_t *state);
 
 /* Ratio helper: a / b, or -1 when either is missing or zero. */
 double bench_ratio(double a, double b);
+
+/*
+ * The ratio of two cases measured in the same bench_measure() call: the
+ * median over rounds of a's sample over b's sample of the same round, so a
+ * burst of load on the machine hits both sides of each quotient alike.
+ * -1 when either side is missing.
+ */
+double bench_paired_ratio(const bench_stats *a, const bench_stats *b);
 
 #endif

@@ -203,7 +203,8 @@ static void bh_run(void)
 
     bench_measure(cases, n, "bh", "schedule+run", 1, 1);
 
-    double q = iq >= 0 ? cases[iq].stats.median_ns : -1;
+    bench_stats none = { .median_ns = -1 };
+    const bench_stats *q = iq >= 0 ? &cases[iq].stats : &none;
     if (iq >= 0) {
         rq = bench_record("bh", "schedule+run", "qaio", &cases[iq].stats);
         bh_check(rq, s->qaio_runs, s->qaio_ops);
@@ -212,7 +213,7 @@ static void bh_run(void)
     {
         bench_result *r = bench_record("bh", "schedule+run", "libevent",
                                        &cases[ie].stats);
-        double ratio = bench_ratio(q, cases[ie].stats.median_ns);
+        double ratio = bench_paired_ratio(q, &cases[ie].stats);
         bench_add_ratio(r, "qaio/libevent", ratio);
         bench_set_target(r, "≤1.0x libevent", 1.0, ratio);
         bh_check(r, s->ev_runs, s->ev_ops);
@@ -229,7 +230,7 @@ static void bh_run(void)
         bench_result *r = bench_record("bh", "schedule+run", "libuv",
                                        &cases[iu].stats);
         bench_add_ratio(r, "qaio/libuv",
-                        bench_ratio(q, cases[iu].stats.median_ns));
+                        bench_paired_ratio(q, &cases[iu].stats));
         bh_check(r, s->uv_runs, s->uv_ops);
     }
 #else
@@ -239,7 +240,7 @@ static void bh_run(void)
         bench_result *r = bench_record("bh", "schedule+run", "glib",
                                        &cases[ig].stats);
         bench_add_ratio(r, "qaio/glib",
-                        bench_ratio(q, cases[ig].stats.median_ns));
+                        bench_paired_ratio(q, &cases[ig].stats));
         bh_check(r, s->glib_runs, s->glib_ops);
     }
 

@@ -402,6 +402,7 @@ static void fd_run_config(int ci, int group, int ngroups)
     }
 
     bench_result *rows[FD_NSIZES] = { NULL };
+    const bench_stats *stk[FD_NSIZES] = { NULL };
     bool once[FD_NSIZES] = { false };
     GString *odd = g_string_new(NULL);
     for (int k = 0, j = 0; k < FD_NSIZES; k++) {
@@ -416,6 +417,7 @@ static void fd_run_config(int ci, int group, int ngroups)
         }
         rows[k] = bench_record("fd", name, cfg->subject, &cases[j].stats);
         fd_medians[ci][k] = cases[j].stats.median_ns;
+        stk[k] = &cases[j].stats;
         once[k] = c->dispatched == c->ops;
         fd_valid[ci][k] = once[k];
         if (!once[k]) {
@@ -451,7 +453,8 @@ static void fd_run_config(int ci, int group, int ngroups)
 
     for (int k = 1; k < FD_NSIZES; k++) {
         char rname[24];
-        double ratio = bench_ratio(fd_medians[ci][k], fd_medians[ci][0]);
+        double ratio = stk[k] && stk[0] ? bench_paired_ratio(stk[k], stk[0])
+                                        : -1;
 
         snprintf(rname, sizeof(rname), "n%d/n1", fd_sizes[k]);
         bench_add_ratio(rows[k], rname, ratio);

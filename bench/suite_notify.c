@@ -263,14 +263,15 @@ static void notify_run(void)
 
     bench_measure(cases, n, "notify", "round trip", 1, 1);
 
-    double q = iq >= 0 ? cases[iq].stats.median_ns : -1;
+    bench_stats none = { .median_ns = -1 };
+    const bench_stats *q = iq >= 0 ? &cases[iq].stats : &none;
     if (iq >= 0) {
         bench_record("notify", "round trip", "qaio", &cases[iq].stats);
     }
     {
         bench_result *r = bench_record("notify", "round trip", "bare",
                                        &cases[ib].stats);
-        double ratio = bench_ratio(q, cases[ib].stats.median_ns);
+        double ratio = bench_paired_ratio(q, &cases[ib].stats);
         bench_add_ratio(r, "qaio/bare", ratio);
         bench_set_target(r, "≤1.1x bare", 1.1, ratio);
     }
@@ -279,7 +280,7 @@ static void notify_run(void)
         bench_result *r = bench_record("notify", "round trip", "libuv",
                                        &cases[iu].stats);
         bench_add_ratio(r, "qaio/libuv",
-                        bench_ratio(q, cases[iu].stats.median_ns));
+                        bench_paired_ratio(q, &cases[iu].stats));
     }
 #else
     (void)iu;

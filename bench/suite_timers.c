@@ -221,7 +221,8 @@ static void tm_run(void)
     bench_worker *w = bench_worker_start("bench-timers");
     bench_case cases[TM_NSUBJECTS * TM_NSIZES];
     int slot[TM_NSUBJECTS][TM_NSIZES];
-    double median[TM_NSUBJECTS][TM_NSIZES];
+    const bench_stats *st[TM_NSUBJECTS][TM_NSIZES];
+    bench_stats none = { .median_ns = -1 };
     int n = 0;
 
     for (int k = 0; k < TM_NSIZES; k++) {
@@ -233,7 +234,7 @@ static void tm_run(void)
     for (int j = 0; j < TM_NSUBJECTS; j++) {
         for (int k = 0; k < TM_NSIZES; k++) {
             slot[j][k] = -1;
-            median[j][k] = -1;
+            st[j][k] = &none;
             if (j == 0 && !s->set[k].ctx) {
                 continue;
             }
@@ -264,14 +265,14 @@ static void tm_run(void)
             snprintf(name, sizeof(name), "arm+disarm p=%d", tm_sizes[k]);
             r = bench_record("timers", name, tm_subjects[j].name,
                              &cases[slot[j][k]].stats);
-            median[j][k] = cases[slot[j][k]].stats.median_ns;
+            st[j][k] = &cases[slot[j][k]].stats;
             if (j > 0) {
                 snprintf(rname, sizeof(rname), "qaio/%s", tm_subjects[j].name);
-                bench_add_ratio(r, rname, bench_ratio(median[0][k],
-                                                      median[j][k]));
+                bench_add_ratio(r, rname,
+                                bench_paired_ratio(st[0][k], st[j][k]));
             }
             if (k > 0) {
-                double ratio = bench_ratio(median[j][k], median[j][0]);
+                double ratio = bench_paired_ratio(st[j][k], st[j][0]);
 
                 snprintf(rname, sizeof(rname), "p%d/p%d", tm_sizes[k],
                          tm_sizes[0]);

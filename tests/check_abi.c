@@ -170,6 +170,13 @@ int64_t cpus_get_virtual_clock(void);
 
 /* The type check: the assignment reads well in a diagnostic, the static
  * assertion makes any difference (even one C would convert) fatal. */
+/* Rows of the later subsystems, one header each (tests/abi/symbols_*.h). */
+#include "abi/symbols_coroutine.h"
+#include "abi/symbols_colock.h"
+#include "abi/symbols_pool.h"
+#include "abi/symbols_engines.h"
+#include "abi/symbols_runtime_iov.h"
+
 #define T_CHECK_FN(name, ret, params)                                         \
     _Static_assert(__builtin_types_compatible_p(__typeof__(name),             \
                                                 ret params),                  \
@@ -181,7 +188,12 @@ int64_t cpus_get_virtual_clock(void);
     static type *const p_##name __attribute__((unused)) = &name;
 
 T_CORE_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
+T_COROUTINE_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
+T_COLOCK_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
+T_POOL_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
+T_ENGINE_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
 T_RUNTIME_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
+T_RUNTIME_IOV_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
 
 typedef struct {
     const char *name;
@@ -193,9 +205,14 @@ typedef struct {
 
 static const Checked t_checked_core[] = {
     T_CORE_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
+    T_COROUTINE_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
+    T_COLOCK_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
+    T_POOL_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
+    T_ENGINE_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
 };
 static const Checked t_checked_runtime[] = {
     T_RUNTIME_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
+    T_RUNTIME_IOV_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
 };
 
 /* ====================================================================== */

@@ -1044,7 +1044,7 @@ static int count_epoll_fds(void)
 
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL) {
-        char path[64], target[64];
+        char path[300], target[64];
         ssize_t len;
 
         snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);

@@ -137,6 +137,10 @@ public:
     void update(loop::handler *h, int old_events, int new_events) noexcept override;
     int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept override;
     bool need_wait() noexcept override;
+    // Completions are posted by the kernel without our help (task work runs
+    // whenever this thread returns from the kernel, interrupts included), so
+    // an empty completion ring with nothing to submit is the whole truth.
+    bool surely_idle() noexcept override { return !need_wait(); }
     bool polls_with_unpollable_handlers() const noexcept override { return true; }
     void gsource_attach(GSource *source) noexcept override;
     void gsource_prepare() noexcept override;

@@ -40,6 +40,11 @@ public:
     // (io_uring: completions ready or requests unsubmitted).
     virtual bool need_wait() noexcept { return false; }
 
+    // True only when the monitor knows, without a system call, that a wait
+    // of timeout 0 would find nothing (io_uring: empty completion queue and
+    // nothing to submit).  Lets a non-blocking aio_poll skip the wait.
+    virtual bool surely_idle() noexcept { return false; }
+
     // Whether busy polling may run while some handlers have no io_poll
     // (io_uring can still see fd events by peeking its completion queue).
     virtual bool polls_with_unpollable_handlers() const noexcept { return false; }

@@ -19,21 +19,31 @@ void push_pending(context *ctx, bh *b) noexcept
     bh *head = ctx->bh_pending_.load(std::memory_order_relaxed);
     do {
         b->next_ = head;
-        // Release: the callback fields and flags are visible to the poller
-        // that takes the stack with its acquire exchange in bh_poll().
-    } while (!ctx->bh_pending_.compare_exchange_weak(head, b, std::memory_order_release,
+        // seq_cst: the callback fields and flags are visible to the poller
+        // that takes the stack in bh_poll(), and the push is ordered before
+        // kick()'s read of notify_me_ (see context::kick).
+    } while (!ctx->bh_pending_.compare_exchange_weak(head, b, std::memory_order_seq_cst,
                                                       std::memory_order_relaxed));
 }
 
 // Sets flags (with PENDING) and links the BH unless it already is linked.
-void enqueue(bh *b, unsigned flags) noexcept
+// Scheduling only wakes a loop that may sleep (the BH itself is the work it
+// finds); deletion notifies fully, as QEMU's GSource users expect one more
+// dispatch after it.
+void enqueue(bh *b, unsigned flags, bool full_notify) noexcept
 {
     context *ctx = b->ctx_;
-    unsigned old = b->flags_.fetch_or(bh_pending | flags, std::memory_order_acq_rel);
+    unsigned old = b->flags_.fetch_or(bh_pending | flags, std::memory_order_seq_cst);
     if (!(old & bh_pending)) {
         push_pending(ctx, b);
     }
-    ctx->notify();
+    // A BH already linked was pushed before an earlier kick; either way the
+    // loop finds it before sleeping, or is woken here.
+    if (full_notify) {
+        ctx->notify();
+    } else {
+        ctx->kick();
+    }
 }
 
 bh *reverse(bh *b) noexcept
@@ -62,7 +72,7 @@ bh *alloc(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept
 int64_t slice_timeout(bh *b, int64_t timeout) noexcept
 {
     for (; b; b = b->next_) {
-        unsigned f = b->flags_.load(std::memory_order_relaxed);
+        unsigned f = b->flags_.load(std::memory_order_seq_cst);
         if ((f & (bh_scheduled | bh_deleted)) == bh_scheduled) {
             if (!(f & bh_idle)) {
                 return 0;
@@ -89,12 +99,12 @@ void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
                          const char *name) noexcept
 {
     bh *b = alloc(ctx, cb, opaque, name);
-    enqueue(b, bh_scheduled | bh_oneshot);
+    enqueue(b, bh_scheduled | bh_oneshot, false);
 }
 
 void bh_schedule(bh *b, unsigned extra_flags) noexcept
 {
-    enqueue(b, bh_scheduled | extra_flags);
+    enqueue(b, bh_scheduled | extra_flags, false);
 }
 
 void bh_cancel(bh *b) noexcept
@@ -107,11 +117,14 @@ void bh_delete(bh *b) noexcept
     unsigned old = b->flags_.load(std::memory_order_relaxed);
     QAIO_CHECK(!(old & bh_deleted), "BH '%s' (%p) deleted twice", name_of(b),
                static_cast<void *>(b));
-    enqueue(b, bh_deleted);
+    enqueue(b, bh_deleted, true);
 }
 
 int bh_poll(context *ctx) noexcept
 {
+    if (!ctx->bh_pending_.load(std::memory_order_relaxed) && !ctx->slices_head_) {
+        return 0;  // spare the exchange (a locked instruction) when idle
+    }
     bh_slice slice;
     // Acquire: pairs with the release in push_pending().
     slice.head = reverse(ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire));
@@ -153,7 +166,8 @@ int bh_poll(context *ctx) noexcept
 
 int64_t bh_timeout(context *ctx) noexcept
 {
-    int64_t timeout = slice_timeout(ctx->bh_pending_.load(std::memory_order_acquire), -1);
+    // seq_cst: pairs with push_pending() through the loop's announcement.
+    int64_t timeout = slice_timeout(ctx->bh_pending_.load(std::memory_order_seq_cst), -1);
     for (bh_slice *s = ctx->slices_head_; s && timeout != 0; s = s->next) {
         timeout = slice_timeout(s->head, timeout);
     }

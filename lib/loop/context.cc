@@ -104,12 +104,15 @@ context *context::create() noexcept
     ctx->setup_monitor();
     ctx->set_fd_handler(notifier::read_fd(&ctx->notifier_), false, notifier_read,
                         nullptr, notifier_poll, notifier_poll_ready, ctx, true);
+    co_schedule_init(ctx);
     stats_register(ctx);
     return ctx;
 }
 
 void context::finalize() noexcept
 {
+    attached_finalize(this);
+    co_schedule_finalize(this);
     bh_finalize(this);
     stats_unregister(this);
 

@@ -58,12 +58,25 @@ public:
 
     // --- notify protocol ------------------------------------------------------
     void notify() noexcept;
+    // For wakers whose work is itself visible to the loop's pre-sleep check
+    // (a BH on the pending stack) and was published with a seq_cst RMW:
+    // only a loop that announced a sleep needs the full notify().  Pairs
+    // with the seq_cst announcement in poll() / gs_prepare().
+    void kick() noexcept
+    {
+        if (notify_me_.load(std::memory_order_seq_cst)) {
+            notify();
+        }
+    }
     void notify_accept() noexcept
     {
+        if (!notified_.load(std::memory_order_relaxed)) {
+            return;  // nothing to clear, nothing to order
+        }
         notified_.store(false, std::memory_order_relaxed);
-        // Clear the flag before looking at events; pairs with the release
-        // ordering in notify(): whatever was published before a later
-        // notify() is seen, or that notify() sets the flag again.
+        // Clear the flag before looking at events; pairs with the exchange
+        // in notify(): whatever was published before a later notify() is
+        // seen, or that notify() sets the flag again.
         std::atomic_thread_fence(std::memory_order_seq_cst);
     }
 
@@ -138,9 +151,24 @@ public:
     int64_t thread_pool_min_ = 0;
     int64_t thread_pool_max_ = 64;
 
+    // Coroutines scheduled into this context (co_schedule.cc): a lock-free
+    // stack linked through Coroutine::co_scheduled_next, drained by a BH.
+    std::atomic<Coroutine *> co_scheduled_{nullptr};
+    bh *co_schedule_bh_ = nullptr;
+
+    // Objects other subsystems attach on demand (attached.cc).
+    struct ThreadPool *thread_pool_ = nullptr;
+    struct LinuxAioState *linux_aio_ = nullptr;
+    struct LuringState *linux_io_uring_ = nullptr;
+
     stats stats_;
     context *stats_next_ = nullptr;
 };
+
+// Set-up and teardown of what co_schedule.cc and attached.cc own.
+void co_schedule_init(context *ctx) noexcept;
+void co_schedule_finalize(context *ctx) noexcept;
+void attached_finalize(context *ctx) noexcept;
 
 // The thread's current context (qemu_get/set_current_aio_context).  Not
 // inline: a coroutine may resume on another thread, and the compiler must not

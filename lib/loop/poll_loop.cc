@@ -192,6 +192,14 @@ bool context::poll(bool blocking) noexcept
     }
     sync_external();
     maybe_upgrade_monitor();
+
+    // Fast path of a non-blocking call when no fd can be ready: BHs and
+    // timers only, without visiting the handlers.
+    if (!blocking && !poll_started_ && monitor_->surely_idle()) {
+        notify_accept();
+        progress = bh_poll(this) != 0;
+        return timer::group_run(&c()->tlg) || progress;
+    }
     visit_begin();
 
     int64_t timeout = 0;

@@ -286,9 +286,9 @@ void bench_measure(bench_case *cases, int n, const char *suite,
     char alive[128];
 
     /*
-     * Calibration doubles the batch until it lasts an eighth of a repeat;
-     * it also serves as the warm-up (caches, lazily created state, the
-     * adaptive-polling window).
+     * Calibration grows the batch (eightfold while far off, then twofold)
+     * until it lasts an eighth of a repeat; it also serves as the warm-up
+     * (caches, lazily created state, the adaptive-polling window).
      */
     bench_progress(suite, what, group, ngroups, 0, 0);
     for (int i = 0; i < n; i++) {
@@ -596,9 +596,20 @@ static char *bench_command_line(int argc, char **argv)
     return g_string_free(s, FALSE);
 }
 
-static const char *bench_knobs[] = {
-    "QAIO_FDMON", "QAIO_POLL_MAX_NS", "QAIO_STATS",
-};
+/* The QAIO_* knobs set for this run, as "NAME=value" strings. */
+extern char **environ;
+
+static GPtrArray *bench_knobs_set(void)
+{
+    GPtrArray *knobs = g_ptr_array_new();
+
+    for (char **e = environ; e && *e; e++) {
+        if (g_str_has_prefix(*e, "QAIO_") && strchr(*e, '=')) {
+            g_ptr_array_add(knobs, *e);
+        }
+    }
+    return knobs;
+}
 
 static void bench_report_table(int argc, char **argv)
 {
@@ -619,12 +630,11 @@ static void bench_report_table(int argc, char **argv)
            sysconf(_SC_NPROCESSORS_ONLN), cpu, u.sysname, u.release,
            bench_load_at_start, bench_opt.repeats, bench_opt.repeat_seconds,
            peers);
-    for (size_t k = 0; k < ARRAY_SIZE(bench_knobs); k++) {
-        const char *v = getenv(bench_knobs[k]);
-        if (v) {
-            printf("%s=%s\n", bench_knobs[k], v);
-        }
+    GPtrArray *knobs = bench_knobs_set();
+    for (guint k = 0; k < knobs->len; k++) {
+        printf("%s\n", (char *)knobs->pdata[k]);
     }
+    g_ptr_array_free(knobs, TRUE);
     printf("\n");
 
     for (int c = 0; c < NCOL; c++) {
@@ -756,15 +766,19 @@ static void bench_report_json(int argc, char **argv)
            "\"quick\": %s},\n", bench_opt.repeats, bench_opt.repeat_seconds,
            bench_opt.quick ? "true" : "false");
     printf("  \"env\": {");
-    for (size_t k = 0; k < ARRAY_SIZE(bench_knobs); k++) {
-        const char *v = getenv(bench_knobs[k]);
-        printf("%s\"%s\": ", k ? ", " : "", bench_knobs[k]);
-        if (v) {
-            bench_json_string(v);
-        } else {
-            printf("null");
-        }
+    GPtrArray *knobs = bench_knobs_set();
+    for (guint k = 0; k < knobs->len; k++) {
+        const char *kv = knobs->pdata[k];
+        const char *eq = strchr(kv, '=');
+        char *name = g_strndup(kv, eq - kv);
+
+        printf("%s", k ? ", " : "");
+        bench_json_string(name);
+        printf(": ");
+        bench_json_string(eq + 1);
+        g_free(name);
     }
+    g_ptr_array_free(knobs, TRUE);
     printf("},\n  \"peers\": {");
 #ifdef QAIO_HAVE_LIBEVENT
     printf("\"libevent\": ");

@@ -44,6 +44,7 @@ extern const bench_suite bench_suite_bh;
 extern const bench_suite bench_suite_notify;
 extern const bench_suite bench_suite_fd;
 extern const bench_suite bench_suite_timers;
+extern const bench_suite bench_suite_lock;
 
 /* ---- time --------------------------------------------------------------- */
 

@@ -15,11 +15,20 @@
 #include <getopt.h>
 #include <sys/resource.h>
 
+extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
+extern const bench_suite bench_suite_io;          /* suite_io.c, and its options: */
+extern const char *bench_io_path;                 /* --io-path */
+extern long bench_io_size_mib;                    /* --io-size */
+extern int bench_io_direct;                       /* --io-direct */
+
 static const bench_suite *const bench_suites[] = {
     &bench_suite_bh,
     &bench_suite_notify,
     &bench_suite_fd,
     &bench_suite_timers,
+    &bench_suite_lock,
+    &bench_suite_coroutine,
+    &bench_suite_io,
 };
 
 static void usage(FILE *out)
@@ -37,6 +46,11 @@ static void usage(FILE *out)
 "  --suite LIST    comma-separated suites to run (default: all)\n"
 "  --repeat N      repeats per case (default 5; 3 with --quick)\n"
 "  --quick         batches of about 0.05 s: a smoke run of ~20 s\n"
+"  --io-path DIR   io suite: one file in DIR instead of /dev/shm (buffered)\n"
+"                  and the current directory (O_DIRECT)\n"
+"  --io-size MIB   io suite: size of each file (default 256)\n"
+"  --io-direct yes|no  io suite: O_DIRECT for --io-path's file (default:\n"
+"                  yes where the file system allows it)\n"
 "  --help          this text\n"
 "\n"
 "suites:\n");
@@ -49,7 +63,10 @@ static void usage(FILE *out)
 "peers, where installed: bh: libevent event_active, uv_idle, g_idle_add;\n"
 "notify: a bare eventfd ping-pong between the same two threads,\n"
 "uv_async_send; fd: libevent (epoll), uv_poll, g_unix_fd_source; timers:\n"
-"evtimer_add/evtimer_del, uv_timer_start/uv_timer_stop.\n"
+"evtimer_add/evtimer_del, uv_timer_start/uv_timer_stop; lock: Boost.Context\n"
+"jump_fcontext there and back, pthread_mutex; io: fio with libaio and\n"
+"io_uring on the same file (the io rows show IOPS, their notes MB/s and\n"
+"p50/p99 latency).\n"
 "\n"
 "The table shows ns per operation; 'ratio' is qaio's median over the row's\n"
 "(qaio/PEER) or a row over its own baseline (n10000/n1, p10000/p10), and\n"
@@ -63,6 +80,8 @@ static void usage(FILE *out)
 "                                  upgraded to epoll at 64 fds); the fd\n"
 "                                  suite sets it per case and restores it\n"
 "  QAIO_POLL_MAX_NS=N              default adaptive-polling limit in ns\n"
+"  QAIO_COROUTINE_STACK_SIZE=N     stack size of new coroutines in bytes\n"
+"                                  (default 1 MiB, QEMU's)\n"
 "  QAIO_STATS=1                    print per-context counters to stderr when\n"
 "                                  a context is finalized and at exit:\n"
 "                                  aio_poll calls, blocking waits, eventfd\n"
@@ -131,6 +150,9 @@ int main(int argc, char **argv)
         { "repeat", required_argument, NULL, 'r' },
         { "quick", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
+        { "io-path", required_argument, NULL, 1000 },
+        { "io-size", required_argument, NULL, 1001 },
+        { "io-direct", required_argument, NULL, 1002 },
         { NULL, 0, NULL, 0 },
     };
     bool chosen[ARRAY_SIZE(bench_suites)] = { false };
@@ -167,6 +189,27 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 1000:
+            bench_io_path = optarg;
+            break;
+        case 1001: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > (1L << 20)) {
+                fprintf(stderr, "qaio-bench: --io-size wants MiB, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            bench_io_size_mib = n;
+            break;
+        }
+        case 1002:
+            if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
+                fprintf(stderr, "qaio-bench: --io-direct wants yes or no\n");
+                return 2;
+            }
+            bench_io_direct = strcmp(optarg, "yes") == 0;
+            break;
         default:
             usage(stderr);
             return 2;

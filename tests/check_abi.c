@@ -483,9 +483,31 @@ static GHashTable *read_name_list(const char *rel)
     return set;
 }
 
+/* Adds the names of another list to a set. */
+static void add_name_list(GHashTable *set, const char *rel)
+{
+    GHashTable *more = read_name_list(rel);
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, more);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        g_hash_table_add(set, g_strdup(key));
+    }
+    g_hash_table_unref(more);
+}
+
+/* cabi/exports.list plus the lists of the engines this build configured. */
 static GHashTable *core_list(void)
 {
-    return read_name_list("cabi/exports.list");
+    GHashTable *set = read_name_list("cabi/exports.list");
+#ifdef CONFIG_LINUX_AIO
+    add_name_list(set, "cabi/exports-linux-aio.list");
+#endif
+#ifdef CONFIG_LINUX_IO_URING
+    add_name_list(set, "cabi/exports-io-uring.list");
+#endif
+    return set;
 }
 
 static GHashTable *runtime_list(void)

@@ -370,6 +370,97 @@ START_TEST(external_notifier_waits_while_external_clients_are_disabled)
 }
 END_TEST
 
+/* A handler that disables external clients mid-pass: external handlers
+ * found ready by the same wait must not run after that (the check is made
+ * at dispatch time).  Disablers sit at both ends of the fd range, so
+ * whatever the dispatch order, some external handlers come after one. */
+typedef struct {
+    AioContext *ctx;
+    int fd;
+    bool *disabled_by_test;
+} Disabler;
+
+typedef struct {
+    AioContext *ctx;
+    int fd;
+    int n;
+    int n_while_disabled;
+} ExtHandler;
+
+static void disabler_cb(void *opaque)
+{
+    Disabler *d = opaque;
+
+    eventfd_drain(d->fd);
+    if (!*d->disabled_by_test) {
+        aio_disable_external(d->ctx);
+        *d->disabled_by_test = true;
+    }
+}
+
+static void ext_cb(void *opaque)
+{
+    ExtHandler *e = opaque;
+
+    eventfd_drain(e->fd);
+    e->n++;
+    if (aio_external_disabled(e->ctx)) {
+        e->n_while_disabled++;
+    }
+}
+
+START_TEST(external_handler_does_not_run_once_disabled_mid_pass)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    enum { NEXT = 8 };
+    bool disabled_by_test = false;
+    Disabler first = { .ctx = ctx, .disabled_by_test = &disabled_by_test };
+    Disabler last = { .ctx = ctx, .disabled_by_test = &disabled_by_test };
+    ExtHandler ext[NEXT];
+
+    first.fd = t_eventfd();
+    for (int k = 0; k < NEXT; k++) {
+        ext[k] = (ExtHandler){ .ctx = ctx, .fd = t_eventfd() };
+    }
+    last.fd = t_eventfd();
+    aio_set_fd_handler(ctx, first.fd, false, disabler_cb, NULL, NULL, NULL, &first);
+    for (int k = 0; k < NEXT; k++) {
+        aio_set_fd_handler(ctx, ext[k].fd, true, ext_cb, NULL, NULL, NULL, &ext[k]);
+    }
+    aio_set_fd_handler(ctx, last.fd, false, disabler_cb, NULL, NULL, NULL, &last);
+    ck_assert(!aio_poll(ctx, false));
+
+    eventfd_kick(first.fd);
+    eventfd_kick(last.fd);
+    for (int k = 0; k < NEXT; k++) {
+        eventfd_kick(ext[k].fd);
+    }
+    ck_assert(aio_poll(ctx, false));
+    ck_assert(disabled_by_test);
+    while (aio_poll(ctx, false)) {
+    }
+    for (int k = 0; k < NEXT; k++) {
+        ck_assert_msg(ext[k].n_while_disabled == 0,
+                      "external handler %d ran while external clients were disabled", k);
+    }
+    aio_enable_external(ctx);
+    t_drain_ctx(ctx);
+    for (int k = 0; k < NEXT; k++) {
+        ck_assert_msg(ext[k].n == 1, "external handler %d ran %d times", k, ext[k].n);
+    }
+
+    fd_remove(ctx, first.fd);
+    fd_remove(ctx, last.fd);
+    close(first.fd);
+    close(last.fd);
+    for (int k = 0; k < NEXT; k++) {
+        fd_remove(ctx, ext[k].fd);
+        close(ext[k].fd);
+    }
+    aio_context_unref(ctx);
+}
+END_TEST
+
 START_TEST(handler_with_null_callbacks_is_removed)
 {
     OPEN_CTX_OR_SKIP(ctx);
@@ -1290,6 +1381,8 @@ static Suite *fd_handler_suite(void)
     tcase_add_loop_test(tc, set_notifier_makes_blocking_poll_return_and_runs_only_its_handler,
                         0, t_n_fdmons);
     tcase_add_loop_test(tc, external_notifier_waits_while_external_clients_are_disabled,
+                        0, t_n_fdmons);
+    tcase_add_loop_test(tc, external_handler_does_not_run_once_disabled_mid_pass,
                         0, t_n_fdmons);
     tcase_add_loop_test(tc, handler_with_null_callbacks_is_removed, 0, t_n_fdmons);
     suite_add_tcase(s, tc);

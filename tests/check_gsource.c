@@ -5,9 +5,10 @@
  * box.  Covers QEMU 7.2's /aio-gsource/... behaviours (notification flush,
  * BHs, event notifiers, timers), trap 9 (registration changes made only
  * while glib drives the context must not pile up), and a 1000-fd context.
- * Every test runs once per fd monitor; taking the GSource makes 7.2 leave
- * io_uring, so that iteration exercises the fallback.  A monitor the kernel
- * refuses is a printed skip.
+ * Every test runs once per fd monitor.  QEMU 7.2 leaves io_uring when the
+ * GSource is taken; qaio keeps it (ChangeLog), so the io_uring iteration is
+ * exactly trap 9's case: registration changes flushed only through glib.  A
+ * monitor the kernel refuses is a printed skip.
  */
 #include "qemu/osdep.h"
 #include "block/aio.h"

@@ -1,1 +1,32 @@
 // SPDX-License-Identifier: MIT
+// block/aio.h: the context's thread pool and its limits (the thread-pool
+// part of util/async.c).  The block engines' aio_setup_* functions live
+// with the engines' own C layer.
+#include "block/aio.h"
+#include "qapi/error.h"
+
+#include "cabi/export.hh"
+#include "lib/loop/context.hh"
+#include "lib/pool/thread_pool.hh"
+
+#include <climits>
+
+using qaio::loop::context;
+
+QAIO_EXPORT struct ThreadPool *aio_get_thread_pool(AioContext *ctx)
+{
+    return reinterpret_cast<ThreadPool *>(qaio::pool::context_pool(context::from(ctx)));
+}
+
+QAIO_EXPORT void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min,
+                                                    int64_t max, Error **errp)
+{
+    // QEMU's checks, plus negative values (which QEMU's only caller, the
+    // event-loop-base properties, never passes): a negative max would leave
+    // every request queued forever.
+    if (min > max || max == 0 || min < 0 || min > INT_MAX || max > INT_MAX) {
+        error_setg(errp, "bad thread-pool-min/thread-pool-max values");
+        return;
+    }
+    qaio::pool::set_context_params(context::from(ctx), min, max);
+}

@@ -1,1 +1,89 @@
 // SPDX-License-Identifier: MIT
+// block/raw-aio.h: the io_uring engine (luring_*), and block/aio.h's
+// per-context engine (aio_setup_linux_io_uring, aio_get_linux_io_uring).
+// Built only with CONFIG_LINUX_IO_URING.
+#include "block/aio.h"
+#include "block/raw-aio.h"
+#include "qapi/error.h"
+
+#include "cabi/export.hh"
+#include "lib/blockio/engines.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+
+using qaio::blockio::init_failure;
+using qaio::blockio::op;
+using qaio::loop::context;
+
+QAIO_EXPORT LuringState *luring_init(Error **errp)
+{
+    init_failure why{};
+    LuringState *s = qaio::blockio::luring_new(&why);
+    if (!s) {
+        error_setg_errno(errp, why.errno_, "%s", why.what_);
+    }
+    return s;
+}
+
+QAIO_EXPORT void luring_cleanup(LuringState *s)
+{
+    qaio::blockio::luring_free(s);
+}
+
+QAIO_EXPORT int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState *s, int fd,
+                                              uint64_t offset, QEMUIOVector *qiov, int type)
+{
+    op kind;
+    switch (type) {
+    case QEMU_AIO_READ:
+        kind = op::read;
+        break;
+    case QEMU_AIO_WRITE:
+        kind = op::write;
+        break;
+    case QEMU_AIO_FLUSH:
+        kind = op::flush;
+        break;
+    default:
+        QAIO_FATAL("invalid AIO request type 0x%x", type);
+    }
+    return qaio::blockio::luring_submit_co(s, fd, offset, qiov, kind);
+}
+
+QAIO_EXPORT void luring_detach_aio_context(LuringState *s, AioContext *old_context)
+{
+    qaio::blockio::luring_detach(s, context::from(old_context));
+}
+
+QAIO_EXPORT void luring_attach_aio_context(LuringState *s, AioContext *new_context)
+{
+    qaio::blockio::luring_attach(s, context::from(new_context));
+}
+
+QAIO_EXPORT void luring_io_plug(BlockDriverState *bs, LuringState *s)
+{
+    qaio::blockio::luring_plug(s);
+}
+
+QAIO_EXPORT void luring_io_unplug(BlockDriverState *bs, LuringState *s)
+{
+    qaio::blockio::luring_unplug(s);
+}
+
+QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
+{
+    init_failure why{};
+    LuringState *s = qaio::blockio::io_uring_setup(context::from(ctx), &why);
+    if (!s) {
+        error_setg_errno(errp, why.errno_, "%s", why.what_);
+    }
+    return s;
+}
+
+QAIO_EXPORT LuringState *aio_get_linux_io_uring(AioContext *ctx)
+{
+    LuringState *s = context::from(ctx)->linux_io_uring_;
+    QAIO_CHECK(s, "AioContext %p has no io_uring engine "
+               "(aio_setup_linux_io_uring was not called)", static_cast<void *>(ctx));
+    return s;
+}

@@ -1,1 +1,93 @@
 // SPDX-License-Identifier: MIT
+// block/raw-aio.h: the linux-aio engine (laio_*), and block/aio.h's
+// per-context engine (aio_setup_linux_aio, aio_get_linux_aio).  Built only
+// with CONFIG_LINUX_AIO.
+#include "block/aio.h"
+#include "block/raw-aio.h"
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+
+#include "cabi/export.hh"
+#include "lib/blockio/engines.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+
+using qaio::blockio::init_failure;
+using qaio::blockio::op;
+using qaio::loop::context;
+
+QAIO_EXPORT LinuxAioState *laio_init(Error **errp)
+{
+    init_failure why{};
+    LinuxAioState *s = qaio::blockio::laio_new(&why);
+    if (!s) {
+        error_setg_errno(errp, why.errno_, "%s", why.what_);
+    }
+    return s;
+}
+
+QAIO_EXPORT void laio_cleanup(LinuxAioState *s)
+{
+    qaio::blockio::laio_free(s);
+}
+
+QAIO_EXPORT int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState *s, int fd,
+                                            uint64_t offset, QEMUIOVector *qiov, int type,
+                                            uint64_t dev_max_batch)
+{
+    op kind;
+    switch (type) {
+    case QEMU_AIO_READ:
+        kind = op::read;
+        break;
+    case QEMU_AIO_WRITE:
+        kind = op::write;
+        break;
+    case QEMU_AIO_FLUSH:
+        kind = op::flush;
+        break;
+    default:
+        error_report("%s: invalid AIO request type 0x%x.", __func__, type);
+        return -EIO;
+    }
+    return qaio::blockio::laio_submit_co(s, fd, offset, qiov, kind, dev_max_batch);
+}
+
+QAIO_EXPORT void laio_detach_aio_context(LinuxAioState *s, AioContext *old_context)
+{
+    qaio::blockio::laio_detach(s, context::from(old_context));
+}
+
+QAIO_EXPORT void laio_attach_aio_context(LinuxAioState *s, AioContext *new_context)
+{
+    qaio::blockio::laio_attach(s, context::from(new_context));
+}
+
+QAIO_EXPORT void laio_io_plug(BlockDriverState *bs, LinuxAioState *s)
+{
+    qaio::blockio::laio_plug(s);
+}
+
+QAIO_EXPORT void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
+                                uint64_t dev_max_batch)
+{
+    qaio::blockio::laio_unplug(s, dev_max_batch);
+}
+
+QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
+{
+    init_failure why{};
+    LinuxAioState *s = qaio::blockio::linux_aio_setup(context::from(ctx), &why);
+    if (!s) {
+        error_setg_errno(errp, why.errno_, "%s", why.what_);
+    }
+    return s;
+}
+
+QAIO_EXPORT LinuxAioState *aio_get_linux_aio(AioContext *ctx)
+{
+    LinuxAioState *s = context::from(ctx)->linux_aio_;
+    QAIO_CHECK(s, "AioContext %p has no linux-aio engine "
+               "(aio_setup_linux_aio was not called)", static_cast<void *>(ctx));
+    return s;
+}

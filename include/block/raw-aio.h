@@ -1,1 +1,129 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Host block I/O engines behind QEMU's raw file driver: request types and
+ * flags, and the two Linux engines that a coroutine uses to read and write a
+ * file descriptor without blocking its thread.  linux-aio (laio_*) drives a
+ * kernel AIO context through libaio; io_uring (luring_*) drives an io_uring
+ * instance through liburing.  Each exists only in builds configured with it
+ * (CONFIG_LINUX_AIO, CONFIG_LINUX_IO_URING in qaio/config.h), exactly like a
+ * QEMU built without the library: the functions are then neither declared
+ * nor defined.
+ *
+ * An engine is attached to one AioContext at a time; its requests complete in
+ * that context, which must be the context of the coroutines submitting to it.
+ * aio_setup_linux_aio() / aio_setup_linux_io_uring() (block/aio.h) create the
+ * engine of a context on first use and tie its lifetime to the context's.
+ */
+#ifndef QEMU_RAW_AIO_H
+#define QEMU_RAW_AIO_H
+
+#include "qemu/osdep.h"
+#include "block/aio.h"
+#include "qemu/coroutine.h"
+#include "qemu/iov.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Request types */
+#define QEMU_AIO_READ         0x0001
+#define QEMU_AIO_WRITE        0x0002
+#define QEMU_AIO_IOCTL        0x0004
+#define QEMU_AIO_FLUSH        0x0008
+#define QEMU_AIO_DISCARD      0x0010
+#define QEMU_AIO_WRITE_ZEROES 0x0020
+#define QEMU_AIO_COPY_RANGE   0x0040
+#define QEMU_AIO_TRUNCATE     0x0080
+#define QEMU_AIO_TYPE_MASK \
+        (QEMU_AIO_READ | \
+         QEMU_AIO_WRITE | \
+         QEMU_AIO_IOCTL | \
+         QEMU_AIO_FLUSH | \
+         QEMU_AIO_DISCARD | \
+         QEMU_AIO_WRITE_ZEROES | \
+         QEMU_AIO_COPY_RANGE | \
+         QEMU_AIO_TRUNCATE)
+
+/* AIO flags */
+#define QEMU_AIO_MISALIGNED   0x1000
+#define QEMU_AIO_BLKDEV       0x2000
+#define QEMU_AIO_NO_FALLBACK  0x4000
+
+/* linux-aio */
+#ifdef CONFIG_LINUX_AIO
+typedef struct LinuxAioState LinuxAioState;
+
+/*
+ * laio_init: a new engine with its own kernel AIO context and completion
+ * notifier, not yet attached to any AioContext.
+ * Returns: the engine, or NULL with @errp set when the notifier or the AIO
+ * context cannot be created (for example at the system-wide AIO limit).
+ */
+LinuxAioState *laio_init(Error **errp);
+/* laio_cleanup: destroy a detached engine with no request outstanding. */
+void laio_cleanup(LinuxAioState *s);
+/*
+ * laio_co_submit: in coroutine context, issue a vectored read or write of
+ * @qiov at @offset of @fd (or a flush, where the kernel supports AIO fsync)
+ * and wait for it.  @dev_max_batch (0: none) caps how many requests a plugged
+ * engine queues before submitting.
+ * Returns: 0 on success (a read ending at end of file is zero-filled),
+ * -ENOSPC for a short write, -EIO for an unsupported @type, or the kernel's
+ * -errno.
+ */
+int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState *s, int fd,
+                                uint64_t offset, QEMUIOVector *qiov, int type,
+                                uint64_t dev_max_batch);
+/* laio_detach_aio_context: stop completing requests in @old_context. */
+void laio_detach_aio_context(LinuxAioState *s, AioContext *old_context);
+/* laio_attach_aio_context: complete requests in @new_context from now on. */
+void laio_attach_aio_context(LinuxAioState *s, AioContext *new_context);
+/* laio_io_plug: open a (nestable) batch; submissions are queued. */
+void laio_io_plug(BlockDriverState *bs, LinuxAioState *s);
+/*
+ * laio_io_unplug: close one batch level; the queue is submitted when it
+ * reached the batch limit or the last level closes.
+ */
+void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
+                    uint64_t dev_max_batch);
+#endif
+
+/* io_uring */
+#ifdef CONFIG_LINUX_IO_URING
+typedef struct LuringState LuringState;
+
+/*
+ * luring_init: a new engine with its own 128-entry io_uring, not yet
+ * attached to any AioContext.  The ring may be created in one thread and
+ * used from another.
+ * Returns: the engine, or NULL with @errp set when the ring cannot be set up.
+ */
+LuringState *luring_init(Error **errp);
+/* luring_cleanup: destroy a detached engine with no request outstanding. */
+void luring_cleanup(LuringState *s);
+/*
+ * luring_co_submit: in coroutine context, issue a vectored read or write of
+ * @qiov at @offset of @fd, or an fdatasync (QEMU_AIO_FLUSH, @qiov unused),
+ * and wait for it.  Short reads are continued at the advanced offset,
+ * -EAGAIN and -EINTR completions are retried.  Any other @type aborts.
+ * Returns: 0 on success (a read ending at end of file is zero-filled),
+ * -ENOSPC for a short write, or the kernel's -errno.
+ */
+int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState *s, int fd,
+                                  uint64_t offset, QEMUIOVector *qiov, int type);
+/* luring_detach_aio_context: stop completing requests in @old_context. */
+void luring_detach_aio_context(LuringState *s, AioContext *old_context);
+/* luring_attach_aio_context: complete requests in @new_context from now on. */
+void luring_attach_aio_context(LuringState *s, AioContext *new_context);
+/* luring_io_plug: open a (nestable) batch; submissions are queued. */
+void luring_io_plug(BlockDriverState *bs, LuringState *s);
+/* luring_io_unplug: close one batch level; the last one submits the queue. */
+void luring_io_unplug(BlockDriverState *bs, LuringState *s);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,1 +1,441 @@
 // SPDX-License-Identifier: MIT
+// The io_uring block engine (QEMU's luring_*): coroutines read, write and
+// flush a file descriptor through one io_uring instance per engine, and are
+// woken in the engine's AioContext when their request completes.  Not to be
+// confused with lib/fdmon/io_uring.cc, which watches fds for the loop.
+//
+// Design note.
+//
+// Requests.  A request lives in the frame of the coroutine that waits for
+// it (luring_submit_co): no allocation.  It waits on the engine's FIFO until
+// a submission entry is free, is turned into an SQE at that moment (so a
+// resubmission always describes the request's current state), and carries
+// its own address as user_data.  It completes exactly once: the result is
+// stored and the coroutine woken with aio_co_wake, unless it is the running
+// coroutine (completion during its own submission), which then returns
+// without yielding.  Nothing touches a request after its coroutine was woken.
+//
+// Retries.  A CQE with -EAGAIN or -EINTR puts the request back at the tail of
+// the queue unchanged.  A read that returns fewer bytes than asked (but more
+// than zero) is continued: the bytes done so far are added up, and the next
+// attempt reads the remainder, described by a vector trimmed from the
+// caller's (qemu_iovec_concat), at the original offset plus the bytes done,
+// as often as needed.  A read that then returns 0 has hit end of file: the
+// rest of the caller's vector is zero-filled and the request succeeds.  A
+// short write fails with -ENOSPC.
+//
+// Batching.  Submission is immediate unless the engine is plugged, or is
+// processing completions (an implicit plug: coroutines woken by a pass
+// usually submit again at once, and one io_uring_enter at the end of the
+// pass carries all of them); a plugged engine still submits once in-flight
+// plus queued requests reach the ring size (128).  Every pass ends with that
+// flush, nested passes included.  After a flush the engine looks at the CQ
+// ring again, since the page cache completes reads inside io_uring_enter, up
+// to a few rounds before it returns to the loop.
+//
+// Requeueing.  In-flight requests never exceed the CQ ring's size, so the
+// completion ring cannot overflow; more wait in the queue.  io_uring_submit
+// failing with -EINTR is retried at once; with -EAGAIN or -EBUSY (or when the
+// kernel consumed only part of the SQ ring) the SQEs stay in the ring and
+// the engine is "blocked" until a completion frees resources; with nothing in
+// the kernel, the completion bottom half retries instead.
+//
+// Reaping.  CQEs are read from the shared CQ ring without a system call
+// (io_uring_peek_batch_cqe enters the kernel only to flush an overflow);
+// the ring fd, readable while CQEs wait, is the AioContext's wake-up, and
+// busy polling (io_poll) only looks at the CQ ring's head and tail.
+//
+// Nested event loops.  Each CQE is copied and marked seen before its request
+// is completed, so a nested pass (from a coroutine that runs aio_poll)
+// continues where the outer one stopped; the completion bottom half is
+// scheduled while a pass runs, so a nested aio_poll enters a pass of its own.
+//
+// Threading.  The ring is set up without IORING_SETUP_SINGLE_ISSUER and its
+// fd is not registered (io_uring_register_ring_fd is per task), so it can be
+// created in one thread and used from another (QEMU issue 1193).
+#include "lib/blockio/engines.hh"
+#include "lib/coroutine/coroutine.hh"
+#include "lib/loop/bh.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+
+#include "block/aio.h"
+#include "qemu/iov.h"
+
+#include <cerrno>
+#include <cstring>
+#include <liburing.h>
+#include <new>
+
+namespace qaio::blockio {
+namespace {
+
+constexpr unsigned ring_entries = 128;  // QEMU's ring size
+// Submit/reap rounds one turn may run before it lets the loop do other work.
+constexpr int max_rounds = 16;
+
+struct request {
+    Coroutine *co_;
+    QEMUIOVector *qiov_;
+    // The unread part of qiov_ after a short read; zero-filled until then.
+    QEMUIOVector rest_;
+    uint64_t offset_;
+    size_t done_;  // bytes already read by earlier attempts
+    int fd_;
+    int ret_;
+    bool finished_;
+    op kind_;
+    request *next_;
+};
+
+void finish(request *r, int ret) noexcept
+{
+    Coroutine *co = r->co_;
+    r->ret_ = ret;
+    r->finished_ = true;
+    // A coroutine with a caller is the one running: it is still submitting
+    // and finds the result without yielding.
+    if (!co->caller) {
+        qaio::loop::co_wake(co);
+    }
+}
+
+void prep(struct io_uring_sqe *sqe, request *r) noexcept
+{
+    switch (r->kind_) {
+    case op::read: {
+        const QEMUIOVector *v = r->rest_.iov ? &r->rest_ : r->qiov_;
+        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov), r->offset_ + r->done_);
+        break;
+    }
+    case op::write:
+        io_uring_prep_writev(sqe, r->fd_, r->qiov_->iov, unsigned(r->qiov_->niov), r->offset_);
+        break;
+    case op::flush:
+        io_uring_prep_fsync(sqe, r->fd_, IORING_FSYNC_DATASYNC);
+        break;
+    }
+    io_uring_sqe_set_data(sqe, r);
+}
+
+} // namespace
+} // namespace qaio::blockio
+
+struct LuringState {
+    using request = qaio::blockio::request;
+    using op = qaio::blockio::op;
+
+    struct io_uring ring_;
+    unsigned max_in_flight_ = 0;  // the CQ ring's size
+
+    qaio::loop::context *ctx_ = nullptr;
+    qaio::loop::bh *completion_bh_ = nullptr;
+
+    request *head_ = nullptr;
+    request **tail_ = &head_;
+    unsigned in_queue_ = 0;
+    unsigned in_flight_ = 0;  // turned into SQEs and not completed yet
+    unsigned plugged_ = 0;
+    bool blocked_ = false;
+
+    unsigned reaping_ = 0;
+    uint64_t passes_ = 0;
+
+    void enqueue(request *r) noexcept
+    {
+        r->next_ = nullptr;
+        *tail_ = r;
+        tail_ = &r->next_;
+        ++in_queue_;
+    }
+
+    request *pop() noexcept
+    {
+        request *r = head_;
+        head_ = r->next_;
+        if (!head_) {
+            tail_ = &head_;
+        }
+        --in_queue_;
+        return r;
+    }
+
+    // Whether something waits to be handed to the kernel: queued requests,
+    // or SQEs the kernel has not consumed yet.
+    bool has_work() const noexcept
+    {
+        return head_ || io_uring_sq_ready(&ring_);
+    }
+
+    // Fill free SQEs from the queue and submit, again while the kernel takes
+    // everything and more waits.  Returns whether the kernel took any entry.
+    bool submit_queued() noexcept
+    {
+        bool accepted = false;
+        unsigned pending;
+        blocked_ = false;
+        for (;;) {
+            while (head_ && in_flight_ < max_in_flight_) {
+                struct io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
+                if (!sqe) {
+                    break;  // the SQ ring is full: submit, then refill
+                }
+                qaio::blockio::prep(sqe, pop());
+                ++in_flight_;
+            }
+            pending = io_uring_sq_ready(&ring_);
+            if (!pending) {
+                break;
+            }
+            int r = io_uring_submit(&ring_);
+            if (r == -EINTR) {
+                continue;
+            }
+            if (r > 0) {
+                accepted = true;
+            }
+            pending = io_uring_sq_ready(&ring_);
+            if (r < 0 || pending) {
+                // -EAGAIN, -EBUSY, -ENOMEM, or the kernel stopped early: the
+                // SQEs stay in the ring until a completion frees resources.
+                blocked_ = true;
+                break;
+            }
+        }
+        if (head_ && in_flight_ >= max_in_flight_) {
+            blocked_ = true;  // the CQ ring is full up: completions resubmit
+        }
+        if (blocked_ && in_flight_ == pending) {
+            // Nothing is in the kernel, so no completion will unblock the
+            // engine: retry from the loop.  Scheduled last, after any pass's
+            // cancel.
+            blocked_ = false;
+            qaio::loop::bh_schedule(completion_bh_, 0);
+        }
+        return accepted;
+    }
+
+    void complete(request *r, int res) noexcept
+    {
+        if (res == -EINTR || res == -EAGAIN) {
+            enqueue(r);  // again, as it was
+            return;
+        }
+        if (res >= 0 && r->kind_ != op::flush) {
+            size_t total = r->done_ + size_t(res);
+            if (total == r->qiov_->size) {
+                res = 0;
+            } else if (r->kind_ == op::write) {
+                res = -ENOSPC;
+            } else if (res > 0) {
+                // Short read: continue with the remainder, past what was read.
+                r->done_ = total;
+                if (r->rest_.iov) {
+                    qemu_iovec_reset(&r->rest_);
+                } else {
+                    qemu_iovec_init(&r->rest_, r->qiov_->niov);
+                }
+                qemu_iovec_concat(&r->rest_, r->qiov_, total, r->qiov_->size - total);
+                enqueue(r);
+                return;
+            } else {
+                // End of file: the rest reads as zeroes.
+                qemu_iovec_memset(r->qiov_, total, 0, r->qiov_->size - total);
+                res = 0;
+            }
+        }
+        if (r->rest_.iov) {
+            qemu_iovec_destroy(&r->rest_);
+        }
+        qaio::blockio::finish(r, res);
+    }
+
+    // One pass over the CQEs available now.  Returns whether its final flush
+    // handed new entries to the kernel.
+    bool reap_pass() noexcept
+    {
+        ++reaping_;
+        uint64_t pass = ++passes_;
+        // A completion that runs a nested aio_poll must find this BH.
+        qaio::loop::bh_schedule(completion_bh_, 0);
+        unsigned completed = 0;
+        struct io_uring_cqe *cqe;
+        while (io_uring_peek_batch_cqe(&ring_, &cqe, 1) == 1) {
+            auto *r = static_cast<request *>(io_uring_cqe_get_data(cqe));
+            int res = cqe->res;
+            io_uring_cqe_seen(&ring_, cqe);
+            --in_flight_;
+            ++completed;
+            blocked_ = false;
+            complete(r, res);
+            if (passes_ != pass) {
+                pass = passes_;
+                qaio::loop::bh_schedule(completion_bh_, 0);
+            }
+        }
+        qaio::loop::bh_cancel(completion_bh_);
+        --reaping_;
+        if (!plugged_ && !blocked_ && has_work()) {
+            return submit_queued();
+        }
+        return false;
+    }
+
+    void process() noexcept
+    {
+        for (int round = 0; round < qaio::blockio::max_rounds; round++) {
+            if (!reap_pass() || reaping_) {
+                return;
+            }
+        }
+        // The ring fd stays readable for whatever completes meanwhile.
+    }
+
+    void submit_and_reap() noexcept
+    {
+        if (submit_queued() && !reaping_) {
+            process();
+        }
+    }
+
+    static void on_readable(void *opaque)
+    {
+        static_cast<LuringState *>(opaque)->process();
+    }
+
+    static bool on_poll(void *opaque)
+    {
+        return io_uring_cq_ready(&static_cast<LuringState *>(opaque)->ring_) > 0;
+    }
+
+    static void on_poll_ready(void *opaque)
+    {
+        static_cast<LuringState *>(opaque)->process();
+    }
+
+    static void on_bh(void *opaque)
+    {
+        static_cast<LuringState *>(opaque)->process();
+    }
+};
+
+namespace qaio::blockio {
+
+LuringState *luring_new(init_failure *why) noexcept
+{
+    auto *s = new (std::nothrow) LuringState;
+    QAIO_CHECK(s, "out of memory allocating an io_uring engine");
+    int r = io_uring_queue_init(ring_entries, &s->ring_, 0);
+    if (r < 0) {
+        *why = {-r, "failed to init linux io_uring ring"};
+        delete s;
+        return nullptr;
+    }
+    s->max_in_flight_ = s->ring_.cq.ring_entries;
+    return s;
+}
+
+void luring_free(LuringState *s) noexcept
+{
+    QAIO_CHECK(!s->ctx_,
+               "luring_cleanup: io_uring engine %p is still attached to AioContext %p",
+               static_cast<void *>(s), static_cast<void *>(s->ctx_->c()));
+    QAIO_CHECK(!s->in_flight_ && !s->head_,
+               "luring_cleanup: io_uring engine %p still has %u requests in flight and "
+               "%u queued",
+               static_cast<void *>(s), s->in_flight_, s->in_queue_);
+    io_uring_queue_exit(&s->ring_);
+    delete s;
+}
+
+void luring_attach(LuringState *s, loop::context *ctx) noexcept
+{
+    QAIO_CHECK(!s->ctx_,
+               "luring_attach_aio_context: io_uring engine %p is already attached to "
+               "AioContext %p",
+               static_cast<void *>(s), static_cast<void *>(s->ctx_->c()));
+    s->ctx_ = ctx;
+    s->completion_bh_ = loop::bh_new(ctx, LuringState::on_bh, s, "io_uring completion");
+    ctx->set_fd_handler(s->ring_.ring_fd, false, LuringState::on_readable, nullptr,
+                        LuringState::on_poll, LuringState::on_poll_ready, s);
+}
+
+void luring_detach(LuringState *s, loop::context *ctx) noexcept
+{
+    QAIO_CHECK(s->ctx_ == ctx,
+               "luring_detach_aio_context: io_uring engine %p is attached to AioContext "
+               "%p, not %p",
+               static_cast<void *>(s), s->ctx_ ? static_cast<void *>(s->ctx_->c()) : nullptr,
+               static_cast<void *>(ctx->c()));
+    ctx->set_fd_handler(s->ring_.ring_fd, false, nullptr, nullptr, nullptr, nullptr, nullptr);
+    loop::bh_delete(s->completion_bh_);
+    s->completion_bh_ = nullptr;
+    s->ctx_ = nullptr;
+}
+
+int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
+                     op kind) noexcept
+{
+    QAIO_CHECK(qaio::coroutine::in_coroutine(),
+               "luring_co_submit called outside coroutine context");
+    QAIO_CHECK(s->ctx_, "luring_co_submit: io_uring engine %p is not attached to an AioContext",
+               static_cast<void *>(s));
+    request r;
+    memset(&r.rest_, 0, sizeof(r.rest_));
+    r.co_ = qaio::coroutine::self();
+    r.qiov_ = qiov;
+    r.offset_ = offset;
+    r.done_ = 0;
+    r.fd_ = fd;
+    r.ret_ = 0;
+    r.finished_ = false;
+    r.kind_ = kind;
+
+    s->enqueue(&r);
+    if (!s->blocked_ && ((!s->plugged_ && !s->reaping_) ||
+                         s->in_flight_ + s->in_queue_ >= ring_entries)) {
+        s->submit_and_reap();
+    }
+    while (!r.finished_) {
+        qaio::coroutine::yield();
+    }
+    return r.ret_;
+}
+
+void luring_plug(LuringState *s) noexcept
+{
+    s->plugged_++;
+}
+
+void luring_unplug(LuringState *s) noexcept
+{
+    QAIO_CHECK(s->plugged_ > 0,
+               "luring_io_unplug: io_uring engine %p was not plugged", static_cast<void *>(s));
+    if (--s->plugged_ == 0 && !s->blocked_ && s->has_work()) {
+        s->submit_and_reap();
+    }
+}
+
+LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept
+{
+    if (!ctx->linux_io_uring_) {
+        LuringState *s = luring_new(why);
+        if (!s) {
+            return nullptr;
+        }
+        luring_attach(s, ctx);
+        ctx->linux_io_uring_ = s;
+    }
+    return ctx->linux_io_uring_;
+}
+
+void io_uring_context_finalize(loop::context *ctx) noexcept
+{
+    if (LuringState *s = ctx->linux_io_uring_) {
+        luring_detach(s, ctx);
+        luring_free(s);
+        ctx->linux_io_uring_ = nullptr;
+    }
+}
+
+} // namespace qaio::blockio

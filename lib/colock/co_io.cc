@@ -1,1 +1,77 @@
 // SPDX-License-Identifier: MIT
+// Coroutine I/O helpers: parking until an fd becomes readable, and moving a
+// byte range of an iovec over a non-blocking socket from a coroutine.  The
+// fd wait installs a one-shot read handler in the current context (it
+// replaces any handler the fd had there), whose state lives in the waiting
+// coroutine's frame; the handler removes itself and re-enters the waiter.
+// The socket loop yields on EAGAIN and leaves the re-entry to its caller,
+// as QEMU's does (typically the caller's own fd handler enters it again).
+// iov_send_recv comes from QEMU's util/iov inside a QEMU tree, and from the
+// support runtime in libqaio.
+#include "lib/colock/colock.hh"
+
+#include "block/aio.h"
+#include "qemu/iov.h"
+#include "lib/support/fatal.hh"
+
+namespace qaio::colock {
+
+namespace {
+
+struct fd_wait {
+    AioContext *ctx_;
+    Coroutine *co_;
+    int fd_;
+};
+
+void fd_readable_cb(void *opaque)
+{
+    auto *w = static_cast<fd_wait *>(opaque);
+
+    // Read everything before the entry: *w dies when the waiter resumes.
+    Coroutine *co = w->co_;
+    aio_set_fd_handler(w->ctx_, w->fd_, false, nullptr, nullptr, nullptr, nullptr, nullptr);
+    coroutine::enter_here(co);
+}
+
+} // namespace
+
+void yield_until_readable(int fd) noexcept
+{
+    QAIO_CHECK(coroutine::in_coroutine(), "yield_until_fd_readable(%d) called outside a coroutine",
+               fd);
+    fd_wait w{loop::current_context(), coroutine::self(), fd};
+    QAIO_CHECK(w.ctx_, "yield_until_fd_readable(%d): no current AioContext", fd);
+
+    aio_set_fd_handler(w.ctx_, fd, false, fd_readable_cb, nullptr, nullptr, nullptr, &w);
+    coroutine::yield();
+}
+
+ssize_t co_sendv_recvv(int sockfd, struct iovec *iov, unsigned iov_cnt, size_t offset,
+                       size_t bytes, bool do_send) noexcept
+{
+    size_t done = 0;
+
+    while (done < bytes) {
+        ssize_t ret = iov_send_recv(sockfd, iov, iov_cnt, offset + done, bytes - done,
+                                    do_send);
+        if (ret > 0) {
+            done += ret;
+        } else if (ret < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                // Someone who knows when the socket is ready re-enters us.
+                coroutine::yield();
+            } else if (done == 0) {
+                return -errno;
+            } else {
+                break;
+            }
+        } else if (!do_send) {
+            // End of stream.  (A send of 0 bytes is retried, as in QEMU.)
+            break;
+        }
+    }
+    return done;
+}
+
+} // namespace qaio::colock

@@ -1,1 +1,93 @@
 // SPDX-License-Identifier: MIT
+// Sleeping coroutines.  A sleeper publishes itself in the caller's
+// QemuCoSleep and parks, carrying the sleep marker in its `scheduled` field
+// so that any other attempt to enter or schedule it aborts naming the
+// sleep.  The timed form adds a timer in its own frame, on the current
+// context's timer list group, that wakes it like anybody else would; the
+// timer is deleted when the sleeper resumes, however it was woken.
+//
+// Waking is a race between the timer, the code that owns the QemuCoSleep
+// and possibly other threads.  QEMU 7.2 reads and clears `to_wake` with
+// plain accesses; here the clear is an atomic exchange, so exactly one
+// waker gets the coroutine and the others find nothing, and a wake-up
+// before the sleep started or after it ended stays the no-op it is in 7.2.
+#include "lib/colock/colock.hh"
+
+#include "block/aio.h"
+#include "lib/support/fatal.hh"
+
+#include <atomic>
+
+namespace qaio::colock {
+
+const char sleep_marker[] = "qemu_co_sleep_ns";
+
+namespace {
+
+void sleep_timer_cb(void *opaque)
+{
+    co_sleep_wake(static_cast<QemuCoSleep *>(opaque));
+}
+
+} // namespace
+
+void co_sleep_wake(QemuCoSleep *w) noexcept
+{
+    // Acquire: pairs with co_sleep's release of to_wake; we see the marker.
+    Coroutine *co = std::atomic_ref(w->to_wake).exchange(nullptr, std::memory_order_acquire);
+    if (!co) {
+        return;
+    }
+    const char *expected = sleep_marker;
+    // Release: the sleeper, and whoever schedules it next, see the marker
+    // gone; pairs with the acquire in the core's scheduling.
+    if (!std::atomic_ref(co->scheduled)
+             .compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+        QAIO_FATAL("qemu_co_sleep_wake: coroutine %p sleeping on %p is marked '%s', not "
+                   "'%s'", static_cast<void *>(co), static_cast<void *>(w),
+                   expected ? expected : "(nothing)", sleep_marker);
+    }
+    loop::co_wake(co);
+}
+
+void co_sleep(QemuCoSleep *w) noexcept
+{
+    QAIO_CHECK(coroutine::in_coroutine(), "qemu_co_sleep on %p called outside a coroutine",
+               static_cast<void *>(w));
+    Coroutine *self = coroutine::self();
+    const char *expected = nullptr;
+
+    if (!std::atomic_ref(self->scheduled)
+             .compare_exchange_strong(expected, sleep_marker, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+        QAIO_FATAL("qemu_co_sleep: coroutine %p was already scheduled in '%s'",
+                   static_cast<void *>(self), expected);
+    }
+    // Release: a waker that finds us here also finds the marker set.
+    std::atomic_ref(w->to_wake).store(self, std::memory_order_release);
+    coroutine::yield();
+
+    // Only co_sleep_wake resumes us, and it clears to_wake first.
+    QAIO_CHECK(std::atomic_ref(w->to_wake).load(std::memory_order_relaxed) == nullptr,
+               "qemu_co_sleep: coroutine %p resumed while still published in %p",
+               static_cast<void *>(self), static_cast<void *>(w));
+}
+
+void co_sleep_ns(QemuCoSleep *w, QEMUClockType type, int64_t ns) noexcept
+{
+    AioContext *ctx = loop::current_context();
+    QAIO_CHECK(ctx, "qemu_co_sleep_ns_wakeable: no current AioContext for the timer of %p",
+               static_cast<void *>(w));
+    QEMUTimer timer;
+
+    aio_timer_init(ctx, &timer, type, SCALE_NS, sleep_timer_cb, w);
+    // The timer fires in this context's thread, hence not before we have
+    // parked below: setting it first leaves no window.
+    int64_t now = qemu_clock_get_ns(type);
+    timer_mod(&timer, ns > INT64_MAX - now ? INT64_MAX : now + ns);
+    co_sleep(w);
+    timer_del(&timer);
+}
+
+} // namespace qaio::colock

@@ -1,1 +1,483 @@
 // SPDX-License-Identifier: MIT
+// Coroutine lifecycle and the enter/yield protocol (see coroutine.hh for the
+// object and its lifetimes).
+//
+// Entering.  enter() runs a coroutine until it yields or ends, then runs the
+// coroutines it woke meanwhile: aio_co_enter() called from a coroutine in its
+// own context does not nest a switch, it appends the target to the running
+// coroutine's co_queue_wakeup.  When a coroutine comes back, its wake-up
+// queue is put in front of whatever is still pending, so wake-ups run
+// depth-first and in the order they were made; a chain of mutual hand-offs
+// therefore runs as a loop here, never as a recursion on some stack.  Before
+// each switch the target's `scheduled` marker must be clear (it names who
+// scheduled it, and the abort says so) and it must not have a caller (it
+// would be running, or waiting for a coroutine it entered).
+//
+// Switching.  The switch makes the target the thread's current coroutine,
+// then jumps; the action comes back with whoever resumes us.  A coroutine
+// that ends switches to its caller with COROUTINE_TERMINATE; the caller, in
+// enter(), recycles it, and the coroutine's entry loop waits on its stack
+// for the next entry function.
+//
+// Pools, as in QEMU 7.2: an ended coroutine goes to the global release pool
+// while it holds fewer than twice the pool size, else to the thread's own
+// pool while that holds fewer than the pool size (64 plus whatever
+// qemu_coroutine_inc_pool_size added), else to qemu_coroutine_delete().
+// create() pops the thread's pool and, when that is empty and the release
+// pool holds more than 64, takes the whole release pool first.  The release
+// pool is a lock-free stack that is only ever pushed or emptied as a whole,
+// so it has no ABA problem.  A thread's pool goes back at thread exit.
+#include "lib/coroutine/coroutine.hh"
+
+#include "lib/coroutine/stack_pool.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+#include "lib/support/knobs.hh"
+
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <pthread.h>
+
+namespace qaio::coroutine {
+
+namespace detail {
+thread_local thread_state *tls_thread = nullptr;
+} // namespace detail
+
+namespace {
+
+using detail::thread_state;
+using detail::tls_thread;
+
+constexpr unsigned pool_batch_min = 64;
+std::atomic<unsigned> pool_max{64};
+std::atomic<Coroutine *> release_head{nullptr};
+std::atomic<unsigned> release_size{0};
+
+pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+pthread_key_t exit_key;
+
+// QAIO_STATS counters; only counted once the knob was seen set.
+std::atomic<bool> stats_on{false};
+std::atomic<uint64_t> n_created{0};
+std::atomic<uint64_t> n_pool_misses{0};
+std::atomic<uint64_t> n_release_refills{0};
+
+void thread_exit(void *opaque) noexcept;
+
+void print_stats() noexcept
+{
+    stack_stats s = stack_counters();
+    std::fprintf(stderr,
+                 "qaio-stats: coroutines created=%" PRIu64 " pool_misses=%" PRIu64
+                 " release_refills=%" PRIu64 " dormant_hits=%" PRIu64
+                 " dormant_refused=%" PRIu64 " stacks_mapped=%" PRIu64
+                 " stacks_unmapped=%" PRIu64 "\n",
+                 n_created.load(), n_pool_misses.load(), n_release_refills.load(),
+                 s.dormant_hits, s.dormant_refused, s.mapped, s.unmapped);
+}
+
+void process_init() noexcept
+{
+    pthread_key_create(&exit_key, thread_exit);
+    if (support::knob_flag("QAIO_STATS")) {
+        stats_on.store(true, std::memory_order_relaxed);
+        std::atexit(print_stats);
+    }
+}
+
+bool counting() noexcept
+{
+    return stats_on.load(std::memory_order_relaxed);
+}
+
+__attribute__((noinline, cold)) thread_state *thread_init() noexcept
+{
+    pthread_once(&exit_key_once, process_init);
+    auto *ts = new (std::nothrow) thread_state{};
+    QAIO_CHECK(ts, "out of memory allocating a thread's coroutine state");
+    fiber_adopt_thread(&ts->leader.fiber);
+    // The key's destructor runs at thread exit (not for the thread that
+    // calls exit(), whose state the process takes along).
+    pthread_setspecific(exit_key, ts);
+    tls_thread = ts;
+    return ts;
+}
+
+// The one way to the thread's state.  Out of line and opaque (the empty asm
+// makes it impure), so every call computes the thread-local address afresh:
+// callers must call it again after any switch instead of keeping the result.
+__attribute__((noinline, noclone)) thread_state *this_thread() noexcept
+{
+    thread_state *ts = tls_thread;
+    asm volatile("" : "+r"(ts));
+    if (__builtin_expect(ts == nullptr, 0)) {
+        ts = thread_init();
+    }
+    return ts;
+}
+
+// The same, inlined, for the steps of coroutine.hh and the pool: functions
+// that never switch, so the address they compute cannot go stale while they
+// use it.  They stay out of line (noinline) so that no switching caller can
+// absorb them.
+__attribute__((always_inline)) inline thread_state *thread_here() noexcept
+{
+    thread_state *ts = tls_thread;
+    if (__builtin_expect(ts == nullptr, 0)) {
+        ts = thread_init();
+    }
+    return ts;
+}
+
+inline coroutine *running_in(thread_state *ts) noexcept
+{
+    return ts->current ? ts->current : &ts->leader;
+}
+
+// Makes `to` current on this thread and jumps.  `ts` must be this thread's
+// state (fetched since the last switch).
+inline int switch_in(thread_state *ts, coroutine *from, coroutine *to, int action,
+                     bool final = false) noexcept
+{
+    ts->current = to;
+    return backend_switch(from, to, action, final);
+}
+
+coroutine *fresh() noexcept
+{
+    size_t map_size;
+    char *map = map_stack(&map_size);
+    // The object sits at the top of its own stack, which grows down from it.
+    char *top = map + map_size - sizeof(coroutine);
+    auto *co = new (top) coroutine{};
+    co->map = map;
+    co->map_size = map_size;
+    char *base = map + page_size();
+    fiber_create(&co->fiber, base, static_cast<size_t>(top - base));
+    backend_prepare(co);
+    return co;
+}
+
+// Unmaps a coroutine for good.  Under ASan its fiber is entered once more so
+// that it can leave with no fake stack to keep (see switch.hh).
+void retire(coroutine *co) noexcept
+{
+    if (retire_needs_switch && co->started) {
+        thread_state *ts = this_thread();
+        coroutine *self = running_in(ts);
+        co->c.caller = &self->c;
+        switch_in(ts, self, co, action_retire);
+    }
+    fiber_destroy(&co->fiber);
+    unmap_stack(co->map, co->map_size);
+}
+
+void thread_exit(void *opaque) noexcept
+{
+    auto *ts = static_cast<thread_state *>(opaque);
+    // Still reachable through tls_thread while the pool drains: retiring a
+    // coroutine may switch into it from this thread.
+    while (Coroutine *co = ts->pool) {
+        ts->pool = co->pool_next.sle_next;
+        destroy(co);
+    }
+    ts->pool_size = 0;
+    tls_thread = nullptr;
+    delete ts;
+}
+
+// The thread's pool is empty: take the release pool if it is worth it.
+__attribute__((noinline)) Coroutine *refill(thread_state *ts) noexcept
+{
+    if (release_size.load(std::memory_order_relaxed) <= pool_batch_min) {
+        return nullptr;
+    }
+    // The counter is a hint: pushes that raced with the two exchanges are
+    // counted again by the next refill, and the local size is counted here.
+    release_size.exchange(0, std::memory_order_relaxed);
+    // Acquire: pairs with the release CAS in recycle(), so the pushed
+    // coroutines' fields are visible.
+    Coroutine *list = release_head.exchange(nullptr, std::memory_order_acquire);
+    unsigned n = 0;
+    for (Coroutine *c = list; c; c = c->pool_next.sle_next) {
+        n++;
+    }
+    ts->pool = list;
+    ts->pool_size = n;
+    if (counting()) {
+        n_release_refills.fetch_add(1, std::memory_order_relaxed);
+    }
+    return list;
+}
+
+// An ended coroutine (no caller, nothing queued) goes back to a pool.
+void recycle(Coroutine *co) noexcept
+{
+    co->caller = nullptr;
+    unsigned max = pool_max.load(std::memory_order_relaxed);
+    if (release_size.load(std::memory_order_relaxed) < 2 * max) {
+        Coroutine *head = release_head.load(std::memory_order_relaxed);
+        do {
+            co->pool_next.sle_next = head;
+            // Release: the coroutine's fields before its publication; pairs
+            // with the acquire exchange in refill().
+        } while (!release_head.compare_exchange_weak(head, co, std::memory_order_release,
+                                                     std::memory_order_relaxed));
+        release_size.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    thread_state *ts = thread_here();
+    if (ts->pool_size < max) {
+        co->pool_next.sle_next = ts->pool;
+        ts->pool = co;
+        ts->pool_size++;
+        return;
+    }
+    destroy(co);
+}
+
+[[noreturn, gnu::cold]] void fail_scheduled(Coroutine *co, const char *by) noexcept
+{
+    QAIO_FATAL("qemu_aio_coroutine_enter: Co-routine was already scheduled in '%s' "
+               "(coroutine %p, entry %p): it must not be entered until then",
+               by, static_cast<void *>(co), reinterpret_cast<void *>(co->entry));
+}
+
+[[noreturn, gnu::cold]] void fail_reentered(Coroutine *co) noexcept
+{
+    QAIO_FATAL("Co-routine re-entered recursively (coroutine %p, entry %p, entered by "
+               "%p): it is running, or waiting for a coroutine it entered",
+               static_cast<void *>(co), reinterpret_cast<void *>(co->entry),
+               static_cast<void *>(co->caller));
+}
+
+} // namespace
+
+// ---- the entry loop ----------------------------------------------------------
+
+void run_coroutine(coroutine *self) noexcept
+{
+    self->started = true;
+    for (;;) {
+        Coroutine *c = &self->c;
+        c->entry(c->entry_arg);
+        // Ended: back to whoever entered us, who recycles us.
+        int action = switch_to(c, c->caller, COROUTINE_TERMINATE);
+        if (action == action_retire) {
+            // Our stack is going away: leave the fiber for good.  We may be
+            // on another thread than when we started, hence this_thread().
+            switch_in(this_thread(), self, of(c->caller), action_retire, true);
+            __builtin_unreachable();
+        }
+        // COROUTINE_ENTER: reused with a new entry function.
+    }
+}
+
+coroutine *running() noexcept
+{
+    return running_in(this_thread());
+}
+
+// ---- qemu/coroutine.h ----------------------------------------------------------
+
+Coroutine *create(CoroutineEntry *entry, void *opaque) noexcept
+{
+    thread_state *ts = thread_here();
+    Coroutine *co = ts->pool;
+    if (__builtin_expect(co == nullptr, 0)) {
+        co = refill(ts);
+    }
+    if (__builtin_expect(co != nullptr, 1)) {
+        ts->pool = co->pool_next.sle_next;
+        ts->pool_size--;
+    } else {
+        co = make();
+        if (counting()) {
+            n_pool_misses.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    if (counting()) {
+        n_created.fetch_add(1, std::memory_order_relaxed);
+    }
+    co->entry = entry;
+    co->entry_arg = opaque;
+    QSIMPLEQ_INIT(&co->co_queue_wakeup);
+    return co;
+}
+
+namespace {
+
+// Checks `to` and makes it the coroutine f->self switches to next.
+inline coroutine *prepare_entry(thread_state *ts, enter_frame *f, Coroutine *to) noexcept
+{
+    const char *by = __atomic_load_n(&to->scheduled, __ATOMIC_RELAXED);
+    if (__builtin_expect(by != nullptr, 0)) {
+        fail_scheduled(to, by);
+    }
+    if (__builtin_expect(to->caller != nullptr, 0)) {
+        fail_reentered(to);
+    }
+    to->caller = &f->self->c;
+    __atomic_store_n(&to->ctx, f->ctx, __ATOMIC_RELAXED);
+    // Whoever learns of `to` from what it does next (a CoMutex queue, an
+    // aio_co_schedule) must see its context: pairs with the acquire load in
+    // aio_co_wake().  (TSan does not model fences; there the publications
+    // themselves, all release operations, carry the ordering.)
+#if !defined(QAIO_TSAN)
+    std::atomic_thread_fence(std::memory_order_release);
+#endif
+    f->to = to;
+    ts->current = of(to);
+    return of(to);
+}
+
+} // namespace
+
+namespace {
+
+__attribute__((always_inline)) inline coroutine *
+start_entry(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept
+{
+    thread_state *ts = thread_here();
+    f->self = running_in(ts);
+    f->ctx = ctx;
+    f->pending = nullptr;
+    return prepare_entry(ts, f, co);
+}
+
+} // namespace
+
+__attribute__((noinline)) coroutine *enter_start(AioContext *ctx, Coroutine *co,
+                                                 enter_frame *f) noexcept
+{
+    return start_entry(ctx, co, f);
+}
+
+__attribute__((noinline)) coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept
+{
+    return start_entry(loop::current_context(), co, f);
+}
+
+__attribute__((noinline)) coroutine *enter_resumed(enter_frame *f, int action) noexcept
+{
+    Coroutine *to = f->to;
+    // What `to` woke runs next, ahead of what was pending before: the
+    // wake-up queue is prefixed to the pending list whole.
+    Coroutine *woken = to->co_queue_wakeup.sqh_first;
+    if (woken) {
+        *to->co_queue_wakeup.sqh_last = f->pending;
+        f->pending = woken;
+        QSIMPLEQ_INIT(&to->co_queue_wakeup);
+    }
+    if (action == COROUTINE_TERMINATE) {
+        QAIO_CHECK(to->locks_held == 0,
+                   "coroutine %p (entry %p) ended holding %zu CoMutex/CoRwlock lock(s)",
+                   static_cast<void *>(to), reinterpret_cast<void *>(to->entry),
+                   to->locks_held);
+        recycle(to);
+    } else {
+        QAIO_CHECK(action == COROUTINE_YIELD,
+                   "coroutine %p came back with action %d instead of a yield or its end",
+                   static_cast<void *>(to), action);
+    }
+    Coroutine *next = f->pending;
+    if (!next) {
+        return nullptr;
+    }
+    f->pending = next->co_queue_next.sqe_next;
+    // `to` ran on this thread and came back here, so this is still the
+    // thread enter_start() ran on.
+    return prepare_entry(thread_here(), f, next);
+}
+
+__attribute__((noinline)) switch_pair yield_start() noexcept
+{
+    thread_state *ts = thread_here();
+    coroutine *self = running_in(ts);
+    Coroutine *to = self->c.caller;
+    QAIO_CHECK(to != nullptr,
+               "Co-routine is yielding to no one: qemu_coroutine_yield() called outside "
+               "a coroutine (thread's leader %p)", static_cast<void *>(self));
+    self->c.caller = nullptr;
+    ts->current = of(to);
+    return {self, of(to)};
+}
+
+__attribute__((noinline)) void switch_start(coroutine *to) noexcept
+{
+    thread_here()->current = to;
+}
+
+void enter_generic(AioContext *ctx, Coroutine *co) noexcept
+{
+    enter_frame f;
+    coroutine *to = enter_start(ctx, co, &f);
+    do {
+        int action = backend_switch(f.self, to, COROUTINE_ENTER, false);
+        to = enter_resumed(&f, action);
+    } while (to);
+}
+
+void yield_generic() noexcept
+{
+    switch_pair p = yield_start();
+    backend_switch(p.from, p.to, COROUTINE_YIELD, false);
+    // Resumed, possibly by another thread: nothing thread-local is reused.
+}
+
+int switch_generic(coroutine *from, coroutine *to, int action) noexcept
+{
+    switch_start(to);
+    return backend_switch(from, to, action, false);
+}
+
+Coroutine *self() noexcept
+{
+    return &running_in(this_thread())->c;
+}
+
+bool in_coroutine() noexcept
+{
+    coroutine *cur = this_thread()->current;
+    return cur && cur->c.caller;
+}
+
+void inc_pool_size(unsigned n) noexcept
+{
+    pool_max.fetch_add(n, std::memory_order_relaxed);
+}
+
+void dec_pool_size(unsigned n) noexcept
+{
+    unsigned old = pool_max.fetch_sub(n, std::memory_order_relaxed);
+    QAIO_CHECK(old >= n,
+               "qemu_coroutine_dec_pool_size(%u) with a pool size of %u: more removed "
+               "than added", n, old);
+}
+
+// ---- coroutine_int.h ---------------------------------------------------------
+
+Coroutine *make() noexcept
+{
+    coroutine *co = dormant_take();
+    if (!co) {
+        co = fresh();
+    }
+    std::memset(&co->c, 0, sizeof(co->c));
+    return &co->c;
+}
+
+void destroy(Coroutine *c) noexcept
+{
+    coroutine *co = of(c);
+    if (!dormant_put(co)) {
+        retire(co);
+    }
+}
+
+} // namespace qaio::coroutine

@@ -54,9 +54,16 @@
 // same way at every wait and turn the loop into a busy loop.  -ECANCELED
 // (our own POLL_REMOVE) is silent; -EAGAIN/-ENOMEM are transient and only
 // re-arm.  A wait interrupted by a signal returns 0 and leaves completions in
-// the ring for the next wait; any other failure of io_uring_enter than
-// EINTR, ETIME, EAGAIN and EBUSY means the ring is unusable and is fatal, as
-// in QEMU.
+// the ring for the next wait.  EAGAIN/EBUSY from io_uring_enter (the kernel
+// short of memory, or completions to reap first) mean: reap and try again;
+// any other failure than those and EINTR/ETIME means the ring is unusable
+// and is fatal, as in QEMU.
+//
+// Busy polling.  The loop peeks need_wait() while it polls io_poll handlers:
+// true as soon as a completion sits in the ring, or when re-arms or changes
+// wait to be submitted (without the latter, a re-armed fd could never be
+// seen by a loop that keeps polling).  surely_idle() is its negation, and
+// lets a non-blocking aio_poll skip the system call altogether.
 #include "lib/fdmon/monitor.hh"
 #include "lib/support/fatal.hh"
 
@@ -123,6 +130,7 @@ struct slot {
     bool cancelling = false;     // a POLL_REMOVE for it has been queued
     bool queued = false;         // on the pending FIFO
     bool failed = false;         // POLL_ADD failed: wait for update()
+    bool read_drain = false;     // wait by reading the eventfd (ctx notifier)
 };
 
 class io_uring_monitor final : public monitor {
@@ -164,6 +172,10 @@ private:
 
     io_uring ring_ {};
     bool ring_ready_ = false;
+    // Target of the context notifier's READ; a member, so it outlives the
+    // request (the slot table may be reallocated meanwhile).
+    uint64_t drain_buf_ = 0;
+    bool drain_in_use_ = false;
 
     // Guards slots_, the free list and the pending FIFO.
     std::mutex mu_;
@@ -245,6 +257,10 @@ void io_uring_monitor::free_slot_locked(uint32_t i) noexcept
     // A new generation, so no completion of the slot's past can ever match.
     ++s.gen;
     s.fd = -1;
+    if (s.read_drain) {
+        s.read_drain = false;
+        drain_in_use_ = false;
+    }
     s.want = 0;
     s.failed = false;
     s.next_free = free_head_;
@@ -288,6 +304,9 @@ void io_uring_monitor::update(loop::handler *h, int old_events, int new_events) 
         i = alloc_slot_locked();
         slots_[i].h = h;
         slots_[i].fd = h->fd_;
+        // One READ buffer per ring: only the context's own notifier uses it.
+        slots_[i].read_drain = h->drain_by_read_ && !drain_in_use_;
+        drain_in_use_ = drain_in_use_ || slots_[i].read_drain;
         h->mon_index_ = static_cast<int>(i);
         live_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -336,7 +355,11 @@ bool io_uring_monitor::apply_locked(uint32_t i) noexcept
             if (!sqe) {
                 return false;
             }
-            io_uring_prep_poll_remove(sqe, make_user_data(i, s.gen));
+            if (s.read_drain) {
+                io_uring_prep_cancel64(sqe, make_user_data(i, s.gen), 0);
+            } else {
+                io_uring_prep_poll_remove(sqe, make_user_data(i, s.gen));
+            }
             io_uring_sqe_set_data64(sqe, remove_tag);
             s.cancelling = true;
         }
@@ -350,7 +373,13 @@ bool io_uring_monitor::apply_locked(uint32_t i) noexcept
         return false;
     }
     ++s.gen;
-    io_uring_prep_poll_add(sqe, s.fd, static_cast<unsigned>(s.want));
+    if (s.read_drain) {
+        // Completes once the counter is non-zero, and resets it: the wake-up
+        // and the eventfd read in one request.
+        io_uring_prep_read(sqe, s.fd, &drain_buf_, sizeof(drain_buf_), 0);
+    } else {
+        io_uring_prep_poll_add(sqe, s.fd, static_cast<unsigned>(s.want));
+    }
     io_uring_sqe_set_data64(sqe, make_user_data(i, s.gen));
     s.armed = true;
     s.armed_events = s.want;
@@ -428,6 +457,13 @@ bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, loop::ready_list
         return false;  // removed: the handler may be gone
     }
     int res = cqe->res;
+    if (s.read_drain && res == int(sizeof(drain_buf_))) {
+        ready.push(s.h, G_IO_IN | loop::revents_drained);
+        return true;
+    }
+    if (s.read_drain && res >= 0) {
+        return false;  // a short read cannot happen on an eventfd: re-arm
+    }
     if (res >= 0) {
         // The kernel adds POLLERR/POLLHUP to any mask; keep them, as poll(2)
         // would, and let dispatch decide which callback they concern.
@@ -441,8 +477,12 @@ bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, loop::ready_list
     if (res == -ECANCELED || res == -EAGAIN || res == -ENOMEM) {
         return false;
     }
+    // Stop re-arming only once the error has really been handed over; a
+    // handler that push() skipped (already queued elsewhere) hears of it at
+    // the next wait instead.
+    const int before = ready.size();
     ready.push(s.h, G_IO_ERR);
-    s.failed = true;
+    s.failed = ready.size() != before;
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include "lib/timer/timer_list.hh"
 
 #include <cerrno>
+#include <fcntl.h>
 #include <new>
 #include <string_view>
 
@@ -80,6 +81,12 @@ context *context::create() noexcept
     if (r < 0) {
         errno = -r;
         return nullptr;
+    }
+    // The context's own eventfd blocks: it is read only once it is known to
+    // be readable, or by the io_uring monitor's READ request, which must
+    // wait in the kernel instead of failing with EAGAIN.
+    if (n.rfd == n.wfd) {
+        fcntl(n.rfd, F_SETFL, fcntl(n.rfd, F_GETFL) & ~O_NONBLOCK);
     }
     GSource *s = g_source_new(&gsource_funcs, static_cast<guint>(offset + sizeof(context)));
     auto *ctx = new (reinterpret_cast<char *>(s) + offset) context();

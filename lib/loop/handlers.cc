@@ -102,6 +102,7 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
         h->fd_ = fd;
         h->is_external_ = is_external;
         h->is_ctx_notifier_ = is_ctx_notifier;
+        h->drain_by_read_ = is_ctx_notifier && notifier_.rfd == notifier_.wfd;
         h->io_read_ = io_read;
         h->io_write_ = io_write;
         h->io_poll_ = io_poll;

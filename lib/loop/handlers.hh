@@ -19,6 +19,9 @@ namespace qaio::loop {
 
 // Pseudo event bit: busy polling found the handler ready (call io_poll_ready).
 constexpr int revents_poll_ready = 1 << 16;
+// Pseudo event bit: the monitor already read the fd's eventfd counter (the
+// context's own notifier under io_uring), so io_read has nothing to do.
+constexpr int revents_drained = 1 << 17;
 
 struct handler {
     int fd_ = -1;
@@ -27,6 +30,9 @@ struct handler {
     bool is_ctx_notifier_ = false;  // the context's own notifier: never progress
     bool on_poll_list_ = false;     // adaptive polling: ready at least once
     bool queued_ = false;           // on a ready_list: not freed until popped
+    // A blocking eventfd that a monitor may wait on by reading it (io_uring
+    // IORING_OP_READ), saving the read system call after each wake-up.
+    bool drain_by_read_ = false;
     IOHandler *io_read_ = nullptr;
     IOHandler *io_write_ = nullptr;
     AioPollFn *io_poll_ = nullptr;
@@ -63,11 +69,12 @@ struct handler {
 class ready_list {
 public:
     // A handler already queued (on a GSource ready list awaiting dispatch)
-    // is left where it is: it will be dispatched from there.
-    void push(handler *h, int revents) noexcept
+    // is left where it is, and false returned: it will be dispatched from
+    // there.
+    bool push(handler *h, int revents) noexcept
     {
         if (h->queued_) {
-            return;
+            return false;
         }
         h->revents_ = revents;
         h->queued_ = true;
@@ -75,6 +82,7 @@ public:
         *tail_ = h;
         tail_ = &h->ready_next_;
         ++count_;
+        return true;
     }
     handler *pop() noexcept
     {

@@ -153,6 +153,8 @@ bool context::dispatch_ready(ready_list &ready) noexcept
         if (rev & revents_poll_ready) {
             h->io_poll_ready_(h->opaque_);
             ran = true;
+        } else if (rev & revents_drained) {
+            // The monitor consumed the notification already.
         } else {
             if ((rev & (G_IO_IN | G_IO_HUP | G_IO_ERR)) && h->io_read_) {
                 h->io_read_(h->opaque_);

@@ -1,1 +1,536 @@
 // SPDX-License-Identifier: MIT
+// The thread pool: blocking functions run on detached worker threads, their
+// completions run from a bottom half of the pool's AioContext.
+//
+// Design.  A request is an AIOCB (qemu_aio_get layout) that moves through
+// three states, each change made under the pool mutex:
+//   queued  -- on the FIFO request queue; cancel_async may take it off and
+//              complete it with -ECANCELED;
+//   active  -- taken by a worker, which runs func(arg) without the mutex;
+//              cancellation no longer has any effect;
+//   done    -- result stored; on the done list, then on the home thread's
+//              ready list, until the completion BH has run its callback
+//              and dropped the pool's reference.
+// Fields under the mutex: the request queue, the done list, every request's
+// state and result, and the thread counts below.  Fields of the home thread
+// only (the thread that runs the pool's context): the ready list.  The
+// outstanding-request count is atomic because a thread holding the
+// AioContext lock may submit from outside the home thread, as in QEMU.
+//
+// Thread counts.  cur_threads_ counts every worker the pool stands for:
+// requested but not created (new_threads_), created but not yet running
+// (pending_threads_), and running.  A request that finds more queued work
+// than idle and starting workers asks for one more, up to max.  As in QEMU,
+// the first thread of a burst is created by a BH in the pool's context, so
+// it inherits that thread's CPU affinity and signal mask even when the
+// request (or a parameter change) came from another thread, and each new
+// worker creates the next one before it looks for work, which keeps
+// pthread_create (tens of microseconds) off the submitter's path.
+// Invariant: while new_threads_ > 0, either a worker is starting (and will
+// create the next) or the spawn BH is scheduled.
+//
+// Idle workers wait on request_cond_ with a deadline fixed when they became
+// idle; only a real timeout retires them, and only if more than min workers
+// remain and the queue is empty, so spurious or broadcast wake-ups never
+// make a worker leave queued work behind.  A worker above max (after
+// update_params lowered it) exits when it next looks for work.
+//
+// Completion protocol.  A worker stores the result and pushes the request on
+// the done list under the mutex; the pusher that made the list non-empty
+// schedules the completion BH after unlocking.  The BH moves the whole done
+// list to the ready list and runs callbacks one at a time, with the context
+// acquired except around each callback.  Before each callback it schedules
+// itself again, so that a callback running a nested aio_poll still sees the
+// other completions (the nested BH run drains the same ready list); after
+// the callback it cancels that schedule and, once the ready list is empty,
+// looks at the done list again under the mutex.  Because that last look
+// follows the cancel, a schedule the cancel swallowed is never lost: its
+// request is seen by the look, and any later push finds the list empty and
+// schedules anew.
+//
+// Freeing.  thread_pool_free asserts nothing is outstanding, then under the
+// mutex sets stopping_, drops the threads not yet created, wakes everyone
+// and waits on stopped_cond_ until cur_threads_ is zero.  An exiting worker
+// decrements cur_threads_ and signals stopped_cond_ while it still holds
+// the mutex, and unlocking is its last access to the pool; the freeing
+// thread can only see zero after reacquiring the mutex, hence after that
+// unlock (QEMU 7.1-8.0 signalled after unlocking and could touch a
+// destroyed condition variable).  A worker schedules the completion BH while
+// it is still counted, so the BH and the context outlive that call too.
+#include "lib/pool/thread_pool.hh"
+
+#include "lib/loop/bh.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+#include "lib/support/knobs.hh"
+#include "qemu/coroutine.h"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <pthread.h>
+#include <type_traits>
+
+namespace qaio::pool {
+
+namespace {
+
+constexpr int64_t default_idle_ms = 10 * 1000;
+
+enum class req_state : int { queued, active, done };
+
+struct request {
+    BlockAIOCB common;  // first: callers see the request as this AIOCB
+    thread_pool *pool;
+    ThreadPoolFunc *func;
+    void *arg;
+    request *next;  // request queue, done list or ready list
+    request *prev;  // request queue only
+    int ret;
+    req_state state;
+};
+// Allocated raw by aiocb_get and released with g_free: no constructor or
+// destructor may be needed.
+static_assert(std::is_standard_layout_v<request> && offsetof(request, common) == 0);
+static_assert(std::is_trivially_destructible_v<request>);
+
+// Singly linked FIFO (done and ready lists).
+struct request_fifo {
+    request *head_ = nullptr;
+    request **tail_ = &head_;
+
+    bool empty() const noexcept { return !head_; }
+    // Returns whether the list was empty.
+    bool push(request *r) noexcept
+    {
+        bool was_empty = !head_;
+        r->next = nullptr;
+        *tail_ = r;
+        tail_ = &r->next;
+        return was_empty;
+    }
+    request *pop() noexcept
+    {
+        request *r = head_;
+        if (r) {
+            head_ = r->next;
+            if (!head_) {
+                tail_ = &head_;
+            }
+        }
+        return r;
+    }
+    void take_all(request_fifo &from) noexcept
+    {
+        if (from.head_) {
+            *tail_ = from.head_;
+            tail_ = from.tail_;
+            from.head_ = nullptr;
+            from.tail_ = &from.head_;
+        }
+    }
+};
+
+// Doubly linked FIFO (request queue), so cancellation unlinks in O(1).
+struct request_queue {
+    request *head_ = nullptr;
+    request *tail_ = nullptr;
+    int64_t size_ = 0;
+
+    void push_back(request *r) noexcept
+    {
+        r->next = nullptr;
+        r->prev = tail_;
+        (tail_ ? tail_->next : head_) = r;
+        tail_ = r;
+        size_++;
+    }
+    void remove(request *r) noexcept
+    {
+        (r->prev ? r->prev->next : head_) = r->next;
+        (r->next ? r->next->prev : tail_) = r->prev;
+        size_--;
+    }
+    request *pop_front() noexcept
+    {
+        request *r = head_;
+        if (r) {
+            remove(r);
+        }
+        return r;
+    }
+};
+
+class mutex_guard {
+public:
+    explicit mutex_guard(pthread_mutex_t *m) noexcept : m_(m) { pthread_mutex_lock(m_); }
+    ~mutex_guard() { pthread_mutex_unlock(m_); }
+    mutex_guard(const mutex_guard &) = delete;
+    mutex_guard &operator=(const mutex_guard &) = delete;
+
+private:
+    pthread_mutex_t *m_;
+};
+
+} // namespace
+
+class thread_pool {
+public:
+    loop::context *ctx_;
+    loop::bh *completion_bh_;
+    loop::bh *spawn_bh_;
+    int64_t idle_ns_;
+
+    // Submitted requests whose completion has not run yet.
+    std::atomic<int64_t> outstanding_{0};
+    // Home thread only.
+    request_fifo ready_;
+
+    pthread_mutex_t lock_;
+    pthread_cond_t request_cond_;  // workers wait for requests (CLOCK_MONOTONIC)
+    pthread_cond_t stopped_cond_;  // pool_free waits for workers to exit
+    // Under lock_.
+    request_queue queue_;
+    request_fifo done_;
+    int64_t min_threads_ = 0;
+    int64_t max_threads_ = THREAD_POOL_MAX_THREADS_DEFAULT;
+    int64_t cur_threads_ = 0;
+    int64_t idle_threads_ = 0;
+    int64_t new_threads_ = 0;
+    int64_t pending_threads_ = 0;
+    bool stopping_ = false;
+
+    void start_thread_locked() noexcept;
+    request *take_request_locked() noexcept;
+};
+
+namespace {
+
+void *worker_main(void *opaque) noexcept;
+
+// Requests one more worker.  The spawn BH starts it unless a starting
+// worker will (see the invariant on top).
+void add_worker_locked(thread_pool *p) noexcept
+{
+    p->cur_threads_++;
+    p->new_threads_++;
+    if (p->pending_threads_ == 0) {
+        loop::bh_schedule(p->spawn_bh_, 0);
+    }
+}
+
+void spawn_bh_cb(void *opaque)
+{
+    auto *p = static_cast<thread_pool *>(opaque);
+    mutex_guard g(&p->lock_);
+    if (p->new_threads_ > 0) {
+        p->start_thread_locked();
+    }
+}
+
+timespec deadline_after(int64_t ns) noexcept
+{
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t nsec = t.tv_nsec + ns % 1000000000;
+    t.tv_sec += static_cast<time_t>(ns / 1000000000 + nsec / 1000000000);
+    t.tv_nsec = static_cast<long>(nsec % 1000000000);
+    return t;
+}
+
+} // namespace
+
+void thread_pool::start_thread_locked() noexcept
+{
+    new_threads_--;
+    pending_threads_++;
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    // Workers take no signals: they are the home thread's business, and a
+    // handler must not run on a thread that holds the pool's mutex.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t tid;
+    int r = pthread_create(&tid, &attr, worker_main, this);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&attr);
+    QAIO_CHECK(r == 0, "thread pool %p: cannot create a worker thread: %s",
+               static_cast<void *>(this), std::strerror(r));
+}
+
+// Returns the next request, marked active, or nullptr when the calling
+// worker must exit.  May wait; lock_ is held on entry and on return.
+request *thread_pool::take_request_locked() noexcept
+{
+    bool have_deadline = false;
+    timespec deadline;
+    for (;;) {
+        if (stopping_ || cur_threads_ > max_threads_) {
+            return nullptr;
+        }
+        if (request *r = queue_.pop_front()) {
+            r->state = req_state::active;
+            return r;
+        }
+        if (!have_deadline) {
+            deadline = deadline_after(idle_ns_);
+            have_deadline = true;
+        }
+        idle_threads_++;
+        int rc = pthread_cond_timedwait(&request_cond_, &lock_, &deadline);
+        idle_threads_--;
+        if (rc == ETIMEDOUT) {
+            // Only a real timeout with nothing queued retires a worker; the
+            // queue is looked at first on the next turn.
+            if (!queue_.head_ && !stopping_ && cur_threads_ > min_threads_) {
+                return nullptr;
+            }
+            have_deadline = false;  // kept for min: a new idle period
+        }
+    }
+}
+
+namespace {
+
+void *worker_main(void *opaque) noexcept
+{
+    auto *p = static_cast<thread_pool *>(opaque);
+    pthread_setname_np(pthread_self(), "worker");
+
+    pthread_mutex_lock(&p->lock_);
+    p->pending_threads_--;
+    if (p->new_threads_ > 0) {
+        p->start_thread_locked();
+    }
+    while (request *r = p->take_request_locked()) {
+        pthread_mutex_unlock(&p->lock_);
+        int ret = r->func(r->arg);
+        pthread_mutex_lock(&p->lock_);
+        r->ret = ret;
+        r->state = req_state::done;
+        if (p->done_.push(r)) {
+            // Still counted in cur_threads_: the BH outlives this call.
+            pthread_mutex_unlock(&p->lock_);
+            loop::bh_schedule(p->completion_bh_, 0);
+            pthread_mutex_lock(&p->lock_);
+        }
+    }
+    p->cur_threads_--;
+    // Under the mutex, and the unlock is the last access to *p (see the
+    // freeing protocol on top).
+    pthread_cond_signal(&p->stopped_cond_);
+    pthread_mutex_unlock(&p->lock_);
+    return nullptr;
+}
+
+void completion_bh_cb(void *opaque)
+{
+    auto *p = static_cast<thread_pool *>(opaque);
+    loop::context *ctx = p->ctx_;
+
+    ctx->acquire();
+    for (;;) {
+        if (p->ready_.empty()) {
+            pthread_mutex_lock(&p->lock_);
+            p->ready_.take_all(p->done_);
+            pthread_mutex_unlock(&p->lock_);
+            if (p->ready_.empty()) {
+                break;
+            }
+        }
+        request *r = p->ready_.pop();
+        if (r->common.cb) {
+            loop::bh_schedule(p->completion_bh_, 0);
+            ctx->release();
+            r->common.cb(r->common.opaque, r->ret);
+            ctx->acquire();
+            loop::bh_cancel(p->completion_bh_);
+        }
+        // After the callback, so that freeing the pool from a callback is
+        // reported as a request still outstanding.
+        p->outstanding_.fetch_sub(1, std::memory_order_relaxed);
+        aiocb_unref(r);
+    }
+    ctx->release();
+}
+
+void request_cancel_async(BlockAIOCB *acb)
+{
+    auto *r = reinterpret_cast<request *>(acb);
+    thread_pool *p = r->pool;
+    bool schedule = false;
+    {
+        mutex_guard g(&p->lock_);
+        if (r->state == req_state::queued) {
+            p->queue_.remove(r);
+            r->ret = -ECANCELED;
+            r->state = req_state::done;
+            schedule = p->done_.push(r);
+        }
+    }
+    if (schedule) {
+        loop::bh_schedule(p->completion_bh_, 0);
+    }
+}
+
+AioContext *request_aio_context(BlockAIOCB *acb)
+{
+    return reinterpret_cast<request *>(acb)->pool->ctx_->c();
+}
+
+const AIOCBInfo request_info = {
+    .cancel_async = request_cancel_async,
+    .get_aio_context = request_aio_context,
+    .aiocb_size = sizeof(request),
+};
+
+// thread_pool_submit_co's waiter, on the coroutine's stack.
+struct co_waiter {
+    Coroutine *co;
+    int ret;
+};
+
+void co_waiter_done(void *opaque, int ret)
+{
+    auto *w = static_cast<co_waiter *>(opaque);
+    w->ret = ret;
+    aio_co_wake(w->co);
+}
+
+} // namespace
+
+thread_pool *pool_new(loop::context *ctx) noexcept
+{
+    if (!ctx) {
+        // TODO: the main context (qemu_get_aio_context) once the main loop
+        // exists; until then the thread's current context stands in for it.
+        AioContext *cur = loop::current_context();
+        QAIO_CHECK(cur, "thread_pool_new(NULL): this thread has no current AioContext");
+        ctx = loop::context::from(cur);
+    }
+    auto *p = new (std::nothrow) thread_pool;
+    QAIO_CHECK(p, "out of memory allocating a thread pool");
+    p->ctx_ = ctx;
+    p->idle_ns_ = support::knob_int("QAIO_THREAD_POOL_IDLE_MS").value_or(default_idle_ms) *
+                  1000000;
+    p->completion_bh_ = loop::bh_new(ctx, completion_bh_cb, p, "thread-pool-completion");
+    p->spawn_bh_ = loop::bh_new(ctx, spawn_bh_cb, p, "thread-pool-spawn");
+
+    pthread_mutex_init(&p->lock_, nullptr);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->request_cond_, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&p->stopped_cond_, nullptr);
+
+    update_params(p, ctx);
+    return p;
+}
+
+void pool_free(thread_pool *p) noexcept
+{
+    int64_t left = p->outstanding_.load(std::memory_order_relaxed);
+    QAIO_CHECK(left == 0,
+               "thread pool %p freed with %lld request(s) outstanding (every completion "
+               "must have run, and the pool cannot be freed from a completion callback)",
+               static_cast<void *>(p), static_cast<long long>(left));
+
+    pthread_mutex_lock(&p->lock_);
+    p->stopping_ = true;
+    p->cur_threads_ -= p->new_threads_;  // never to be created
+    p->new_threads_ = 0;
+    pthread_cond_broadcast(&p->request_cond_);
+    while (p->cur_threads_ > 0) {
+        pthread_cond_wait(&p->stopped_cond_, &p->lock_);
+    }
+    pthread_mutex_unlock(&p->lock_);
+
+    loop::bh_delete(p->spawn_bh_);
+    loop::bh_delete(p->completion_bh_);
+    pthread_cond_destroy(&p->stopped_cond_);
+    pthread_cond_destroy(&p->request_cond_);
+    pthread_mutex_destroy(&p->lock_);
+    delete p;
+}
+
+BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockCompletionFunc *cb,
+                   void *opaque) noexcept
+{
+    auto *r = static_cast<request *>(aiocb_get(&request_info, nullptr, cb, opaque));
+    r->pool = p;
+    r->func = func;
+    r->arg = arg;
+    r->ret = -EINPROGRESS;
+    r->state = req_state::queued;
+    p->outstanding_.fetch_add(1, std::memory_order_relaxed);
+
+    mutex_guard g(&p->lock_);
+    p->queue_.push_back(r);
+    if (p->queue_.size_ > p->idle_threads_ + p->new_threads_ + p->pending_threads_ &&
+        p->cur_threads_ < p->max_threads_) {
+        add_worker_locked(p);
+    }
+    if (p->idle_threads_ > 0) {
+        pthread_cond_signal(&p->request_cond_);
+    }
+    return &r->common;
+}
+
+// The coroutine core is reached through its C API (qemu/coroutine.h,
+// block/aio.h): that is its stable contract, and inside a QEMU tree these
+// names are still ours.
+int submit_co(thread_pool *p, ThreadPoolFunc *func, void *arg) noexcept
+{
+    QAIO_CHECK(qemu_in_coroutine(), "thread_pool_submit_co(%p) called outside a coroutine",
+               static_cast<void *>(p));
+    co_waiter w = {qemu_coroutine_self(), -EINPROGRESS};
+    submit(p, func, arg, co_waiter_done, &w);
+    qemu_coroutine_yield();
+    return w.ret;
+}
+
+void update_params(thread_pool *p, loop::context *ctx) noexcept
+{
+    mutex_guard g(&p->lock_);
+    p->min_threads_ = ctx->thread_pool_min_;
+    p->max_threads_ = ctx->thread_pool_max_;
+    while (p->cur_threads_ < p->min_threads_) {
+        add_worker_locked(p);
+    }
+    // Workers above the new max, and idle ones, look at the limits again.
+    pthread_cond_broadcast(&p->request_cond_);
+}
+
+thread_pool *context_pool(loop::context *ctx) noexcept
+{
+    if (!ctx->thread_pool_) {
+        ctx->thread_pool_ = reinterpret_cast<ThreadPool *>(pool_new(ctx));
+    }
+    return reinterpret_cast<thread_pool *>(ctx->thread_pool_);
+}
+
+void set_context_params(loop::context *ctx, int64_t min, int64_t max) noexcept
+{
+    ctx->thread_pool_min_ = min;
+    ctx->thread_pool_max_ = max;
+    if (ctx->thread_pool_) {
+        update_params(reinterpret_cast<thread_pool *>(ctx->thread_pool_), ctx);
+    }
+}
+
+void context_pool_finalize(loop::context *ctx) noexcept
+{
+    if (ctx->thread_pool_) {
+        pool_free(reinterpret_cast<thread_pool *>(ctx->thread_pool_));
+        ctx->thread_pool_ = nullptr;
+    }
+}
+
+} // namespace qaio::pool

@@ -1,1 +1,259 @@
 // SPDX-License-Identifier: MIT
+// The support runtime's QEMUIOVector and iovec helpers (qemu/iov.h), for
+// standalone programs linking libqaio.  Inside a QEMU tree QEMU's util/iov.c
+// provides the same names, which is why the core (the block engines, the
+// coroutine socket I/O) only calls them and these definitions live in libqaio
+// alone, never in libqaio-core.a.  Semantics are QEMU's: offsets past the end
+// of a vector are a programming error (assert), byte counts past the end are
+// cut short, owned arrays come from glib's allocator (callers may g_free
+// them), and nalloc == -1 marks a vector that does not own its array.
+#include "qemu/iov.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+
+#define QAIO_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+char *base_of(const struct iovec &v) noexcept
+{
+    return static_cast<char *>(v.iov_base);
+}
+
+// One sendmsg/recvmsg over a whole array, retried on EINTR.
+ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
+{
+    struct msghdr msg {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = cnt;
+    ssize_t r;
+    do {
+        r = do_send ? sendmsg(fd, &msg, 0) : recvmsg(fd, &msg, 0);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+} // namespace
+
+QAIO_RUNTIME_EXPORT size_t iov_size(const struct iovec *iov, const unsigned int iov_cnt)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < iov_cnt; i++) {
+        total += iov[i].iov_len;
+    }
+    return total;
+}
+
+QAIO_RUNTIME_EXPORT size_t iov_from_buf_full(const struct iovec *iov, unsigned int iov_cnt,
+                                             size_t offset, const void *buf, size_t bytes)
+{
+    const char *src = static_cast<const char *>(buf);
+    size_t done = 0;
+    for (unsigned i = 0; i < iov_cnt && (offset || done < bytes); i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
+        memcpy(base_of(iov[i]) + offset, src + done, n);
+        done += n;
+        offset = 0;
+    }
+    assert(offset == 0);
+    return done;
+}
+
+QAIO_RUNTIME_EXPORT size_t iov_to_buf_full(const struct iovec *iov, const unsigned int iov_cnt,
+                                           size_t offset, void *buf, size_t bytes)
+{
+    char *dst = static_cast<char *>(buf);
+    size_t done = 0;
+    for (unsigned i = 0; i < iov_cnt && (offset || done < bytes); i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
+        memcpy(dst + done, base_of(iov[i]) + offset, n);
+        done += n;
+        offset = 0;
+    }
+    assert(offset == 0);
+    return done;
+}
+
+QAIO_RUNTIME_EXPORT size_t iov_memset(const struct iovec *iov, const unsigned int iov_cnt,
+                                      size_t offset, int fillc, size_t bytes)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < iov_cnt && (offset || done < bytes); i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
+        memset(base_of(iov[i]) + offset, fillc, n);
+        done += n;
+        offset = 0;
+    }
+    assert(offset == 0);
+    return done;
+}
+
+// The range is cut out of a private copy of the caller's array, so a partial
+// transfer can resume by trimming the copy while the caller's array stays as
+// it was.
+QAIO_RUNTIME_EXPORT ssize_t iov_send_recv(int sockfd, const struct iovec *iov,
+                                          unsigned iov_cnt, size_t offset, size_t bytes,
+                                          bool do_send)
+{
+    if (bytes == 0) {
+        return 0;
+    }
+    struct iovec *local = g_new(struct iovec, iov_cnt);
+    unsigned n = 0;
+    size_t want = 0;
+    for (unsigned i = 0; i < iov_cnt && want < bytes; i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t len = std::min(iov[i].iov_len - offset, bytes - want);
+        local[n].iov_base = base_of(iov[i]) + offset;
+        local[n].iov_len = len;
+        want += len;
+        offset = 0;
+        n++;
+    }
+    assert(offset == 0);
+    // Like QEMU, a range running past the vector's end is a caller bug.
+    assert(want == bytes);
+
+    struct iovec *cur = local;
+    ssize_t total = 0;
+    while (n > 0) {
+        ssize_t r = transfer(sockfd, cur, n, do_send);
+        if (r < 0) {
+            int saved = errno;
+            g_free(local);
+            if (saved == EAGAIN && total > 0) {
+                return total;
+            }
+            errno = saved;
+            return -1;
+        }
+        if (r == 0 && !do_send) {
+            break;  // the peer shut down its side: report what arrived
+        }
+        total += r;
+        // Drop what moved from the front of the working copy.
+        size_t moved = size_t(r);
+        while (n > 0 && moved >= cur->iov_len) {
+            moved -= cur->iov_len;
+            cur++;
+            n--;
+        }
+        if (n > 0) {
+            cur->iov_base = base_of(*cur) + moved;
+            cur->iov_len -= moved;
+        }
+    }
+    g_free(local);
+    return total;
+}
+
+QAIO_RUNTIME_EXPORT void qemu_iovec_init(QEMUIOVector *qiov, int alloc_hint)
+{
+    qiov->iov = g_new(struct iovec, alloc_hint);
+    qiov->niov = 0;
+    qiov->nalloc = alloc_hint;
+    qiov->size = 0;
+}
+
+QAIO_RUNTIME_EXPORT void qemu_iovec_init_external(QEMUIOVector *qiov, struct iovec *iov,
+                                                  int niov)
+{
+    qiov->iov = iov;
+    qiov->niov = niov;
+    qiov->nalloc = -1;
+    qiov->size = iov_size(iov, unsigned(niov));
+}
+
+QAIO_RUNTIME_EXPORT void qemu_iovec_add(QEMUIOVector *qiov, void *base, size_t len)
+{
+    assert(qiov->nalloc != -1);  // external and embedded vectors cannot grow
+    if (qiov->niov == qiov->nalloc) {
+        qiov->nalloc = 2 * qiov->nalloc + 1;
+        qiov->iov = g_renew(struct iovec, qiov->iov, qiov->nalloc);
+    }
+    qiov->iov[qiov->niov].iov_base = base;
+    qiov->iov[qiov->niov].iov_len = len;
+    qiov->size += len;
+    qiov->niov++;
+}
+
+QAIO_RUNTIME_EXPORT size_t qemu_iovec_concat_iov(QEMUIOVector *dst, struct iovec *src_iov,
+                                                 unsigned int src_cnt, size_t soffset,
+                                                 size_t sbytes)
+{
+    if (sbytes == 0) {
+        return 0;
+    }
+    assert(dst->nalloc != -1);
+    size_t done = 0;
+    for (unsigned i = 0; i < src_cnt && done < sbytes; i++) {
+        if (soffset >= src_iov[i].iov_len) {
+            soffset -= src_iov[i].iov_len;
+            continue;
+        }
+        size_t len = std::min(src_iov[i].iov_len - soffset, sbytes - done);
+        qemu_iovec_add(dst, base_of(src_iov[i]) + soffset, len);
+        done += len;
+        soffset = 0;
+    }
+    assert(soffset == 0);  // the range must start inside the source
+    return done;
+}
+
+QAIO_RUNTIME_EXPORT void qemu_iovec_concat(QEMUIOVector *dst, QEMUIOVector *src,
+                                           size_t soffset, size_t sbytes)
+{
+    qemu_iovec_concat_iov(dst, src->iov, unsigned(src->niov), soffset, sbytes);
+}
+
+QAIO_RUNTIME_EXPORT void qemu_iovec_destroy(QEMUIOVector *qiov)
+{
+    if (qiov->nalloc != -1) {
+        g_free(qiov->iov);
+    }
+    memset(qiov, 0, sizeof(*qiov));
+}
+
+QAIO_RUNTIME_EXPORT void qemu_iovec_reset(QEMUIOVector *qiov)
+{
+    assert(qiov->nalloc != -1);
+    qiov->niov = 0;
+    qiov->size = 0;
+}
+
+QAIO_RUNTIME_EXPORT size_t qemu_iovec_to_buf(QEMUIOVector *qiov, size_t offset, void *buf,
+                                             size_t bytes)
+{
+    return iov_to_buf_full(qiov->iov, unsigned(qiov->niov), offset, buf, bytes);
+}
+
+QAIO_RUNTIME_EXPORT size_t qemu_iovec_from_buf(QEMUIOVector *qiov, size_t offset,
+                                               const void *buf, size_t bytes)
+{
+    return iov_from_buf_full(qiov->iov, unsigned(qiov->niov), offset, buf, bytes);
+}
+
+QAIO_RUNTIME_EXPORT size_t qemu_iovec_memset(QEMUIOVector *qiov, size_t offset, int fillc,
+                                             size_t bytes)
+{
+    return iov_memset(qiov->iov, unsigned(qiov->niov), offset, fillc, bytes);
+}

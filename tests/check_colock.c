@@ -101,7 +101,6 @@ static void *iothread_main(void *opaque)
         aio_poll(t->ctx, true);
     }
     t_drain_ctx(t->ctx);
-    aio_context_unref(t->ctx);
     return NULL;
 }
 
@@ -122,10 +121,16 @@ static void iothread_stop_cb(void *opaque)
     __atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * The context outlives its thread: the thread may run the stop BH before
+ * aio_bh_schedule_oneshot() has finished notifying the context, so only
+ * the joiner may drop it (as QEMU's IOThread does).
+ */
 static void iothread_join(IoThread *t)
 {
     aio_bh_schedule_oneshot(t->ctx, iothread_stop_cb, t);
     pthread_join(t->tid, NULL);
+    aio_context_unref(t->ctx);
     sem_destroy(&t->ready);
 }
 

@@ -362,7 +362,22 @@ struct LinuxAioState {
     static void on_notifier(void *opaque)
     {
         auto *s = static_cast<LinuxAioState *>(opaque);
-        if (qaio::loop::notifier::test_and_clear(&s->notifier_)) {
+        if (!s->ring_) {
+            // io_getevents cannot tell what is there without a system call:
+            // clear first, so a completion signalled later wakes us again.
+            if (qaio::loop::notifier::test_and_clear(&s->notifier_)) {
+                s->process();
+            }
+            return;
+        }
+        // Complete first and clear the eventfd after, so that neither the
+        // waiting coroutines nor the next submissions wait for the read.
+        // The kernel writes an event before it signals the eventfd, so one
+        // more look at the ring after the clear catches whatever signalled
+        // in between.
+        s->process();
+        qaio::loop::notifier::test_and_clear(&s->notifier_);
+        if (s->ring_has_events()) {
             s->process();
         }
     }

@@ -65,7 +65,6 @@ static const t_engine luring_engine = {
     .name = "io_uring",
     /* The engine keeps at most a CQ ring's worth (2 x 128) in flight. */
     .max_in_flight = 256,
-    .resubmits_short_reads = true,
     .init = e_init,
     .cleanup = e_cleanup,
     .attach = e_attach,

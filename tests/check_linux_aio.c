@@ -67,7 +67,6 @@ static void e_unplug(void *s)
 static const t_engine laio_engine = {
     .name = "linux-aio",
     .max_in_flight = 1024,
-    .resubmits_short_reads = false,
     .init = e_init,
     .cleanup = e_cleanup,
     .attach = e_attach,

@@ -22,7 +22,6 @@
 typedef struct t_engine {
     const char *name;       /* "linux-aio", "io_uring" */
     unsigned max_in_flight; /* requests the engine hands the kernel at once */
-    bool resubmits_short_reads;  /* else a short read zero-fills */
     void *(*init)(Error **errp);
     void (*cleanup)(void *s);
     void (*attach)(void *s, AioContext *ctx);

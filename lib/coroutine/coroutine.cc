@@ -14,19 +14,27 @@
 // would be running, or waiting for a coroutine it entered).
 //
 // Switching.  The switch makes the target the thread's current coroutine,
-// then jumps; the action comes back with whoever resumes us.  A coroutine
+// then jumps; the action comes back with whoever resumes us.  enter(),
+// yield() and switch_to() are the backend's (switch_*.cc), composed from the
+// steps defined here, so that the fcontext backend can run them around its
+// jump in assembly.  A coroutine
 // that ends switches to its caller with COROUTINE_TERMINATE; the caller, in
 // enter(), recycles it, and the coroutine's entry loop waits on its stack
 // for the next entry function.
 //
-// Pools, as in QEMU 7.2: an ended coroutine goes to the global release pool
-// while it holds fewer than twice the pool size, else to the thread's own
-// pool while that holds fewer than the pool size (64 plus whatever
-// qemu_coroutine_inc_pool_size added), else to qemu_coroutine_delete().
-// create() pops the thread's pool and, when that is empty and the release
-// pool holds more than 64, takes the whole release pool first.  The release
-// pool is a lock-free stack that is only ever pushed or emptied as a whole,
-// so it has no ABA problem.  A thread's pool goes back at thread exit.
+// Pools, with QEMU 7.2's bounds: a free list per thread holding up to the
+// pool size (64 plus whatever qemu_coroutine_inc_pool_size added) and a
+// global release pool holding up to twice that; what neither takes goes to
+// qemu_coroutine_delete().  An ended coroutine tries this thread's list
+// first and the release pool second.  (QEMU tries the release pool first,
+// which costs two atomic operations per coroutine even when one thread
+// creates and ends them all; the bounds, and so the memory kept, are the
+// same.)  create() pops this thread's list and, when that is empty and the
+// release pool holds more than 64, takes the whole release pool first; a
+// thread that only ends coroutines thus passes them on to the threads that
+// create them once its own list is full.  The release pool is a lock-free
+// stack that is only ever pushed or emptied as a whole, so it has no ABA
+// problem.  A thread's list goes back at thread exit.
 #include "lib/coroutine/coroutine.hh"
 
 #include "lib/coroutine/stack_pool.hh"
@@ -100,7 +108,7 @@ __attribute__((noinline, cold)) thread_state *thread_init() noexcept
     pthread_once(&exit_key_once, process_init);
     auto *ts = new (std::nothrow) thread_state{};
     QAIO_CHECK(ts, "out of memory allocating a thread's coroutine state");
-    fiber_adopt_thread(&ts->leader.fiber);
+    fiber_adopt_thread(&ts->leader_.fiber_);
     // The key's destructor runs at thread exit (not for the thread that
     // calls exit(), whose state the process takes along).
     pthread_setspecific(exit_key, ts);
@@ -108,9 +116,10 @@ __attribute__((noinline, cold)) thread_state *thread_init() noexcept
     return ts;
 }
 
-// The one way to the thread's state.  Out of line and opaque (the empty asm
-// makes it impure), so every call computes the thread-local address afresh:
-// callers must call it again after any switch instead of keeping the result.
+// The thread's state for code around switches.  Out of line and opaque (the
+// empty asm makes it impure), so every call computes the thread-local
+// address afresh, even in a caller that LTO would otherwise merge it into:
+// callers call it again after a switch instead of keeping the result.
 __attribute__((noinline, noclone)) thread_state *this_thread() noexcept
 {
     thread_state *ts = tls_thread;
@@ -136,7 +145,7 @@ __attribute__((always_inline)) inline thread_state *thread_here() noexcept
 
 inline coroutine *running_in(thread_state *ts) noexcept
 {
-    return ts->current ? ts->current : &ts->leader;
+    return ts->current_ ? ts->current_ : &ts->leader_;
 }
 
 // Makes `to` current on this thread and jumps.  `ts` must be this thread's
@@ -144,7 +153,7 @@ inline coroutine *running_in(thread_state *ts) noexcept
 inline int switch_in(thread_state *ts, coroutine *from, coroutine *to, int action,
                      bool final = false) noexcept
 {
-    ts->current = to;
+    ts->current_ = to;
     return backend_switch(from, to, action, final);
 }
 
@@ -155,10 +164,10 @@ coroutine *fresh() noexcept
     // The object sits at the top of its own stack, which grows down from it.
     char *top = map + map_size - sizeof(coroutine);
     auto *co = new (top) coroutine{};
-    co->map = map;
-    co->map_size = map_size;
+    co->map_ = map;
+    co->map_size_ = map_size;
     char *base = map + page_size();
-    fiber_create(&co->fiber, base, static_cast<size_t>(top - base));
+    fiber_create(&co->fiber_, base, static_cast<size_t>(top - base));
     backend_prepare(co);
     return co;
 }
@@ -167,14 +176,14 @@ coroutine *fresh() noexcept
 // that it can leave with no fake stack to keep (see switch.hh).
 void retire(coroutine *co) noexcept
 {
-    if (retire_needs_switch && co->started) {
+    if (retire_needs_switch && co->started_) {
         thread_state *ts = this_thread();
         coroutine *self = running_in(ts);
-        co->c.caller = &self->c;
+        co->c_.caller = &self->c_;
         switch_in(ts, self, co, action_retire);
     }
-    fiber_destroy(&co->fiber);
-    unmap_stack(co->map, co->map_size);
+    fiber_destroy(&co->fiber_);
+    unmap_stack(co->map_, co->map_size_);
 }
 
 void thread_exit(void *opaque) noexcept
@@ -182,11 +191,11 @@ void thread_exit(void *opaque) noexcept
     auto *ts = static_cast<thread_state *>(opaque);
     // Still reachable through tls_thread while the pool drains: retiring a
     // coroutine may switch into it from this thread.
-    while (Coroutine *co = ts->pool) {
-        ts->pool = co->pool_next.sle_next;
+    while (Coroutine *co = ts->pool_) {
+        ts->pool_ = co->pool_next.sle_next;
         destroy(co);
     }
-    ts->pool_size = 0;
+    ts->pool_size_ = 0;
     tls_thread = nullptr;
     delete ts;
 }
@@ -207,19 +216,27 @@ __attribute__((noinline)) Coroutine *refill(thread_state *ts) noexcept
     for (Coroutine *c = list; c; c = c->pool_next.sle_next) {
         n++;
     }
-    ts->pool = list;
-    ts->pool_size = n;
+    ts->pool_ = list;
+    ts->pool_size_ = n;
     if (counting()) {
         n_release_refills.fetch_add(1, std::memory_order_relaxed);
     }
     return list;
 }
 
-// An ended coroutine (no caller, nothing queued) goes back to a pool.
+// An ended coroutine (no caller, nothing queued) goes back to a pool: this
+// thread's while it has room, else the release pool, else for good.
 void recycle(Coroutine *co) noexcept
 {
     co->caller = nullptr;
     unsigned max = pool_max.load(std::memory_order_relaxed);
+    thread_state *ts = thread_here();
+    if (__builtin_expect(ts->pool_size_ < max, 1)) {
+        co->pool_next.sle_next = ts->pool_;
+        ts->pool_ = co;
+        ts->pool_size_++;
+        return;
+    }
     if (release_size.load(std::memory_order_relaxed) < 2 * max) {
         Coroutine *head = release_head.load(std::memory_order_relaxed);
         do {
@@ -229,13 +246,6 @@ void recycle(Coroutine *co) noexcept
         } while (!release_head.compare_exchange_weak(head, co, std::memory_order_release,
                                                      std::memory_order_relaxed));
         release_size.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    thread_state *ts = thread_here();
-    if (ts->pool_size < max) {
-        co->pool_next.sle_next = ts->pool;
-        ts->pool = co;
-        ts->pool_size++;
         return;
     }
     destroy(co);
@@ -262,11 +272,13 @@ void recycle(Coroutine *co) noexcept
 
 void run_coroutine(coroutine *self) noexcept
 {
-    self->started = true;
+    self->started_ = true;
     for (;;) {
-        Coroutine *c = &self->c;
+        Coroutine *c = &self->c_;
         c->entry(c->entry_arg);
         // Ended: back to whoever entered us, who recycles us.
+        QAIO_CHECK(c->caller, "coroutine %p (entry %p) ended with no caller to return to",
+                   static_cast<void *>(c), reinterpret_cast<void *>(c->entry));
         int action = switch_to(c, c->caller, COROUTINE_TERMINATE);
         if (action == action_retire) {
             // Our stack is going away: leave the fiber for good.  We may be
@@ -288,13 +300,13 @@ coroutine *running() noexcept
 Coroutine *create(CoroutineEntry *entry, void *opaque) noexcept
 {
     thread_state *ts = thread_here();
-    Coroutine *co = ts->pool;
+    Coroutine *co = ts->pool_;
     if (__builtin_expect(co == nullptr, 0)) {
         co = refill(ts);
     }
     if (__builtin_expect(co != nullptr, 1)) {
-        ts->pool = co->pool_next.sle_next;
-        ts->pool_size--;
+        ts->pool_ = co->pool_next.sle_next;
+        ts->pool_size_--;
     } else {
         co = make();
         if (counting()) {
@@ -312,7 +324,7 @@ Coroutine *create(CoroutineEntry *entry, void *opaque) noexcept
 
 namespace {
 
-// Checks `to` and makes it the coroutine f->self switches to next.
+// Checks `to` and makes it the coroutine f->self_ switches to next.
 inline coroutine *prepare_entry(thread_state *ts, enter_frame *f, Coroutine *to) noexcept
 {
     const char *by = __atomic_load_n(&to->scheduled, __ATOMIC_RELAXED);
@@ -322,8 +334,8 @@ inline coroutine *prepare_entry(thread_state *ts, enter_frame *f, Coroutine *to)
     if (__builtin_expect(to->caller != nullptr, 0)) {
         fail_reentered(to);
     }
-    to->caller = &f->self->c;
-    __atomic_store_n(&to->ctx, f->ctx, __ATOMIC_RELAXED);
+    to->caller = &f->self_->c_;
+    __atomic_store_n(&to->ctx, f->ctx_, __ATOMIC_RELAXED);
     // Whoever learns of `to` from what it does next (a CoMutex queue, an
     // aio_co_schedule) must see its context: pairs with the acquire load in
     // aio_co_wake().  (TSan does not model fences; there the publications
@@ -331,22 +343,18 @@ inline coroutine *prepare_entry(thread_state *ts, enter_frame *f, Coroutine *to)
 #if !defined(QAIO_TSAN)
     std::atomic_thread_fence(std::memory_order_release);
 #endif
-    f->to = to;
-    ts->current = of(to);
+    f->to_ = to;
+    ts->current_ = of(to);
     return of(to);
 }
-
-} // namespace
-
-namespace {
 
 __attribute__((always_inline)) inline coroutine *
 start_entry(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept
 {
     thread_state *ts = thread_here();
-    f->self = running_in(ts);
-    f->ctx = ctx;
-    f->pending = nullptr;
+    f->self_ = running_in(ts);
+    f->ctx_ = ctx;
+    f->pending_ = nullptr;
     return prepare_entry(ts, f, co);
 }
 
@@ -365,13 +373,13 @@ __attribute__((noinline)) coroutine *enter_start_here(Coroutine *co, enter_frame
 
 __attribute__((noinline)) coroutine *enter_resumed(enter_frame *f, int action) noexcept
 {
-    Coroutine *to = f->to;
+    Coroutine *to = f->to_;
     // What `to` woke runs next, ahead of what was pending before: the
     // wake-up queue is prefixed to the pending list whole.
     Coroutine *woken = to->co_queue_wakeup.sqh_first;
     if (woken) {
-        *to->co_queue_wakeup.sqh_last = f->pending;
-        f->pending = woken;
+        *to->co_queue_wakeup.sqh_last = f->pending_;
+        f->pending_ = woken;
         QSIMPLEQ_INIT(&to->co_queue_wakeup);
     }
     if (action == COROUTINE_TERMINATE) {
@@ -385,11 +393,11 @@ __attribute__((noinline)) coroutine *enter_resumed(enter_frame *f, int action) n
                    "coroutine %p came back with action %d instead of a yield or its end",
                    static_cast<void *>(to), action);
     }
-    Coroutine *next = f->pending;
+    Coroutine *next = f->pending_;
     if (!next) {
         return nullptr;
     }
-    f->pending = next->co_queue_next.sqe_next;
+    f->pending_ = next->co_queue_next.sqe_next;
     // `to` ran on this thread and came back here, so this is still the
     // thread enter_start() ran on.
     return prepare_entry(thread_here(), f, next);
@@ -399,18 +407,18 @@ __attribute__((noinline)) switch_pair yield_start() noexcept
 {
     thread_state *ts = thread_here();
     coroutine *self = running_in(ts);
-    Coroutine *to = self->c.caller;
+    Coroutine *to = self->c_.caller;
     QAIO_CHECK(to != nullptr,
                "Co-routine is yielding to no one: qemu_coroutine_yield() called outside "
                "a coroutine (thread's leader %p)", static_cast<void *>(self));
-    self->c.caller = nullptr;
-    ts->current = of(to);
+    self->c_.caller = nullptr;
+    ts->current_ = of(to);
     return {self, of(to)};
 }
 
 __attribute__((noinline)) void switch_start(coroutine *to) noexcept
 {
-    thread_here()->current = to;
+    thread_here()->current_ = to;
 }
 
 void enter_generic(AioContext *ctx, Coroutine *co) noexcept
@@ -418,7 +426,7 @@ void enter_generic(AioContext *ctx, Coroutine *co) noexcept
     enter_frame f;
     coroutine *to = enter_start(ctx, co, &f);
     do {
-        int action = backend_switch(f.self, to, COROUTINE_ENTER, false);
+        int action = backend_switch(f.self_, to, COROUTINE_ENTER, false);
         to = enter_resumed(&f, action);
     } while (to);
 }
@@ -426,7 +434,7 @@ void enter_generic(AioContext *ctx, Coroutine *co) noexcept
 void yield_generic() noexcept
 {
     switch_pair p = yield_start();
-    backend_switch(p.from, p.to, COROUTINE_YIELD, false);
+    backend_switch(p.from_, p.to_, COROUTINE_YIELD, false);
     // Resumed, possibly by another thread: nothing thread-local is reused.
 }
 
@@ -438,13 +446,13 @@ int switch_generic(coroutine *from, coroutine *to, int action) noexcept
 
 Coroutine *self() noexcept
 {
-    return &running_in(this_thread())->c;
+    return &running_in(this_thread())->c_;
 }
 
 bool in_coroutine() noexcept
 {
-    coroutine *cur = this_thread()->current;
-    return cur && cur->c.caller;
+    coroutine *cur = this_thread()->current_;
+    return cur && cur->c_.caller;
 }
 
 void inc_pool_size(unsigned n) noexcept
@@ -468,8 +476,8 @@ Coroutine *make() noexcept
     if (!co) {
         co = fresh();
     }
-    std::memset(&co->c, 0, sizeof(co->c));
-    return &co->c;
+    std::memset(&co->c_, 0, sizeof(co->c_));
+    return &co->c_;
 }
 
 void destroy(Coroutine *c) noexcept

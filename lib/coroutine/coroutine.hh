@@ -13,7 +13,7 @@
 // coroutines that thread enters.
 //
 // Lifetimes, from the outside in: the QEMU pools (a capped free list per
-// thread and a global release pool, as QEMU 7.2 keeps them) recycle ended
+// thread and a global release pool, with QEMU 7.2's bounds) recycle ended
 // coroutines with their stacks; what they refuse goes to the dormant cache
 // (stack_pool.hh), which keeps a bounded number of stacks, still mapped and
 // with their guard page, for qemu_coroutine_new(); only what the cache
@@ -40,17 +40,17 @@
 namespace qaio::coroutine {
 
 struct alignas(64) coroutine {
-    Coroutine c;             // first: a Coroutine * is a coroutine *
-    switch_state sw;         // where it resumes while suspended
-    fiber_state fiber;       // sanitizer and valgrind bookkeeping
-    char *map;               // its mapping (guard page first); null: a leader
-    size_t map_size;
-    coroutine *dormant_next; // link in the dormant cache
-    bool started;            // its stack has run code (the entry loop)
+    Coroutine c_;             // first: a Coroutine * is a coroutine *
+    switch_state sw_;         // where it resumes while suspended
+    fiber_state fiber_;       // sanitizer and valgrind bookkeeping
+    char *map_;               // its mapping (guard page first); null: a leader
+    size_t map_size_;
+    coroutine *dormant_next_; // link in the dormant cache
+    bool started_;            // its stack has run code (the entry loop)
 };
 
 static_assert(std::is_standard_layout_v<coroutine>);
-static_assert(offsetof(coroutine, c) == 0);
+static_assert(offsetof(coroutine, c_) == 0);
 static_assert(alignof(coroutine) >= 4, "actions travel in a pointer's low bits");
 
 inline coroutine *of(Coroutine *c) noexcept
@@ -97,10 +97,10 @@ int switch_to(Coroutine *from, Coroutine *to, int action) noexcept;
 namespace detail {
 
 struct thread_state {
-    coroutine leader;         // the thread's own stack
-    coroutine *current;       // running coroutine; null or &leader outside
-    Coroutine *pool;          // this thread's free list (pool_next)
-    unsigned pool_size;
+    coroutine leader_;        // the thread's own stack
+    coroutine *current_;      // running coroutine; null or &leader_ outside
+    Coroutine *pool_;         // this thread's free list (pool_next)
+    unsigned pool_size_;
 };
 
 // Null until the thread first touches coroutines.  Initial-exec: one
@@ -121,19 +121,19 @@ extern thread_local thread_state *tls_thread __attribute__((tls_model("initial-e
 
 // The state of one enter() across its switches (32 bytes, on its stack).
 struct enter_frame {
-    coroutine *self;       // the enterer: a coroutine or the thread's leader
-    AioContext *ctx;       // recorded in every coroutine entered
-    Coroutine *to;         // being entered
-    Coroutine *pending;    // to run next, linked through co_queue_next
+    coroutine *self_;      // the enterer: a coroutine or the thread's leader
+    AioContext *ctx_;      // recorded in every coroutine entered
+    Coroutine *to_;        // being entered
+    Coroutine *pending_;   // to run next, linked through co_queue_next
 };
 
 // Checks `co` (not scheduled, not entered), records the enterer and `ctx` in
-// it and makes it current: the caller then switches f->self -> result with
+// it and makes it current: the caller then switches f->self_ -> result with
 // COROUTINE_ENTER.
 coroutine *enter_start(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept;
 // The same in this thread's current context.
 coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept;
-// After f->to came back with `action`: recycles it if it ended, queues what
+// After f->to_ came back with `action`: recycles it if it ended, queues what
 // it woke, and returns the next coroutine to switch to (prepared as by
 // enter_start), or nullptr when enter() is done.
 coroutine *enter_resumed(enter_frame *f, int action) noexcept;
@@ -141,8 +141,8 @@ coroutine *enter_resumed(enter_frame *f, int action) noexcept;
 // yield()'s first half: leaves the running coroutine for its caller, which
 // is made current; aborts outside coroutines.
 struct switch_pair {
-    coroutine *from;
-    coroutine *to;
+    coroutine *from_;
+    coroutine *to_;
 };
 switch_pair yield_start() noexcept;
 

@@ -91,7 +91,7 @@ coroutine *dormant_take() noexcept
     std::lock_guard<std::mutex> guard(dormant_lock);
     coroutine *co = dormant_head;
     if (co) {
-        dormant_head = co->dormant_next;
+        dormant_head = co->dormant_next_;
         dormant_count--;
         n_dormant_hits.fetch_add(1, std::memory_order_relaxed);
     }
@@ -105,7 +105,7 @@ bool dormant_put(coroutine *co) noexcept
         n_dormant_refused.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
-    co->dormant_next = dormant_head;
+    co->dormant_next_ = dormant_head;
     dormant_head = co;
     dormant_count++;
     return true;

@@ -2,13 +2,14 @@
 // The context-switch backend interface and the sanitizer/valgrind fiber
 // annotations that must sit right next to every switch.
 //
-// Two backends implement the three operations below, one file each; the
-// build compiles exactly one of them: switch_fcontext.cc (Boost.Context's
+// Two backends implement the operations below, one file each; the build
+// compiles exactly one of them: switch_fcontext.cc (Boost.Context's
 // jump_fcontext: a few register moves, no system call) and switch_ucontext.cc
 // (makecontext/swapcontext once per stack to start it, then sigsetjmp and
 // siglongjmp without the signal mask, QEMU's technique).  Both keep their
 // state in the same switch_state, so a coroutine has one layout whatever the
-// build chose.
+// build chose.  Each backend also defines the entry points enter(), yield()
+// and switch_to() of coroutine.hh from the steps declared there.
 //
 // What a switch promises: `from` is the coroutine running on this thread; the
 // caller has already made `to` the thread's current coroutine; the call
@@ -78,17 +79,17 @@ constexpr int action_retire = 0;
 
 // Where a suspended coroutine (or a thread's own stack) resumes.
 struct switch_state {
-    void *fctx;        // fcontext backend: the suspended context
-    sigjmp_buf env;    // ucontext backend: the same, as a jump buffer
+    void *fctx_;       // fcontext backend: the suspended context
+    sigjmp_buf env_;   // ucontext backend: the same, as a jump buffer
 };
 
 // What the sanitizers and valgrind know about one stack.
 struct fiber_state {
-    void *asan_fake_stack;     // ASan: fake frames saved while suspended
-    const void *bottom;        // the stack's lowest address and size (for a
-    size_t size;               // leader: learnt from ASan, else unknown)
-    void *tsan_fiber;          // TSan: the fiber handle
-    unsigned valgrind_id;      // valgrind: the registered stack's id
+    void *asan_fake_stack_;    // ASan: fake frames saved while suspended
+    const void *bottom_;       // the stack's lowest address and size (for a
+    size_t size_;              // leader: learnt from ASan, else unknown)
+    void *tsan_fiber_;         // TSan: the fiber handle
+    unsigned valgrind_id_;     // valgrind: the registered stack's id
 };
 
 // ---- the backend (switch_fcontext.cc or switch_ucontext.cc) ----------------
@@ -117,11 +118,11 @@ __attribute__((always_inline)) inline void
 fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
 {
 #if defined(QAIO_ASAN)
-    __sanitizer_start_switch_fiber(final ? nullptr : &from->asan_fake_stack,
-                                   to->bottom, to->size);
+    __sanitizer_start_switch_fiber(final ? nullptr : &from->asan_fake_stack_,
+                                   to->bottom_, to->size_);
 #endif
 #if defined(QAIO_TSAN)
-    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+    __tsan_switch_to_fiber(to->tsan_fiber_, 0);
 #endif
     (void)from;
     (void)to;
@@ -134,8 +135,8 @@ __attribute__((always_inline)) inline void
 fiber_finish_switch(fiber_state *self, fiber_state *origin) noexcept
 {
 #if defined(QAIO_ASAN)
-    __sanitizer_finish_switch_fiber(self->asan_fake_stack, &origin->bottom,
-                                    &origin->size);
+    __sanitizer_finish_switch_fiber(self->asan_fake_stack_, &origin->bottom_,
+                                    &origin->size_);
 #endif
     (void)self;
     (void)origin;
@@ -149,48 +150,48 @@ inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
     // stack, a thread's): start from clean shadow.
     __asan_unpoison_memory_region(base, size);
 #endif
-    f->asan_fake_stack = nullptr;
-    f->bottom = base;
-    f->size = size;
+    f->asan_fake_stack_ = nullptr;
+    f->bottom_ = base;
+    f->size_ = size;
 #if defined(QAIO_TSAN)
-    f->tsan_fiber = __tsan_create_fiber(0);
+    f->tsan_fiber_ = __tsan_create_fiber(0);
 #else
-    f->tsan_fiber = nullptr;
+    f->tsan_fiber_ = nullptr;
 #endif
 #if defined(QAIO_HAVE_VALGRIND_H)
-    f->valgrind_id = VALGRIND_STACK_REGISTER(base, static_cast<char *>(base) + size);
+    f->valgrind_id_ = VALGRIND_STACK_REGISTER(base, static_cast<char *>(base) + size);
 #else
-    f->valgrind_id = 0;
+    f->valgrind_id_ = 0;
 #endif
 }
 
 // The thread's own stack, whose bounds ASan tells us at the first switch.
 inline void fiber_adopt_thread(fiber_state *f) noexcept
 {
-    f->asan_fake_stack = nullptr;
-    f->bottom = nullptr;
-    f->size = 0;
+    f->asan_fake_stack_ = nullptr;
+    f->bottom_ = nullptr;
+    f->size_ = 0;
 #if defined(QAIO_TSAN)
-    f->tsan_fiber = __tsan_get_current_fiber();
+    f->tsan_fiber_ = __tsan_get_current_fiber();
 #else
-    f->tsan_fiber = nullptr;
+    f->tsan_fiber_ = nullptr;
 #endif
-    f->valgrind_id = 0;
+    f->valgrind_id_ = 0;
 }
 
 // The stack goes away; its fiber has switched away for the last time.
 inline void fiber_destroy(fiber_state *f) noexcept
 {
 #if defined(QAIO_TSAN)
-    __tsan_destroy_fiber(f->tsan_fiber);
+    __tsan_destroy_fiber(f->tsan_fiber_);
 #endif
 #if defined(QAIO_HAVE_VALGRIND_H)
-    VALGRIND_STACK_DEREGISTER(f->valgrind_id);
+    VALGRIND_STACK_DEREGISTER(f->valgrind_id_);
 #endif
 #if defined(QAIO_ASAN)
     // Frames abandoned on the stack leave poisoned shadow behind; a later
     // mapping at the same address must not inherit it.
-    __asan_unpoison_memory_region(f->bottom, f->size);
+    __asan_unpoison_memory_region(f->bottom_, f->size_);
 #endif
     (void)f;
 }

@@ -58,10 +58,10 @@ inline int action_of(void *data) noexcept
 [[noreturn]] void fiber_main(bctx::transfer_t t) noexcept
 {
     coroutine *origin = origin_of(t.data);
-    origin->sw.fctx = t.fctx;
+    origin->sw_.fctx_ = t.fctx;
     // The switch made us current before jumping.
     coroutine *self = running();
-    fiber_finish_switch(&self->fiber, &origin->fiber);
+    fiber_finish_switch(&self->fiber_, &origin->fiber_);
     run_coroutine(self);
 }
 
@@ -69,18 +69,18 @@ inline int action_of(void *data) noexcept
 
 void backend_prepare(coroutine *co) noexcept
 {
-    const fiber_state &f = co->fiber;
-    void *top = static_cast<char *>(const_cast<void *>(f.bottom)) + f.size;
-    co->sw.fctx = bctx::make_fcontext(top, f.size, fiber_main);
+    const fiber_state &f = co->fiber_;
+    void *top = static_cast<char *>(const_cast<void *>(f.bottom_)) + f.size_;
+    co->sw_.fctx_ = bctx::make_fcontext(top, f.size_, fiber_main);
 }
 
 int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexcept
 {
-    fiber_start_switch(&from->fiber, &to->fiber, final);
-    bctx::transfer_t t = bctx::jump_fcontext(to->sw.fctx, pack(from, action));
+    fiber_start_switch(&from->fiber_, &to->fiber_, final);
+    bctx::transfer_t t = bctx::jump_fcontext(to->sw_.fctx_, pack(from, action));
     coroutine *origin = origin_of(t.data);
-    origin->sw.fctx = t.fctx;
-    fiber_finish_switch(&from->fiber, &origin->fiber);
+    origin->sw_.fctx_ = t.fctx;
+    fiber_finish_switch(&from->fiber_, &origin->fiber_);
     return action_of(t.data);
 }
 
@@ -91,7 +91,7 @@ int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexc
 static_assert(sizeof(enter_frame) == 32, "enter() reserves 32 bytes for its frame");
 static_assert(COROUTINE_ENTER == 3 && COROUTINE_YIELD == 1);
 
-#define QAIO_FCTX_OFFSET "i"(offsetof(coroutine, sw) + offsetof(switch_state, fctx))
+#define QAIO_FCTX_OFFSET "i"(offsetof(coroutine, sw_) + offsetof(switch_state, fctx_))
 
 // enter()'s loop once the first coroutine is prepared (in rax): switch to
 // it, and after each switch back let enter_resumed() pick the next one.
@@ -101,7 +101,7 @@ static_assert(COROUTINE_ENTER == 3 && COROUTINE_YIELD == 1);
     "mov    %c[fctx](%%rax), %%rdi\n\t"                                      \
     "mov    %c[self](%%rsp), %%rsi\n\t"                                      \
     "or     $3, %%rsi\n\t"                  /* pack(self, ENTER) */          \
-    "call   *jump_fcontext@GOTPCREL(%%rip)\n\t"                                           \
+    "call   *jump_fcontext@GOTPCREL(%%rip)\n\t"                               \
     /* Resumed: rax = handle of the context left, rdx = its packed word. */   \
     "mov    %%rdx, %%rcx\n\t"                                                \
     "and    $-4, %%rcx\n\t"                                                  \
@@ -124,19 +124,22 @@ static_assert(COROUTINE_ENTER == 3 && COROUTINE_YIELD == 1);
     "jnz    1b\n\t"                                                          \
     "3:\n\t"                                                                 \
     "add    $40, %%rsp\n\t"                                                  \
+    ".cfi_adjust_cfa_offset -40\n\t"                                         \
     "pop    %%rcx\n\t"                                                       \
+    ".cfi_adjust_cfa_offset -8\n\t"                                          \
     "jmp    *%%rcx\n\t"
 
 #define QAIO_ENTER_OPERANDS                                                   \
     [resumed] "i"(enter_resumed), [fctx] QAIO_FCTX_OFFSET,                    \
-    [self] "i"(offsetof(enter_frame, self)), [to] "i"(offsetof(enter_frame, to)), \
-    [pending] "i"(offsetof(enter_frame, pending)),                            \
+    [self] "i"(offsetof(enter_frame, self_)), [to] "i"(offsetof(enter_frame, to_)), \
+    [pending] "i"(offsetof(enter_frame, pending_)),                            \
     [wakeup] "i"(offsetof(Coroutine, co_queue_wakeup.sqh_first))
 
 // rdi = ctx, rsi = co.
 __attribute__((naked)) void enter(AioContext *, Coroutine *) noexcept
 {
     asm("sub    $40, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset 40\n\t"
         "mov    %%rsp, %%rdx\n\t"
         "call   %P[start]\n\t"                 // rax = coroutine to enter
         QAIO_ENTER_LOOP
@@ -148,6 +151,7 @@ __attribute__((naked)) void enter(AioContext *, Coroutine *) noexcept
 __attribute__((naked)) void enter_here(Coroutine *) noexcept
 {
     asm("sub    $40, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset 40\n\t"
         "mov    %%rsp, %%rsi\n\t"
         "call   %P[start]\n\t"
         QAIO_ENTER_LOOP
@@ -181,10 +185,13 @@ __attribute__((naked)) void yield() noexcept
         "jmp    3f\n\t"
         "2:\n\t"
         "sub    $8, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset 8\n\t"
         "call   %P[start]\n\t"                 // rax = from, rdx = to
         "add    $8, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset -8\n\t"
         "3:\n\t"
         "sub    $8, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset 8\n\t"
         "mov    %c[fctx](%%rdx), %%rdi\n\t"
         "lea    1(%%rax), %%rsi\n\t"           // pack(from, COROUTINE_YIELD)
         "call   *jump_fcontext@GOTPCREL(%%rip)\n\t"
@@ -192,11 +199,13 @@ __attribute__((naked)) void yield() noexcept
         "and    $-4, %%rcx\n\t"
         "mov    %%rax, %c[fctx](%%rcx)\n\t"
         "add    $8, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset -8\n\t"
         "pop    %%rcx\n\t"
+        ".cfi_adjust_cfa_offset -8\n\t"
         "jmp    *%%rcx\n\t"
         :
         : [start] "i"(yield_start), [fctx] QAIO_FCTX_OFFSET,
-          [cur] "i"(offsetof(detail::thread_state, current)),
+          [cur] "i"(offsetof(detail::thread_state, current_)),
           [caller] "i"(offsetof(Coroutine, caller)));
 }
 
@@ -206,8 +215,11 @@ __attribute__((naked)) int switch_to(Coroutine *, Coroutine *, int) noexcept
 {
     asm("mov    %%edx, %%edx\n\t"              // the int's upper half is undefined
         "push   %%rdi\n\t"
+        ".cfi_adjust_cfa_offset 8\n\t"
         "push   %%rsi\n\t"
+        ".cfi_adjust_cfa_offset 8\n\t"
         "push   %%rdx\n\t"
+        ".cfi_adjust_cfa_offset 8\n\t"
         "mov    " QAIO_TLS_THREAD ", %%rax\n\t"
         "mov    %%fs:(%%rax), %%rax\n\t"
         "test   %%rax, %%rax\n\t"
@@ -229,11 +241,13 @@ __attribute__((naked)) int switch_to(Coroutine *, Coroutine *, int) noexcept
         "mov    %%edx, %%eax\n\t"
         "and    $3, %%eax\n\t"
         "add    $24, %%rsp\n\t"
+        ".cfi_adjust_cfa_offset -24\n\t"
         "pop    %%rcx\n\t"
+        ".cfi_adjust_cfa_offset -8\n\t"
         "jmp    *%%rcx\n\t"
         :
         : [start] "i"(switch_start), [fctx] QAIO_FCTX_OFFSET,
-          [cur] "i"(offsetof(detail::thread_state, current)));
+          [cur] "i"(offsetof(detail::thread_state, current_)));
 }
 
 #undef QAIO_TLS_THREAD

@@ -21,7 +21,6 @@
 #include "lib/coroutine/coroutine.hh"
 
 #include "lib/loop/context.hh"
-
 #include "lib/support/fatal.hh"
 
 #include <cerrno>
@@ -74,15 +73,15 @@ void fiber_main(int lo, int hi) noexcept
     coroutine *self = u.p->co;
     sigjmp_buf *back = u.p->back;
 
-    if (sigsetjmp(self->sw.env, 0) == 0) {
+    if (sigsetjmp(self->sw_.env_, 0) == 0) {
         // Set up: back to backend_prepare, on its stack.
         coroutine *creator = origin();
         set_origin(self);
-        fiber_start_switch(&self->fiber, &creator->fiber, false);
+        fiber_start_switch(&self->fiber_, &creator->fiber_, false);
         siglongjmp(*back, 1);
     }
     // The first real switch to this coroutine.
-    fiber_finish_switch(&self->fiber, &origin()->fiber);
+    fiber_finish_switch(&self->fiber_, &origin()->fiber_);
     run_coroutine(self);
 }
 
@@ -90,7 +89,7 @@ void fiber_main(int lo, int hi) noexcept
 
 void backend_prepare(coroutine *co) noexcept
 {
-    const fiber_state &f = co->fiber;
+    const fiber_state &f = co->fiber_;
     ucontext_t here, there;
     sigjmp_buf back;
     start_record rec = {co, &back};
@@ -99,29 +98,29 @@ void backend_prepare(coroutine *co) noexcept
 
     QAIO_CHECK(getcontext(&there) == 0, "getcontext: %s", std::strerror(errno));
     there.uc_link = nullptr;
-    there.uc_stack.ss_sp = const_cast<void *>(f.bottom);
-    there.uc_stack.ss_size = f.size;
+    there.uc_stack.ss_sp = const_cast<void *>(f.bottom_);
+    there.uc_stack.ss_size = f.size_;
     there.uc_stack.ss_flags = 0;
     makecontext(&there, reinterpret_cast<void (*)()>(fiber_main), 2, u.i[0], u.i[1]);
 
     coroutine *self = running();
     if (sigsetjmp(back, 0) == 0) {
         set_origin(self);
-        fiber_start_switch(&self->fiber, &co->fiber, false);
+        fiber_start_switch(&self->fiber_, &co->fiber_, false);
         swapcontext(&here, &there);
     }
-    fiber_finish_switch(&self->fiber, &origin()->fiber);
+    fiber_finish_switch(&self->fiber_, &origin()->fiber_);
 }
 
 int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexcept
 {
-    int r = sigsetjmp(from->sw.env, 0);
+    int r = sigsetjmp(from->sw_.env_, 0);
     if (r == 0) {
         set_origin(from);
-        fiber_start_switch(&from->fiber, &to->fiber, final);
-        siglongjmp(to->sw.env, action + action_bias);
+        fiber_start_switch(&from->fiber_, &to->fiber_, final);
+        siglongjmp(to->sw_.env_, action + action_bias);
     }
-    fiber_finish_switch(&from->fiber, &origin()->fiber);
+    fiber_finish_switch(&from->fiber_, &origin()->fiber_);
     return r - action_bias;
 }
 

@@ -267,7 +267,16 @@ static const Checked t_checked_runtime[] = {
     O(AIOCBInfo, cancel_async, 0)                                             \
     O(AIOCBInfo, get_aio_context, 8)                                          \
     O(AIOCBInfo, aiocb_size, 16)                                              \
-    S(MainLoopPoll, 16)
+    S(MainLoopPoll, 16)                                                       \
+    S(QemuLockable, 24)                                                       \
+    S(QEMUIOVector, 40)                                                       \
+    O(QEMUIOVector, iov, 0)                                                   \
+    O(QEMUIOVector, niov, 8)                                                  \
+    O(QEMUIOVector, nalloc, 16)                                               \
+    O(QEMUIOVector, local_iov, 24)                                            \
+    O(QEMUIOVector, size, 32)                                                 \
+    T_COROUTINE_LAYOUTS(S, O)                                                 \
+    T_COLOCK_LAYOUTS(S, O)
 
 /* The ones that embed glibc's pthread types. */
 #define T_LAYOUTS_GLIBC(S, O)                                                 \
@@ -332,6 +341,9 @@ static const ConstFact t_consts[] = {
     { "MAIN_LOOP_POLL_FILL", MAIN_LOOP_POLL_FILL },
     { "MAIN_LOOP_POLL_ERR", MAIN_LOOP_POLL_ERR },
     { "MAIN_LOOP_POLL_OK", MAIN_LOOP_POLL_OK },
+    { "COROUTINE_YIELD", COROUTINE_YIELD },
+    { "COROUTINE_TERMINATE", COROUTINE_TERMINATE },
+    { "COROUTINE_ENTER", COROUTINE_ENTER },
     /* Macros of headers qaio does not ship yet join by themselves. */
 #ifdef QEMU_AIO_READ
     { "QEMU_AIO_READ", QEMU_AIO_READ },

@@ -4,6 +4,8 @@
 //   QAIO_FDMON=poll|epoll|io_uring   force an fd monitor for new contexts
 //   QAIO_POLL_MAX_NS=N               default adaptive-polling limit
 //   QAIO_STATS=1                     print per-context counters at exit
+//   QAIO_COROUTINE_STACK_SIZE=N      stack size of new coroutines (bytes)
+//   QAIO_THREAD_POOL_IDLE_MS=N       idle time before a surplus worker exits
 #pragma once
 
 #include <cstdint>

@@ -31,3 +31,21 @@
     F(aio_co_reschedule_self, void, (AioContext *))                           \
     F(aio_co_schedule, void, (AioContext *, Coroutine *))                     \
     F(aio_co_wake, void, (Coroutine *))
+
+/*
+ * S(type, size), O(type, field, offset): Coroutine as coroutine_int.h lays
+ * it out, as in layout.tsv (x86-64).  check_abi.c adds them to its
+ * T_LAYOUTS table.
+ */
+#define T_COROUTINE_LAYOUTS(S, O)                                             \
+    S(Coroutine, 88)                                                          \
+    O(Coroutine, entry, 0)                                                    \
+    O(Coroutine, entry_arg, 8)                                                \
+    O(Coroutine, caller, 16)                                                  \
+    O(Coroutine, pool_next, 24)                                               \
+    O(Coroutine, locks_held, 32)                                              \
+    O(Coroutine, ctx, 40)                                                     \
+    O(Coroutine, scheduled, 48)                                               \
+    O(Coroutine, co_queue_next, 56)                                           \
+    O(Coroutine, co_queue_wakeup, 64)                                         \
+    O(Coroutine, co_scheduled_next, 80)

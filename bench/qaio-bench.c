@@ -82,6 +82,8 @@ static void usage(FILE *out)
 "  QAIO_POLL_MAX_NS=N              default adaptive-polling limit in ns\n"
 "  QAIO_COROUTINE_STACK_SIZE=N     stack size of new coroutines in bytes\n"
 "                                  (default 1 MiB, QEMU's)\n"
+"  QAIO_COMUTEX_BIAS=0             no lock-free fast path for CoMutexes\n"
+"                                  used by one thread (default 1)\n"
 "  QAIO_THREAD_POOL_IDLE_MS=N      idle time after which a thread-pool\n"
 "                                  worker above the minimum exits\n"
 "                                  (default 10000, QEMU's)\n"

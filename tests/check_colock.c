@@ -1075,6 +1075,141 @@ START_TEST(co_mutex_waiter_resumes_in_its_own_context)
 }
 END_TEST
 
+/*
+ * The bias (lib/colock/co_mutex_bias.hh): a CoMutex used by one thread
+ * only is taken without atomic read-modify-writes; the first other thread
+ * revokes that.  Where the kernel has no membarrier the mutex is never
+ * biased, and these tests check the plain protocol instead.
+ */
+#define T_BIAS_REVOKED 0xffffffffu
+
+typedef struct {
+    CoMutex m;
+    long counter;           /* protected by m */
+    int iterations;
+    int owner_started;      /* the owner's loop is under way */
+    int done;
+} BiasRace;
+
+/* Lock, bump, unlock in a loop that never yields of its own accord. */
+static void coroutine_fn bias_race_locker(void *opaque)
+{
+    BiasRace *r = opaque;
+
+    for (int i = 0; i < r->iterations; i++) {
+        qemu_co_mutex_lock(&r->m);
+        r->counter++;
+        qemu_co_mutex_unlock(&r->m);
+        if (i == 10) {
+            __atomic_store_n(&r->owner_started, 1, __ATOMIC_RELEASE);
+        }
+    }
+    __atomic_fetch_add(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+/* Comes in while the owner's thread is in its loop: revokes mid-flight. */
+static void coroutine_fn bias_race_intruder(void *opaque)
+{
+    BiasRace *r = opaque;
+
+    while (!__atomic_load_n(&r->owner_started, __ATOMIC_ACQUIRE)) {
+        /* spin: the owner runs on the other thread */
+    }
+    bias_race_locker(r);
+}
+
+START_TEST(co_mutex_bias_revoked_while_the_owner_locks_in_a_loop_loses_nothing)
+{
+    IoThread a, b;
+    int rounds = 200;
+
+    iothread_start(&a);
+    iothread_start(&b);
+    for (int k = 0; k < rounds; k++) {
+        BiasRace *r = g_new0(BiasRace, 1);
+
+        qemu_co_mutex_init(&r->m);
+        r->iterations = 2000;
+        spawn_in(a.ctx, bias_race_locker, r);
+        spawn_in(b.ctx, bias_race_intruder, r);
+        wait_for_count(&r->done, 2);
+        ck_assert_int_eq(r->counter, 2L * r->iterations);
+        ck_assert_uint_eq(r->m.bias, T_BIAS_REVOKED);
+        ck_assert_uint_eq(r->m.locked, 0);
+        ck_assert_ptr_null(r->m.holder);
+        ck_assert_ptr_null(r->m.from_push.slh_first);
+        ck_assert_ptr_null(r->m.to_pop.slh_first);
+        g_free(r);
+    }
+    iothread_join(&a);
+    iothread_join(&b);
+    printf("co_mutex bias: %d rounds of a revocation racing the owner's loop\n", rounds);
+}
+END_TEST
+
+typedef struct {
+    CoMutex m;
+    AioContext *there;
+    unsigned bias_after_first;  /* bias once the owner thread used it */
+    int locked_there;           /* qemu_co_mutex_assert_locked held there */
+    int done;
+} BiasMove;
+
+static void coroutine_fn bias_mover(void *opaque)
+{
+    BiasMove *mv = opaque;
+
+    qemu_co_mutex_lock(&mv->m);
+    qemu_co_mutex_unlock(&mv->m);
+    mv->bias_after_first = mv->m.bias;
+    qemu_co_mutex_lock(&mv->m);
+    /* Still holding it, on to the other thread, and release it there. */
+    aio_co_reschedule_self(mv->there);
+    qemu_co_mutex_assert_locked(&mv->m);
+    mv->locked_there = 1;
+    qemu_co_mutex_unlock(&mv->m);
+    __atomic_fetch_add(&mv->done, 1, __ATOMIC_RELEASE);
+}
+
+static void coroutine_fn bias_relocker(void *opaque)
+{
+    BiasMove *mv = opaque;
+
+    qemu_co_mutex_lock(&mv->m);
+    qemu_co_mutex_unlock(&mv->m);
+    __atomic_fetch_add(&mv->done, 1, __ATOMIC_RELEASE);
+}
+
+START_TEST(co_mutex_held_by_a_coroutine_that_moves_thread_is_released_there)
+{
+    IoThread a, b;
+    BiasMove *mv = g_new0(BiasMove, 1);
+
+    qemu_co_mutex_init(&mv->m);
+    iothread_start(&a);
+    iothread_start(&b);
+    mv->there = b.ctx;
+    spawn_in(a.ctx, bias_mover, mv);
+    wait_for_count(&mv->done, 1);
+    /* Biased to a's thread after its first use, unless biasing is off. */
+    ck_assert_uint_ne(mv->bias_after_first, 0);
+    ck_assert_int_eq(mv->locked_there, 1);
+    ck_assert_uint_eq(mv->m.bias, T_BIAS_REVOKED);
+    ck_assert_uint_eq(mv->m.locked, 0);
+    ck_assert_ptr_null(mv->m.holder);
+    /* The owner's thread takes it again, now in the atomic protocol. */
+    spawn_in(a.ctx, bias_relocker, mv);
+    wait_for_count(&mv->done, 2);
+    ck_assert_uint_eq(mv->m.locked, 0);
+    iothread_join(&a);
+    iothread_join(&b);
+    printf("co_mutex bias: after the owner's first use the bias word was %#x%s\n",
+           mv->bias_after_first,
+           mv->bias_after_first == T_BIAS_REVOKED ? " (biasing off here)" : "");
+    g_free(mv);
+}
+END_TEST
+
 static Suite *co_mutex_suite(void)
 {
     Suite *s = suite_create("co_mutex");
@@ -1106,6 +1241,8 @@ static Suite *co_mutex_suite(void)
     tcase_add_test(tc, co_mutex_contended_from_two_threads_keeps_the_counter_exact);
     tcase_add_test(tc, co_mutex_handoff_between_two_lone_lockers_loses_no_wakeup);
     tcase_add_test(tc, co_mutex_waiter_resumes_in_its_own_context);
+    tcase_add_test(tc, co_mutex_bias_revoked_while_the_owner_locks_in_a_loop_loses_nothing);
+    tcase_add_test(tc, co_mutex_held_by_a_coroutine_that_moves_thread_is_released_there);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     return s;

@@ -39,6 +39,10 @@ struct CoMutex {
     /* Count of pending lockers; 0 for a free mutex, 1 for an uncontended one. */
     unsigned locked;
 
+    /* qaio: the thread allowed the lock-free fast path while no other thread
+     * uses the mutex (padding in QEMU's layout; 0 in a zeroed mutex). */
+    unsigned bias;
+
     /* Context of the holder, for the spinning heuristic. */
     AioContext *ctx;
 

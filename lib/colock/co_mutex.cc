@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // CoMutex: a fair mutex for coroutines that may run in several threads.
-// Taking a free mutex and releasing one that nobody waits for cost one
-// atomic read-modify-write each; waiting never blocks a thread, the waiter
-// yields and is woken in its own AioContext.
+// While one thread uses it, taking and releasing it are plain loads and
+// stores (the bias, below); after that, taking a free mutex and releasing
+// one that nobody waits for cost one atomic read-modify-write each.
+// Waiting never blocks a thread: the waiter yields and is woken in its own
+// AioContext.
 //
 // The protocol.  `locked` counts the coroutines that hold or want the mutex:
 // 0 free, 1 held, n > 1 held (or being passed on) with n - 1 lockers that
@@ -35,7 +37,13 @@
 // the mutex since passed on and a new ticket published, cannot take the new
 // one with its stale value.  At any time only one party pops: the unlocking
 // holder, or the one ticket holder while no coroutine holds the mutex.
+//
+// Bias.  Before any of that, a mutex used by one thread only is taken and
+// released without atomic read-modify-writes (co_mutex_bias.hh); the first
+// other thread, or a second coroutine of the owner's that finds it taken,
+// revokes that for good and the protocol above applies.
 #include "lib/colock/colock.hh"
+#include "lib/colock/co_mutex_bias.hh"
 
 #include "block/aio.h"
 #include "lib/support/fatal.hh"
@@ -154,14 +162,65 @@ void co_mutex_init(CoMutex *mutex) noexcept
     *mutex = CoMutex{};
 }
 
-void co_mutex_lock(CoMutex *mutex) noexcept
+// The owner's fast-path step: announce it in the slot, then check the bias
+// (the revoker's membarrier stands in for a fence between the two).
+inline bool fast_step_begin(CoMutex *m, bias_slot *slot) noexcept
 {
-    Coroutine *self = coroutine::self();
+    slot->busy.store(m, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    return at(m->bias).load(std::memory_order_relaxed) == slot->id;
+}
+
+inline void fast_step_end(bias_slot *slot) noexcept
+{
+    // Release: a revoker that sees the slot cleared sees the step's stores.
+    slot->busy.store(nullptr, std::memory_order_release);
+}
+
+// The biased fast path of lock(); false when the mutex is not ours or is
+// taken.
+inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
+{
+    auto locked = at(mutex->locked);
+    bool ok = fast_step_begin(mutex, slot) && locked.load(std::memory_order_relaxed) == 0;
+    if (ok) {
+        locked.store(1, std::memory_order_relaxed);
+        at(mutex->ctx).store(self->ctx, std::memory_order_relaxed);
+        at(mutex->holder).store(self, std::memory_order_relaxed);
+        self->locks_held++;
+    }
+    fast_step_end(slot);
+    return ok;
+}
+
+// Everything but the biased fast path, out of line so that the fast path
+// saves no registers.
+[[gnu::noinline]] void lock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
+{
     // The context the caller was entered in (the core records it on every
     // enter): in a coroutine that is the thread's current context, read
     // without another thread-local lookup on this path.
     AioContext *ctx = self->ctx;
     auto locked = at(mutex->locked);
+
+    for (;;) {
+        if (!slot) {
+            slot = bias_slot_create();
+        } else if (lock_biased(mutex, self, slot)) {
+            return;
+        }
+        unsigned b = at(mutex->bias).load(std::memory_order_acquire);
+        if (b == bias_revoked) {
+            break;
+        }
+        if (b == 0 && slot && bias_claim(mutex, slot)) {
+            continue;  // ours now: the fast path
+        }
+        // Another thread's, or ours and taken by another coroutine of ours.
+        bias_revoke(mutex, slot);
+        break;
+    }
+
     unsigned expected = 0;
 
     // Acquire: pairs with the release in unlock's decrement.
@@ -200,9 +259,24 @@ void co_mutex_lock(CoMutex *mutex) noexcept
     self->locks_held++;
 }
 
+void co_mutex_lock(CoMutex *mutex) noexcept
+{
+    auto [self, slot_ptr] = coroutine::self_with_lock_slot();
+    auto *slot = static_cast<bias_slot *>(slot_ptr);
+    if (__builtin_expect(slot != nullptr, 1) && lock_biased(mutex, self, slot)) {
+        return;
+    }
+    lock_unbiased(mutex, self, slot);
+}
+
+namespace {
+void unlock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept;
+} // namespace
+
 void co_mutex_unlock(CoMutex *mutex) noexcept
 {
-    Coroutine *self = coroutine::self();
+    auto [self, slot_ptr] = coroutine::self_with_lock_slot();
+    auto *slot = static_cast<bias_slot *>(slot_ptr);
     auto locked = at(mutex->locked);
 
     QAIO_CHECK(locked.load(std::memory_order_relaxed) != 0,
@@ -217,6 +291,34 @@ void co_mutex_unlock(CoMutex *mutex) noexcept
     QAIO_CHECK(self->caller,
                "qemu_co_mutex_unlock: CoMutex %p unlocked outside a coroutine",
                static_cast<void *>(mutex));
+
+    if (__builtin_expect(slot != nullptr, 1)) {
+        bool biased = fast_step_begin(mutex, slot);
+        if (biased) {
+            // Nobody else has touched the mutex, nobody waits.
+            at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
+            at(mutex->holder).store(nullptr, std::memory_order_relaxed);
+            self->locks_held--;
+            locked.store(0, std::memory_order_relaxed);
+        }
+        fast_step_end(slot);
+        if (biased) {
+            return;
+        }
+    }
+    unlock_unbiased(mutex, self, slot);
+}
+
+namespace {
+
+[[gnu::noinline]] void unlock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
+{
+    auto locked = at(mutex->locked);
+    // Held in biased mode by a coroutine that moved here from the owner's
+    // thread, or being revoked: the atomic protocol from now on.
+    if (at(mutex->bias).load(std::memory_order_acquire) != bias_revoked) {
+        bias_revoke(mutex, slot);
+    }
 
     at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
     at(mutex->holder).store(nullptr, std::memory_order_relaxed);
@@ -255,5 +357,7 @@ void co_mutex_unlock(CoMutex *mutex) noexcept
         }
     }
 }
+
+} // namespace
 
 } // namespace qaio::colock

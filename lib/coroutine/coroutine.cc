@@ -449,6 +449,24 @@ Coroutine *self() noexcept
     return &running_in(this_thread())->c_;
 }
 
+// One call for both, since the CoMutex fast path would otherwise make two;
+// out of line and opaque like this_thread(), so no switching caller keeps
+// the thread-local address.
+__attribute__((noinline, noclone)) self_and_lock_slot self_with_lock_slot() noexcept
+{
+    thread_state *ts = tls_thread;
+    asm volatile("" : "+r"(ts));
+    if (__builtin_expect(ts == nullptr, 0)) {
+        ts = thread_init();
+    }
+    return {&running_in(ts)->c_, ts->lock_slot_};
+}
+
+void set_lock_slot(void *slot) noexcept
+{
+    this_thread()->lock_slot_ = slot;
+}
+
 bool in_coroutine() noexcept
 {
     coroutine *cur = this_thread()->current_;

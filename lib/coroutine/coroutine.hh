@@ -77,6 +77,15 @@ void yield() noexcept;
 // The running coroutine, or the thread's leader (never null).
 Coroutine *self() noexcept;
 
+// self() and the CoMutex fast-path slot of the thread (null until
+// set_lock_slot), read together: the lock's fast path needs both.
+struct self_and_lock_slot {
+    Coroutine *self;
+    void *lock_slot;
+};
+self_and_lock_slot self_with_lock_slot() noexcept;
+void set_lock_slot(void *slot) noexcept;
+
 // True inside a coroutine (one that has a caller).
 bool in_coroutine() noexcept;
 
@@ -101,6 +110,7 @@ struct thread_state {
     coroutine *current_;      // running coroutine; null or &leader_ outside
     Coroutine *pool_;         // this thread's free list (pool_next)
     unsigned pool_size_;
+    void *lock_slot_;         // the thread's CoMutex fast-path slot (colock)
 };
 
 // Null until the thread first touches coroutines.  Initial-exec: one

@@ -6,6 +6,7 @@
 //   QAIO_STATS=1                     print per-context counters at exit
 //   QAIO_COROUTINE_STACK_SIZE=N      stack size of new coroutines (bytes)
 //   QAIO_THREAD_POOL_IDLE_MS=N       idle time before a surplus worker exits
+//   QAIO_COMUTEX_BIAS=0              no lock-free CoMutex fast path
 #pragma once
 
 #include <cstdint>

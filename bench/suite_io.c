@@ -17,8 +17,9 @@
  * where the file system allows it unless --io-direct no; --io-size sets the
  * file size.  Each shape runs in rounds: a round is one qaio run per engine
  * and one fio invocation with one stonewalled job per engine, each qaio
- * engine run next to its fio twin, so a burst of load on the machine hits
- * both sides of a round.  A figure is the
+ * engine run next to its fio twin (before it in even rounds, after it in
+ * odd ones), so a burst of load on the machine hits both sides of a round.
+ * There are as many rounds as repeats (5; 3 with --quick).  A figure is the
  * median over rounds; a ratio is the median over rounds of the quotient of
  * the two runs of a round.  Targets (reads only): on /dev/shm qaio
  * reaches 85% of fio's IOPS with the same engine at QD64; on the disk 95%
@@ -645,18 +646,24 @@ static void io_shape(bench_worker *w, io_host *h, io_place *pl, bool write,
     }
 
     /*
-     * A round runs the thread pool and linux-aio, then fio (libaio, then
-     * io_uring), then io_uring: each engine next to its fio twin, so that
-     * the two sides of a quotient are as close in time as one fio start-up
-     * allows.
+     * An even round runs the thread pool and linux-aio, then fio (libaio,
+     * then io_uring), then io_uring: each engine next to its fio twin, so
+     * that the two sides of a quotient are as close in time as one fio
+     * start-up allows.  An odd round runs io_uring first and linux-aio and
+     * the thread pool after fio, so that a device that drifts in one
+     * direction over a second favours neither side.
      */
-    static const int before_fio[] = { ENG_THREADS, ENG_LINUX_AIO };
-    static const int after_fio[] = { ENG_IO_URING };
+    static const int order[2][N_ENG] = {
+        { ENG_THREADS, ENG_LINUX_AIO, ENG_IO_URING },
+        { ENG_IO_URING, ENG_LINUX_AIO, ENG_THREADS },
+    };
+    static const int n_before[2] = { 2, 1 };
 
     for (int r = 0; r < rounds; r++) {
-        for (size_t k = 0; k < ARRAY_SIZE(before_fio); k++) {
-            io_shape_run(w, jobs[before_fio[k]], res, r, case_name, shape,
-                         nshapes, rounds);
+        const int *seq = order[r % 2];
+
+        for (int k = 0; k < n_before[r % 2]; k++) {
+            io_shape_run(w, jobs[seq[k]], res, r, case_name, shape, nshapes, rounds);
         }
 #ifdef QAIO_FIO_PATH
         snprintf(what, sizeof(what), "%s fio", case_name);
@@ -667,9 +674,8 @@ static void io_shape(bench_worker *w, io_host *h, io_place *pl, bool write,
             res->fio_ok = true;
         }
 #endif
-        for (size_t k = 0; k < ARRAY_SIZE(after_fio); k++) {
-            io_shape_run(w, jobs[after_fio[k]], res, r, case_name, shape,
-                         nshapes, rounds);
+        for (int k = n_before[r % 2]; k < N_ENG; k++) {
+            io_shape_run(w, jobs[seq[k]], res, r, case_name, shape, nshapes, rounds);
         }
     }
 #ifndef QAIO_FIO_PATH
@@ -749,7 +755,7 @@ static void io_run(void)
     int nplaces = 0;
     bench_worker *w;
     io_host *h = g_new0(io_host, 1);
-    int rounds = MIN(MAX((bench_opt.repeats + 1) / 2, 1), MAX_ROUNDS);
+    int rounds = MIN(MAX(bench_opt.repeats, 1), MAX_ROUNDS);
     double seconds = MAX(bench_opt.repeat_seconds, 0.1);
     static const int qds[] = { 1, 64 };
     int shape = 0, nshapes;

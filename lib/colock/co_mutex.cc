@@ -162,6 +162,8 @@ void co_mutex_init(CoMutex *mutex) noexcept
     *mutex = CoMutex{};
 }
 
+namespace {
+
 // The owner's fast-path step: announce it in the slot, then check the bias
 // (the revoker's membarrier stands in for a fence between the two).
 inline bool fast_step_begin(CoMutex *m, bias_slot *slot) noexcept
@@ -203,20 +205,24 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
     AioContext *ctx = self->ctx;
     auto locked = at(mutex->locked);
 
+    // The caller's biased attempt failed: the mutex is in the atomic
+    // protocol, nobody's yet, another thread's, or ours and taken.
     for (;;) {
-        if (!slot) {
-            slot = bias_slot_create();
-        } else if (lock_biased(mutex, self, slot)) {
-            return;
-        }
         unsigned b = at(mutex->bias).load(std::memory_order_acquire);
         if (b == bias_revoked) {
             break;
         }
-        if (b == 0 && slot && bias_claim(mutex, slot)) {
-            continue;  // ours now: the fast path
+        if (b == 0) {
+            if (!slot) {
+                slot = bias_slot_create();
+            }
+            if (slot && bias_claim(mutex, slot)) {
+                if (lock_biased(mutex, self, slot)) {
+                    return;
+                }
+                continue;  // revoked meanwhile
+            }
         }
-        // Another thread's, or ours and taken by another coroutine of ours.
         bias_revoke(mutex, slot);
         break;
     }
@@ -259,6 +265,8 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
     self->locks_held++;
 }
 
+} // namespace
+
 void co_mutex_lock(CoMutex *mutex) noexcept
 {
     auto [self, slot_ptr] = coroutine::self_with_lock_slot();
@@ -270,55 +278,15 @@ void co_mutex_lock(CoMutex *mutex) noexcept
 }
 
 namespace {
-void unlock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept;
-} // namespace
 
-void co_mutex_unlock(CoMutex *mutex) noexcept
-{
-    auto [self, slot_ptr] = coroutine::self_with_lock_slot();
-    auto *slot = static_cast<bias_slot *>(slot_ptr);
-    auto locked = at(mutex->locked);
-
-    QAIO_CHECK(locked.load(std::memory_order_relaxed) != 0,
-               "qemu_co_mutex_unlock: CoMutex %p is not locked", static_cast<void *>(mutex));
-    Coroutine *holder = at(mutex->holder).load(std::memory_order_relaxed);
-    QAIO_CHECK(holder == self,
-               "qemu_co_mutex_unlock: CoMutex %p is held by coroutine %p, not by the "
-               "caller %p", static_cast<void *>(mutex), static_cast<void *>(holder),
-               static_cast<void *>(self));
-    // In a coroutine exactly when self has a caller (the thread's leader,
-    // which self() returns outside coroutines, has none).
-    QAIO_CHECK(self->caller,
-               "qemu_co_mutex_unlock: CoMutex %p unlocked outside a coroutine",
-               static_cast<void *>(mutex));
-
-    if (__builtin_expect(slot != nullptr, 1)) {
-        bool biased = fast_step_begin(mutex, slot);
-        if (biased) {
-            // Nobody else has touched the mutex, nobody waits.
-            at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
-            at(mutex->holder).store(nullptr, std::memory_order_relaxed);
-            self->locks_held--;
-            locked.store(0, std::memory_order_relaxed);
-        }
-        fast_step_end(slot);
-        if (biased) {
-            return;
-        }
-    }
-    unlock_unbiased(mutex, self, slot);
-}
-
-namespace {
-
+// The unlock of the atomic protocol, out of line like lock_unbiased().
 [[gnu::noinline]] void unlock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
 {
     auto locked = at(mutex->locked);
-    // Held in biased mode by a coroutine that moved here from the owner's
-    // thread, or being revoked: the atomic protocol from now on.
-    if (at(mutex->bias).load(std::memory_order_acquire) != bias_revoked) {
-        bias_revoke(mutex, slot);
-    }
+    // Revoked already, being revoked, or held in biased mode by a coroutine
+    // that moved here from the owner's thread: the atomic protocol from now
+    // on.
+    bias_revoke(mutex, slot);
 
     at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
     at(mutex->holder).store(nullptr, std::memory_order_relaxed);
@@ -359,5 +327,41 @@ namespace {
 }
 
 } // namespace
+
+void co_mutex_unlock(CoMutex *mutex) noexcept
+{
+    auto [self, slot_ptr] = coroutine::self_with_lock_slot();
+    auto *slot = static_cast<bias_slot *>(slot_ptr);
+    auto locked = at(mutex->locked);
+
+    QAIO_CHECK(locked.load(std::memory_order_relaxed) != 0,
+               "qemu_co_mutex_unlock: CoMutex %p is not locked", static_cast<void *>(mutex));
+    Coroutine *holder = at(mutex->holder).load(std::memory_order_relaxed);
+    QAIO_CHECK(holder == self,
+               "qemu_co_mutex_unlock: CoMutex %p is held by coroutine %p, not by the "
+               "caller %p", static_cast<void *>(mutex), static_cast<void *>(holder),
+               static_cast<void *>(self));
+    // In a coroutine exactly when self has a caller (the thread's leader,
+    // which self() returns outside coroutines, has none).
+    QAIO_CHECK(self->caller,
+               "qemu_co_mutex_unlock: CoMutex %p unlocked outside a coroutine",
+               static_cast<void *>(mutex));
+
+    if (__builtin_expect(slot != nullptr, 1)) {
+        bool biased = fast_step_begin(mutex, slot);
+        if (biased) {
+            // Nobody else has touched the mutex, nobody waits.
+            at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
+            at(mutex->holder).store(nullptr, std::memory_order_relaxed);
+            self->locks_held--;
+            locked.store(0, std::memory_order_relaxed);
+        }
+        fast_step_end(slot);
+        if (biased) {
+            return;
+        }
+    }
+    unlock_unbiased(mutex, self, slot);
+}
 
 } // namespace qaio::colock

@@ -73,7 +73,8 @@ void setup() noexcept
 #endif
 }
 
-thread_local bias_slot *tls_slot = nullptr;
+// Whether this thread asked for a slot already (it keeps one in its
+// coroutine state once it has one; this covers the threads that got none).
 thread_local bool tls_slot_tried = false;
 
 } // namespace
@@ -82,30 +83,28 @@ __attribute__((noinline)) bias_slot *bias_slot_create() noexcept
 {
     static std::once_flag once;
     std::call_once(once, setup);
-    if (!enabled) {
+    // Read afresh: this runs in a coroutine that may have changed threads.
+    if (!enabled || tls_slot_tried) {
         return nullptr;
     }
-    // Read afresh: this runs in a coroutine that may have changed threads.
-    if (!tls_slot && !tls_slot_tried) {
-        tls_slot_tried = true;
-        uint32_t id = 0;
-        {
-            std::lock_guard<std::mutex> g(slots_lock);
-            if (n_free) {
-                id = free_ids[--n_free];
-            } else if (n_used < max_slots - 1) {
-                id = ++n_used;
-            }
-        }
-        if (id) {
-            bias_slot *s = &slots[id];
-            s->id = id;
-            pthread_setspecific(slot_key, s);
-            tls_slot = s;
-            coroutine::set_lock_slot(s);
+    tls_slot_tried = true;
+    uint32_t id = 0;
+    {
+        std::lock_guard<std::mutex> g(slots_lock);
+        if (n_free) {
+            id = free_ids[--n_free];
+        } else if (n_used < max_slots - 1) {
+            id = ++n_used;
         }
     }
-    return tls_slot;
+    if (!id) {
+        return nullptr;
+    }
+    bias_slot *s = &slots[id];
+    s->id = id;
+    pthread_setspecific(slot_key, s);
+    coroutine::set_lock_slot(s);
+    return s;
 }
 
 bool bias_claim(CoMutex *m, bias_slot *me) noexcept

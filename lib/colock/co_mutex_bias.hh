@@ -49,8 +49,8 @@ struct alignas(64) bias_slot {
 constexpr uint32_t bias_revoking = 0x80000000u;
 constexpr uint32_t bias_revoked = 0xffffffffu;
 
-// This thread's slot, creating it on first use; null when biasing is off or
-// all slots are taken.
+// A slot for this thread, which has none yet (coroutine::set_lock_slot
+// records it); null when biasing is off or all slots are taken.
 bias_slot *bias_slot_create() noexcept;
 
 // Makes `m` biased to `me` if nobody owns it yet.  Returns whether `m` is

@@ -116,11 +116,9 @@ __attribute__((noinline, cold)) thread_state *thread_init() noexcept
     return ts;
 }
 
-// The thread's state for code around switches.  Out of line and opaque (the
-// empty asm makes it impure), so every call computes the thread-local
-// address afresh, even in a caller that LTO would otherwise merge it into:
-// callers call it again after a switch instead of keeping the result.
-__attribute__((noinline, noclone)) thread_state *this_thread() noexcept
+// The read behind this_thread() and self_with_lock_slot(); the empty asm
+// makes it impure.
+__attribute__((always_inline)) inline thread_state *read_thread_state() noexcept
 {
     thread_state *ts = tls_thread;
     asm volatile("" : "+r"(ts));
@@ -128,6 +126,15 @@ __attribute__((noinline, noclone)) thread_state *this_thread() noexcept
         ts = thread_init();
     }
     return ts;
+}
+
+// The thread's state for code around switches.  Out of line and opaque, so
+// every call computes the thread-local address afresh, even in a caller
+// that LTO would otherwise merge it into: callers call it again after a
+// switch instead of keeping the result.
+__attribute__((noinline, noclone)) thread_state *this_thread() noexcept
+{
+    return read_thread_state();
 }
 
 // The same, inlined, for the steps of coroutine.hh and the pool: functions
@@ -454,11 +461,7 @@ Coroutine *self() noexcept
 // the thread-local address.
 __attribute__((noinline, noclone)) self_and_lock_slot self_with_lock_slot() noexcept
 {
-    thread_state *ts = tls_thread;
-    asm volatile("" : "+r"(ts));
-    if (__builtin_expect(ts == nullptr, 0)) {
-        ts = thread_init();
-    }
+    thread_state *ts = read_thread_state();
     return {&running_in(ts)->c_, ts->lock_slot_};
 }
 

@@ -415,6 +415,79 @@ START_TEST(engine_created_here_serves_another_thread)
 }
 END_TEST
 
+/* Handed back and forth between threads, each polling a context bound to
+ * it, the engine serves every turn (io_uring binds its ring to a thread). */
+START_TEST(engine_serves_threads_in_turn)
+{
+    void *s = t_eng->init(&error_abort);
+    AioContext *ctx = t_engine_ctx_new();
+
+    for (int turn = 0; turn < 3; turn++) {
+        pthread_t th;
+
+        t_eng->attach(s, ctx);
+        read_some_blocks(s, ctx, true);
+        t_eng->detach(s, ctx);
+        ck_assert_int_eq(pthread_create(&th, NULL, use_in_thread, s), 0);
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+    }
+    t_eng->cleanup(s);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/*
+ * QEMU's main context may be polled by any thread holding the BQL (a vCPU
+ * thread draining, say) while the main thread, bound to it, waits: requests
+ * the main thread submitted must complete in that other thread.  QEMU's
+ * main loop defines qemu_get_aio_context; this binary does so for the test.
+ */
+static AioContext *t_main_ctx;
+
+AioContext *qemu_get_aio_context(void)
+{
+    return t_main_ctx;
+}
+
+typedef struct poll_job {
+    AioContext *ctx;
+    t_req *reqs;
+    int n;
+} poll_job;
+
+static void *wait_requests_in_thread(void *opaque)
+{
+    poll_job *j = opaque;
+
+    t_wait_requests(j->ctx, j->reqs, j->n);
+    return NULL;
+}
+
+START_TEST(main_context_polled_by_another_thread_completes_requests)
+{
+    AioContext *ctx = t_engine_ctx_new();
+    void *s = t_eng->setup(ctx, &error_abort);
+    pthread_t th;
+    poll_job j;
+    t_file f;
+    batch b;
+
+    t_main_ctx = ctx;
+    t_file_open(&f, 1 << 20, true);
+    batch_new(&b, s, &f, QEMU_AIO_READ, 64, 4096, true);
+    /* Plugged, so all go in one submission and few are done at return. */
+    t_start_requests(b.reqs, b.n, true);
+    j = (poll_job){ ctx, b.reqs, b.n };
+    ck_assert_int_eq(pthread_create(&th, NULL, wait_requests_in_thread, &j), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    batch_check_reads(&b);
+    batch_free(&b);
+    t_file_close(&f);
+    t_main_ctx = NULL;
+    aio_context_unref(ctx);
+}
+END_TEST
+
 /* ---- io ----------------------------------------------------------------- */
 
 START_TEST(reads_return_the_file_data)
@@ -889,6 +962,8 @@ void t_engine_add_common_tests(Suite *s, TCase **tc_init, TCase **tc_io,
     tcase_add_test_raise_signal(tc, unplug_without_plug_aborts, SIGABRT);
     tcase_add_test(tc, engine_created_in_another_thread_serves_this_one);
     tcase_add_test(tc, engine_created_here_serves_another_thread);
+    tcase_add_test(tc, engine_serves_threads_in_turn);
+    tcase_add_test(tc, main_context_polled_by_another_thread_completes_requests);
     suite_add_tcase(s, tc);
     *tc_init = tc;
 

@@ -811,8 +811,14 @@ static void bench_report_json(int argc, char **argv)
         bench_json_number(r->st.min_ns);
         printf(", \"max\": ");
         bench_json_number(r->st.max_ns);
+        /* Operations per second where the metric gives them: a time per
+         * operation, or IOPS itself; null for latencies. */
         printf(", \"ops_per_sec\": ");
-        bench_json_number(r->st.median_ns > 0 ? 1e9 / r->st.median_ns : -1);
+        if (strcmp(r->metric, "ns/op") == 0) {
+            bench_json_number(r->st.median_ns > 0 ? 1e9 / r->st.median_ns : -1);
+        } else {
+            bench_json_number(strcmp(r->metric, "IOPS") == 0 ? r->st.median_ns : -1);
+        }
         printf(", \"repeats\": %d, \"iterations_per_repeat\": %" PRIu64,
                r->st.repeats, r->st.iters);
         printf(", \"ratios\": [");

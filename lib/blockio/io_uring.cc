@@ -118,10 +118,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-// QEMU's main context, when a main loop exists (QEMU's util/main-loop.c in
-// a QEMU tree); a weak reference, so standalone programs need none.
-extern "C" AioContext *qemu_get_aio_context(void) __attribute__((weak));
-
 namespace qaio::blockio {
 namespace {
 
@@ -189,12 +185,12 @@ struct LuringState {
     unsigned max_in_flight_ = 0;  // the CQ ring's size
     ring_mode mode_ = ring_mode::cooperative;
     bool deferred_allowed_ = false;  // the kernel and QAIO_IO_URING_DEFER allow it
-    bool ring_enabled_ = true;       // false: a deferred ring bound to no thread yet
+    // The thread that entered ring_ last; none yet for a new ring (a new
+    // deferred ring is still disabled, bound to no thread).
     bool ring_thread_known_ = false;
-    pthread_t ring_thread_{};        // the thread that entered last
+    pthread_t ring_thread_{};
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
     int watched_fd_ = -1;            // the fd the context watches for us
-    bool wakeups_on_ = true;         // IORING_CQ_EVENTFD_DISABLED clear
 
     qaio::loop::context *ctx_ = nullptr;
     qaio::loop::bh *completion_bh_ = nullptr;
@@ -251,19 +247,9 @@ struct LuringState {
             }
         }
         mode_ = mode;
-        ring_enabled_ = mode == ring_mode::cooperative;
-        wakeups_on_ = true;
+        ring_thread_known_ = false;
         max_in_flight_ = ring_.cq.ring_entries;
         return 0;
-    }
-
-    // Whether the calling thread may have a deferred ring: it has bound the
-    // context, and the context is not the main one.
-    bool thread_owns_context() const noexcept
-    {
-        AioContext *c = ctx_->c();
-        return qaio::loop::current_context() == c &&
-               !(qemu_get_aio_context && qemu_get_aio_context() == c);
     }
 
     // Whether the calling thread may enter the ring; on an idle engine,
@@ -274,22 +260,25 @@ struct LuringState {
         if (ring_thread_known_ && pthread_equal(ring_thread_, self)) {
             return true;
         }
-        if (in_flight_ && mode_ == ring_mode::deferred) {
-            return false;  // only the ring's own thread can reap these
-        }
-        if (!in_flight_) {
-            ring_mode want = deferred_allowed_ && thread_owns_context() ? ring_mode::deferred
-                                                                        : ring_mode::cooperative;
-            if (want != mode_ || (want == ring_mode::deferred && ring_enabled_)) {
+        if (in_flight_) {
+            if (mode_ == ring_mode::deferred) {
+                return false;  // only the ring's own thread can reap these
+            }
+        } else {
+            ring_mode want = deferred_allowed_ && qaio::loop::polled_by_this_thread_alone(ctx_->c())
+                                 ? ring_mode::deferred
+                                 : ring_mode::cooperative;
+            // A deferred ring that a thread entered is that thread's.
+            if (want != mode_ || (want == ring_mode::deferred && ring_thread_known_)) {
                 replace_ring(want);
             }
-            if (!ring_enabled_) {
-                // liburing 2.3 has no wrapper for this.
+            if (mode_ == ring_mode::deferred) {
+                // A new ring: bind it to this thread.  liburing 2.3 has no
+                // wrapper for this.
                 long r = syscall(__NR_io_uring_register, ring_.ring_fd,
                                  IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
                 QAIO_CHECK(r >= 0, "io_uring engine %p: cannot enable its ring: %s",
                            static_cast<void *>(this), strerror(errno));
-                ring_enabled_ = true;
             }
         }
         ring_thread_ = self;
@@ -334,13 +323,11 @@ struct LuringState {
         watched_fd_ = fd;
     }
 
-    // Deferred rings: no eventfd signal while a pass runs.
+    // Deferred rings: no eventfd signal while a pass runs (liburing skips
+    // the store when nothing changes).
     void mute_wakeups() noexcept
     {
-        if (wakeups_on_) {
-            io_uring_cq_eventfd_toggle(&ring_, false);
-            wakeups_on_ = false;
-        }
+        io_uring_cq_eventfd_toggle(&ring_, false);
     }
 
     // Deferred rings: signals on again before the thread leaves; returns
@@ -348,7 +335,6 @@ struct LuringState {
     bool unmute_wakeups() noexcept
     {
         io_uring_cq_eventfd_toggle(&ring_, true);
-        wakeups_on_ = true;
 #if defined(__x86_64__) || defined(__i386__)
         // The kernel sets IORING_SQ_TASKRUN with a locked instruction before
         // it reads the eventfd flag; this fence orders our store before our

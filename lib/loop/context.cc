@@ -15,6 +15,10 @@
 #include <new>
 #include <string_view>
 
+// QEMU's main context, where a main loop exists (QEMU's util/main-loop.c
+// in a QEMU tree); a weak reference, so standalone programs need none.
+extern "C" AioContext *qemu_get_aio_context(void) __attribute__((weak));
+
 namespace qaio::loop {
 
 extern GSourceFuncs gsource_funcs;  // gsource.cc
@@ -173,6 +177,11 @@ void set_current_context(AioContext *ctx) noexcept
                "this thread already has a current AioContext (%p); it can be set once",
                static_cast<void *>(tls_current_context));
     tls_current_context = ctx;
+}
+
+bool polled_by_this_thread_alone(AioContext *ctx) noexcept
+{
+    return tls_current_context == ctx && !(qemu_get_aio_context && qemu_get_aio_context() == ctx);
 }
 
 } // namespace qaio::loop

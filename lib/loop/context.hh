@@ -176,4 +176,9 @@ void attached_finalize(context *ctx) noexcept;
 AioContext *current_context() noexcept;
 void set_current_context(AioContext *ctx) noexcept;
 
+// Whether, by QEMU's rules, only the calling thread polls ctx and runs its
+// coroutines: the thread bound ctx (set_current_context) and ctx is not
+// QEMU's main context, which any thread holding the BQL may poll.
+bool polled_by_this_thread_alone(AioContext *ctx) noexcept;
+
 } // namespace qaio::loop

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 
 /* BlockAIOCB and AIOCBInfo are embedded and defined by callers. */
 _Static_assert(sizeof(BlockAIOCB) == 40, "BlockAIOCB size");
@@ -49,6 +50,7 @@ typedef struct {
     int result;              /* what the work returns */
     int order;               /* position at which the work started */
     pthread_t work_thread;
+    pid_t work_tid;          /* unlike pthread_t, not reused at once */
     pthread_t cb_thread;
     BlockAIOCB *aiocb;
 } Job;
@@ -97,6 +99,7 @@ static int work(void *opaque)
     Job *j = opaque;
 
     j->work_thread = pthread_self();
+    j->work_tid = (pid_t)syscall(SYS_gettid);
     j->order = qatomic_fetch_inc(&next_order);
     qatomic_inc(&j->n);
     return j->result;
@@ -237,6 +240,38 @@ static void wait_at_least(int *p, int want)
         }
         usleep(500);
     }
+}
+
+/* The state letter of thread `tid` of this process in /proc ('S' while it
+ * sleeps), or 0 once it has exited. */
+static char thread_state(pid_t tid)
+{
+    char path[64], line[512], *paren;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    paren = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+    fclose(f);
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/* Waits until thread `tid` sleeps or has exited; returns its state then. */
+static char wait_sleeping_or_gone(pid_t tid)
+{
+    int64_t end = t_now_ns() + 20 * 1000000000LL;
+    char state;
+
+    while ((state = thread_state(tid)) != 'S' && state != 0) {
+        if (t_now_ns() > end) {
+            ck_abort_msg("thread %d neither sleeps nor exits (state %c)", (int)tid, state);
+        }
+        usleep(500);
+    }
+    return state;
 }
 
 static void set_params(AioContext *c, int64_t min, int64_t max)
@@ -927,12 +962,27 @@ START_TEST(set_params_rejects_values_above_int_max)
 }
 END_TEST
 
-START_TEST(set_params_rejects_negative_values)
+/* QEMU 7.2 refuses only min > max, max == 0 and values above INT_MAX:
+ * negative values pass.  A negative min starts no worker; with max 4,
+ * requests run on workers started for them. */
+START_TEST(set_params_accepts_negative_values_as_qemu_does)
 {
-    set_params(ctx, 2, 2);
-    expect_rejected(-1, 4);
-    expect_rejected(-5, -1);
-    expect_limits_unchanged();
+    ThreadPool *pool;
+    Error *err = NULL;
+    Job j;
+
+    aio_context_set_thread_pool_params(ctx, -5, -1, &err);
+    ck_assert_ptr_null(err);
+    aio_context_set_thread_pool_params(ctx, -1, 4, &err);
+    ck_assert_ptr_null(err);
+
+    pool = aio_get_thread_pool(ctx);
+    wait_workers(ctx, 0);
+    job_init(&j, 7);
+    submit_job(pool, work, &j);
+    run_until_done();
+    ck_assert_int_eq(j.calls, 1);
+    ck_assert_int_eq(j.ret, 7);
 }
 END_TEST
 
@@ -1005,6 +1055,43 @@ START_TEST(idle_workers_above_min_retire_after_the_idle_timeout)
     gate_set(true);
     run_until_done();
     wait_workers(ctx, 0);
+}
+END_TEST
+
+/* Idle times whose nanoseconds do not fit in 64 bits (above 9.2e12 ms),
+ * up to the largest the knob takes. */
+static const char *const never_ending_idle_ms[] = {
+    "9300000000000", "9223372036854775807",
+};
+
+/* Such a time means "never": the idle worker waits for work (it used to
+ * overflow into a deadline in the past and exit at once), runs the next
+ * request itself, and stderr says the value was taken as "never". */
+START_TEST(idle_time_beyond_64_bit_nanoseconds_keeps_idle_workers)
+{
+    ThreadPool *pool;
+    Job first, second;
+    char *err;
+
+    setenv("QAIO_THREAD_POOL_IDLE_MS", never_ending_idle_ms[_i], 1);
+    set_params(ctx, 0, 1);
+    t_stderr_begin();
+    pool = aio_get_thread_pool(ctx);
+    err = t_stderr_end();
+
+    job_init(&first, 0);
+    submit_job(pool, work, &first);
+    run_until_done();
+    ck_assert_msg(wait_sleeping_or_gone(first.work_tid) == 'S',
+                  "the idle worker exited with QAIO_THREAD_POOL_IDLE_MS=%s",
+                  never_ending_idle_ms[_i]);
+    job_init(&second, 0);
+    submit_job(pool, work, &second);
+    run_until_done();
+    ck_assert_int_eq(second.work_tid, first.work_tid);
+    ck_assert_msg(strstr(err, "QAIO_THREAD_POOL_IDLE_MS") && strstr(err, "never exit"),
+                  "stderr: '%s'", err);
+    g_free(err);
 }
 END_TEST
 
@@ -1265,13 +1352,15 @@ static Suite *thread_pool_suite(void)
     tcase_add_test(tc, set_params_rejects_min_above_max);
     tcase_add_test(tc, set_params_rejects_zero_max);
     tcase_add_test(tc, set_params_rejects_values_above_int_max);
-    tcase_add_test(tc, set_params_rejects_negative_values);
+    tcase_add_test(tc, set_params_accepts_negative_values_as_qemu_does);
     tcase_add_test(tc, set_params_accepts_int_max);
     tcase_add_test(tc, new_pool_starts_min_workers);
     tcase_add_test(tc, raising_min_on_a_pool_starts_workers);
     tcase_add_test(tc, lowering_max_makes_surplus_workers_exit);
     tcase_add_test(tc, idle_workers_above_min_retire_after_the_idle_timeout);
     tcase_add_test(tc, idle_workers_never_retire_below_min);
+    tcase_add_loop_test(tc, idle_time_beyond_64_bit_nanoseconds_keeps_idle_workers, 0,
+                        (int)ARRAY_SIZE(never_ending_idle_ms));
     tcase_add_test(tc, update_params_takes_the_limits_of_the_given_context);
 
     tc = new_tcase(s, "lifetime", 120);

@@ -83,6 +83,35 @@ int64_t t_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static int t_saved_stderr = -1;
+static FILE *t_captured;
+
+void t_stderr_begin(void)
+{
+    t_captured = tmpfile();
+    if (!t_captured) {
+        ck_abort_msg("tmpfile: %s", strerror(errno));
+    }
+    fflush(stderr);
+    t_saved_stderr = dup(STDERR_FILENO);
+    dup2(fileno(t_captured), STDERR_FILENO);
+}
+
+char *t_stderr_end(void)
+{
+    char *text = g_malloc0(65536);
+    size_t n;
+
+    fflush(stderr);
+    dup2(t_saved_stderr, STDERR_FILENO);
+    close(t_saved_stderr);
+    rewind(t_captured);
+    n = fread(text, 1, 65535, t_captured);
+    text[n] = '\0';
+    fclose(t_captured);
+    return text;
+}
+
 int t_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);

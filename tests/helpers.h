@@ -41,6 +41,11 @@ void t_drain_ctx(AioContext *ctx);
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t t_now_ns(void);
 
+/* Capture what the process writes to stderr from t_stderr_begin() on;
+ * t_stderr_end() restores stderr and returns the text (g_free it). */
+void t_stderr_begin(void);
+char *t_stderr_end(void);
+
 /* Run every test of the suite (CK_NORMAL output unless CK_VERBOSITY says
  * otherwise; CK_RUN_CASE, CK_FORK... apply), free the runner and return
  * EXIT_SUCCESS or EXIT_FAILURE for main(). */

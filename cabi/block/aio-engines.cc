@@ -21,10 +21,9 @@ QAIO_EXPORT struct ThreadPool *aio_get_thread_pool(AioContext *ctx)
 QAIO_EXPORT void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min,
                                                     int64_t max, Error **errp)
 {
-    // QEMU's checks, plus negative values (which QEMU's only caller, the
-    // event-loop-base properties, never passes): a negative max would leave
-    // every request queued forever.
-    if (min > max || max == 0 || min < 0 || min > INT_MAX || max > INT_MAX) {
+    // QEMU 7.2's checks and no more: negative values pass, and a negative
+    // max leaves requests queued as it does there.
+    if (min > max || max == 0 || min > INT_MAX || max > INT_MAX) {
         error_setg(errp, "bad thread-pool-min/thread-pool-max values");
         return;
     }

@@ -67,6 +67,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cinttypes>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -79,6 +80,9 @@ namespace qaio::pool {
 namespace {
 
 constexpr int64_t default_idle_ms = 10 * 1000;
+// idle_ns_ for "never": a knob beyond what nanoseconds in an int64_t hold
+// (292 years) means idle workers wait for work without a deadline.
+constexpr int64_t idle_forever = INT64_MAX;
 
 enum class req_state : int { queued, active, done };
 
@@ -278,12 +282,13 @@ request *thread_pool::take_request_locked() noexcept
             r->state = req_state::active;
             return r;
         }
-        if (!have_deadline) {
+        if (!have_deadline && idle_ns_ != idle_forever) {
             deadline = deadline_after(idle_ns_);
             have_deadline = true;
         }
         idle_threads_++;
-        int rc = pthread_cond_timedwait(&request_cond_, &lock_, &deadline);
+        int rc = have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
+                               : pthread_cond_wait(&request_cond_, &lock_);
         idle_threads_--;
         if (rc == ETIMEDOUT) {
             // Only a real timeout with nothing queued retires a worker; the
@@ -403,6 +408,23 @@ void co_waiter_done(void *opaque, int ret)
     aio_co_wake(w->co);
 }
 
+// QAIO_THREAD_POOL_IDLE_MS in nanoseconds; a value too large to convert
+// saturates to idle_forever, said once per process.
+int64_t idle_ns_from_knob() noexcept
+{
+    int64_t ms = support::knob_int("QAIO_THREAD_POOL_IDLE_MS").value_or(default_idle_ms);
+    if (ms < idle_forever / 1000000) {
+        return ms * 1000000;
+    }
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true, std::memory_order_relaxed)) {
+        support::knob_adjusted("QAIO_THREAD_POOL_IDLE_MS",
+                               "at least %" PRId64 " ms (292 years): idle workers never exit",
+                               idle_forever / 1000000);
+    }
+    return idle_forever;
+}
+
 } // namespace
 
 thread_pool *pool_new(loop::context *ctx) noexcept
@@ -417,8 +439,7 @@ thread_pool *pool_new(loop::context *ctx) noexcept
     auto *p = new (std::nothrow) thread_pool;
     QAIO_CHECK(p, "out of memory allocating a thread pool");
     p->ctx_ = ctx;
-    p->idle_ns_ = support::knob_int("QAIO_THREAD_POOL_IDLE_MS").value_or(default_idle_ms) *
-                  1000000;
+    p->idle_ns_ = idle_ns_from_knob();
     p->completion_bh_ = loop::bh_new(ctx, completion_bh_cb, p, "thread-pool-completion");
     p->spawn_bh_ = loop::bh_new(ctx, spawn_bh_cb, p, "thread-pool-spawn");
 

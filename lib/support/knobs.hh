@@ -4,7 +4,7 @@
 //   QAIO_FDMON=poll|epoll|io_uring   force an fd monitor for new contexts
 //   QAIO_POLL_MAX_NS=N               default adaptive-polling limit
 //   QAIO_STATS=1                     print per-context counters at exit
-//   QAIO_COROUTINE_STACK_SIZE=N      stack size of new coroutines (bytes)
+//   QAIO_COROUTINE_STACK_SIZE=N      coroutine stack size (bytes; read once)
 //   QAIO_THREAD_POOL_IDLE_MS=N       idle time before a surplus worker exits
 //   QAIO_COMUTEX_BIAS=0              no lock-free CoMutex fast path
 //   QAIO_IO_URING_DEFER=0            no DEFER_TASKRUN io_uring engine rings
@@ -25,5 +25,10 @@ const char *knob(const char *name) noexcept;
 std::optional<int64_t> knob_int(const char *name) noexcept;
 
 bool knob_flag(const char *name) noexcept;
+
+// Tells stderr that knob `name` is used as something other than what it
+// says (raised to a minimum, saturated, rounded): "qaio: NAME=value: why".
+void knob_adjusted(const char *name, const char *fmt, ...) noexcept
+    __attribute__((format(printf, 2, 3)));
 
 } // namespace qaio::support

@@ -775,6 +775,82 @@ START_TEST(coroutine_stack_size_follows_qaio_coroutine_stack_size)
 }
 END_TEST
 
+/* Below the 16 KiB minimum, the knob is raised to it, and stderr says so
+ * (it used to be raised silently). */
+static const char *const stack_sizes_below_the_minimum[] = { "0", "1", "16383" };
+
+START_TEST(coroutine_stack_size_below_the_minimum_is_raised_and_reported)
+{
+    StackProbe p;
+    char *err;
+
+    setenv("QAIO_COROUTINE_STACK_SIZE", stack_sizes_below_the_minimum[_i], 1);
+    t_stderr_begin();
+    probe_stack(&p);
+    err = t_stderr_end();
+    assert_stack_size(&p, 16 * 1024);
+    ck_assert_msg(strstr(err, "QAIO_COROUTINE_STACK_SIZE") && strstr(err, "16384"),
+                  "stderr: '%s'", err);
+    g_free(err);
+}
+END_TEST
+
+START_TEST(coroutine_stack_size_is_rounded_up_to_pages_and_reported)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char value[32], *err;
+    StackProbe p;
+
+    snprintf(value, sizeof(value), "%d", 64 * 1024 + 1);
+    setenv("QAIO_COROUTINE_STACK_SIZE", value, 1);
+    t_stderr_begin();
+    probe_stack(&p);
+    err = t_stderr_end();
+    assert_stack_size(&p, 64 * 1024 + page);
+    ck_assert_msg(strstr(err, "QAIO_COROUTINE_STACK_SIZE") && strstr(err, "whole pages"),
+                  "stderr: '%s'", err);
+    g_free(err);
+}
+END_TEST
+
+START_TEST(coroutine_stack_size_in_whole_pages_is_taken_silently)
+{
+    StackProbe p;
+    char *err;
+
+    setenv("QAIO_COROUTINE_STACK_SIZE", "262144", 1);
+    t_stderr_begin();
+    probe_stack(&p);
+    err = t_stderr_end();
+    ck_assert_str_eq(err, "");
+    g_free(err);
+}
+END_TEST
+
+static void hold_fn(void *opaque)
+{
+    qemu_coroutine_yield();
+}
+
+/* As README says: read at the process's first coroutine, so a value set
+ * later does not change the stacks mapped afterwards. */
+START_TEST(coroutine_stack_size_is_read_once_at_the_first_coroutine)
+{
+    Coroutine *held;
+    StackProbe p;
+
+    unsetenv("QAIO_COROUTINE_STACK_SIZE");
+    probe_stack(&p);
+    /* Keep the pooled coroutine busy, so the probe below maps a stack. */
+    held = qemu_coroutine_create(hold_fn, NULL);
+    qemu_coroutine_enter(held);
+    setenv("QAIO_COROUTINE_STACK_SIZE", "262144", 1);
+    probe_stack(&p);
+    assert_stack_size(&p, COROUTINE_STACK_SIZE);
+    qemu_coroutine_enter(held);
+}
+END_TEST
+
 /* Frames of a few hundred bytes, each written whole and read again after
  * the call (so it stays a real recursion): no frame can step over the
  * guard page without touching it. */
@@ -1168,6 +1244,11 @@ static Suite *coroutine_suite(void)
     tcase_add_test(tc, coroutine_stack_has_a_guard_page_below_it);
     tcase_add_test(tc, coroutine_stack_is_1_mib_by_default);
     tcase_add_test(tc, coroutine_stack_size_follows_qaio_coroutine_stack_size);
+    tcase_add_loop_test(tc, coroutine_stack_size_below_the_minimum_is_raised_and_reported, 0,
+                        (int)ARRAY_SIZE(stack_sizes_below_the_minimum));
+    tcase_add_test(tc, coroutine_stack_size_is_rounded_up_to_pages_and_reported);
+    tcase_add_test(tc, coroutine_stack_size_in_whole_pages_is_taken_silently);
+    tcase_add_test(tc, coroutine_stack_size_is_read_once_at_the_first_coroutine);
     tcase_add_test(tc, stacks_are_reused_without_new_mappings);
     tcase_add_test(tc, coroutines_beyond_every_cap_are_unmapped);
 #ifndef T_SANITIZED

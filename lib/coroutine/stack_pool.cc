@@ -36,14 +36,19 @@ std::atomic<uint64_t> n_dormant_refused{0};
 size_t read_stack_size() noexcept
 {
     size_t page = page_size();
-    size_t size = COROUTINE_STACK_SIZE;
-    if (auto knob = support::knob_int("QAIO_COROUTINE_STACK_SIZE")) {
-        size = static_cast<size_t>(*knob);
-        if (size < min_stack_size) {
-            size = min_stack_size;
-        }
+    auto knob = support::knob_int("QAIO_COROUTINE_STACK_SIZE");
+    if (!knob) {
+        return COROUTINE_STACK_SIZE;
     }
-    return (size + page - 1) / page * page;
+    auto wanted = static_cast<size_t>(*knob);
+    size_t size = wanted < min_stack_size ? min_stack_size : wanted;
+    size = (size + page - 1) / page * page;
+    if (size != wanted) {
+        support::knob_adjusted("QAIO_COROUTINE_STACK_SIZE",
+                               "coroutine stacks are %zu bytes (%s)", size,
+                               wanted < min_stack_size ? "the minimum" : "whole pages");
+    }
+    return size;
 }
 
 } // namespace

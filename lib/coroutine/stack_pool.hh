@@ -23,9 +23,11 @@ struct coroutine;
 // nesting needs beyond what the QEMU pools keep.
 constexpr unsigned dormant_cap = 1024;
 
-// The stack size of new coroutines: QAIO_COROUTINE_STACK_SIZE if set (bytes,
-// rounded up to whole pages, at least 64 KiB), else COROUTINE_STACK_SIZE
-// (1 MiB).  Read once, at the first coroutine.
+// The stack size of every coroutine: QAIO_COROUTINE_STACK_SIZE if set
+// (bytes, rounded up to whole pages, at least 16 KiB; stderr says when the
+// value is adjusted), else COROUTINE_STACK_SIZE (1 MiB).  Read once, at the
+// process's first coroutine: pooled coroutines keep their stacks, so a
+// later value could not apply to the coroutines created afterwards anyway.
 size_t stack_size() noexcept;
 
 size_t page_size() noexcept;

@@ -322,19 +322,22 @@ void bench_measure(bench_case *cases, int n, const char *suite,
     }
 
     for (int i = 0; i < n; i++) {
-        double *s = &samples[i * repeats];
-        bench_stats *st = &cases[i].stats;
-
-        st->samples = g_new(double, repeats);
-        memcpy(st->samples, s, sizeof(*s) * repeats);
-        qsort(s, repeats, sizeof(*s), bench_cmp_double);
-        st->repeats = repeats;
-        st->min_ns = s[0];
-        st->max_ns = s[repeats - 1];
-        st->median_ns = repeats % 2 ? s[repeats / 2]
-                                    : (s[repeats / 2 - 1] + s[repeats / 2]) / 2;
+        bench_stats_set_samples(&cases[i].stats, &samples[i * repeats], repeats);
     }
     g_free(samples);
+}
+
+void bench_stats_set_samples(bench_stats *st, const double *samples, int n)
+{
+    double *sorted = g_memdup2(samples, sizeof(*samples) * n);
+
+    st->samples = g_memdup2(samples, sizeof(*samples) * n);
+    qsort(sorted, n, sizeof(*sorted), bench_cmp_double);
+    st->repeats = n;
+    st->min_ns = sorted[0];
+    st->max_ns = sorted[n - 1];
+    st->median_ns = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    g_free(sorted);
 }
 
 /* ---- results ------------------------------------------------------------ */

@@ -102,6 +102,10 @@ typedef struct bench_case {
 void bench_measure(bench_case *cases, int n, const char *suite,
                    const char *what, int group, int ngroups);
 
+/* Keep a copy of `n` samples (ns/op, in round order) in `st`, with their
+ * median, minimum and maximum. */
+void bench_stats_set_samples(bench_stats *st, const double *samples, int n);
+
 /* ---- results ------------------------------------------------------------ */
 
 #define BENCH_MAX_RATIOS 2

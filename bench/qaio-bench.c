@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 
 extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
+extern const bench_suite bench_suite_startup;     /* suite_startup.c */
 extern const bench_suite bench_suite_io;          /* suite_io.c, and its options: */
 extern const char *bench_io_path;                 /* --io-path */
 extern long bench_io_size_mib;                    /* --io-size */
@@ -29,6 +30,7 @@ static const bench_suite *const bench_suites[] = {
     &bench_suite_lock,
     &bench_suite_coroutine,
     &bench_suite_io,
+    &bench_suite_startup,
 };
 
 static void usage(FILE *out)
@@ -66,7 +68,9 @@ static void usage(FILE *out)
 "evtimer_add/evtimer_del, uv_timer_start/uv_timer_stop; lock: Boost.Context\n"
 "jump_fcontext there and back, pthread_mutex; io: fio with libaio and\n"
 "io_uring on the same file (the io rows show IOPS, their notes MB/s and\n"
-"p50/p99 latency).\n"
+"p50/p99 latency); startup: the same probe program without a CoMutex,\n"
+"and with QAIO_COMUTEX_BIAS=0 (its rows show ns per exec, the median of\n"
+"100 execs each, 30 with --quick; --repeat does not apply).\n"
 "\n"
 "The table shows ns per operation; 'ratio' is qaio's median over the row's\n"
 "(qaio/PEER) or a row over its own baseline (n10000/n1, p10000/p10), and\n"

@@ -13,6 +13,7 @@
  * run two contexts, each polled by its own thread.  Order is read from logs
  * the coroutines write, never from timing.
  */
+#define _GNU_SOURCE 1   /* dladdr, dlmopen */
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qemu/coroutine.h"
@@ -24,7 +25,13 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* ======================================================================== */
@@ -1210,6 +1217,226 @@ START_TEST(co_mutex_held_by_a_coroutine_that_moves_thread_is_released_there)
 }
 END_TEST
 
+/*
+ * Start-up: registering for membarrier costs an RCU grace period (tens of
+ * ms) once a process has threads, so libqaio registers at load, while it
+ * has one.  The first CoMutex of a process that already runs another
+ * thread is biased without registering on the way: from here on a seccomp
+ * filter refuses the registration.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define T_BIAS_OFF_IN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_BIAS_OFF_IN_BUILD 1
+#endif
+#endif
+
+/* Sends membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) of this thread
+ * and the threads it creates afterwards to seccomp `action`; returns what
+ * seccomp() does (-1 where filters are not allowed, a listener with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER). */
+static int filter_membarrier_registration(unsigned action, unsigned flags)
+{
+    /* The low half of the first argument (the command). */
+    unsigned cmd_offset = offsetof(struct seccomp_data, args[0]) +
+                          (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0);
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, cmd_offset),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, action),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        return -1;
+    }
+    return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static void *idle_until_cancelled(void *unused)
+{
+    for (;;) {
+        pause();
+    }
+    return NULL;
+}
+
+typedef struct {
+    CoMutex m;
+    unsigned bias_while_held;
+    int done;
+} FirstLock;
+
+static void coroutine_fn first_lock(void *opaque)
+{
+    FirstLock *f = opaque;
+
+    qemu_co_mutex_lock(&f->m);
+    f->bias_while_held = f->m.bias;
+    qemu_co_mutex_unlock(&f->m);
+    __atomic_fetch_add(&f->done, 1, __ATOMIC_RELEASE);
+}
+
+START_TEST(first_co_mutex_of_a_threaded_process_is_biased_without_registering)
+{
+    FirstLock f = { .done = 0 };
+    IoThread other;
+    pthread_t idle;
+    AioContext *ctx;
+
+#ifdef T_BIAS_OFF_IN_BUILD
+    printf("SKIP %s: no bias under TSan\n", __func__);
+    return;
+#endif
+    if (getenv("QAIO_COMUTEX_BIAS")) {
+        printf("SKIP %s: QAIO_COMUTEX_BIAS is set\n", __func__);
+        return;
+    }
+    if (filter_membarrier_registration(SECCOMP_RET_ERRNO | EPERM, 0) != 0) {
+        printf("SKIP %s: no seccomp filter (%s)\n", __func__, strerror(errno));
+        return;
+    }
+    /* A registration now would fail, as the test shows: */
+    ck_assert_int_eq(syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0),
+                     -1);
+    ck_assert_int_eq(errno, EPERM);
+
+    ck_assert_int_eq(pthread_create(&idle, NULL, idle_until_cancelled, NULL), 0);
+    ctx = new_ctx();
+    qemu_co_mutex_init(&f.m);
+    start(first_lock, &f);
+    ck_assert_int_eq(f.done, 1);
+    ck_assert_msg(f.bias_while_held != 0 && f.bias_while_held != T_BIAS_REVOKED,
+                  "the first CoMutex was not biased (bias word %#x)", f.bias_while_held);
+    /* Revocable: a coroutine of another thread takes it in turn. */
+    iothread_start(&other);
+    spawn_in(other.ctx, first_lock, &f);
+    wait_for_count(&f.done, 2);
+    ck_assert_uint_eq(f.bias_while_held, T_BIAS_REVOKED);
+    iothread_join(&other);
+    pthread_cancel(idle);
+    pthread_join(idle, NULL);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/*
+ * Start-up, libqaio loaded late: a process that already has threads when
+ * it loads libqaio registers on a thread of libqaio's, at its first
+ * CoMutex.  A second copy of libqaio, loaded with dlmopen into a namespace
+ * of its own while this process runs two threads, shows it: the copy's
+ * registration is held in a seccomp user notification while a coroutine of
+ * the copy locks a CoMutex (which takes the atomic protocol: no bias before
+ * registration), then let through, and the copy's next mutexes are biased.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(T_BIAS_OFF_IN_BUILD)
+#define T_NO_SECOND_COPY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_NO_SECOND_COPY 1
+#endif
+#endif
+
+typedef struct {
+    Coroutine *(*create)(CoroutineEntry *entry, void *opaque);
+    void (*enter)(Coroutine *co);
+    void (*init)(CoMutex *m);
+    void (*lock)(CoMutex *m);
+    void (*unlock)(CoMutex *m);
+} QaioCopy;
+
+typedef struct {
+    const QaioCopy *q;
+    CoMutex m;
+    unsigned bias_while_held;
+} CopyLock;
+
+static void coroutine_fn copy_lock_once(void *opaque)
+{
+    CopyLock *c = opaque;
+
+    c->q->lock(&c->m);
+    c->bias_while_held = c->m.bias;
+    c->q->unlock(&c->m);
+}
+
+/* The bias word of a new mutex of the copy's while a coroutine holds it. */
+static unsigned lock_in_copy(const QaioCopy *q)
+{
+    CopyLock c = { .q = q };
+
+    q->init(&c.m);
+    q->enter(q->create(copy_lock_once, &c));
+    return c.bias_while_held;
+}
+
+START_TEST(libqaio_loaded_by_a_threaded_process_registers_off_the_lock_path)
+{
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    Dl_info self;
+    pthread_t idle;
+    QaioCopy q;
+    int64_t end;
+    unsigned bias;
+    void *h;
+    int listener;
+
+#ifdef T_NO_SECOND_COPY
+    printf("SKIP %s: sanitized build\n", __func__);
+    return;
+#endif
+    if (getenv("QAIO_COMUTEX_BIAS")) {
+        printf("SKIP %s: QAIO_COMUTEX_BIAS is set\n", __func__);
+        return;
+    }
+    ck_assert(dladdr((void *)qemu_co_mutex_lock, &self) && self.dli_fname);
+    ck_assert_int_eq(pthread_create(&idle, NULL, idle_until_cancelled, NULL), 0);
+    listener = filter_membarrier_registration(SECCOMP_RET_USER_NOTIF,
+                                              SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    if (listener < 0) {
+        printf("SKIP %s: no seccomp user notification (%s)\n", __func__, strerror(errno));
+        return;
+    }
+    h = dlmopen(LM_ID_NEWLM, self.dli_fname, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(h, "dlmopen %s: %s", self.dli_fname, dlerror());
+    q.create = dlsym(h, "qemu_coroutine_create");
+    q.enter = dlsym(h, "qemu_coroutine_enter");
+    q.init = dlsym(h, "qemu_co_mutex_init");
+    q.lock = dlsym(h, "qemu_co_mutex_lock");
+    q.unlock = dlsym(h, "qemu_co_mutex_unlock");
+    ck_assert(q.create && q.enter && q.init && q.lock && q.unlock);
+
+    /* Whatever the copy's registrar does, it cannot finish before the
+     * notification below is answered: this lock does not wait for it. */
+    ck_assert_uint_eq(lock_in_copy(&q), T_BIAS_REVOKED);
+
+    memset(&req, 0, sizeof(req));
+    ck_assert_int_eq(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req), 0);
+    ck_assert_int_eq(req.data.nr, __NR_membarrier);
+    ck_assert_int_eq(req.data.args[0], MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+    ck_assert_int_ne(req.pid, (pid_t)syscall(SYS_gettid));
+    memset(&resp, 0, sizeof(resp));
+    resp.id = req.id;
+    resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    ck_assert_int_eq(ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+
+    end = t_now_ns() + 20 * 1000000000LL;
+    while ((bias = lock_in_copy(&q)) == T_BIAS_REVOKED) {
+        ck_assert_msg(t_now_ns() < end, "no mutex of the copy is biased after registration");
+        g_usleep(1000);
+    }
+    ck_assert_uint_ne(bias, 0);
+    close(listener);
+    pthread_cancel(idle);
+    pthread_join(idle, NULL);
+}
+END_TEST
+
 static Suite *co_mutex_suite(void)
 {
     Suite *s = suite_create("co_mutex");
@@ -1243,6 +1470,8 @@ static Suite *co_mutex_suite(void)
     tcase_add_test(tc, co_mutex_waiter_resumes_in_its_own_context);
     tcase_add_test(tc, co_mutex_bias_revoked_while_the_owner_locks_in_a_loop_loses_nothing);
     tcase_add_test(tc, co_mutex_held_by_a_coroutine_that_moves_thread_is_released_there);
+    tcase_add_test(tc, first_co_mutex_of_a_threaded_process_is_biased_without_registering);
+    tcase_add_test(tc, libqaio_loaded_by_a_threaded_process_registers_off_the_lock_path);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     return s;

@@ -7,7 +7,10 @@
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include <linux/membarrier.h>
@@ -16,6 +19,10 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define QAIO_HAVE_SINGLE_THREADED 1
+#endif
 
 namespace qaio::colock {
 namespace {
@@ -31,11 +38,81 @@ uint32_t n_free = 0;
 uint32_t n_used = 0;         // ids 1..n_used have been handed out
 
 pthread_key_t slot_key;
-bool enabled = false;
+bool enabled = false;        // the knob allows biasing; set by setup()
 
 int membarrier(int cmd) noexcept
 {
     return int(syscall(__NR_membarrier, cmd, 0, 0));
+}
+
+// Registration for MEMBARRIER_CMD_PRIVATE_EXPEDITED.  In a process with one
+// thread it is a few microseconds; once there are others the kernel waits
+// for an RCU grace period (15-70 ms here).  So it happens at load, while
+// the process normally has one thread; a process that has more by then (a
+// library loaded later) registers on a thread of its own.  Slots, hence
+// biases, exist only once it is done: every revocation comes after it.
+enum registration_state : int { reg_unknown, reg_pending, reg_done, reg_unavailable };
+std::atomic<int> registration{reg_unknown};
+
+void register_membarrier() noexcept
+{
+    bool ok = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+    // Release: a thread that reads reg_done gets its slot after this.
+    registration.store(ok ? reg_done : reg_unavailable, std::memory_order_release);
+}
+
+void *registrar_main(void *) noexcept
+{
+    pthread_setname_np(pthread_self(), "qaio-membarrier");
+    register_membarrier();
+    return nullptr;
+}
+
+// Starts the registration on a thread of its own; the caller's lock goes
+// on with the atomic protocol meanwhile.
+void register_in_background() noexcept
+{
+    int expected = reg_unknown;
+    if (!registration.compare_exchange_strong(expected, reg_pending,
+                                              std::memory_order_relaxed)) {
+        return;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);  // no signal handler runs there
+    pthread_t tid;
+    int r = pthread_create(&tid, &attr, registrar_main, nullptr);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        registration.store(reg_unavailable, std::memory_order_relaxed);
+    }
+}
+
+// QAIO_COMUTEX_BIAS=0 at load spares the process the system call; setup()
+// reads the knob for good (and rejects a malformed value).
+bool bias_off_in_environment() noexcept
+{
+    const char *v = support::knob("QAIO_COMUTEX_BIAS");
+    char *end = nullptr;
+    return v && std::strtoll(v, &end, 0) == 0 && *end == '\0';
+}
+
+__attribute__((constructor)) void register_at_load() noexcept
+{
+#if !defined(QAIO_TSAN)
+    if (bias_off_in_environment()) {
+        return;
+    }
+#if defined(QAIO_HAVE_SINGLE_THREADED)
+    if (__libc_single_threaded) {
+        register_membarrier();
+    }
+#endif
+#endif
 }
 
 void release_slot(void *p) noexcept
@@ -46,12 +123,15 @@ void release_slot(void *p) noexcept
 }
 
 // In a child of fork() only the forking thread is left, and it is in no
-// fast-path step: no slot may keep naming a mutex.
+// fast-path step: no slot may keep naming a mutex.  A registration still
+// pending was the parent's thread's, which the child does not have.
 void after_fork_in_child() noexcept
 {
     for (bias_slot &s : slots) {
         s.busy.store(nullptr, std::memory_order_relaxed);
     }
+    int expected = reg_pending;
+    registration.compare_exchange_strong(expected, reg_unknown, std::memory_order_relaxed);
 }
 
 void setup() noexcept
@@ -62,9 +142,6 @@ void setup() noexcept
     if (support::knob_int("QAIO_COMUTEX_BIAS").value_or(1) == 0) {
         return;
     }
-    if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0) {
-        return;
-    }
     if (pthread_key_create(&slot_key, release_slot) != 0 ||
         pthread_atfork(nullptr, nullptr, after_fork_in_child) != 0) {
         return;
@@ -73,9 +150,20 @@ void setup() noexcept
 #endif
 }
 
-// Whether this thread asked for a slot already (it keeps one in its
-// coroutine state once it has one; this covers the threads that got none).
+// Whether this thread got its slot, or was refused one for good (it keeps
+// one in its coroutine state once it has one; this covers the threads that
+// got none).
 thread_local bool tls_slot_tried = false;
+
+// Whether slots may be handed out: registration done, or started now.
+bool registered() noexcept
+{
+    int state = registration.load(std::memory_order_acquire);
+    if (state == reg_unknown) {
+        register_in_background();
+    }
+    return state == reg_done;
+}
 
 } // namespace
 
@@ -85,6 +173,13 @@ __attribute__((noinline)) bias_slot *bias_slot_create() noexcept
     std::call_once(once, setup);
     // Read afresh: this runs in a coroutine that may have changed threads.
     if (!enabled || tls_slot_tried) {
+        return nullptr;
+    }
+    if (!registered()) {
+        // Pending: this thread asks again at its next unbiased mutex.
+        if (registration.load(std::memory_order_relaxed) == reg_unavailable) {
+            tls_slot_tried = true;
+        }
         return nullptr;
     }
     tls_slot_tried = true;

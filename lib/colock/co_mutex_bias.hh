@@ -25,6 +25,16 @@
 // 0 or 1, no waiters: a second coroutine of the owner's that finds the
 // mutex taken revokes the bias itself first), so nothing is converted.
 //
+// Registration.  The revoker's membarrier needs the process registered
+// (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED), which costs microseconds
+// while the process has one thread but an RCU grace period (15-70 ms) once
+// it has more: far too much for the first lock of a short-lived tool.  So
+// libqaio registers at load, when the process normally has one thread; one
+// that has more by then (libqaio loaded late) registers on a thread of its
+// own at its first CoMutex.  No slot, hence no bias, is handed out before
+// registration is done, so every revocation follows it; the mutexes locked
+// meanwhile take the atomic protocol for good.
+//
 // Without membarrier (kernels before 4.14) or under TSan (which does not
 // see membarrier's ordering) no bias is ever claimed; QAIO_COMUTEX_BIAS=0
 // turns it off for experiments.  The cost of the scheme is the revocation:

@@ -47,7 +47,7 @@ int membarrier(int cmd) noexcept
 
 // Registration for MEMBARRIER_CMD_PRIVATE_EXPEDITED.  In a process with one
 // thread it is a few microseconds; once there are others the kernel waits
-// for an RCU grace period (15-70 ms here).  So it happens at load, while
+// for an RCU grace period (0.2-70 ms here).  So it happens at load, while
 // the process normally has one thread; a process that has more by then (a
 // library loaded later) registers on a thread of its own.  Slots, hence
 // biases, exist only once it is done: every revocation comes after it.

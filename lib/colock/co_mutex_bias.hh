@@ -27,7 +27,7 @@
 //
 // Registration.  The revoker's membarrier needs the process registered
 // (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED), which costs microseconds
-// while the process has one thread but an RCU grace period (15-70 ms) once
+// while the process has one thread but an RCU grace period (0.2-70 ms) once
 // it has more: far too much for the first lock of a short-lived tool.  So
 // libqaio registers at load, when the process normally has one thread; one
 // that has more by then (libqaio loaded late) registers on a thread of its

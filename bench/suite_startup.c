@@ -5,13 +5,14 @@
  * It execs bench/startup_probe (built beside qaio-bench, not installed):
  * one idle thread, an AioContext, one coroutine that locks and unlocks a
  * CoMutex once, exit.  Three subjects, one exec of each in turn per round
- * so that drift of the machine hits them alike: the probe as it is, the
- * probe with QAIO_COMUTEX_BIAS=0 (QEMU's atomic CoMutex, no membarrier),
+ * so that drift of the machine hits them alike: the probe with
+ * QAIO_COMUTEX_BIAS unset (biased CoMutexes), the probe with
+ * QAIO_COMUTEX_BIAS=0 (QEMU's atomic CoMutex, no membarrier),
  * and the probe without any CoMutex ("none").  Each figure is the median
  * wall time of an exec, from posix_spawn to the end of waitpid; ratios are
  * medians of per-round quotients.  Target: at most 1.1x the probe without
  * a CoMutex (a membarrier registration on the way of the first lock cost
- * an RCU grace period, 15-70 ms, once the process had a thread).
+ * an RCU grace period, milliseconds, once the process had a thread).
  */
 #include "config.h"
 

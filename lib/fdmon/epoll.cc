@@ -179,15 +179,17 @@ private:
 
 } // namespace
 
-std::unique_ptr<monitor> make_epoll() noexcept
+std::unique_ptr<monitor> make_epoll(int &error) noexcept
 {
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) {
+        error = -errno;
         return nullptr;
     }
     auto *m = new (std::nothrow) epoll_monitor(epfd);
     if (!m) {
         close(epfd);
+        error = -ENOMEM;
     }
     return std::unique_ptr<monitor>(m);
 }

@@ -185,6 +185,7 @@ bool context::dispatch_ready(ready_list &ready) noexcept
 
 bool context::poll(bool blocking) noexcept
 {
+    check_poller("aio_poll");
     ready_list ready;
     bool progress = false;
     int64_t start = poll_max_ns_ ? now_ns() : 0;

@@ -1317,6 +1317,133 @@ START_TEST(many_fds_one_ready_dispatches_only_that_one)
 }
 END_TEST
 
+/* ---- registration changes from other threads (issue 9) ------------------ */
+
+/*
+ * Two threads add, replace, re-hook and remove handlers of their own
+ * eventfds (kept ready) while the home thread polls without the context
+ * lock, as a QEMU 7.2 IOThread runs.  Checked by the thread sanitizer build
+ * (any race report fails the test); here it must only end with every
+ * handler removed and the loop serving a last handler.
+ */
+enum { CHURN_THREADS = 2, CHURN_ROUNDS = 3000 };
+
+typedef struct {
+    AioContext *ctx;
+    int fd;
+    int *done;
+} Churner;
+
+static int churn_calls;
+
+static void churn_read_cb(void *opaque)
+{
+    Churner *c = opaque;
+    uint64_t v;
+
+    __atomic_fetch_add(&churn_calls, 1, __ATOMIC_RELAXED);
+    if (read(c->fd, &v, sizeof(v)) == (ssize_t)sizeof(v)) {
+        eventfd_kick(c->fd);  /* stay ready, so every wait sees it */
+    }
+}
+
+static bool churn_poll_cb(void *opaque)
+{
+    return false;
+}
+
+static void churn_hook_cb(void *opaque)
+{
+}
+
+static void *churn_thread(void *opaque)
+{
+    Churner *c = opaque;
+
+    for (int r = 0; r < CHURN_ROUNDS; r++) {
+        aio_set_fd_handler(c->ctx, c->fd, r % 3 == 0, churn_read_cb, NULL,
+                           r % 2 ? churn_poll_cb : NULL, churn_hook_cb, c);
+        aio_set_fd_poll(c->ctx, c->fd, churn_hook_cb, churn_hook_cb);
+        if (r % 5 == 0) {
+            /* A replacement: the old node is retired like a removed one. */
+            aio_set_fd_handler(c->ctx, c->fd, false, churn_read_cb, NULL, churn_poll_cb,
+                               churn_hook_cb, c);
+        }
+        if (r % 7 == 0) {
+            aio_disable_external(c->ctx);
+            aio_enable_external(c->ctx);
+        }
+        aio_set_fd_handler(c->ctx, c->fd, false, NULL, NULL, NULL, NULL, NULL);
+    }
+    __atomic_fetch_add(c->done, 1, __ATOMIC_RELEASE);
+    aio_notify(c->ctx);
+    return NULL;
+}
+
+/* Runs the churners while the home thread drives the context with aio_poll,
+ * or with glib through its GSource; then serves one last handler. */
+static void churn_while_polling(AioContext *ctx, bool under_glib)
+{
+    Churner c[CHURN_THREADS];
+    pthread_t th[CHURN_THREADS];
+    GMainContext *mc = NULL;
+    GSource *src = NULL;
+    FdData last;
+    int done = 0;
+
+    aio_context_set_poll_params(ctx, 20000, 0, 0, &error_abort);
+    if (under_glib) {
+        mc = g_main_context_new();
+        src = aio_get_g_source(ctx);
+        g_source_attach(src, mc);
+    }
+    for (int k = 0; k < CHURN_THREADS; k++) {
+        c[k] = (Churner){ .ctx = ctx, .fd = t_eventfd(), .done = &done };
+        eventfd_kick(c[k].fd);
+        ck_assert_int_eq(pthread_create(&th[k], NULL, churn_thread, &c[k]), 0);
+    }
+    while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < CHURN_THREADS) {
+        if (mc) {
+            g_main_context_iteration(mc, true);
+        } else {
+            aio_poll(ctx, true);
+        }
+    }
+    for (int k = 0; k < CHURN_THREADS; k++) {
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+        close(c[k].fd);
+    }
+    t_drain_ctx(ctx);
+
+    fd_data_init(&last, ctx);
+    aio_set_fd_handler(ctx, last.fd, false, fd_read_cb, NULL, NULL, NULL, &last);
+    eventfd_kick(last.fd);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(last.reads, 1);
+    fd_remove(ctx, last.fd);
+    close(last.fd);
+    if (mc) {
+        g_source_destroy(src);
+        g_source_unref(src);
+        g_main_context_unref(mc);
+    }
+    aio_context_unref(ctx);
+}
+
+START_TEST(handlers_changed_by_other_threads_while_home_thread_polls)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    churn_while_polling(ctx, false);
+}
+END_TEST
+
+START_TEST(handlers_changed_by_other_threads_while_glib_drives_the_context)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    churn_while_polling(ctx, true);
+}
+END_TEST
+
 /* ---- a forced monitor the kernel refuses (issue 9) ----------------------- */
 
 /* Two contexts, so that a message printed per context would show twice. */
@@ -1437,6 +1564,14 @@ static Suite *fd_handler_suite(void)
                         0, t_n_fdmons);
     tcase_add_loop_test(tc, aio_set_fd_poll_on_unknown_fd_does_nothing, 0, t_n_fdmons);
     tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("threads");
+    tcase_add_loop_test(tc, handlers_changed_by_other_threads_while_home_thread_polls, 0,
+                        t_n_fdmons);
+    tcase_add_loop_test(tc, handlers_changed_by_other_threads_while_glib_drives_the_context,
+                        0, t_n_fdmons);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("monitor");

@@ -137,9 +137,10 @@ void context::finalize() noexcept
         }
     }
     by_fd_.clear();
-    while (handler *h = deleted_) {
-        deleted_ = h->deleted_next_;
+    for (handler *h = deleted_.exchange(nullptr, std::memory_order_relaxed); h;) {
+        handler *next = h->deleted_next_;
         delete h;
+        h = next;
     }
     lockcnt::unlock(&list_lock_);
 

@@ -90,7 +90,10 @@ public:
     void visit_end() noexcept;
     void sync_external() noexcept;   // follow aio_disable/enable_external
     void maybe_upgrade_monitor() noexcept;
-    bool poll_disabled() const noexcept { return poll_disable_cnt_ > 0; }
+    bool poll_disabled() const noexcept
+    {
+        return poll_disable_cnt_.load(std::memory_order_relaxed) > 0;
+    }
 
     // --- home thread -----------------------------------------------------------
     // The thread that may poll the context: the last one that bound it
@@ -147,11 +150,11 @@ public:
 
     QemuLockCnt list_lock_{};
     std::vector<handler *> by_fd_;
-    handler *deleted_ = nullptr;
+    std::atomic<handler *> deleted_{nullptr};  // see handlers.cc
     std::vector<handler *> poll_list_;
     int handler_count_ = 0;
     int external_count_ = 0;
-    int poll_disable_cnt_ = 0;
+    std::atomic<int> poll_disable_cnt_{0};  // written under the lock, peeked without
     bool external_disabled_seen_ = false;
 
     std::unique_ptr<fdmon::monitor> monitor_;

@@ -390,6 +390,53 @@ START_TEST(disabled_external_handler_of_a_closed_fd_lets_the_loop_sleep)
 }
 END_TEST
 
+/*
+ * The same open file comes back under its old number (dup2 of the copy that
+ * kept it alive) and gets a new handler: that handler, and no freed one,
+ * hears of it (epoll: the ADD meets the stale registration, EEXIST).
+ */
+START_TEST(file_back_under_its_old_number_reaches_only_its_new_handler)
+{
+    char what[160];
+    Fd old, back;
+    KeepAlive k;
+    Driver d;
+    int num;
+
+    if (!driver_open(&d, _i % t_n_fdmons, _i >= t_n_fdmons, __func__)) {
+        return;
+    }
+    snprintf(what, sizeof(what), "%s[%s%s]", __func__, t_fdmons[_i % t_n_fdmons],
+             _i >= t_n_fdmons ? ", glib" : "");
+    register_ready_fd(&d, &old, false);
+    keep_alive(&k, KEEP_DUP, old.fd);
+    num = old.fd;
+    close(old.fd);
+    remove_handler(d.ctx, num);
+    old.reads = 0;
+
+    memset(&back, 0, sizeof(back));
+    back.fd = num;
+    back.drain = true;
+    ck_assert_int_eq(dup3(k.dup_fd, num, O_CLOEXEC), num);
+    set_read_handler(d.ctx, &back, false);
+    for (int j = 0; j < 10 && back.reads == 0; j++) {
+        step(&d, false);
+    }
+    ck_assert_msg(back.reads == 1 && old.reads == 0,
+                  "%s: new handler ran %d times (want 1), removed one %d times",
+                  what, back.reads, old.reads);
+    settle(&d, 10);
+    assert_blocking_step_sleeps_until_timer(&d, what);
+    ck_assert_int_eq(back.reads, 1);
+
+    remove_handler(d.ctx, num);
+    close(num);
+    let_go(&k);
+    driver_close(&d);
+}
+END_TEST
+
 /* The default monitor on a host without io_uring: poll(2), upgraded to
  * epoll past 64 fds; the case that reached production. */
 START_TEST(closed_fd_on_the_upgraded_automatic_monitor_never_reaches_the_next_handler)
@@ -434,6 +481,8 @@ static Suite *fd_lifetime_suite(void)
         0, t_n_fdmons * N_KEEPERS);
     tcase_add_loop_test(tc, disabled_external_handler_of_a_closed_fd_lets_the_loop_sleep,
                         0, t_n_fdmons);
+    tcase_add_loop_test(tc, file_back_under_its_old_number_reaches_only_its_new_handler,
+                        0, 2 * t_n_fdmons);
     tcase_add_loop_test(tc,
         closed_fd_on_the_upgraded_automatic_monitor_never_reaches_the_next_handler,
         0, N_KEEPERS);

@@ -106,65 +106,6 @@ static void iothread_free(IoThread *t)
     aio_context_unref(t->ctx);
 }
 
-/* Same as check_coroutine.c: the misuse in a child, its message read. */
-static void expect_abort_naming(void (*misuse)(void), const char *what,
-                                const char *culprit)
-{
-    char msg[4096];
-    size_t len = 0;
-    int p[2];
-    int status;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe(p), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], STDERR_FILENO);
-        close(p[1]);
-        misuse();
-        _exit(0);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], msg + len, sizeof(msg) - 1 - len);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        len += r;
-        if (len == sizeof(msg) - 1) {
-            break;
-        }
-    }
-    msg[len] = '\0';
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        ck_assert_int_eq(errno, EINTR);
-    }
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-                  "misuse did not abort (status 0x%x); stderr: '%s'", status, msg);
-    ck_assert_msg(strstr(msg, what) != NULL,
-                  "abort message does not say '%s': '%s'", what, msg);
-    ck_assert_msg(!culprit || strstr(msg, culprit) != NULL,
-                  "abort message does not name '%s': '%s'", culprit, msg);
-}
-
-static void silence_stderr(void)
-{
-    int fd = open("/dev/null", O_WRONLY);
-
-    if (fd >= 0) {
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-}
-
 /* ---- chaining (QEMU's /aio/coroutine/queue-chaining) ------------------- */
 
 typedef struct {
@@ -606,8 +547,8 @@ static void schedule_twice(void)
 
 START_TEST(scheduling_a_scheduled_coroutine_aborts_naming_aio_co_schedule)
 {
-    expect_abort_naming(schedule_twice, "already scheduled", "'aio_co_schedule'");
-    silence_stderr();
+    t_expect_abort_naming(schedule_twice, "already scheduled", "'aio_co_schedule'");
+    t_silence_stderr();
     schedule_twice();
 }
 END_TEST
@@ -623,8 +564,8 @@ static void enter_scheduled(void)
 
 START_TEST(entering_a_scheduled_coroutine_aborts_naming_aio_co_schedule)
 {
-    expect_abort_naming(enter_scheduled, "already scheduled", "'aio_co_schedule'");
-    silence_stderr();
+    t_expect_abort_naming(enter_scheduled, "already scheduled", "'aio_co_schedule'");
+    t_silence_stderr();
     enter_scheduled();
 }
 END_TEST
@@ -640,8 +581,8 @@ static void reschedule_outside(void)
 
 START_TEST(aio_co_reschedule_self_outside_a_coroutine_aborts)
 {
-    expect_abort_naming(reschedule_outside, "outside a coroutine", NULL);
-    silence_stderr();
+    t_expect_abort_naming(reschedule_outside, "outside a coroutine", NULL);
+    t_silence_stderr();
     reschedule_outside();
 }
 END_TEST

@@ -8,6 +8,7 @@
  * BH.  Progress is read from aio_poll()'s return value and call counters,
  * never from timing.
  */
+#define _GNU_SOURCE
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qemu/main-loop.h"
@@ -623,68 +624,6 @@ END_TEST
 
 /* ---- misuse ------------------------------------------------------------- */
 
-/*
- * Runs `misuse` in a child whose stderr is a pipe; asserts the child died
- * of SIGABRT and that what it printed names `culprit`.  The caller then
- * repeats the misuse in its own process, so Check sees the SIGABRT too.
- */
-static void expect_abort_naming(void (*misuse)(void), const char *culprit)
-{
-    char msg[4096];
-    size_t len = 0;
-    int p[2];
-    int status;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe(p), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], STDERR_FILENO);
-        close(p[1]);
-        misuse();
-        _exit(0);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], msg + len, sizeof(msg) - 1 - len);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        len += r;
-        if (len == sizeof(msg) - 1) {
-            break;
-        }
-    }
-    msg[len] = '\0';
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        ck_assert_int_eq(errno, EINTR);
-    }
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-                  "misuse did not abort (status 0x%x); stderr: '%s'", status, msg);
-    ck_assert_msg(strstr(msg, culprit) != NULL,
-                  "abort message does not name '%s': '%s'", culprit, msg);
-}
-
-/* In-process repeats print the same message; keep the runner's output
- * readable (the child above already checked the text). */
-static void silence_stderr(void)
-{
-    int fd = open("/dev/null", O_WRONLY);
-
-    if (fd >= 0) {
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-}
-
 static void delete_twice(void)
 {
     AioContext *ctx = new_ctx();
@@ -698,8 +637,8 @@ static void delete_twice(void)
 
 START_TEST(deleting_a_bh_twice_aborts_naming_it)
 {
-    expect_abort_naming(delete_twice, "qaio_test_twice_deleted_bh");
-    silence_stderr();
+    t_expect_abort_naming(delete_twice, "qaio_test_twice_deleted_bh", NULL);
+    t_silence_stderr();
     delete_twice();
 }
 END_TEST
@@ -715,8 +654,8 @@ static void finalize_with_scheduled_bh(void)
 
 START_TEST(finalizing_context_with_live_bh_aborts_naming_it)
 {
-    expect_abort_naming(finalize_with_scheduled_bh, "qaio_test_leaked_scheduled_bh");
-    silence_stderr();
+    t_expect_abort_naming(finalize_with_scheduled_bh, "qaio_test_leaked_scheduled_bh", NULL);
+    t_silence_stderr();
     finalize_with_scheduled_bh();
 }
 END_TEST
@@ -731,8 +670,8 @@ static void finalize_with_unrun_oneshot(void)
 
 START_TEST(finalizing_context_with_unrun_oneshot_aborts_naming_it)
 {
-    expect_abort_naming(finalize_with_unrun_oneshot, "qaio_test_unrun_oneshot_bh");
-    silence_stderr();
+    t_expect_abort_naming(finalize_with_unrun_oneshot, "qaio_test_unrun_oneshot_bh", NULL);
+    t_silence_stderr();
     finalize_with_unrun_oneshot();
 }
 END_TEST
@@ -749,9 +688,9 @@ static void finalize_with_cancelled_unreclaimed_bh(void)
 
 START_TEST(finalizing_context_with_cancelled_unreclaimed_bh_aborts_naming_it)
 {
-    expect_abort_naming(finalize_with_cancelled_unreclaimed_bh,
-                        "qaio_test_cancelled_live_bh");
-    silence_stderr();
+    t_expect_abort_naming(finalize_with_cancelled_unreclaimed_bh,
+                          "qaio_test_cancelled_live_bh", NULL);
+    t_silence_stderr();
     finalize_with_cancelled_unreclaimed_bh();
 }
 END_TEST
@@ -765,6 +704,117 @@ START_TEST(finalizing_context_with_deleted_bh_does_not_abort)
     qemu_bh_delete(bh);
     /* Not reclaimed by a poll yet: finalization frees it quietly. */
     aio_context_unref(ctx);
+}
+END_TEST
+
+/* ---- home thread ---------------------------------------------------------- */
+
+/*
+ * QEMU 7.2's aio_poll asserts that it runs in the context's home thread: the
+ * thread that bound the context (qemu_set_current_aio_context), or, for the
+ * main context, any thread holding the BQL.  A context no thread has bound
+ * belongs to the thread that created it.
+ */
+static AioContext *home_ctx;
+
+static void *poll_once_thread(void *arg)
+{
+    pthread_setname_np(pthread_self(), "qaio-intruder");
+    aio_poll(home_ctx, false);
+    return NULL;
+}
+
+static void poll_from_a_foreign_thread(void)
+{
+    pthread_t th;
+
+    home_ctx = new_ctx();
+    pthread_create(&th, NULL, poll_once_thread, NULL);
+    pthread_join(th, NULL);
+    /* Not reached when the misuse is caught. */
+    aio_context_unref(home_ctx);
+}
+
+START_TEST(aio_poll_outside_the_home_thread_aborts_naming_context_and_thread)
+{
+    t_expect_abort_naming(poll_from_a_foreign_thread, "not the context's home thread",
+                          "qaio-intruder");
+    t_silence_stderr();
+    poll_from_a_foreign_thread();
+}
+END_TEST
+
+/* An IOThread-like thread binds a context its creator made and polls it:
+ * the BHs run there; the creator may no longer poll it. */
+typedef struct {
+    AioContext *ctx;
+    sem_t bound;
+    sem_t done;
+    pthread_t ran_in;
+    int n;
+} BoundCtx;
+
+static void record_thread_cb(void *opaque)
+{
+    BoundCtx *b = opaque;
+
+    b->ran_in = pthread_self();
+    b->n++;
+}
+
+static void *bind_and_poll_thread(void *opaque)
+{
+    BoundCtx *b = opaque;
+
+    qemu_set_current_aio_context(b->ctx);
+    sem_post(&b->bound);
+    while (b->n == 0) {
+        aio_poll(b->ctx, true);
+    }
+    sem_post(&b->done);
+    return NULL;
+}
+
+static void start_binding_thread(BoundCtx *b, pthread_t *th)
+{
+    memset(b, 0, sizeof(*b));
+    b->ctx = aio_context_new(&error_abort);
+    sem_init(&b->bound, 0, 0);
+    sem_init(&b->done, 0, 0);
+    ck_assert_int_eq(pthread_create(th, NULL, bind_and_poll_thread, b), 0);
+    sem_wait(&b->bound);
+}
+
+START_TEST(context_bound_by_another_thread_runs_its_bhs_there)
+{
+    BoundCtx b;
+    pthread_t th;
+
+    start_binding_thread(&b, &th);
+    aio_bh_schedule_oneshot(b.ctx, record_thread_cb, &b);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(b.n, 1);
+    ck_assert(pthread_equal(b.ran_in, th));
+    aio_context_unref(b.ctx);
+}
+END_TEST
+
+static void poll_a_context_another_thread_bound(void)
+{
+    static BoundCtx b;
+    pthread_t th;
+
+    start_binding_thread(&b, &th);
+    pthread_setname_np(pthread_self(), "qaio-creator");
+    aio_poll(b.ctx, false);
+}
+
+START_TEST(creator_of_a_context_another_thread_bound_may_not_poll_it)
+{
+    t_expect_abort_naming(poll_a_context_another_thread_bound,
+                          "not the context's home thread", "qaio-creator");
+    t_silence_stderr();
+    poll_a_context_another_thread_bound();
 }
 END_TEST
 
@@ -811,6 +861,15 @@ static Suite *bh_suite(void)
     tc = tcase_create("nesting");
     tcase_add_test(tc, nested_aio_poll_runs_outer_pending_bhs);
     tcase_add_test(tc, bh_scheduled_during_dispatch_waits_for_next_poll);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("home_thread");
+    tcase_add_test_raise_signal(tc,
+                                aio_poll_outside_the_home_thread_aborts_naming_context_and_thread,
+                                SIGABRT);
+    tcase_add_test(tc, context_bound_by_another_thread_runs_its_bhs_there);
+    tcase_add_test_raise_signal(tc, creator_of_a_context_another_thread_bound_may_not_poll_it,
+                                SIGABRT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misuse");

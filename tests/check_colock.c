@@ -167,69 +167,6 @@ static void spawn_in(AioContext *ctx, CoroutineEntry *fn, void *arg)
 
 /* ---- aborts ---------------------------------------------------------------- */
 
-/*
- * Runs `misuse` in a child whose stderr is a pipe; asserts the child died
- * of SIGABRT and that what it printed names `culprit` (unless NULL).  The
- * caller then repeats the misuse in its own process, so Check sees the
- * SIGABRT too.
- */
-static void expect_abort_naming(void (*misuse)(void), const char *culprit)
-{
-    char msg[4096];
-    size_t len = 0;
-    int p[2];
-    int status;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe(p), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], STDERR_FILENO);
-        close(p[1]);
-        misuse();
-        _exit(0);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], msg + len, sizeof(msg) - 1 - len);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        len += r;
-        if (len == sizeof(msg) - 1) {
-            break;
-        }
-    }
-    msg[len] = '\0';
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        ck_assert_int_eq(errno, EINTR);
-    }
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-                  "misuse did not abort (status 0x%x); stderr: '%s'", status, msg);
-    if (culprit) {
-        ck_assert_msg(strstr(msg, culprit) != NULL,
-                      "abort message does not name '%s': '%s'", culprit, msg);
-    }
-}
-
-static void silence_stderr(void)
-{
-    int fd = open("/dev/null", O_WRONLY);
-
-    if (fd >= 0) {
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-}
-
 /* ======================================================================== */
 /* Suite co_queue                                                           */
 /* ======================================================================== */
@@ -834,8 +771,8 @@ static const char *mutex_culprit(void)
 
 START_TEST(unlocking_an_unlocked_comutex_aborts_naming_it)
 {
-    expect_abort_naming(unlock_unlocked, mutex_culprit());
-    silence_stderr();
+    t_expect_abort_naming(unlock_unlocked, mutex_culprit(), NULL);
+    t_silence_stderr();
     unlock_unlocked();
 }
 END_TEST
@@ -856,8 +793,8 @@ static void unlock_by_non_holder(void)
 
 START_TEST(unlocking_a_comutex_held_by_another_coroutine_aborts_naming_it)
 {
-    expect_abort_naming(unlock_by_non_holder, mutex_culprit());
-    silence_stderr();
+    t_expect_abort_naming(unlock_by_non_holder, mutex_culprit(), NULL);
+    t_silence_stderr();
     unlock_by_non_holder();
 }
 END_TEST
@@ -872,8 +809,8 @@ static void unlock_outside_coroutine(void)
 
 START_TEST(unlocking_a_comutex_outside_a_coroutine_aborts_naming_it)
 {
-    expect_abort_naming(unlock_outside_coroutine, mutex_culprit());
-    silence_stderr();
+    t_expect_abort_naming(unlock_outside_coroutine, mutex_culprit(), NULL);
+    t_silence_stderr();
     unlock_outside_coroutine();
 }
 END_TEST
@@ -891,8 +828,8 @@ static void end_holding_mutex(void)
 
 START_TEST(coroutine_ending_while_holding_a_comutex_aborts)
 {
-    expect_abort_naming(end_holding_mutex, NULL);
-    silence_stderr();
+    t_expect_abort_naming(end_holding_mutex, NULL, NULL);
+    t_silence_stderr();
     end_holding_mutex();
 }
 END_TEST
@@ -1946,8 +1883,8 @@ static void rw_unlock_unlocked(void)
 
 START_TEST(unlocking_an_unlocked_corwlock_aborts_naming_it)
 {
-    expect_abort_naming(rw_unlock_unlocked, rwlock_culprit());
-    silence_stderr();
+    t_expect_abort_naming(rw_unlock_unlocked, rwlock_culprit(), NULL);
+    t_silence_stderr();
     rw_unlock_unlocked();
 }
 END_TEST
@@ -1966,8 +1903,8 @@ static void rw_downgrade_read_lock(void)
 
 START_TEST(downgrading_a_read_lock_aborts_naming_it)
 {
-    expect_abort_naming(rw_downgrade_read_lock, rwlock_culprit());
-    silence_stderr();
+    t_expect_abort_naming(rw_downgrade_read_lock, rwlock_culprit(), NULL);
+    t_silence_stderr();
     rw_downgrade_read_lock();
 }
 END_TEST
@@ -1985,8 +1922,8 @@ static void rw_upgrade_unlocked(void)
 
 START_TEST(upgrading_without_a_read_lock_aborts_naming_it)
 {
-    expect_abort_naming(rw_upgrade_unlocked, rwlock_culprit());
-    silence_stderr();
+    t_expect_abort_naming(rw_upgrade_unlocked, rwlock_culprit(), NULL);
+    t_silence_stderr();
     rw_upgrade_unlocked();
 }
 END_TEST
@@ -2004,8 +1941,8 @@ static void rw_end_holding(void)
 
 START_TEST(coroutine_ending_while_holding_a_corwlock_aborts)
 {
-    expect_abort_naming(rw_end_holding, NULL);
-    silence_stderr();
+    t_expect_abort_naming(rw_end_holding, NULL, NULL);
+    t_silence_stderr();
     rw_end_holding();
 }
 END_TEST
@@ -2363,8 +2300,8 @@ static void enter_sleeper(void)
 
 START_TEST(entering_a_sleeping_coroutine_aborts_naming_the_sleep)
 {
-    expect_abort_naming(enter_sleeper, "qemu_co_sleep_ns");
-    silence_stderr();
+    t_expect_abort_naming(enter_sleeper, "qemu_co_sleep_ns", NULL);
+    t_silence_stderr();
     enter_sleeper();
 }
 END_TEST
@@ -2382,8 +2319,8 @@ static void schedule_sleeper(void)
 
 START_TEST(scheduling_a_sleeping_coroutine_aborts_naming_the_sleep)
 {
-    expect_abort_naming(schedule_sleeper, "qemu_co_sleep_ns");
-    silence_stderr();
+    t_expect_abort_naming(schedule_sleeper, "qemu_co_sleep_ns", NULL);
+    t_silence_stderr();
     schedule_sleeper();
 }
 END_TEST

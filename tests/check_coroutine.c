@@ -114,72 +114,6 @@ static bool find_mapping(uintptr_t addr, bool want_holder, Mapping *out)
     return found;
 }
 
-/*
- * Runs `misuse` in a child whose stderr is a pipe; asserts the child died
- * of SIGABRT and that its message contains `what` and `culprit` (when not
- * NULL).  The caller then repeats the misuse itself, so Check sees the
- * SIGABRT of the test too.
- */
-static void expect_abort_naming(void (*misuse)(void), const char *what,
-                                const char *culprit)
-{
-    char msg[4096];
-    size_t len = 0;
-    int p[2];
-    int status;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe(p), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], STDERR_FILENO);
-        close(p[1]);
-        misuse();
-        _exit(0);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], msg + len, sizeof(msg) - 1 - len);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        len += r;
-        if (len == sizeof(msg) - 1) {
-            break;
-        }
-    }
-    msg[len] = '\0';
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        ck_assert_int_eq(errno, EINTR);
-    }
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-                  "misuse did not abort (status 0x%x); stderr: '%s'", status, msg);
-    ck_assert_msg(strstr(msg, what) != NULL,
-                  "abort message does not say '%s': '%s'", what, msg);
-    ck_assert_msg(!culprit || strstr(msg, culprit) != NULL,
-                  "abort message does not name '%s': '%s'", culprit, msg);
-}
-
-/* In-process repeats print the same message; keep the runner's output
- * readable (the child above already checked the text). */
-static void silence_stderr(void)
-{
-    int fd = open("/dev/null", O_WRONLY);
-
-    if (fd >= 0) {
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-}
-
 /* ---- basic (QEMU's /basic/...) ------------------------------------------- */
 
 static void set_flag(void *opaque)
@@ -1098,8 +1032,8 @@ static void enter_running(void)
 
 START_TEST(entering_a_running_coroutine_aborts)
 {
-    expect_abort_naming(enter_running, "re-entered recursively", NULL);
-    silence_stderr();
+    t_expect_abort_naming(enter_running, "re-entered recursively", NULL);
+    t_silence_stderr();
     enter_running();
 }
 END_TEST
@@ -1121,8 +1055,8 @@ static void enter_own_enterer(void)
 
 START_TEST(entering_the_coroutine_that_entered_you_aborts)
 {
-    expect_abort_naming(enter_own_enterer, "re-entered recursively", NULL);
-    silence_stderr();
+    t_expect_abort_naming(enter_own_enterer, "re-entered recursively", NULL);
+    t_silence_stderr();
     enter_own_enterer();
 }
 END_TEST
@@ -1138,9 +1072,9 @@ static void enter_marked_scheduled(void)
 
 START_TEST(entering_a_scheduled_coroutine_aborts_naming_the_scheduler)
 {
-    expect_abort_naming(enter_marked_scheduled, "already scheduled",
+    t_expect_abort_naming(enter_marked_scheduled, "already scheduled",
                         "qaio_test_scheduler");
-    silence_stderr();
+    t_silence_stderr();
     enter_marked_scheduled();
 }
 END_TEST
@@ -1152,8 +1086,8 @@ static void yield_outside(void)
 
 START_TEST(yielding_outside_a_coroutine_aborts)
 {
-    expect_abort_naming(yield_outside, "yielding to no one", NULL);
-    silence_stderr();
+    t_expect_abort_naming(yield_outside, "yielding to no one", NULL);
+    t_silence_stderr();
     yield_outside();
 }
 END_TEST
@@ -1170,8 +1104,8 @@ static void end_holding_lock(void)
 
 START_TEST(ending_while_holding_a_lock_aborts)
 {
-    expect_abort_naming(end_holding_lock, "holding", NULL);
-    silence_stderr();
+    t_expect_abort_naming(end_holding_lock, "holding", NULL);
+    t_silence_stderr();
     end_holding_lock();
 }
 END_TEST
@@ -1188,8 +1122,8 @@ static void wake_self(void)
 
 START_TEST(aio_co_enter_of_the_running_coroutine_aborts)
 {
-    expect_abort_naming(wake_self, "wakes itself", NULL);
-    silence_stderr();
+    t_expect_abort_naming(wake_self, "wakes itself", NULL);
+    t_silence_stderr();
     wake_self();
 }
 END_TEST
@@ -1201,8 +1135,8 @@ static void shrink_pool_too_much(void)
 
 START_TEST(shrinking_the_pool_below_zero_aborts)
 {
-    expect_abort_naming(shrink_pool_too_much, "qemu_coroutine_dec_pool_size", NULL);
-    silence_stderr();
+    t_expect_abort_naming(shrink_pool_too_much, "qemu_coroutine_dec_pool_size", NULL);
+    t_silence_stderr();
     shrink_pool_too_much();
 }
 END_TEST

@@ -21,12 +21,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1062,58 +1058,12 @@ END_TEST
 
 /* ---- monitors: many fds, epoll upgrade ---------------------------------- */
 
-#if defined(__x86_64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/*
- * Make io_uring_setup fail with ENOSYS in this (forked) test process, as on
- * a kernel without io_uring, so that the automatic monitor choice starts on
- * poll(2) and may upgrade to epoll.  False, with the reason printed, when
- * that cannot be arranged.
- */
-static bool hide_io_uring(const char *test)
-{
-#if defined(T_AUDIT_ARCH) && defined(__NR_io_uring_setup)
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-    };
-    struct sock_fprog prog = {
-        .len = (unsigned short)(sizeof(code) / sizeof(code[0])),
-        .filter = code,
-    };
-    const char *fork_mode = getenv("CK_FORK");
-
-    if (fork_mode && strcmp(fork_mode, "no") == 0) {
-        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
-        return false;
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
-        return false;
-    }
-    return true;
-#else
-    printf("SKIP %s: cannot hide io_uring on this host\n", test);
-    return false;
-#endif
-}
-
 /* A drained context with the automatic monitor choice and no io_uring. */
 static AioContext *open_automatic_ctx_without_io_uring(const char *test)
 {
     AioContext *ctx;
 
-    if (!hide_io_uring(test)) {
+    if (!t_hide_io_uring(test)) {
         return NULL;
     }
     t_set_fdmon(NULL);
@@ -1367,6 +1317,205 @@ START_TEST(many_fds_one_ready_dispatches_only_that_one)
 }
 END_TEST
 
+/* ---- registration changes from other threads (issue 9) ------------------ */
+
+/*
+ * Two threads add, replace, re-hook and remove handlers of their own
+ * eventfds (kept ready) while the home thread polls without the context
+ * lock, as a QEMU 7.2 IOThread runs.  Checked by the thread sanitizer build
+ * (any race report fails the test); here it must only end with every
+ * handler removed and the loop serving a last handler.
+ */
+enum { CHURN_THREADS = 2, CHURN_ROUNDS = 3000 };
+
+typedef struct {
+    AioContext *ctx;
+    int fd;
+    int *done;
+} Churner;
+
+static int churn_calls;
+
+static void churn_read_cb(void *opaque)
+{
+    Churner *c = opaque;
+    uint64_t v;
+
+    __atomic_fetch_add(&churn_calls, 1, __ATOMIC_RELAXED);
+    if (read(c->fd, &v, sizeof(v)) == (ssize_t)sizeof(v)) {
+        eventfd_kick(c->fd);  /* stay ready, so every wait sees it */
+    }
+}
+
+static bool churn_poll_cb(void *opaque)
+{
+    return false;
+}
+
+static void churn_hook_cb(void *opaque)
+{
+}
+
+static void *churn_thread(void *opaque)
+{
+    Churner *c = opaque;
+
+    for (int r = 0; r < CHURN_ROUNDS; r++) {
+        aio_set_fd_handler(c->ctx, c->fd, r % 3 == 0, churn_read_cb, NULL,
+                           r % 2 ? churn_poll_cb : NULL, churn_hook_cb, c);
+        aio_set_fd_poll(c->ctx, c->fd, churn_hook_cb, churn_hook_cb);
+        if (r % 5 == 0) {
+            /* A replacement: the old node is retired like a removed one. */
+            aio_set_fd_handler(c->ctx, c->fd, false, churn_read_cb, NULL, churn_poll_cb,
+                               churn_hook_cb, c);
+        }
+        if (r % 7 == 0) {
+            aio_disable_external(c->ctx);
+            aio_enable_external(c->ctx);
+        }
+        aio_set_fd_handler(c->ctx, c->fd, false, NULL, NULL, NULL, NULL, NULL);
+    }
+    __atomic_fetch_add(c->done, 1, __ATOMIC_RELEASE);
+    aio_notify(c->ctx);
+    return NULL;
+}
+
+/* Runs the churners while the home thread drives the context with aio_poll,
+ * or with glib through its GSource; then serves one last handler. */
+static void churn_while_polling(AioContext *ctx, bool under_glib)
+{
+    Churner c[CHURN_THREADS];
+    pthread_t th[CHURN_THREADS];
+    GMainContext *mc = NULL;
+    GSource *src = NULL;
+    FdData last;
+    int done = 0;
+
+    aio_context_set_poll_params(ctx, 20000, 0, 0, &error_abort);
+    if (under_glib) {
+        mc = g_main_context_new();
+        src = aio_get_g_source(ctx);
+        g_source_attach(src, mc);
+    }
+    for (int k = 0; k < CHURN_THREADS; k++) {
+        c[k] = (Churner){ .ctx = ctx, .fd = t_eventfd(), .done = &done };
+        eventfd_kick(c[k].fd);
+        ck_assert_int_eq(pthread_create(&th[k], NULL, churn_thread, &c[k]), 0);
+    }
+    while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < CHURN_THREADS) {
+        if (mc) {
+            g_main_context_iteration(mc, true);
+        } else {
+            aio_poll(ctx, true);
+        }
+    }
+    for (int k = 0; k < CHURN_THREADS; k++) {
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+        close(c[k].fd);
+    }
+    t_drain_ctx(ctx);
+
+    fd_data_init(&last, ctx);
+    aio_set_fd_handler(ctx, last.fd, false, fd_read_cb, NULL, NULL, NULL, &last);
+    eventfd_kick(last.fd);
+    ck_assert(aio_poll(ctx, true));
+    ck_assert_int_eq(last.reads, 1);
+    fd_remove(ctx, last.fd);
+    close(last.fd);
+    if (mc) {
+        g_source_destroy(src);
+        g_source_unref(src);
+        g_main_context_unref(mc);
+    }
+    aio_context_unref(ctx);
+}
+
+START_TEST(handlers_changed_by_other_threads_while_home_thread_polls)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    churn_while_polling(ctx, false);
+}
+END_TEST
+
+START_TEST(handlers_changed_by_other_threads_while_glib_drives_the_context)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    churn_while_polling(ctx, true);
+}
+END_TEST
+
+/* ---- a forced monitor the kernel refuses (issue 9) ----------------------- */
+
+/* Two contexts, so that a message printed per context would show twice. */
+static void create_two_contexts(void)
+{
+    AioContext *a = aio_context_new(&error_abort);
+    AioContext *b = aio_context_new(&error_abort);
+
+    aio_context_unref(a);
+    aio_context_unref(b);
+}
+
+static int occurrences(const char *text, const char *word)
+{
+    int n = 0;
+
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * With QAIO_FDMON forcing `name` and its set-up system calls hidden, the
+ * contexts fall back to poll(2), say so once on stderr for the process, and
+ * count the fallback in their QAIO_STATS line.
+ */
+static void forced_monitor_refused(const char *name, const long *hidden, int n,
+                                   const char *test)
+{
+    char out[8192], said[64];
+    int status;
+
+    if (!t_hide_syscalls(test, hidden, n)) {
+        return;
+    }
+    t_set_fdmon(name);
+    setenv("QAIO_STATS", "1", 1);
+    status = t_run_in_child(create_two_contexts, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "status 0x%x; stderr: '%s'", status, out);
+    snprintf(said, sizeof(said), "QAIO_FDMON=%s, but %s cannot be set up", name, name);
+    ck_assert_msg(occurrences(out, said) == 1, "'%s' not said exactly once: '%s'",
+                  said, out);
+    ck_assert_msg(occurrences(out, "fdmon=poll ") == 2 &&
+                  occurrences(out, "fdmon_fallbacks=1 ") == 2,
+                  "stats do not count the fallback of both contexts: '%s'", out);
+}
+
+START_TEST(forced_io_uring_that_cannot_be_set_up_says_so_once_and_counts_it)
+{
+#ifdef __NR_io_uring_setup
+    const long hidden[] = { __NR_io_uring_setup };
+
+    forced_monitor_refused("io_uring", hidden, 1, __func__);
+#endif
+}
+END_TEST
+
+START_TEST(forced_epoll_that_cannot_be_set_up_says_so_once_and_counts_it)
+{
+#ifdef __NR_epoll_create
+    const long hidden[] = { __NR_epoll_create1, __NR_epoll_create };
+#else
+    const long hidden[] = { __NR_epoll_create1 };
+#endif
+
+    forced_monitor_refused("epoll", hidden, (int)(sizeof(hidden) / sizeof(hidden[0])),
+                           __func__);
+}
+END_TEST
+
 static Suite *fd_handler_suite(void)
 {
     Suite *s = suite_create("fd_handler");
@@ -1417,6 +1566,14 @@ static Suite *fd_handler_suite(void)
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("threads");
+    tcase_add_loop_test(tc, handlers_changed_by_other_threads_while_home_thread_polls, 0,
+                        t_n_fdmons);
+    tcase_add_loop_test(tc, handlers_changed_by_other_threads_while_glib_drives_the_context,
+                        0, t_n_fdmons);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("monitor");
     tcase_add_loop_test(tc, epoll_upgrade_and_back_keeps_dispatching_while_external_toggles,
                         0, t_n_fdmons);
@@ -1425,6 +1582,8 @@ static Suite *fd_handler_suite(void)
     tcase_add_loop_test(tc, many_fds_one_ready_dispatches_only_that_one, 0, t_n_fdmons);
     tcase_add_test(tc, automatic_poll_monitor_upgrades_to_epoll_and_keeps_dispatching);
     tcase_add_test(tc, upgraded_epoll_monitor_serves_non_external_handlers_while_external_disabled);
+    tcase_add_test(tc, forced_io_uring_that_cannot_be_set_up_says_so_once_and_counts_it);
+    tcase_add_test(tc, forced_epoll_that_cannot_be_set_up_says_so_once_and_counts_it);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

@@ -7,10 +7,22 @@
  */
 #include "helpers.h"
 
+#include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #ifdef CONFIG_LINUX_IO_URING
 #include <linux/io_uring.h>
+#endif
+
+#if defined(__x86_64__)
+#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
 const char *const t_fdmons[] = { "poll", "epoll", "io_uring" };
@@ -110,6 +122,124 @@ char *t_stderr_end(void)
     text[n] = '\0';
     fclose(t_captured);
     return text;
+}
+
+int t_run_in_child(void (*fn)(void), char *out, size_t size)
+{
+    size_t len = 0;
+    int p[2];
+    int status;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(p), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], STDERR_FILENO);
+        close(p[1]);
+        fn();
+        _exit(0);
+    }
+    close(p[1]);
+    while (len < size - 1) {
+        ssize_t r = read(p[0], out + len, size - 1 - len);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0) {
+        ck_assert_int_eq(errno, EINTR);
+    }
+    return status;
+}
+
+void t_expect_abort_naming(void (*misuse)(void), const char *what, const char *culprit)
+{
+    char msg[4096];
+    int status = t_run_in_child(misuse, msg, sizeof(msg));
+
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "misuse did not abort (status 0x%x); stderr: '%s'", status, msg);
+    ck_assert_msg(!what || strstr(msg, what) != NULL,
+                  "abort message does not say '%s': '%s'", what, msg);
+    ck_assert_msg(!culprit || strstr(msg, culprit) != NULL,
+                  "abort message does not name '%s': '%s'", culprit, msg);
+}
+
+void t_silence_stderr(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
+bool t_hide_syscalls(const char *test, const long *nrs, int n)
+{
+#if defined(T_AUDIT_ARCH)
+    /* Check the architecture, load the number, one jump per hidden call
+     * to the ENOSYS return, allow the rest. */
+    struct sock_filter code[4 + 16 + 2];
+    struct sock_fprog prog;
+    const char *fork_mode = getenv("CK_FORK");
+    int k = 0;
+
+    ck_assert_int_le(n, 16);
+    code[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                             offsetof(struct seccomp_data, arch));
+    code[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0);
+    code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    code[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                             offsetof(struct seccomp_data, nr));
+    for (int j = 0; j < n; j++) {
+        /* Taken: skip the remaining jumps and the ALLOW. */
+        code[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                                 (unsigned)nrs[j], (unsigned char)(n - j), 0);
+    }
+    code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+                                             SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+    prog.len = (unsigned short)k;
+    prog.filter = code;
+
+    if (fork_mode && strcmp(fork_mode, "no") == 0) {
+        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
+        return false;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
+        return false;
+    }
+    return true;
+#else
+    printf("SKIP %s: cannot hide system calls on this host\n", test);
+    return false;
+#endif
+}
+
+bool t_hide_io_uring(const char *test)
+{
+#ifdef __NR_io_uring_setup
+    const long nr = __NR_io_uring_setup;
+
+    return t_hide_syscalls(test, &nr, 1);
+#else
+    printf("SKIP %s: no io_uring_setup on this host\n", test);
+    return false;
+#endif
 }
 
 int t_run_suite(Suite *s)

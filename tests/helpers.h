@@ -46,6 +46,28 @@ int64_t t_now_ns(void);
 void t_stderr_begin(void);
 char *t_stderr_end(void);
 
+/* Runs fn() in a forked child whose stderr is a pipe; stores what the child
+ * printed (NUL-terminated, cut at size - 1 bytes) and returns its waitpid
+ * status.  The child exits with 0 when fn returns. */
+int t_run_in_child(void (*fn)(void), char *out, size_t size);
+
+/* Runs `misuse` in a child (t_run_in_child); asserts that the child died of
+ * SIGABRT and that its message contains `what` and `culprit` (each unless NULL).
+ * The caller then repeats the misuse in its own process, so Check sees the
+ * SIGABRT too (after t_silence_stderr, as the text was checked here). */
+void t_expect_abort_naming(void (*misuse)(void), const char *what, const char *culprit);
+
+/* Sends this process's stderr to /dev/null. */
+void t_silence_stderr(void);
+
+/* Makes the given system calls fail with ENOSYS in this (forked) test
+ * process, as a kernel or a container's seccomp profile without them would.
+ * False, with the reason printed, when that cannot be arranged (no seccomp,
+ * an unknown architecture, or CK_FORK=no, where the filter would outlive the
+ * test).  t_hide_io_uring hides io_uring_setup. */
+bool t_hide_syscalls(const char *test, const long *nrs, int n);
+bool t_hide_io_uring(const char *test);
+
 /* Run every test of the suite (CK_NORMAL output unless CK_VERBOSITY says
  * otherwise; CK_RUN_CASE, CK_FORK... apply), free the runner and return
  * EXIT_SUCCESS or EXIT_FAILURE for main(). */

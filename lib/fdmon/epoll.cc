@@ -1,10 +1,44 @@
 // SPDX-License-Identifier: MIT
 // The epoll fd monitor: the kernel keeps the interest set, so a wait costs
-// O(ready fds) however many are registered.  Each epoll event carries its
-// handler; the loop frees removed handlers only after the visit that might
-// still hold such a pointer.  Timeouts keep ns precision: a positive timeout
-// waits in ppoll on the epoll fd, then collects with epoll_wait(0).  Under a
-// GSource glib polls the epoll fd alone.
+// O(ready fds) however many are registered.  Timeouts keep ns precision: a
+// positive timeout waits in ppoll on the epoll fd, then collects with
+// epoll_wait(0).  Under a GSource glib polls the epoll fd alone.
+//
+// Design note.
+//
+// Tokens, not pointers.  The kernel keys a registration by (open file, fd
+// number).  When an fd is closed while registered and its open file lives on
+// elsewhere (a dup, a forked child, a descriptor in flight in an SCM_RIGHTS
+// message), the registration stays in the interest set, yet EPOLL_CTL_DEL
+// and EPOLL_CTL_MOD on that number fail (EBADF, or ENOENT once the number
+// names another file): nothing can reach the registration any more, and it
+// keeps reporting its file's readiness.  So the event data never holds a
+// handler pointer.  It holds a token, (slot index + 1, generation), into a
+// slot table this monitor owns; a slot names its handler only while the
+// registration lives, and its generation changes whenever it is freed, so
+// an event fetched just before a removal is never delivered to whoever
+// reuses the slot.
+//
+// Stale registrations.  A DEL or MOD that fails, or an ADD that finds the
+// same (file, number) already there (EEXIST: a stale registration of a file
+// that came back under its old number), leaves the kernel holding a
+// registration we cannot remove.  Its slot goes into quarantine (no handler,
+// never reused, so its token matches nothing) and the interest set is marked
+// for a rebuild; a handler that still wants events moves to a fresh slot.
+// The home thread, at its next wait or glib prepare, builds a new epoll
+// instance from the live slots and moves it onto the old epoll fd number
+// with dup3, which drops the old instance and every stale registration in
+// it (glib's GPollFD and the fd number stay valid); quarantined slots then
+// return to the free list.  Until then a stale registration's events are
+// dropped by the token check, and at worst one wait returns early: the loop
+// goes back to sleeping once the rebuild is done (QEMU 7.2 gives up epoll
+// for poll(2) instead).
+//
+// Threads.  update() runs in any thread with the context's registry lock
+// held; mapping tokens to handlers (home thread) and the rebuild (home
+// thread) hold mu_ as update() does.  So "the slot still names h" implies
+// that update(h, old, 0) has not returned, and the loop frees h only after
+// the visit around the wait has ended.  epoll_wait itself runs without mu_.
 //
 // Files epoll refuses (EPERM: regular files and the like, which poll(2)
 // reports as always ready) are kept on an "always ready" list and reported
@@ -14,6 +48,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fcntl.h>
 #include <mutex>
 #include <new>
 #include <poll.h>
@@ -26,6 +61,7 @@ namespace qaio::fdmon {
 namespace {
 
 constexpr int max_events = 128;
+constexpr uint32_t no_slot = UINT32_MAX;
 
 uint32_t to_epoll(int events) noexcept
 {
@@ -39,8 +75,17 @@ int from_epoll(uint32_t ev) noexcept
            (ev & EPOLLHUP ? G_IO_HUP : 0) | (ev & EPOLLERR ? G_IO_ERR : 0);
 }
 
-// mon_flags_ bit: the handler is on the always-ready list.
-constexpr uint32_t flag_always_ready = 1;
+// One registration.
+struct slot {
+    loop::handler *h = nullptr;  // null: free or quarantined
+    int fd = -1;
+    int want = 0;                // G_IO_* bits
+    uint32_t gen = 0;
+    uint32_t next_free = no_slot;
+    bool in_kernel = false;      // an epoll registration carries its token
+    bool always_ready = false;   // on always_ready_ instead (EPERM)
+    bool quarantined = false;    // a stale registration may carry its token
+};
 
 class epoll_monitor final : public monitor {
 public:
@@ -56,45 +101,43 @@ public:
 
     const char *name() const noexcept override { return "epoll"; }
 
-    void update(loop::handler *h, int old_events, int new_events) noexcept override
+    void update(loop::handler *h, int, int new_events) noexcept override
     {
-        if (h->mon_flags_ & flag_always_ready) {
-            if (new_events == 0) {
-                std::lock_guard<std::mutex> guard(mu_);
-                erase_always_ready(h);
-                h->mon_flags_ &= ~flag_always_ready;
+        std::lock_guard<std::mutex> guard(mu_);
+        uint32_t i = find_locked(h);
+        if (new_events == 0) {
+            if (i != no_slot) {
+                h->mon_index_ = -1;
+                release_locked(i);
                 count_.fetch_sub(1, std::memory_order_relaxed);
             }
             return;
         }
-        epoll_event ev{};
-        ev.events = to_epoll(new_events);
-        ev.data.ptr = h;
-        int op = old_events == 0 ? EPOLL_CTL_ADD
-                 : new_events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-        if (epoll_ctl(epfd_, op, h->fd_, &ev) == 0) {
-            if (op == EPOLL_CTL_ADD) {
-                count_.fetch_add(1, std::memory_order_relaxed);
-            } else if (op == EPOLL_CTL_DEL) {
-                count_.fetch_sub(1, std::memory_order_relaxed);
-            }
-            return;
-        }
-        if (op == EPOLL_CTL_ADD && errno == EPERM) {
-            std::lock_guard<std::mutex> guard(mu_);
-            h->mon_flags_ |= flag_always_ready;
-            always_ready_.push_back(h);
-            always_ready_count_.store(static_cast<int>(always_ready_.size()),
-                                      std::memory_order_relaxed);
+        if (i == no_slot) {
+            i = alloc_locked(h);
             count_.fetch_add(1, std::memory_order_relaxed);
-        } else if (op == EPOLL_CTL_DEL) {
-            // A closed fd has already left the interest set by itself.
-            count_.fetch_sub(1, std::memory_order_relaxed);
+            slots_[i].want = new_events;
+            add_locked(epfd_, i);
+            return;
+        }
+        slot &s = slots_[i];
+        s.want = new_events;
+        if (s.always_ready || !s.in_kernel) {
+            return;  // nothing in the kernel to change (a rebuild adds it)
+        }
+        epoll_event ev = event_for(i);
+        if (epoll_ctl(epfd_, EPOLL_CTL_MOD, s.fd, &ev) != 0) {
+            // The registration is out of reach: leave it behind and let the
+            // rebuild register the handler afresh.
+            uint32_t j = alloc_locked(h);
+            slots_[j].want = new_events;
+            quarantine_locked(i);
         }
     }
 
     int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept override
     {
+        rebuild_if_needed();
         int pushed = push_always_ready(ready);
         if (pushed) {
             timeout_ns = 0;
@@ -119,6 +162,8 @@ public:
         g_source_add_poll(source_, &gpfd_);
     }
 
+    void gsource_prepare() noexcept override { rebuild_if_needed(); }
+
     int gsource_check(loop::ready_list &ready) noexcept override
     {
         int pushed = push_always_ready(ready);
@@ -132,14 +177,152 @@ public:
     int watched() const noexcept override { return count_.load(std::memory_order_relaxed); }
 
 private:
+    static uint64_t token(uint32_t i, uint32_t gen) noexcept
+    {
+        return (uint64_t{gen} << 32) | (uint64_t{i} + 1);
+    }
+
+    epoll_event event_for(uint32_t i) const noexcept
+    {
+        epoll_event ev{};
+        ev.events = to_epoll(slots_[i].want);
+        ev.data.u64 = token(i, slots_[i].gen);
+        return ev;
+    }
+
+    uint32_t find_locked(const loop::handler *h) const noexcept
+    {
+        // mon_index_ may be another monitor's (before an upgrade), so it
+        // only counts if the slot points back at h.
+        int i = h->mon_index_;
+        if (i >= 0 && static_cast<size_t>(i) < slots_.size() && slots_[i].h == h) {
+            return static_cast<uint32_t>(i);
+        }
+        return no_slot;
+    }
+
+    uint32_t alloc_locked(loop::handler *h) noexcept
+    {
+        uint32_t i;
+        if (free_head_ != no_slot) {
+            i = free_head_;
+            free_head_ = slots_[i].next_free;
+        } else {
+            slots_.emplace_back();
+            i = static_cast<uint32_t>(slots_.size() - 1);
+        }
+        slot &s = slots_[i];
+        s.h = h;
+        s.fd = h->fd_;
+        s.next_free = no_slot;
+        h->mon_index_ = static_cast<int>(i);
+        return i;
+    }
+
+    void free_locked(uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        ++s.gen;  // no event fetched under the old token can match again
+        s = slot{nullptr, -1, 0, s.gen, free_head_, false, false, false};
+        free_head_ = i;
+    }
+
+    // Registers slot i in the instance epfd.  An fd that epoll refuses goes
+    // on the always-ready list; EEXIST means a stale registration of the
+    // same file under the same number, which only a rebuild removes.
+    void add_locked(int epfd, uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        epoll_event ev = event_for(i);
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, s.fd, &ev) == 0) {
+            s.in_kernel = true;
+        } else if (errno == EPERM) {
+            s.always_ready = true;
+            always_ready_.push_back(i);
+            always_ready_count_.store(static_cast<int>(always_ready_.size()),
+                                      std::memory_order_relaxed);
+        } else if (errno == EEXIST) {
+            rebuild_.store(true, std::memory_order_relaxed);
+        }
+        // Other errors (EBADF: the fd was closed meanwhile) leave nothing
+        // to watch, as poll(2) would watch nothing useful either.
+    }
+
+    void release_locked(uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        if (s.always_ready) {
+            erase_always_ready(i);
+        } else if (s.in_kernel) {
+            epoll_event ev{};
+            if (epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, &ev) != 0) {
+                // Closed fd: whether its file lives on elsewhere, keeping
+                // the registration, cannot be known from here.
+                quarantine_locked(i);
+                return;
+            }
+        }
+        free_locked(i);
+    }
+
+    void quarantine_locked(uint32_t i) noexcept
+    {
+        slots_[i].h = nullptr;
+        slots_[i].quarantined = true;
+        rebuild_.store(true, std::memory_order_relaxed);
+    }
+
+    // Home thread: replace the interest set by one built from the live
+    // slots (see the design note).
+    void rebuild_if_needed() noexcept
+    {
+        // A flag set after this load is followed by the loop's aio_notify,
+        // whose wake-up brings the home thread back here.
+        if (!rebuild_.load(std::memory_order_relaxed)) {
+            return;
+        }
+        std::lock_guard<std::mutex> guard(mu_);
+        int fresh = epoll_create1(EPOLL_CLOEXEC);
+        if (fresh < 0) {
+            return;  // tokens keep stale events harmless; try again later
+        }
+        always_ready_.clear();
+        for (uint32_t i = 0; i < slots_.size(); i++) {
+            slot &s = slots_[i];
+            if (s.quarantined) {
+                free_locked(i);
+            } else if (s.h) {
+                s.in_kernel = false;
+                s.always_ready = false;
+                add_locked(fresh, i);
+            }
+        }
+        always_ready_count_.store(static_cast<int>(always_ready_.size()),
+                                  std::memory_order_relaxed);
+        QAIO_CHECK(dup3(fresh, epfd_, O_CLOEXEC) == epfd_,
+                   "epoll monitor: dup3 onto epoll fd %d failed", epfd_);
+        close(fresh);
+        rebuild_.store(false, std::memory_order_relaxed);
+    }
+
     int collect(loop::ready_list &ready, int timeout_ms) noexcept
     {
         int n = epoll_wait(epfd_, events_, max_events, timeout_ms);
-        for (int i = 0; i < n; i++) {
-            ready.push(static_cast<loop::handler *>(events_[i].data.ptr),
-                       from_epoll(events_[i].events));
+        if (n <= 0) {
+            return 0;
         }
-        return n > 0 ? n : 0;
+        int pushed = 0;
+        std::lock_guard<std::mutex> guard(mu_);
+        for (int k = 0; k < n; k++) {
+            uint64_t t = events_[k].data.u64;
+            uint32_t i = static_cast<uint32_t>(t) - 1;
+            if (i < slots_.size() && slots_[i].h &&
+                slots_[i].gen == static_cast<uint32_t>(t >> 32)) {
+                ready.push(slots_[i].h, from_epoll(events_[k].events));
+                pushed++;
+            }
+        }
+        return pushed;
     }
 
     int push_always_ready(loop::ready_list &ready) noexcept
@@ -148,17 +331,17 @@ private:
             return 0;
         }
         std::lock_guard<std::mutex> guard(mu_);
-        for (loop::handler *h : always_ready_) {
-            ready.push(h, h->events_ & (G_IO_IN | G_IO_OUT));
+        for (uint32_t i : always_ready_) {
+            ready.push(slots_[i].h, slots_[i].want & (G_IO_IN | G_IO_OUT));
         }
         return static_cast<int>(always_ready_.size());
     }
 
-    void erase_always_ready(loop::handler *h) noexcept
+    void erase_always_ready(uint32_t i) noexcept
     {
-        for (size_t i = 0; i < always_ready_.size(); i++) {
-            if (always_ready_[i] == h) {
-                always_ready_[i] = always_ready_.back();
+        for (size_t k = 0; k < always_ready_.size(); k++) {
+            if (always_ready_[k] == i) {
+                always_ready_[k] = always_ready_.back();
                 always_ready_.pop_back();
                 break;
             }
@@ -170,24 +353,31 @@ private:
     int epfd_;
     epoll_event events_[max_events];
     std::atomic<int> count_{0};
+    // Guards everything below it except the atomics.
     std::mutex mu_;
-    std::vector<loop::handler *> always_ready_;
+    std::vector<slot> slots_;
+    uint32_t free_head_ = no_slot;
+    std::vector<uint32_t> always_ready_;
     std::atomic<int> always_ready_count_{0};
+    // Written under mu_; the home thread peeks at it without.
+    std::atomic<bool> rebuild_{false};
     GSource *source_ = nullptr;
     GPollFD gpfd_ = {-1, 0, 0};
 };
 
 } // namespace
 
-std::unique_ptr<monitor> make_epoll() noexcept
+std::unique_ptr<monitor> make_epoll(int &error) noexcept
 {
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) {
+        error = -errno;
         return nullptr;
     }
     auto *m = new (std::nothrow) epoll_monitor(epfd);
     if (!m) {
         close(epfd);
+        error = -ENOMEM;
     }
     return std::unique_ptr<monitor>(m);
 }

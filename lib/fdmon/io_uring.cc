@@ -138,8 +138,9 @@ public:
     io_uring_monitor() noexcept = default;
     ~io_uring_monitor() override;
 
-    // Creates the ring; false when the kernel refuses it or lacks EXT_ARG.
-    bool init() noexcept;
+    // Creates the ring; 0, or -errno when the kernel refuses it (-ENOTSUP:
+    // it lacks EXT_ARG).
+    int init() noexcept;
 
     const char *name() const noexcept override { return "io_uring"; }
     void update(loop::handler *h, int old_events, int new_events) noexcept override;
@@ -197,17 +198,18 @@ private:
     GPollFD gpfd_ = {-1, 0, 0};
 };
 
-bool io_uring_monitor::init() noexcept
+int io_uring_monitor::init() noexcept
 {
     io_uring_params p;
     std::memset(&p, 0, sizeof p);
     p.flags = IORING_SETUP_CQSIZE;
     p.cq_entries = cq_entries;
-    if (io_uring_queue_init_params(sq_entries, &ring_, &p) < 0) {
-        return false;
+    int r = io_uring_queue_init_params(sq_entries, &ring_, &p);
+    if (r < 0) {
+        return r;
     }
     ring_ready_ = true;
-    return (p.features & IORING_FEAT_EXT_ARG) != 0;
+    return (p.features & IORING_FEAT_EXT_ARG) ? 0 : -ENOTSUP;
 }
 
 io_uring_monitor::~io_uring_monitor()
@@ -605,10 +607,11 @@ int io_uring_monitor::gsource_check(loop::ready_list &ready) noexcept
 
 } // namespace
 
-std::unique_ptr<monitor> make_io_uring() noexcept
+std::unique_ptr<monitor> make_io_uring(int &error) noexcept
 {
     std::unique_ptr<io_uring_monitor> m(new (std::nothrow) io_uring_monitor());
-    if (!m || !m->init()) {
+    error = m ? m->init() : -ENOMEM;
+    if (error < 0) {
         return nullptr;
     }
     return m;

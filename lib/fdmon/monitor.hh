@@ -13,6 +13,7 @@
 
 #include "lib/loop/handlers.hh"
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 
@@ -64,17 +65,26 @@ public:
 };
 
 // Constructors; each returns nullptr when the kernel refuses the backend or
-// the backend was not configured.
+// the backend was not configured, with the reason in `error` (-errno;
+// -ENOSYS when not configured), for the message of a forced choice.
 std::unique_ptr<monitor> make_poll() noexcept;
 #ifdef CONFIG_EPOLL
-std::unique_ptr<monitor> make_epoll() noexcept;
+std::unique_ptr<monitor> make_epoll(int &error) noexcept;
 #else
-inline std::unique_ptr<monitor> make_epoll() noexcept { return nullptr; }
+inline std::unique_ptr<monitor> make_epoll(int &error) noexcept
+{
+    error = -ENOSYS;
+    return nullptr;
+}
 #endif
 #ifdef CONFIG_LINUX_IO_URING
-std::unique_ptr<monitor> make_io_uring() noexcept;
+std::unique_ptr<monitor> make_io_uring(int &error) noexcept;
 #else
-inline std::unique_ptr<monitor> make_io_uring() noexcept { return nullptr; }
+inline std::unique_ptr<monitor> make_io_uring(int &error) noexcept
+{
+    error = -ENOSYS;
+    return nullptr;
+}
 #endif
 
 // Registered fds at which an automatically chosen poll monitor becomes epoll.

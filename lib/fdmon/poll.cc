@@ -38,7 +38,8 @@ public:
             fds_.push_back(pollfd{h->fd_, static_cast<short>(new_events), 0});
             owners_.push_back(h);
             h->pfd_.events = static_cast<gushort>(new_events);
-            if (source_) {
+            // A context may outlive the destruction of its source.
+            if (source_ && !g_source_is_destroyed(source_)) {
                 g_source_add_poll(source_, &h->pfd_);
             }
         } else if (new_events == 0) {

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <new>
 #include <string_view>
+#include <unistd.h>
 
 // QEMU's main context, where a main loop exists (QEMU's util/main-loop.c
 // in a QEMU tree); a weak reference, so standalone programs need none.
@@ -95,6 +96,7 @@ context *context::create() noexcept
     GSource *s = g_source_new(&gsource_funcs, static_cast<guint>(offset + sizeof(context)));
     auto *ctx = new (reinterpret_cast<char *>(s) + offset) context();
     ctx->notifier_ = n;
+    ctx->set_home_thread();
     g_source_set_can_recurse(s, TRUE);
 
     pthread_mutexattr_t attr;
@@ -135,9 +137,10 @@ void context::finalize() noexcept
         }
     }
     by_fd_.clear();
-    while (handler *h = deleted_) {
-        deleted_ = h->deleted_next_;
+    for (handler *h = deleted_.exchange(nullptr, std::memory_order_relaxed); h;) {
+        handler *next = h->deleted_next_;
         delete h;
+        h = next;
     }
     lockcnt::unlock(&list_lock_);
 
@@ -177,6 +180,48 @@ void set_current_context(AioContext *ctx) noexcept
                "this thread already has a current AioContext (%p); it can be set once",
                static_cast<void *>(tls_current_context));
     tls_current_context = ctx;
+    if (ctx) {
+        context::from(ctx)->set_home_thread();
+    }
+}
+
+void context::set_home_thread() noexcept
+{
+    home_tid_.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+    home_thread_.store(pthread_self(), std::memory_order_relaxed);
+}
+
+// The home thread is QEMU's "this thread's current context" extended to
+// contexts that no thread has bound: QEMU 7.2 gives those no home (every
+// aio_poll on one asserts), while programs (and QEMU's own tests before
+// they bind a context) poll them from the thread that created them.  A
+// thread that binds the context later takes it over, as an IOThread takes
+// over the context its creator made for it.
+bool may_poll(AioContext *ctx) noexcept
+{
+    context *c = context::from(ctx);
+    if (pthread_equal(c->home_thread_.load(std::memory_order_relaxed), pthread_self()) ||
+        tls_current_context == ctx) {
+        return true;
+    }
+    // QEMU's main context: in QEMU, any thread holding the BQL.
+    // TODO: ask qemu_mutex_iothread_locked() here once mainloop/ provides
+    // the big lock; until then every thread counts as holding it.
+    return qemu_get_aio_context && qemu_get_aio_context() == ctx;
+}
+
+void context::check_foreign_poller(const char *what) noexcept
+{
+    if (may_poll(c())) {
+        return;
+    }
+    char name[16] = "?";
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    QAIO_FATAL("%s(ctx=%p) called in thread %d (\"%s\"), which is not the context's home "
+               "thread %d: a context is polled only by the thread that bound it "
+               "(qemu_set_current_aio_context) or, until one does, by its creator",
+               what, static_cast<void *>(c()), static_cast<int>(gettid()), name,
+               home_tid_.load(std::memory_order_relaxed));
 }
 
 bool polled_by_this_thread_alone(AioContext *ctx) noexcept

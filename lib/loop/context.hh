@@ -90,7 +90,26 @@ public:
     void visit_end() noexcept;
     void sync_external() noexcept;   // follow aio_disable/enable_external
     void maybe_upgrade_monitor() noexcept;
-    bool poll_disabled() const noexcept { return poll_disable_cnt_ > 0; }
+    bool poll_disabled() const noexcept
+    {
+        return poll_disable_cnt_.load(std::memory_order_relaxed) > 0;
+    }
+
+    // --- home thread -----------------------------------------------------------
+    // The thread that may poll the context: the last one that bound it
+    // (qemu_set_current_aio_context), or, until one does, the one that
+    // created it.  Others may poll only where may_poll() says so.
+    void set_home_thread() noexcept;
+    // Aborts, naming the context and the thread, unless the calling thread
+    // may poll the context.  One load and one compare on the hot path.
+    void check_poller(const char *what) noexcept
+    {
+        if (__builtin_expect(
+                !pthread_equal(home_thread_.load(std::memory_order_relaxed), pthread_self()),
+                0)) {
+            check_foreign_poller(what);
+        }
+    }
 
     // --- event processing (poll_loop.cc) -------------------------------------
     bool poll(bool blocking) noexcept;
@@ -115,6 +134,9 @@ public:
 
     static const size_t offset;
 
+    std::atomic<pthread_t> home_thread_{};
+    std::atomic<int> home_tid_{0};  // for messages only
+
     // Fields below are the context's state; the loop's files use them freely.
     pthread_mutex_t lock_;
 
@@ -128,11 +150,11 @@ public:
 
     QemuLockCnt list_lock_{};
     std::vector<handler *> by_fd_;
-    handler *deleted_ = nullptr;
+    std::atomic<handler *> deleted_{nullptr};  // see handlers.cc
     std::vector<handler *> poll_list_;
     int handler_count_ = 0;
     int external_count_ = 0;
-    int poll_disable_cnt_ = 0;
+    std::atomic<int> poll_disable_cnt_{0};  // written under the lock, peeked without
     bool external_disabled_seen_ = false;
 
     std::unique_ptr<fdmon::monitor> monitor_;
@@ -163,6 +185,9 @@ public:
 
     stats stats_;
     context *stats_next_ = nullptr;
+
+private:
+    void check_foreign_poller(const char *what) noexcept __attribute__((cold));
 };
 
 // Set-up and teardown of what co_schedule.cc and attached.cc own.
@@ -175,6 +200,12 @@ void attached_finalize(context *ctx) noexcept;
 // cache the TLS address across a switch.
 AioContext *current_context() noexcept;
 void set_current_context(AioContext *ctx) noexcept;
+
+// Whether the calling thread may poll ctx (QEMU's in_aio_context_home_thread,
+// which aio_poll asserts): ctx is the thread's current context, or the thread
+// is ctx's home (see context::set_home_thread), or ctx is QEMU's main context
+// (which any thread holding the BQL may poll).
+bool may_poll(AioContext *ctx) noexcept;
 
 // Whether, by QEMU's rules, only the calling thread polls ctx and runs its
 // coroutines: the thread bound ctx (set_current_context) and ctx is not

@@ -6,6 +6,57 @@
 // A replaced handler becomes a new node and the old one is retired like a
 // removed one, so the home thread never reads a callback/opaque pair that
 // another thread is rewriting.
+//
+// The protocol, and why a poller never reads a freed handler.
+//
+// Writers.  Any thread registers, replaces or removes handlers holding the
+// registry lock (the lock half of the context's QemuLockCnt, list_lock_).
+// Under it, it writes by_fd_, the handler counts, a new node's fields (all
+// before the node is published) and the deleted list: the head deleted_ and
+// each node's deleted_next_.  It publishes a node only through the fd
+// monitor's update(), which takes the monitor's own mutex; the monitor hands
+// nodes to the poller under that mutex too, so whatever the writer wrote
+// before update() happens-before the poller's reads (the mutex pairs them).
+// Retiring a node first detaches it: by_fd_ no longer names it, and
+// update(h, old, 0) returns only once the monitor will never hand it out
+// again (monitor.hh).
+//
+// The poller.  The home thread reads nodes only while visiting, between
+// visit_begin() (lockcnt inc) and visit_end() (lockcnt dec or dec_and_lock),
+// and reaches them only through the monitor, by_fd_ under the lock, and two
+// lists of its own that may outlive a visit: poll_list_ (busy polling) and
+// the GSource ready list (from check() to dispatch()).
+//
+// What crosses threads while both run, and is therefore atomic: a node's
+// deleted_ flag (set by the remover, read by the poller to skip a node
+// removed mid-pass), the deleted list head (pushed by a writer, peeked by
+// visit_end to decide whether to take the lock), poll_disable_cnt_ (read to
+// decide on busy polling) and the io_poll_begin/end hooks (aio_set_fd_poll
+// on a live node).  All relaxed: they are hints, never what makes a free
+// safe.  A late "not deleted" means one more callback for a handler removed
+// from another thread (QEMU promises no better for that case; the memory is
+// still valid, see below); a stale empty head leaves the node for the next
+// visitor or writer to free.
+//
+// Freeing.  free_deleted() runs with the registry lock held, in one of two
+// cases, and each comes with an acquire that pairs with the release of
+// every visit that may have read the node:
+//   (a) a writer, holding the lock, reads the visitor count as zero
+//       (lockcnt::count, acquire);
+//   (b) the last visitor leaves through dec_and_lock, which takes the count
+//       to zero and the lock in one compare-and-swap (acquire).
+// A visit ends with a release decrement; every later change of the lockcnt
+// word is a read-modify-write, so the value (a) or (b) acquires is in that
+// decrement's release sequence, and everything the visit read happens-
+// before the free.  A visit that has not begun cannot begin while the lock
+// is held (a first inc waits for unlock, whose release it acquires), and
+// when it begins the node is unreachable: detached as said above, and not
+// on the poller's own lists, because free_deleted skips nodes still queued
+// on a ready list and unlinks poll_list_ entries before freeing (the home
+// thread wrote those fields during a visit, ordered by the same pairs).  In
+// the other direction, what a writer did under the lock (the flag, the
+// links) happens-before a free by the last visitor through the writer's
+// unlock (release) and dec_and_lock (acquire).
 #include "lib/loop/context.hh"
 
 #include "lib/fdmon/monitor.hh"
@@ -34,24 +85,28 @@ void retire(context *ctx, handler *h) noexcept
         ctx->external_count_--;
     }
     if (!h->io_poll_) {
-        ctx->poll_disable_cnt_--;
+        ctx->poll_disable_cnt_.fetch_sub(1, std::memory_order_relaxed);
     }
     ctx->handler_count_--;
-    h->deleted_ = true;
-    h->deleted_next_ = ctx->deleted_;
-    ctx->deleted_ = h;
+    h->deleted_.store(true, std::memory_order_relaxed);
+    h->deleted_next_ = ctx->deleted_.load(std::memory_order_relaxed);
+    ctx->deleted_.store(h, std::memory_order_relaxed);
 }
 
+// With the registry lock held and no visitor (see the top of the file).
 void free_deleted(context *ctx) noexcept
 {
-    handler **link = &ctx->deleted_;
-    while (handler *h = *link) {
+    handler *h = ctx->deleted_.exchange(nullptr, std::memory_order_relaxed);
+    handler *kept = nullptr;
+    while (h) {
+        handler *next = h->deleted_next_;
         if (h->queued_) {
             // Still on a GSource ready list; freed after dispatch pops it.
-            link = &h->deleted_next_;
+            h->deleted_next_ = kept;
+            kept = h;
+            h = next;
             continue;
         }
-        *link = h->deleted_next_;
         if (h->on_poll_list_) {
             auto &pl = ctx->poll_list_;
             for (size_t i = 0; i < pl.size(); i++) {
@@ -63,7 +118,9 @@ void free_deleted(context *ctx) noexcept
             }
         }
         delete h;
+        h = next;
     }
+    ctx->deleted_.store(kept, std::memory_order_relaxed);
 }
 
 int effective_events(context *ctx, const handler *h) noexcept
@@ -128,8 +185,8 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
         // Keep the begin/end hooks across a replacement, as they belong to
         // the fd rather than to one set of callbacks.
         if (h) {
-            h->io_poll_begin_ = old->io_poll_begin_;
-            h->io_poll_end_ = old->io_poll_end_;
+            h->io_poll_begin_.store(old->poll_begin(), std::memory_order_relaxed);
+            h->io_poll_end_.store(old->poll_end(), std::memory_order_relaxed);
         }
         retire(this, old);
     }
@@ -140,7 +197,7 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
             external_count_++;
         }
         if (!h->io_poll_) {
-            poll_disable_cnt_++;
+            poll_disable_cnt_.fetch_add(1, std::memory_order_relaxed);
         }
         h->events_ = effective_events(this, h);
         h->pfd_.events = static_cast<gushort>(h->wanted_events());
@@ -148,7 +205,7 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
             monitor_->update(h, 0, h->events_);
         }
     }
-    // Free at once if the home thread is not visiting.
+    // Free at once if the home thread is not visiting: case (a) above.
     if (lockcnt::count(&list_lock_) == 0) {
         free_deleted(this);
     }
@@ -160,8 +217,8 @@ void context::set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept
 {
     lockcnt::lock(&list_lock_);
     if (fd >= 0 && static_cast<size_t>(fd) < by_fd_.size() && by_fd_[fd]) {
-        by_fd_[fd]->io_poll_begin_ = begin;
-        by_fd_[fd]->io_poll_end_ = end;
+        by_fd_[fd]->io_poll_begin_.store(begin, std::memory_order_relaxed);
+        by_fd_[fd]->io_poll_end_.store(end, std::memory_order_relaxed);
     }
     lockcnt::unlock(&list_lock_);
 }
@@ -173,9 +230,9 @@ void context::visit_begin() noexcept
 
 void context::visit_end() noexcept
 {
-    // The last visitor frees what was removed meanwhile.  A removal racing
-    // with the unlocked peek below is freed by the next visit instead.
-    if (!__atomic_load_n(&deleted_, __ATOMIC_RELAXED)) {
+    // The last visitor frees what was removed meanwhile: case (b) above.  A
+    // removal racing with the peek is freed by the next visit or writer.
+    if (!deleted_.load(std::memory_order_relaxed)) {
         lockcnt::dec(&list_lock_);
     } else if (lockcnt::dec_and_lock(&list_lock_)) {
         free_deleted(this);

@@ -7,11 +7,12 @@
 // a handler removed while a visit is in progress is only marked deleted and
 // moved to the deleted list, and the last visitor frees it.  So a pointer
 // obtained during a visit stays valid until the visit ends; callers skip
-// handlers whose deleted_ flag is set.
+// handlers that is_deleted().  handlers.cc tells the whole protocol.
 #pragma once
 
 #include "block/aio.h"
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -26,7 +27,9 @@ constexpr int revents_drained = 1 << 17;
 struct handler {
     int fd_ = -1;
     bool is_external_ = false;
-    bool deleted_ = false;
+    // Set by a remover while a visitor may read it: a hint that lets a pass
+    // skip a handler removed mid-pass, never what keeps memory valid.
+    std::atomic<bool> deleted_{false};
     bool is_ctx_notifier_ = false;  // the context's own notifier: never progress
     bool on_poll_list_ = false;     // adaptive polling: ready at least once
     bool queued_ = false;           // on a ready_list: not freed until popped
@@ -37,8 +40,9 @@ struct handler {
     IOHandler *io_write_ = nullptr;
     AioPollFn *io_poll_ = nullptr;
     IOHandler *io_poll_ready_ = nullptr;
-    IOHandler *io_poll_begin_ = nullptr;
-    IOHandler *io_poll_end_ = nullptr;
+    // aio_set_fd_poll may change these under a running visitor.
+    std::atomic<IOHandler *> io_poll_begin_{nullptr};
+    std::atomic<IOHandler *> io_poll_end_{nullptr};
     void *opaque_ = nullptr;
 
     // G_IO_* bits the fd monitor currently watches (0 while the handler is
@@ -55,6 +59,13 @@ struct handler {
     // Storage owned by the fd monitor that registered the handler.
     int mon_index_ = -1;
     uint32_t mon_flags_ = 0;
+
+    bool is_deleted() const noexcept { return deleted_.load(std::memory_order_relaxed); }
+    IOHandler *poll_begin() const noexcept
+    {
+        return io_poll_begin_.load(std::memory_order_relaxed);
+    }
+    IOHandler *poll_end() const noexcept { return io_poll_end_.load(std::memory_order_relaxed); }
 
     // The G_IO_* set a handler asks for, from its callbacks.
     int wanted_events() const noexcept

@@ -260,7 +260,10 @@ void inc_and_unlock(QemuLockCnt *l) noexcept
 
 unsigned count(QemuLockCnt *l) noexcept
 {
-    return word(l).load(std::memory_order_relaxed) / STEP;
+    // Acquire: a lock holder that sees zero may free what visitors read;
+    // pairs with the release decrement of the last visitor (dec), so that
+    // their reads happen-before the free.  A plain load on x86 and ARMv8.
+    return word(l).load(std::memory_order_acquire) / STEP;
 }
 
 } // namespace qaio::loop::lockcnt

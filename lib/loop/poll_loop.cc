@@ -38,7 +38,7 @@ bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept
     bool progress = false;
     AioContext *c = ctx->c();
     for (handler *h : ctx->poll_list_) {
-        if (h->deleted_ || h->queued_ || !aio_node_check(c, h->is_external_)) {
+        if (h->is_deleted() || h->queued_ || !aio_node_check(c, h->is_external_)) {
             continue;
         }
         if (h->io_poll_(h->opaque_)) {
@@ -103,10 +103,10 @@ void context::poll_set_started(ready_list &ready, bool started) noexcept
     }
     poll_started_ = started;
     for (handler *h : poll_list_) {
-        if (h->deleted_) {
+        if (h->is_deleted()) {
             continue;
         }
-        IOHandler *hook = started ? h->io_poll_begin_ : h->io_poll_end_;
+        IOHandler *hook = started ? h->poll_begin() : h->poll_end();
         if (hook) {
             hook(h->opaque_);
         }
@@ -145,7 +145,7 @@ bool context::dispatch_ready(ready_list &ready) noexcept
     bool progress = false;
     AioContext *c = this->c();
     while (handler *h = ready.pop()) {
-        if (h->deleted_ || !aio_node_check(c, h->is_external_)) {
+        if (h->is_deleted() || !aio_node_check(c, h->is_external_)) {
             continue;
         }
         int rev = h->revents_;
@@ -160,16 +160,17 @@ bool context::dispatch_ready(ready_list &ready) noexcept
                 h->io_read_(h->opaque_);
                 ran = true;
             }
-            if (!h->deleted_ && (rev & (G_IO_OUT | G_IO_ERR)) && h->io_write_) {
+            if (!h->is_deleted() && (rev & (G_IO_OUT | G_IO_ERR)) && h->io_write_) {
                 h->io_write_(h->opaque_);
                 ran = true;
             }
             // Ready once: from now on it is worth busy polling.
-            if (!h->deleted_ && h->io_poll_ && !h->on_poll_list_) {
+            if (!h->is_deleted() && h->io_poll_ && !h->on_poll_list_) {
                 h->on_poll_list_ = true;
                 poll_list_.push_back(h);
-                if (poll_started_ && h->io_poll_begin_) {
-                    h->io_poll_begin_(h->opaque_);
+                IOHandler *begin = h->poll_begin();
+                if (poll_started_ && begin) {
+                    begin(h->opaque_);
                 }
             }
         }
@@ -185,6 +186,7 @@ bool context::dispatch_ready(ready_list &ready) noexcept
 
 bool context::poll(bool blocking) noexcept
 {
+    check_poller("aio_poll");
     ready_list ready;
     bool progress = false;
     int64_t start = poll_max_ns_ ? now_ns() : 0;

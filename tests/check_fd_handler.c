@@ -701,6 +701,81 @@ START_TEST(handler_removed_from_its_own_callback_is_not_called_again)
 }
 END_TEST
 
+/* A BH that polls the context again (nested), as a BH waiting with
+ * AIO_WAIT_WHILE does, while the outer pass already found an fd ready. */
+typedef struct {
+    FdData d;
+    int reads_seen_by_nested_poll;
+    bool nested_progress;
+} NestedPoll;
+
+static void nested_poll_bh(void *opaque)
+{
+    NestedPoll *np = opaque;
+
+    np->nested_progress = aio_poll(np->d.ctx, false);
+    np->reads_seen_by_nested_poll = np->d.reads;
+}
+
+static void fd_found_by_outer_pass_runs_in_nested_poll(AioContext *ctx, bool under_glib)
+{
+    NestedPoll np;
+    QEMUBH *bh;
+
+    fd_data_init(&np.d, ctx);
+    np.reads_seen_by_nested_poll = -1;
+    np.nested_progress = false;
+    aio_set_fd_handler(ctx, np.d.fd, false, fd_read_cb, NULL, NULL, NULL, &np.d);
+    ck_assert(!aio_poll(ctx, false));
+    bh = aio_bh_new(ctx, nested_poll_bh, &np);
+    eventfd_kick(np.d.fd);
+    qemu_bh_schedule(bh);
+
+    if (under_glib) {
+        GMainContext *mc = g_main_context_new();
+        GSource *src = aio_get_g_source(ctx);
+
+        g_source_attach(src, mc);
+        while (np.reads_seen_by_nested_poll < 0) {
+            g_main_context_iteration(mc, true);
+        }
+        g_source_destroy(src);
+        g_source_unref(src);
+        g_main_context_unref(mc);
+    } else {
+        ck_assert(aio_poll(ctx, true));
+    }
+    /* The outer wait saw the fd; the nested pass must run its handler, or
+     * a nested waiter whose condition that handler clears would spin. */
+    ck_assert_int_eq(np.reads_seen_by_nested_poll, 1);
+    ck_assert(np.nested_progress);
+    /* And the outer pass does not run it a second time. */
+    ck_assert_int_eq(np.d.reads, 1);
+    ck_assert(!aio_poll(ctx, false));
+
+    qemu_bh_delete(bh);
+    fd_remove(ctx, np.d.fd);
+    close(np.d.fd);
+}
+
+START_TEST(fd_found_ready_by_outer_pass_runs_in_nested_aio_poll)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+
+    fd_found_by_outer_pass_runs_in_nested_poll(ctx, false);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(fd_found_ready_by_glib_check_runs_in_nested_aio_poll)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+
+    fd_found_by_outer_pass_runs_in_nested_poll(ctx, true);
+    aio_context_unref(ctx);
+}
+END_TEST
+
 typedef struct {
     FdData a;
     FdData b;
@@ -1549,6 +1624,8 @@ static Suite *fd_handler_suite(void)
     tcase_add_loop_test(tc, write_handler_runs_while_fd_is_writable, 0, t_n_fdmons);
     tcase_add_loop_test(tc, handler_removed_from_its_own_callback_is_not_called_again,
                         0, t_n_fdmons);
+    tcase_add_loop_test(tc, fd_found_ready_by_outer_pass_runs_in_nested_aio_poll, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, fd_found_ready_by_glib_check_runs_in_nested_aio_poll, 0, t_n_fdmons);
     tcase_add_loop_test(tc, handler_added_from_callback_runs_later, 0, t_n_fdmons);
     tcase_add_loop_test(tc, registering_an_fd_again_replaces_its_callbacks, 0, t_n_fdmons);
     tcase_add_loop_test(tc, removing_unregistered_fd_is_noop, 0, t_n_fdmons);

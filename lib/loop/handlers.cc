@@ -100,7 +100,7 @@ void free_deleted(context *ctx) noexcept
     handler *kept = nullptr;
     while (h) {
         handler *next = h->deleted_next_;
-        if (h->queued_) {
+        if (h->queued()) {
             // Still on a GSource ready list; freed after dispatch pops it.
             h->deleted_next_ = kept;
             kept = h;

@@ -24,6 +24,8 @@ constexpr int revents_poll_ready = 1 << 16;
 // context's own notifier under io_uring), so io_read has nothing to do.
 constexpr int revents_drained = 1 << 17;
 
+class ready_list;
+
 struct handler {
     int fd_ = -1;
     bool is_external_ = false;
@@ -32,7 +34,6 @@ struct handler {
     std::atomic<bool> deleted_{false};
     bool is_ctx_notifier_ = false;  // the context's own notifier: never progress
     bool on_poll_list_ = false;     // adaptive polling: ready at least once
-    bool queued_ = false;           // on a ready_list: not freed until popped
     // A blocking eventfd that a monitor may wait on by reading it (io_uring
     // IORING_OP_READ), saving the read system call after each wake-up.
     bool drain_by_read_ = false;
@@ -53,13 +54,18 @@ struct handler {
     // For monitors that hand each fd to glib (poll monitor under a GSource).
     GPollFD pfd_ = {-1, 0, 0};
 
-    handler *ready_next_ = nullptr;  // ready_list link
+    // ready_list links; ready_owner_ is set while the handler is queued on
+    // one, and a queued handler is not freed until it is popped.
+    ready_list *ready_owner_ = nullptr;
+    handler *ready_next_ = nullptr;
+    handler **ready_pprev_ = nullptr;
     handler *deleted_next_ = nullptr;
 
     // Storage owned by the fd monitor that registered the handler.
     int mon_index_ = -1;
     uint32_t mon_flags_ = 0;
 
+    bool queued() const noexcept { return ready_owner_ != nullptr; }
     bool is_deleted() const noexcept { return deleted_.load(std::memory_order_relaxed); }
     IOHandler *poll_begin() const noexcept
     {
@@ -77,35 +83,39 @@ struct handler {
 
 // Handlers found ready by one wait, in the order the monitor reported them.
 // Intrusive: a handler is on at most one ready list at a time.
+//
+// A handler that a wait reports while it is still queued on another list
+// moves to this one, keeping the events of both.  That other list belongs
+// to an outer pass (aio_poll called from a callback of aio_poll, or from a
+// glib dispatch while the context's GSource holds handlers found by its
+// check()): the inner pass saw the fd ready and must run it now, since
+// whatever the inner caller waits for may be this very handler's work.
+// The outer pass then no longer finds it.
 class ready_list {
 public:
-    // A handler already queued (on a GSource ready list awaiting dispatch)
-    // is left where it is, and false returned: it will be dispatched from
-    // there.
-    bool push(handler *h, int revents) noexcept
+    ready_list() noexcept = default;
+    ready_list(const ready_list &) = delete;
+    ready_list &operator=(const ready_list &) = delete;
+
+    void push(handler *h, int revents) noexcept
     {
-        if (h->queued_) {
-            return false;
+        if (h->ready_owner_) {
+            revents |= h->revents_;
+            h->ready_owner_->unlink(h);
         }
         h->revents_ = revents;
-        h->queued_ = true;
+        h->ready_owner_ = this;
         h->ready_next_ = nullptr;
+        h->ready_pprev_ = tail_;
         *tail_ = h;
         tail_ = &h->ready_next_;
         ++count_;
-        return true;
     }
     handler *pop() noexcept
     {
         handler *h = head_;
         if (h) {
-            head_ = h->ready_next_;
-            if (!head_) {
-                tail_ = &head_;
-            }
-            h->ready_next_ = nullptr;
-            h->queued_ = false;
-            --count_;
+            unlink(h);
         }
         return h;
     }
@@ -113,6 +123,20 @@ public:
     int size() const noexcept { return count_; }
 
 private:
+    void unlink(handler *h) noexcept
+    {
+        *h->ready_pprev_ = h->ready_next_;
+        if (h->ready_next_) {
+            h->ready_next_->ready_pprev_ = h->ready_pprev_;
+        } else {
+            tail_ = h->ready_pprev_;
+        }
+        h->ready_owner_ = nullptr;
+        h->ready_next_ = nullptr;
+        h->ready_pprev_ = nullptr;
+        --count_;
+    }
+
     handler *head_ = nullptr;
     handler **tail_ = &head_;
     int count_ = 0;

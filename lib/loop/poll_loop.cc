@@ -38,7 +38,7 @@ bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept
     bool progress = false;
     AioContext *c = ctx->c();
     for (handler *h : ctx->poll_list_) {
-        if (h->is_deleted() || h->queued_ || !aio_node_check(c, h->is_external_)) {
+        if (h->is_deleted() || h->queued() || !aio_node_check(c, h->is_external_)) {
             continue;
         }
         if (h->io_poll_(h->opaque_)) {
@@ -112,7 +112,7 @@ void context::poll_set_started(ready_list &ready, bool started) noexcept
         }
         // Leaving polling mode: a last look catches an event that raced
         // with io_poll_end.
-        if (!started && !h->queued_ && h->io_poll_(h->opaque_)) {
+        if (!started && !h->queued() && h->io_poll_(h->opaque_)) {
             ready.push(h, revents_poll_ready);
         }
     }

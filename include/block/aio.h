@@ -44,6 +44,18 @@ void *qemu_aio_get(const AIOCBInfo *aiocb_info, BlockDriverState *bs,
 void qemu_aio_unref(void *p);
 void qemu_aio_ref(void *p);
 
+/*
+ * A device's guard against re-entrant I/O (QEMU declares it in
+ * hw/qdev-core.h; 7.2 stable series).  While a guarded BH's callback runs,
+ * engaged_in_io is true; afterwards it has its earlier value again.
+ */
+#ifndef QEMU_MEM_REENTRANCY_GUARD_DEFINED
+#define QEMU_MEM_REENTRANCY_GUARD_DEFINED
+typedef struct MemReentrancyGuard {
+    bool engaged_in_io;
+} MemReentrancyGuard;
+#endif
+
 typedef struct AioHandler AioHandler;
 typedef void QEMUBHFunc(void *opaque);
 typedef bool AioPollFn(void *opaque);
@@ -118,9 +130,11 @@ void aio_bh_schedule_oneshot_full(AioContext *ctx, QEMUBHFunc *cb,
 #define aio_bh_schedule_oneshot(ctx, cb, opaque) \
     aio_bh_schedule_oneshot_full((ctx), (cb), (opaque), (stringify(cb)))
 QEMUBH *aio_bh_new_full(AioContext *ctx, QEMUBHFunc *cb, void *opaque,
-                        const char *name);
+                        const char *name, MemReentrancyGuard *reentrancy_guard);
 #define aio_bh_new(ctx, cb, opaque) \
-    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)))
+    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)), NULL)
+#define aio_bh_new_guarded(ctx, cb, opaque, guard) \
+    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)), guard)
 void aio_bh_call(QEMUBH *bh);
 int aio_bh_poll(AioContext *ctx);
 void qemu_bh_schedule(QEMUBH *bh);

@@ -15,9 +15,10 @@
 #include <new>
 #include <string_view>
 
-// QEMU's main context, where a main loop exists (QEMU's util/main-loop.c
-// in a QEMU tree); a weak reference, so standalone programs need none.
-extern "C" AioContext *qemu_get_aio_context(void) __attribute__((weak));
+// The big QEMU lock's "held by this thread?": QEMU's own inside a QEMU tree
+// (a system emulator's real lock, the tools' stub), the support runtime's
+// stand-in in libqaio.
+extern "C" bool qemu_mutex_iothread_locked(void);
 
 namespace qaio::loop {
 
@@ -73,6 +74,7 @@ fdmon_choice fdmon_from_knob() noexcept
 }
 
 thread_local AioContext *tls_current_context;
+std::atomic<AioContext *> main_ctx{nullptr};
 
 } // namespace
 
@@ -168,7 +170,31 @@ void context::notify() noexcept
 
 AioContext *current_context() noexcept
 {
+    if (AioContext *own = tls_current_context) {
+        return own;
+    }
+    // QEMU 7.2's rule: a thread without a context of its own (a vCPU
+    // thread) acts in the main context while it holds the big lock.
+    AioContext *main = main_ctx.load(std::memory_order_acquire);
+    if (main && qemu_mutex_iothread_locked()) {
+        return main;
+    }
+    return nullptr;
+}
+
+AioContext *own_context() noexcept
+{
     return tls_current_context;
+}
+
+AioContext *main_context() noexcept
+{
+    return main_ctx.load(std::memory_order_acquire);
+}
+
+void set_main_context(AioContext *ctx) noexcept
+{
+    main_ctx.store(ctx, std::memory_order_release);
 }
 
 void set_current_context(AioContext *ctx) noexcept
@@ -181,7 +207,7 @@ void set_current_context(AioContext *ctx) noexcept
 
 bool polled_by_this_thread_alone(AioContext *ctx) noexcept
 {
-    return tls_current_context == ctx && !(qemu_get_aio_context && qemu_get_aio_context() == ctx);
+    return tls_current_context == ctx && main_context() != ctx;
 }
 
 } // namespace qaio::loop

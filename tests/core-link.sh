@@ -11,8 +11,9 @@ cc=${QAIO_CC:-cc}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-libs=$(PKG_CONFIG_PATH="$builddir" pkg-config --define-variable=libdir="$builddir" \
-       --libs qaio-core)
+# The build tree's qaio-core.pc, with libdir pointing here.
+sed "s|^libdir=.*|libdir=$builddir|" "$builddir/qaio-core.pc" > "$work/qaio-core.pc"
+libs=$(PKG_CONFIG_PATH="$work" pkg-config --libs qaio-core)
 echo "pkg-config --libs qaio-core: $libs"
 # shellcheck disable=SC2086
 $cc -I"$srcdir/include" -I"$builddir/include" $(pkg-config --cflags glib-2.0) \

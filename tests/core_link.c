@@ -6,7 +6,8 @@
  * libqaio-core.a with nothing but `pkg-config --libs qaio-core`
  * (tests/core-link.sh).  It then runs the main loop once with a coroutine,
  * a BH and a timer, so that the coroutine switch and the loop are really
- * reached.  Exit 0 on success.
+ * reached, and checks that a thread holding its big lock acts in the main
+ * context, as a system emulator's vCPU threads must.  Exit 0 on success.
  */
 #include "qemu/osdep.h"
 #include "block/aio.h"
@@ -15,6 +16,9 @@
 #include "qemu/timer.h"
 #include "qemu/iov.h"
 #include "qemu/error-report.h"
+#include "block/aio-wait.h"
+
+#include <pthread.h>
 
 /* ---- what the rest of QEMU would provide --------------------------------- */
 
@@ -46,7 +50,8 @@ void error_report(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static int big_lock_held;
+/* Per thread, as QEMU's own flag: a vCPU thread holding the lock. */
+static __thread bool big_lock_held;
 
 bool qemu_mutex_iothread_locked(void)
 {
@@ -55,12 +60,12 @@ bool qemu_mutex_iothread_locked(void)
 
 void qemu_mutex_lock_iothread_impl(const char *file, int line)
 {
-    big_lock_held = 1;
+    big_lock_held = true;
 }
 
 void qemu_mutex_unlock_iothread(void)
 {
-    big_lock_held = 0;
+    big_lock_held = false;
 }
 
 void qemu_timer_notify_cb(void *opaque, QEMUClockType type)
@@ -99,6 +104,23 @@ ssize_t iov_send_recv(int sockfd, const struct iovec *iov, unsigned iov_cnt,
 
 /* ---- the program ---------------------------------------------------------- */
 
+/* A vCPU thread: no context of its own; while it holds the big lock its
+ * current context is the main one (QEMU 7.2's rule, which block/io.c's
+ * drained sections and aio_wait_bh_oneshot assert on), else none. */
+static void *vcpu_thread(void *opaque)
+{
+    bool *ok = opaque;
+
+    *ok = qemu_get_current_aio_context() == NULL;
+    qemu_mutex_lock_iothread();
+    *ok = *ok && qemu_get_current_aio_context() == qemu_get_aio_context() &&
+          in_aio_context_home_thread(qemu_get_aio_context());
+    qemu_mutex_unlock_iothread();
+    *ok = *ok && qemu_get_current_aio_context() == NULL &&
+          !in_aio_context_home_thread(qemu_get_aio_context());
+    return NULL;
+}
+
 static int steps;
 
 static void coroutine_fn co_entry(void *opaque)
@@ -123,6 +145,8 @@ int main(void)
     Coroutine *co;
     QEMUBH *bh;
     QEMUTimer *t;
+    pthread_t vcpu;
+    bool vcpu_ok = false;
 
     qemu_mutex_lock_iothread();
     if (qemu_init_main_loop(NULL) < 0) {
@@ -139,6 +163,14 @@ int main(void)
     }
     timer_free(t);
     qemu_bh_delete(bh);
+
+    pthread_create(&vcpu, NULL, vcpu_thread, &vcpu_ok);
+    pthread_join(vcpu, NULL);
+    if (!vcpu_ok) {
+        fprintf(stderr, "core_link: a thread holding the big lock is not in the "
+                "main context\n");
+        return 1;
+    }
     printf("core_link: libqaio-core.a linked with the qaio-core.pc flags and ran\n");
     return 0;
 }

@@ -251,11 +251,14 @@ static const Checked t_checked_runtime[] = {
 /* (b) Layouts                                                            */
 /* ====================================================================== */
 
-#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
+/* The layout is configure's --enable-aio-context-layout (QEMU 7.2's offsets
+ * for the engine choices of the QEMU build matched), not this build's
+ * engines. */
+#if QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO && QAIO_AIO_CONTEXT_LAYOUT_IO_URING
 #define T_TLG_OFFSET 480
-#elif defined(CONFIG_LINUX_IO_URING)
+#elif QAIO_AIO_CONTEXT_LAYOUT_IO_URING
 #define T_TLG_OFFSET 472
-#elif defined(CONFIG_LINUX_AIO)
+#elif QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO
 #define T_TLG_OFFSET 248
 #else
 #define T_TLG_OFFSET 240
@@ -791,7 +794,7 @@ START_TEST(aio_context_keeps_qemu_offsets_and_may_only_grow)
     ck_assert_uint_eq(offsetof(AioContext, tlg), T_TLG_OFFSET);
     ck_assert_uint_eq(offsetof(AioContext, external_disable_cnt), T_TLG_OFFSET + 32);
     ck_assert_uint_ge(sizeof(AioContext), T_AIO_CONTEXT_MIN_SIZE);
-#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
+#if QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO && QAIO_AIO_CONTEXT_LAYOUT_IO_URING
     ck_assert_uint_eq(offsetof(AioContext, tlg), 480);
     ck_assert_uint_ge(sizeof(AioContext), 584);
 #endif

@@ -66,19 +66,14 @@ struct LinuxAioState;
 struct LuringState;
 
 /*
- * Bytes of implementation state between the GSource and `tlg`.  QEMU keeps
- * more fields there when built with linux-aio and io_uring, so the size
- * follows the configuration to keep `tlg` where QEMU's inlines look for it.
+ * Bytes of implementation state between the GSource and `tlg`: where QEMU
+ * 7.2 keeps its fields, whose size depends on the engines that QEMU build
+ * had.  The layout is configure's --enable-aio-context-layout, independent
+ * of the engines this qaio has, so programs run with any qaio build whose
+ * layout is the same (libqaio refuses at start to run under a program
+ * built for another: see qaio_program_aio_context_layout below).
  */
-#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 384
-#elif defined(CONFIG_LINUX_IO_URING)
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 376
-#elif defined(CONFIG_LINUX_AIO)
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 152
-#else
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 144
-#endif
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES (QAIO_AIO_CONTEXT_TLG_OFFSET - 96)
 
 struct AioContext {
     GSource source;
@@ -88,6 +83,19 @@ struct AioContext {
     int qaio_private_int;
     int64_t qaio_private_tail[8];
 };
+
+/*
+ * The layout this program was compiled with, for libqaio to compare with
+ * its own when it is loaded (a weak definition in every file that includes
+ * this header; libqaio itself is built without it).
+ */
+#ifndef QAIO_BUILDING_LIBQAIO
+#ifdef __cplusplus
+extern
+#endif
+__attribute__((weak)) const char qaio_program_aio_context_layout[] =
+    QAIO_AIO_CONTEXT_LAYOUT;
+#endif
 
 /* Contexts */
 AioContext *aio_context_new(Error **errp);

@@ -233,6 +233,23 @@ START_TEST(aio_bh_call_engages_the_guard_too)
 }
 END_TEST
 
+START_TEST(qemu_bh_new_guarded_engages_the_guard_in_the_main_loop)
+{
+    MemReentrancyGuard guard = { false };
+    GuardData d = { .guard = &guard };
+
+    qemu_init_main_loop(&error_abort);
+    d.bh = qemu_bh_new_guarded(record_cb, &d, &guard);
+    qemu_bh_schedule(d.bh);
+    while (d.runs == 0) {
+        main_loop_wait(false);
+    }
+    ck_assert(d.seen_engaged);
+    ck_assert(!guard.engaged_in_io);
+    qemu_bh_delete(d.bh);
+}
+END_TEST
+
 static Suite *bh_guard_suite(void)
 {
     Suite *s = suite_create("bh_guard");

@@ -266,6 +266,9 @@ static Suite *bh_guard_suite(void)
     tcase_add_test(tc, aio_bh_call_engages_the_guard_too);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("main_loop");
+    tcase_add_test(tc, qemu_bh_new_guarded_engages_the_guard_in_the_main_loop);
+    suite_add_tcase(s, tc);
     return s;
 }
 

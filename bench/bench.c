@@ -18,6 +18,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #ifdef CONFIG_LINUX_IO_URING
@@ -949,6 +950,26 @@ void bench_count_poller_fds(int *epoll_fds, int *io_uring_fds)
         *io_uring_fds += strcmp(target, "anon_inode:[io_uring]") == 0;
     }
     closedir(d);
+}
+
+bool bench_eventfds_open(int n, int **fds, int *nopen, char *why, size_t whylen)
+{
+    uint64_t one = 1;
+
+    *fds = g_new(int, n);
+    for (*nopen = 0; *nopen < n; (*nopen)++) {
+        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) {
+            snprintf(why, whylen, "eventfd #%d: %s", *nopen + 1, strerror(errno));
+            return false;
+        }
+        (*fds)[*nopen] = fd;
+    }
+    if (write((*fds)[n / 2], &one, sizeof(one)) != sizeof(one)) {
+        snprintf(why, whylen, "eventfd write: %s", strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 uint64_t bench_rand(uint64_t *state)

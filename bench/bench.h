@@ -196,6 +196,14 @@ bool bench_io_uring_usable(char *why, size_t whylen);
  */
 void bench_count_poller_fds(int *epoll_fds, int *io_uring_fds);
 
+/*
+ * Opens n non-blocking eventfds into a new array *fds (g_free it) and makes
+ * the middle one readable for good (written once, never read), for the
+ * suites that time a loop with one ready fd among n.  *nopen counts the fds
+ * opened, also on failure, when `why` says what failed.
+ */
+bool bench_eventfds_open(int n, int **fds, int *nopen, char *why, size_t whylen);
+
 /* A fixed-seed pseudo-random generator, so runs are comparable. */
 uint64_t bench_rand(uint64_t *state);
 

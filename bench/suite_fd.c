@@ -21,7 +21,6 @@
 
 #include "bench.h"
 
-#include <sys/eventfd.h>
 #include <glib-unix.h>
 
 #ifdef QAIO_HAVE_LIBEVENT
@@ -186,20 +185,7 @@ static void fd_setup(void *opaque)
 {
     fd_case *c = opaque;
     const fd_config *cfg = c->cfg;
-    uint64_t one = 1;
-
-    c->fds = g_new(int, c->n);
-    for (c->nopen = 0; c->nopen < c->n; c->nopen++) {
-        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (fd < 0) {
-            snprintf(c->why, sizeof(c->why), "eventfd #%d: %s", c->nopen + 1,
-                     strerror(errno));
-            return;
-        }
-        c->fds[c->nopen] = fd;
-    }
-    if (write(c->fds[c->n / 2], &one, sizeof(one)) != sizeof(one)) {
-        snprintf(c->why, sizeof(c->why), "eventfd write: %s", strerror(errno));
+    if (!bench_eventfds_open(c->n, &c->fds, &c->nopen, c->why, sizeof(c->why))) {
         return;
     }
 

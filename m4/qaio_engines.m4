@@ -40,10 +40,6 @@ AC_DEFUN([QAIO_WITH_IO_URING], [
   QAIO_CONFIG_DEFINE([CONFIG_LINUX_IO_URING], [test "x$qaio_io_uring" = xyes])
   AM_CONDITIONAL([QAIO_IO_URING], [test "x$qaio_io_uring" = xyes])
   AS_IF([test "x$qaio_io_uring" = xyes], [QAIO_PC_REQUIRES_PRIVATE="$QAIO_PC_REQUIRES_PRIVATE liburing"])
-  AS_IF([test "x$qaio_io_uring$qaio_linux_aio" = xyesyes], [qaio_tlg_offset=480],
-        [test "x$qaio_io_uring" = xyes], [qaio_tlg_offset=472],
-        [test "x$qaio_linux_aio" = xyes], [qaio_tlg_offset=248],
-        [qaio_tlg_offset=240])
   AC_SUBST([QAIO_PC_REQUIRES_PRIVATE])
 ])
 

@@ -17,6 +17,8 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qemu/main-loop.h"
+#include "block/aio-wait.h"
+#include "qemu/notify.h"
 #include "qemu/timer.h"
 #include "qemu/thread.h"
 #include "qemu/event_notifier.h"
@@ -29,9 +31,13 @@
 /* Make a mismatched function-pointer assignment an error, not a warning. */
 #pragma GCC diagnostic error "-Wincompatible-pointer-types"
 
-/* QEMU declares these in sysemu/cpu-timers.h, which qaio does not ship. */
+/* QEMU declares these in sysemu/cpu-timers.h and sysemu/replay.h, which
+ * qaio does not ship. */
 int64_t cpu_get_clock(void);
 int64_t cpus_get_virtual_clock(void);
+void qemu_timer_notify_cb(void *opaque, QEMUClockType type);
+void replay_mutex_lock(void);
+void replay_mutex_unlock(void);
 
 /* ====================================================================== */
 /* (a) Prototypes                                                         */
@@ -45,7 +51,7 @@ int64_t cpus_get_virtual_clock(void);
     /* util/async */                                                          \
     F(aio_bh_call, void, (QEMUBH *))                                          \
     F(aio_bh_new_full, QEMUBH *, (AioContext *, QEMUBHFunc *, void *,         \
-                                  const char *))                              \
+                                  const char *, MemReentrancyGuard *))        \
     F(aio_bh_poll, int, (AioContext *))                                       \
     F(aio_bh_schedule_oneshot_full, void, (AioContext *, QEMUBHFunc *,        \
                                            void *, const char *))             \
@@ -64,6 +70,25 @@ int64_t cpus_get_virtual_clock(void);
     F(qemu_bh_schedule_idle, void, (QEMUBH *))                                \
     F(qemu_get_current_aio_context, AioContext *, (void))                     \
     F(qemu_set_current_aio_context, void, (AioContext *))                     \
+    /* util/main-loop */                                                      \
+    F(event_notifier_set_handler, void, (EventNotifier *,                     \
+                                         EventNotifierHandler *))             \
+    F(iohandler_get_aio_context, AioContext *, (void))                        \
+    F(iohandler_get_g_source, GSource *, (void))                              \
+    F(main_loop_poll_add_notifier, void, (Notifier *))                        \
+    F(main_loop_poll_remove_notifier, void, (Notifier *))                     \
+    F(main_loop_wait, void, (int))                                            \
+    F(qemu_bh_new_full, QEMUBH *, (QEMUBHFunc *, void *, const char *,        \
+                                   MemReentrancyGuard *))                     \
+    F(qemu_fd_register, void, (int))                                          \
+    F(qemu_get_aio_context, AioContext *, (void))                             \
+    F(qemu_init_main_loop, int, (Error **))                                   \
+    F(qemu_notify_event, void, (void))                                        \
+    F(qemu_set_fd_handler, void, (int, IOHandler *, IOHandler *, void *))     \
+    /* util/aio-wait */                                                       \
+    F(aio_wait_bh_oneshot, void, (AioContext *, QEMUBHFunc *, void *))        \
+    F(aio_wait_kick, void, (void))                                            \
+    D(global_aio_wait, AioWait)                                               \
     /* util/aio-posix */                                                      \
     F(aio_context_destroy, void, (AioContext *))                              \
     F(aio_context_set_aio_params, void, (AioContext *, int64_t, Error **))    \
@@ -166,7 +191,14 @@ int64_t cpus_get_virtual_clock(void);
     F(error_report, void, (const char *, ...))                                \
     F(warn_report, void, (const char *, ...))                                 \
     F(cpus_get_virtual_clock, int64_t, (void))                                \
-    F(cpu_get_clock, int64_t, (void))
+    F(cpu_get_clock, int64_t, (void))                                         \
+    F(qemu_timer_notify_cb, void, (void *, QEMUClockType))                    \
+    F(qemu_mutex_iothread_locked, bool, (void))                               \
+    F(qemu_mutex_lock_iothread_impl, void, (const char *, int))               \
+    F(qemu_mutex_unlock_iothread, void, (void))                               \
+    F(qemu_in_main_thread, bool, (void))                                      \
+    F(replay_mutex_lock, void, (void))                                        \
+    F(replay_mutex_unlock, void, (void))
 
 /* The type check: the assignment reads well in a diagnostic, the static
  * assertion makes any difference (even one C would convert) fatal. */
@@ -219,11 +251,14 @@ static const Checked t_checked_runtime[] = {
 /* (b) Layouts                                                            */
 /* ====================================================================== */
 
-#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
+/* The layout is configure's --enable-aio-context-layout (QEMU 7.2's offsets
+ * for the engine choices of the QEMU build matched), not this build's
+ * engines. */
+#if QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO && QAIO_AIO_CONTEXT_LAYOUT_IO_URING
 #define T_TLG_OFFSET 480
-#elif defined(CONFIG_LINUX_IO_URING)
+#elif QAIO_AIO_CONTEXT_LAYOUT_IO_URING
 #define T_TLG_OFFSET 472
-#elif defined(CONFIG_LINUX_AIO)
+#elif QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO
 #define T_TLG_OFFSET 248
 #else
 #define T_TLG_OFFSET 240
@@ -268,6 +303,13 @@ static const Checked t_checked_runtime[] = {
     O(AIOCBInfo, get_aio_context, 8)                                          \
     O(AIOCBInfo, aiocb_size, 16)                                              \
     S(MainLoopPoll, 16)                                                       \
+    S(MemReentrancyGuard, 1)                                                  \
+    S(AioWait, 4)                                                             \
+    O(AioWait, num_waiters, 0)                                                \
+    S(Notifier, 24)                                                           \
+    O(Notifier, notify, 0)                                                    \
+    O(Notifier, node, 8)                                                      \
+    O(MemReentrancyGuard, engaged_in_io, 0)                                   \
     S(QemuLockable, 24)                                                       \
     S(QEMUIOVector, 40)                                                       \
     O(QEMUIOVector, iov, 0)                                                   \
@@ -752,7 +794,7 @@ START_TEST(aio_context_keeps_qemu_offsets_and_may_only_grow)
     ck_assert_uint_eq(offsetof(AioContext, tlg), T_TLG_OFFSET);
     ck_assert_uint_eq(offsetof(AioContext, external_disable_cnt), T_TLG_OFFSET + 32);
     ck_assert_uint_ge(sizeof(AioContext), T_AIO_CONTEXT_MIN_SIZE);
-#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
+#if QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO && QAIO_AIO_CONTEXT_LAYOUT_IO_URING
     ck_assert_uint_eq(offsetof(AioContext, tlg), 480);
     ck_assert_uint_ge(sizeof(AioContext), 584);
 #endif

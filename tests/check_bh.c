@@ -627,7 +627,7 @@ END_TEST
 static void delete_twice(void)
 {
     AioContext *ctx = new_ctx();
-    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_twice_deleted_bh");
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_twice_deleted_bh", NULL);
 
     qemu_bh_delete(bh);
     qemu_bh_delete(bh);
@@ -646,7 +646,7 @@ END_TEST
 static void finalize_with_scheduled_bh(void)
 {
     AioContext *ctx = new_ctx();
-    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_leaked_scheduled_bh");
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_leaked_scheduled_bh", NULL);
 
     qemu_bh_schedule(bh);
     aio_context_unref(ctx);
@@ -679,7 +679,7 @@ END_TEST
 static void finalize_with_cancelled_unreclaimed_bh(void)
 {
     AioContext *ctx = new_ctx();
-    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_cancelled_live_bh");
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_cancelled_live_bh", NULL);
 
     qemu_bh_schedule(bh);
     qemu_bh_cancel(bh);
@@ -698,7 +698,7 @@ END_TEST
 START_TEST(finalizing_context_with_deleted_bh_does_not_abort)
 {
     AioContext *ctx = new_ctx();
-    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_deleted_bh");
+    QEMUBH *bh = aio_bh_new_full(ctx, count_cb, NULL, "qaio_test_deleted_bh", NULL);
 
     qemu_bh_schedule(bh);
     qemu_bh_delete(bh);

@@ -16,6 +16,7 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "block/thread-pool.h"
+#include "qemu/main-loop.h"
 #include "qemu/coroutine.h"
 #include "qapi/error.h"
 #include "helpers.h"
@@ -528,12 +529,17 @@ START_TEST(request_aiocb_reports_the_pool_context)
 }
 END_TEST
 
-START_TEST(thread_pool_new_null_completes_in_the_current_context)
+/* No fixture: the main loop binds the main context to this thread. */
+START_TEST(thread_pool_new_null_completes_in_the_main_context)
 {
-    ThreadPool *pool = thread_pool_new(NULL);
+    ThreadPool *pool;
     BlockAIOCB *acb;
     Job j;
 
+    qemu_init_main_loop(&error_abort);
+    ctx = qemu_get_aio_context();
+    active = 0;
+    pool = thread_pool_new(NULL);
     ck_assert_ptr_nonnull(pool);
     ck_assert_ptr_ne(pool, aio_get_thread_pool(ctx));
     job_init(&j, 0);
@@ -1326,9 +1332,12 @@ static Suite *thread_pool_suite(void)
     tcase_add_test(tc, nested_aio_poll_in_a_callback_sees_the_other_completions);
     tcase_add_test(tc, completion_callback_runs_without_the_context_lock);
     tcase_add_test(tc, request_aiocb_reports_the_pool_context);
-    tcase_add_test(tc, thread_pool_new_null_completes_in_the_current_context);
     tcase_add_test(tc, pool_of_another_context_completes_in_that_context);
     tcase_add_test(tc, aio_get_thread_pool_returns_one_pool_per_context);
+
+    tc = tcase_create("main_loop");
+    tcase_add_test(tc, thread_pool_new_null_completes_in_the_main_context);
+    suite_add_tcase(s, tc);
 
     tc = new_tcase(s, "submit_co", 30);
     tcase_add_test(tc, submit_co_yields_to_its_enterer_and_resumes_from_the_loop);

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "engine_common.h"
+#include "qemu/main-loop.h"
 
 #include <pthread.h>
 #include <sys/stat.h>
@@ -439,16 +440,9 @@ END_TEST
 /*
  * QEMU's main context may be polled by any thread holding the BQL (a vCPU
  * thread draining, say) while the main thread, bound to it, waits: requests
- * the main thread submitted must complete in that other thread.  QEMU's
- * main loop defines qemu_get_aio_context; this binary does so for the test.
+ * the main thread submitted must complete in that other thread.  The main
+ * context is the real one, from qemu_init_main_loop.
  */
-static AioContext *t_main_ctx;
-
-AioContext *qemu_get_aio_context(void)
-{
-    return t_main_ctx;
-}
-
 typedef struct poll_job {
     AioContext *ctx;
     t_req *reqs;
@@ -465,14 +459,16 @@ static void *wait_requests_in_thread(void *opaque)
 
 START_TEST(main_context_polled_by_another_thread_completes_requests)
 {
-    AioContext *ctx = t_engine_ctx_new();
-    void *s = t_eng->setup(ctx, &error_abort);
+    AioContext *ctx;
+    void *s;
     pthread_t th;
     poll_job j;
     t_file f;
     batch b;
 
-    t_main_ctx = ctx;
+    qemu_init_main_loop(&error_abort);
+    ctx = qemu_get_aio_context();
+    s = t_eng->setup(ctx, &error_abort);
     t_file_open(&f, 1 << 20, true);
     batch_new(&b, s, &f, QEMU_AIO_READ, 64, 4096, true);
     /* Plugged, so all go in one submission and few are done at return. */
@@ -483,8 +479,6 @@ START_TEST(main_context_polled_by_another_thread_completes_requests)
     batch_check_reads(&b);
     batch_free(&b);
     t_file_close(&f);
-    t_main_ctx = NULL;
-    aio_context_unref(ctx);
 }
 END_TEST
 

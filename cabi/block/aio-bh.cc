@@ -19,10 +19,11 @@ qaio::loop::bh *cast(QEMUBH *b)
 } // namespace
 
 QAIO_EXPORT QEMUBH *aio_bh_new_full(AioContext *ctx, QEMUBHFunc *cb, void *opaque,
-                                    const char *name)
+                                    const char *name,
+                                    MemReentrancyGuard *reentrancy_guard)
 {
     return reinterpret_cast<QEMUBH *>(
-        qaio::loop::bh_new(context::from(ctx), cb, opaque, name));
+        qaio::loop::bh_new(context::from(ctx), cb, opaque, name, reentrancy_guard));
 }
 
 QAIO_EXPORT void aio_bh_schedule_oneshot_full(AioContext *ctx, QEMUBHFunc *cb,
@@ -33,7 +34,7 @@ QAIO_EXPORT void aio_bh_schedule_oneshot_full(AioContext *ctx, QEMUBHFunc *cb,
 
 QAIO_EXPORT void aio_bh_call(QEMUBH *bh)
 {
-    cast(bh)->cb_(cast(bh)->opaque_);
+    qaio::loop::bh_call(cast(bh));
 }
 
 QAIO_EXPORT int aio_bh_poll(AioContext *ctx)

@@ -44,6 +44,18 @@ void *qemu_aio_get(const AIOCBInfo *aiocb_info, BlockDriverState *bs,
 void qemu_aio_unref(void *p);
 void qemu_aio_ref(void *p);
 
+/*
+ * A device's guard against re-entrant I/O (QEMU declares it in
+ * hw/qdev-core.h; 7.2 stable series).  While a guarded BH's callback runs,
+ * engaged_in_io is true; afterwards it has its earlier value again.
+ */
+#ifndef QEMU_MEM_REENTRANCY_GUARD_DEFINED
+#define QEMU_MEM_REENTRANCY_GUARD_DEFINED
+typedef struct MemReentrancyGuard {
+    bool engaged_in_io;
+} MemReentrancyGuard;
+#endif
+
 typedef struct AioHandler AioHandler;
 typedef void QEMUBHFunc(void *opaque);
 typedef bool AioPollFn(void *opaque);
@@ -54,19 +66,14 @@ struct LinuxAioState;
 struct LuringState;
 
 /*
- * Bytes of implementation state between the GSource and `tlg`.  QEMU keeps
- * more fields there when built with linux-aio and io_uring, so the size
- * follows the configuration to keep `tlg` where QEMU's inlines look for it.
+ * Bytes of implementation state between the GSource and `tlg`: where QEMU
+ * 7.2 keeps its fields, whose size depends on the engines that QEMU build
+ * had.  The layout is configure's --enable-aio-context-layout, independent
+ * of the engines this qaio has, so programs run with any qaio build whose
+ * layout is the same (libqaio refuses at start to run under a program
+ * built for another: see qaio_program_aio_context_layout below).
  */
-#if defined(CONFIG_LINUX_AIO) && defined(CONFIG_LINUX_IO_URING)
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 384
-#elif defined(CONFIG_LINUX_IO_URING)
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 376
-#elif defined(CONFIG_LINUX_AIO)
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 152
-#else
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES 144
-#endif
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES (QAIO_AIO_CONTEXT_TLG_OFFSET - 96)
 
 struct AioContext {
     GSource source;
@@ -76,6 +83,19 @@ struct AioContext {
     int qaio_private_int;
     int64_t qaio_private_tail[8];
 };
+
+/*
+ * The layout this program was compiled with, for libqaio to compare with
+ * its own when it is loaded (a weak definition in every file that includes
+ * this header; libqaio itself is built without it).
+ */
+#ifndef QAIO_BUILDING_LIBQAIO
+#ifdef __cplusplus
+extern
+#endif
+__attribute__((weak)) const char qaio_program_aio_context_layout[] =
+    QAIO_AIO_CONTEXT_LAYOUT;
+#endif
 
 /* Contexts */
 AioContext *aio_context_new(Error **errp);
@@ -118,9 +138,11 @@ void aio_bh_schedule_oneshot_full(AioContext *ctx, QEMUBHFunc *cb,
 #define aio_bh_schedule_oneshot(ctx, cb, opaque) \
     aio_bh_schedule_oneshot_full((ctx), (cb), (opaque), (stringify(cb)))
 QEMUBH *aio_bh_new_full(AioContext *ctx, QEMUBHFunc *cb, void *opaque,
-                        const char *name);
+                        const char *name, MemReentrancyGuard *reentrancy_guard);
 #define aio_bh_new(ctx, cb, opaque) \
-    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)))
+    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)), NULL)
+#define aio_bh_new_guarded(ctx, cb, opaque, guard) \
+    aio_bh_new_full((ctx), (cb), (opaque), (stringify(cb)), guard)
 void aio_bh_call(QEMUBH *bh);
 int aio_bh_poll(AioContext *ctx);
 void qemu_bh_schedule(QEMUBH *bh);

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The main loop: the main AioContext, the iohandler context and the big QEMU
- * lock.  qaio implements the subset marked below so far; the other
- * declarations are QEMU's API and are not exported until implemented.
+ * lock.  qemu_init_main_loop() makes the calling thread the main thread and
+ * attaches both contexts to glib's default GMainContext; main_loop_wait()
+ * runs one iteration of it and then the main-loop timers.
+ *
+ * The big-lock functions are QEMU's (softmmu/cpus.c in a system emulator);
+ * libqaio carries the stand-ins QEMU's tools link (the lock is never held),
+ * libqaio-core.a leaves them to the QEMU tree.
  */
 #ifndef QEMU_MAIN_LOOP_H
 #define QEMU_MAIN_LOOP_H
 
 #include "block/aio.h"
+#include "qemu/notify.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,12 +41,17 @@ void qemu_mutex_lock_iothread_impl(const char *file, int line);
 void qemu_mutex_unlock_iothread(void);
 #define qemu_mutex_lock_iothread() \
     qemu_mutex_lock_iothread_impl(__FILE__, __LINE__)
+/* True when the thread's current context is the main context. */
+bool qemu_in_main_thread(void);
 
 void qemu_fd_register(int fd);
 
-QEMUBH *qemu_bh_new_full(QEMUBHFunc *cb, void *opaque, const char *name);
+QEMUBH *qemu_bh_new_full(QEMUBHFunc *cb, void *opaque, const char *name,
+                         MemReentrancyGuard *reentrancy_guard);
 #define qemu_bh_new(cb, opaque) \
-    qemu_bh_new_full((cb), (opaque), (stringify(cb)))
+    qemu_bh_new_full((cb), (opaque), (stringify(cb)), NULL)
+#define qemu_bh_new_guarded(cb, opaque, guard) \
+    qemu_bh_new_full((cb), (opaque), (stringify(cb)), guard)
 void qemu_bh_schedule_idle(QEMUBH *bh);
 
 enum {

@@ -178,9 +178,8 @@ bool timer_pending(QEMUTimer *ts);
 bool timer_expired(QEMUTimer *timer_head, int64_t current_time);
 uint64_t timer_expire_time_ns(QEMUTimer *ts);
 
-/* Migration helpers, provided by QEMU's migration code, not by qaio. */
-void timer_get(QEMUFile *f, QEMUTimer *ts);
-void timer_put(QEMUFile *f, QEMUTimer *ts);
+/* QEMU's migration helpers timer_get/timer_put belong to its migration
+ * code, which standalone programs lack: not declared here. */
 
 /* General utility functions */
 int qemu_timeout_ns_to_ms(int64_t ns);

@@ -90,9 +90,27 @@ const char *name_of(const bh *b) noexcept
 
 } // namespace
 
-bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept
+bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name,
+           MemReentrancyGuard *guard) noexcept
 {
-    return alloc(ctx, cb, opaque, name);
+    bh *b = alloc(ctx, cb, opaque, name);
+    b->guard_ = guard;
+    return b;
+}
+
+void bh_call(bh *b) noexcept
+{
+    // Read before the call: the callback may delete its BH.  A guard that
+    // is already engaged does not stop the call; the device decides.
+    MemReentrancyGuard *guard = b->guard_;
+    if (!guard) {
+        b->cb_(b->opaque_);
+        return;
+    }
+    bool was_engaged = guard->engaged_in_io;
+    guard->engaged_in_io = true;
+    b->cb_(b->opaque_);
+    guard->engaged_in_io = was_engaged;
 }
 
 void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
@@ -155,7 +173,7 @@ int bh_poll(context *ctx) noexcept
             }
             // The callback may delete or reschedule b; nothing below reads b
             // except to free a oneshot, which nobody else can reference.
-            b->cb_(b->opaque_);
+            bh_call(b);
         }
         if (f & (bh_deleted | bh_oneshot)) {
             delete b;

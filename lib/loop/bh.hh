@@ -31,6 +31,7 @@ struct bh {
     const char *name_;
     QEMUBHFunc *cb_;
     void *opaque_;
+    MemReentrancyGuard *guard_ = nullptr;  // a device's, or none
     bh *next_ = nullptr;
     std::atomic<unsigned> flags_{0};
 };
@@ -41,7 +42,10 @@ struct bh_slice {
     bh_slice *next = nullptr;
 };
 
-bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept;
+bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name,
+           MemReentrancyGuard *guard = nullptr) noexcept;
+// Runs the callback, with its guard engaged during the call (aio_bh_call).
+void bh_call(bh *b) noexcept;
 void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
                          const char *name) noexcept;
 void bh_schedule(bh *b, unsigned extra_flags) noexcept;

@@ -16,9 +16,10 @@
 #include <string_view>
 #include <unistd.h>
 
-// QEMU's main context, where a main loop exists (QEMU's util/main-loop.c
-// in a QEMU tree); a weak reference, so standalone programs need none.
-extern "C" AioContext *qemu_get_aio_context(void) __attribute__((weak));
+// The big QEMU lock's "held by this thread?": QEMU's own inside a QEMU tree
+// (a system emulator's real lock, the tools' stub), the support runtime's
+// stand-in in libqaio.
+extern "C" bool qemu_mutex_iothread_locked(void);
 
 namespace qaio::loop {
 
@@ -74,6 +75,7 @@ fdmon_choice fdmon_from_knob() noexcept
 }
 
 thread_local AioContext *tls_current_context;
+std::atomic<AioContext *> main_ctx{nullptr};
 
 } // namespace
 
@@ -171,7 +173,31 @@ void context::notify() noexcept
 
 AioContext *current_context() noexcept
 {
+    if (AioContext *own = tls_current_context) {
+        return own;
+    }
+    // QEMU 7.2's rule: a thread without a context of its own (a vCPU
+    // thread) acts in the main context while it holds the big lock.
+    AioContext *main = main_ctx.load(std::memory_order_acquire);
+    if (main && qemu_mutex_iothread_locked()) {
+        return main;
+    }
+    return nullptr;
+}
+
+AioContext *own_context() noexcept
+{
     return tls_current_context;
+}
+
+AioContext *main_context() noexcept
+{
+    return main_ctx.load(std::memory_order_acquire);
+}
+
+void set_main_context(AioContext *ctx) noexcept
+{
+    main_ctx.store(ctx, std::memory_order_release);
 }
 
 void set_current_context(AioContext *ctx) noexcept
@@ -204,10 +230,9 @@ bool may_poll(AioContext *ctx) noexcept
         tls_current_context == ctx) {
         return true;
     }
-    // QEMU's main context: in QEMU, any thread holding the BQL.
-    // TODO: ask qemu_mutex_iothread_locked() here once mainloop/ provides
-    // the big lock; until then every thread counts as holding it.
-    return qemu_get_aio_context && qemu_get_aio_context() == ctx;
+    // QEMU's main context: any thread that holds the big lock (a vCPU
+    // thread; never in the tools, whose lock is a stub).
+    return ctx == main_context() && qemu_mutex_iothread_locked();
 }
 
 void context::check_foreign_poller(const char *what) noexcept
@@ -219,14 +244,15 @@ void context::check_foreign_poller(const char *what) noexcept
     pthread_getname_np(pthread_self(), name, sizeof(name));
     QAIO_FATAL("%s(ctx=%p) called in thread %d (\"%s\"), which is not the context's home "
                "thread %d: a context is polled only by the thread that bound it "
-               "(qemu_set_current_aio_context) or, until one does, by its creator",
+               "(qemu_set_current_aio_context) or, until one does, by its creator; "
+               "QEMU's main context also by a thread holding the big lock",
                what, static_cast<void *>(c()), static_cast<int>(gettid()), name,
                home_tid_.load(std::memory_order_relaxed));
 }
 
 bool polled_by_this_thread_alone(AioContext *ctx) noexcept
 {
-    return tls_current_context == ctx && !(qemu_get_aio_context && qemu_get_aio_context() == ctx);
+    return tls_current_context == ctx && main_context() != ctx;
 }
 
 } // namespace qaio::loop

@@ -195,10 +195,17 @@ void co_schedule_init(context *ctx) noexcept;
 void co_schedule_finalize(context *ctx) noexcept;
 void attached_finalize(context *ctx) noexcept;
 
-// The thread's current context (qemu_get/set_current_aio_context).  Not
-// inline: a coroutine may resume on another thread, and the compiler must not
-// cache the TLS address across a switch.
+// The thread's current context as QEMU 7.2 defines it (qemu_get_current_
+// aio_context): the context the thread bound with set_current_context; else
+// the main context while the thread holds the big QEMU lock (vCPU threads);
+// else nullptr.  The one place of that rule: everything in qaio that asks
+// "which context am I in" (coroutine entry, sleeps, AIO_WAIT_WHILE's home
+// thread test, aio_poll's own-thread check) goes through it.  Not inline: a
+// coroutine may resume on another thread, and the compiler must not cache
+// the TLS address across a switch.
 AioContext *current_context() noexcept;
+// Only the context the thread bound itself, nullptr if none.
+AioContext *own_context() noexcept;
 void set_current_context(AioContext *ctx) noexcept;
 
 // Whether the calling thread may poll ctx (QEMU's in_aio_context_home_thread,
@@ -206,6 +213,11 @@ void set_current_context(AioContext *ctx) noexcept;
 // is ctx's home (see context::set_home_thread), or ctx is QEMU's main context
 // (which any thread holding the BQL may poll).
 bool may_poll(AioContext *ctx) noexcept;
+// QEMU's main context (qemu_get_aio_context), nullptr until the main loop
+// (lib/mainloop) registers it.  Kept here so that the loop's rules can name
+// it without depending on the main loop.
+AioContext *main_context() noexcept;
+void set_main_context(AioContext *ctx) noexcept;
 
 // Whether, by QEMU's rules, only the calling thread polls ctx and runs its
 // coroutines: the thread bound ctx (set_current_context) and ctx is not

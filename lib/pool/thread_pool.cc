@@ -430,11 +430,9 @@ int64_t idle_ns_from_knob() noexcept
 thread_pool *pool_new(loop::context *ctx) noexcept
 {
     if (!ctx) {
-        // TODO: the main context (qemu_get_aio_context) once the main loop
-        // exists; until then the thread's current context stands in for it.
-        AioContext *cur = loop::current_context();
-        QAIO_CHECK(cur, "thread_pool_new(NULL): this thread has no current AioContext");
-        ctx = loop::context::from(cur);
+        AioContext *main = loop::main_context();
+        QAIO_CHECK(main, "thread_pool_new(NULL) before qemu_init_main_loop");
+        ctx = loop::context::from(main);
     }
     auto *p = new (std::nothrow) thread_pool;
     QAIO_CHECK(p, "out of memory allocating a thread pool");

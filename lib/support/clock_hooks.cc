@@ -2,7 +2,9 @@
 // Stand-ins for the virtual-clock hooks that QEMU's softmmu (or its tool
 // stubs) provide and qemu-timer calls for QEMU_CLOCK_VIRTUAL: a standalone
 // program has no guest, so, like QEMU's tools, its virtual clock is the host
-// clock.  Part of the support runtime: libqaio only, never libqaio-core.a.
+// clock; and the main-loop timers' notifier.  Part of the support runtime: libqaio only, never libqaio-core.a.
+#include "lib/mainloop/main_loop.hh"
+
 #include <cstdint>
 #include <sys/time.h>
 
@@ -21,4 +23,13 @@ int64_t cpu_get_clock(void)
 int64_t cpus_get_virtual_clock(void)
 {
     return cpu_get_clock();
+}
+
+// The notifier qemu_init_main_loop gives the main-loop timer lists: a timer
+// that becomes the earliest, armed from any thread, wakes main_loop_wait.
+QAIO_RUNTIME_EXPORT void qemu_timer_notify_cb(void *opaque, QEMUClockType type);
+
+void qemu_timer_notify_cb(void *, QEMUClockType)
+{
+    qaio::mainloop::notify_event();
 }

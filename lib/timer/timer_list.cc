@@ -191,11 +191,22 @@ void create_main_lists_locked(QEMUTimerListGroup *tlg) noexcept
 
 // ---- lists ------------------------------------------------------------------
 
+namespace {
+std::atomic<main_loop_waker *> waker{nullptr};
+}
+
+void set_main_loop_waker(main_loop_waker *w) noexcept
+{
+    waker.store(w, std::memory_order_release);
+}
+
 void default_list_notify(void *, QEMUClockType) noexcept
 {
-    // TODO: wake the main loop (qemu_notify_event) once lib/mainloop exists;
-    // until then a main-loop list armed from another thread waits for the
-    // main loop's current timeout to expire.
+    // Before the main loop exists there is nobody to wake (as QEMU's
+    // qemu_notify_event before qemu_init_main_loop).
+    if (main_loop_waker *w = waker.load(std::memory_order_acquire)) {
+        w();
+    }
 }
 
 QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,

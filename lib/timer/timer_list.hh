@@ -57,8 +57,11 @@ void list_notify(QEMUTimerList *tl) noexcept;
 // of attr_mask, or -1 if none.
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept;
 
-// The notifier of lists created with a NULL callback.
+// The notifier of lists created with a NULL callback: wakes the main loop
+// through the waker the main loop installs (qemu_notify_event).
 void default_list_notify(void *opaque, QEMUClockType type) noexcept;
+using main_loop_waker = void() noexcept;
+void set_main_loop_waker(main_loop_waker *w) noexcept;
 
 void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb,
                 void *opaque) noexcept;

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// qemu/main-loop.h: the main loop, the iohandler context, main-loop BHs.
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+
+#include "cabi/export.hh"
+#include "lib/loop/bh.hh"
+#include "lib/loop/context.hh"
+#include "lib/loop/event_notifier.hh"
+#include "lib/mainloop/main_loop.hh"
+#include "lib/support/fatal.hh"
+
+namespace ml = qaio::mainloop;
+using qaio::loop::context;
+
+// QEMU's (softmmu/cpus.c, or its tools' stub); the support runtime's in
+// libqaio.
+extern "C" void qemu_timer_notify_cb(void *opaque, QEMUClockType type);
+
+QAIO_EXPORT int qemu_init_main_loop(Error **errp)
+{
+    const char *failed_step = nullptr;
+    int r = ml::init(&main_loop_tlg, qemu_timer_notify_cb, &failed_step);
+    if (r < 0) {
+        error_setg_errno(errp, -r, "%s", failed_step);
+    }
+    return r;
+}
+
+QAIO_EXPORT void main_loop_wait(int nonblocking)
+{
+    ml::wait(nonblocking != 0);
+}
+
+QAIO_EXPORT AioContext *qemu_get_aio_context(void)
+{
+    return qaio::loop::main_context();
+}
+
+QAIO_EXPORT void qemu_notify_event(void)
+{
+    ml::notify_event();
+}
+
+QAIO_EXPORT void qemu_set_fd_handler(int fd, IOHandler *fd_read, IOHandler *fd_write,
+                                     void *opaque)
+{
+    ml::set_fd_handler(fd, fd_read, fd_write, opaque);
+}
+
+QAIO_EXPORT void event_notifier_set_handler(EventNotifier *e, EventNotifierHandler *handler)
+{
+    // The handler receives the notifier itself, as in QEMU.
+    ml::set_fd_handler(qaio::loop::notifier::read_fd(e), reinterpret_cast<IOHandler *>(handler),
+                       nullptr, e);
+}
+
+QAIO_EXPORT AioContext *iohandler_get_aio_context(void)
+{
+    return ml::iohandler_context();
+}
+
+QAIO_EXPORT GSource *iohandler_get_g_source(void)
+{
+    AioContext *ctx = ml::iohandler_context();
+    context::from(ctx)->use_g_source();
+    g_source_ref(&ctx->source);
+    return &ctx->source;
+}
+
+QAIO_EXPORT void qemu_fd_register(int fd)
+{
+    // POSIX: nothing to do (Win32 ties sockets to the main context here).
+}
+
+QAIO_EXPORT QEMUBH *qemu_bh_new_full(QEMUBHFunc *cb, void *opaque, const char *name,
+                                     MemReentrancyGuard *reentrancy_guard)
+{
+    AioContext *main = qaio::loop::main_context();
+    QAIO_CHECK(main, "qemu_bh_new(%s) before qemu_init_main_loop", name ? name : "");
+    return reinterpret_cast<QEMUBH *>(
+        qaio::loop::bh_new(context::from(main), cb, opaque, name, reentrancy_guard));
+}
+
+QAIO_EXPORT void main_loop_poll_add_notifier(Notifier *notify)
+{
+    ml::poll_notifier_add(notify);
+}
+
+QAIO_EXPORT void main_loop_poll_remove_notifier(Notifier *notify)
+{
+    ml::poll_notifier_remove(notify);
+}

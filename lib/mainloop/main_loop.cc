@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// qemu_init_main_loop and main_loop_wait: the main context and the glib
+// iteration that drives it (see main_loop.hh for the design).
+//
+// One iteration: poll notifiers (FILL) may add fds and shorten the timeout;
+// the timeout is bounded by the main-loop timers; glib prepares its sources
+// (our two contexts among them) and lists the fds to poll after the
+// notifiers' ones; the big lock is dropped for the poll only; glib checks
+// and dispatches; the notifiers see the result (OK or ERR); then the
+// main-loop timers run.
+#include "lib/mainloop/main_loop.hh"
+
+#include "lib/loop/bh.hh"
+#include "lib/loop/context.hh"
+#include "lib/support/fatal.hh"
+#include "lib/timer/clock.hh"
+#include "lib/timer/timer_list.hh"
+
+#include <cerrno>
+#include <climits>
+
+// What QEMU provides around the main loop's sleep: the big lock (softmmu or
+// the tools' stubs) and the record/replay lock; the support runtime's
+// stand-ins in libqaio.
+extern "C" void qemu_mutex_lock_iothread_impl(const char *file, int line);
+extern "C" void qemu_mutex_unlock_iothread(void);
+extern "C" void replay_mutex_lock(void);
+extern "C" void replay_mutex_unlock(void);
+
+namespace qaio::mainloop {
+
+namespace {
+
+struct main_loop {
+    QEMUTimerListGroup *tlg = nullptr;
+    loop::bh *notify_bh = nullptr;
+    GArray *pollfds = nullptr;      // the notifiers' fds, then glib's
+    guint glib_capacity = 16;       // slots offered to g_main_context_query
+    QLIST_HEAD(, Notifier) poll_notifiers = QLIST_HEAD_INITIALIZER(poll_notifiers);
+};
+
+main_loop ml;
+
+void notify_bh_cb(void *)
+{
+    // Nothing to do: being scheduled was the wake-up.
+}
+
+void run_poll_notifiers(MainLoopPoll *mlpoll) noexcept
+{
+    Notifier *n = QLIST_FIRST(&ml.poll_notifiers);
+    while (n) {
+        Notifier *next = QLIST_NEXT(n, node);  // n may remove itself
+        n->notify(n, mlpoll);
+        n = next;
+    }
+}
+
+int64_t soonest(int64_t a, int64_t b) noexcept
+{
+    return static_cast<uint64_t>(a) < static_cast<uint64_t>(b) ? a : b;
+}
+
+void attach_to_default_context(AioContext *ctx, const char *name) noexcept
+{
+    loop::context::from(ctx)->use_g_source();
+    g_source_set_name(&ctx->source, name);
+    g_source_attach(&ctx->source, nullptr);
+}
+
+// glib's part of the iteration; returns the poll's result.
+int glib_wait(int64_t timeout_ns) noexcept
+{
+    GMainContext *gctx = g_main_context_default();
+    g_main_context_acquire(gctx);
+
+    gint max_priority;
+    g_main_context_prepare(gctx, &max_priority);
+    guint base = ml.pollfds->len;
+    gint glib_timeout;
+    gint n;
+    for (;;) {
+        g_array_set_size(ml.pollfds, base + ml.glib_capacity);
+        auto *fds = &g_array_index(ml.pollfds, GPollFD, base);
+        n = g_main_context_query(gctx, max_priority, &glib_timeout, fds,
+                                 static_cast<gint>(ml.glib_capacity));
+        if (static_cast<guint>(n) <= ml.glib_capacity) {
+            break;
+        }
+        ml.glib_capacity = static_cast<guint>(n);
+    }
+    g_array_set_size(ml.pollfds, base + n);
+    if (glib_timeout >= 0) {
+        timeout_ns = soonest(timeout_ns, int64_t(glib_timeout) * 1000000);
+    }
+
+    qemu_mutex_unlock_iothread();
+    replay_mutex_unlock();
+    static_assert(sizeof(GPollFD) == sizeof(pollfd), "GPollFD is a struct pollfd");
+    int ret = timer::poll_ns(reinterpret_cast<pollfd *>(ml.pollfds->data), ml.pollfds->len,
+                             timeout_ns);
+    replay_mutex_lock();
+    qemu_mutex_lock_iothread_impl(__FILE__, __LINE__);
+
+    if (g_main_context_check(gctx, max_priority, &g_array_index(ml.pollfds, GPollFD, base),
+                             n)) {
+        g_main_context_dispatch(gctx);
+    }
+    g_main_context_release(gctx);
+    return ret;
+}
+
+} // namespace
+
+int init(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *timer_notify,
+         const char **failed_step) noexcept
+{
+    QAIO_CHECK(!loop::main_context(), "qemu_init_main_loop called twice");
+    timer::init_main_lists(main_tlg, timer_notify);
+    ml.tlg = main_tlg;
+
+    int r = signals_init();
+    if (r < 0) {
+        *failed_step = "failed to create signalfd";
+        return r;
+    }
+    loop::context *ctx = loop::context::create();
+    if (!ctx) {
+        *failed_step = "failed to create the main AioContext";
+        return -EMFILE;
+    }
+    loop::set_current_context(ctx->c());
+    ml.notify_bh = loop::bh_new(ctx, notify_bh_cb, nullptr, "notify_event_cb");
+    ml.pollfds = g_array_new(FALSE, FALSE, sizeof(GPollFD));
+    // Published last: qemu_notify_event from another thread finds the BH.
+    loop::set_main_context(ctx->c());
+    timer::set_main_loop_waker(notify_event);
+
+    attach_to_default_context(ctx->c(), "aio-context");
+    attach_to_default_context(iohandler_context(), "io-handler");
+    return 0;
+}
+
+bool initialized() noexcept
+{
+    return loop::main_context() != nullptr;
+}
+
+void notify_event() noexcept
+{
+    if (loop::main_context()) {
+        loop::bh_schedule(ml.notify_bh, 0);
+    }
+}
+
+int wait(bool nonblocking) noexcept
+{
+    QAIO_CHECK(initialized(), "main_loop_wait called before qemu_init_main_loop");
+    MainLoopPoll mlpoll{MAIN_LOOP_POLL_FILL, nonblocking ? 0u : UINT32_MAX, ml.pollfds};
+    g_array_set_size(ml.pollfds, 0);
+    run_poll_notifiers(&mlpoll);
+
+    int64_t timeout_ns = mlpoll.timeout == UINT32_MAX ? -1 : int64_t(mlpoll.timeout) * 1000000;
+    timeout_ns = soonest(timeout_ns, timer::group_deadline_ns(ml.tlg));
+    int ret = glib_wait(timeout_ns);
+
+    mlpoll.state = ret < 0 ? MAIN_LOOP_POLL_ERR : MAIN_LOOP_POLL_OK;
+    run_poll_notifiers(&mlpoll);
+    timer::main_run_all(ml.tlg);
+    return ret;
+}
+
+void poll_notifier_add(Notifier *n) noexcept
+{
+    QLIST_INSERT_HEAD(&ml.poll_notifiers, n, node);
+}
+
+void poll_notifier_remove(Notifier *n) noexcept
+{
+    QLIST_REMOVE(n, node);
+}
+
+} // namespace qaio::mainloop

@@ -190,7 +190,6 @@ static void *oneshot_producer(void *opaque)
                 outstanding--;
             }
             if (more && atomic_load(&p->slot[i]) == 0) {
-                slot_refs[p->id][i] = (SlotRef){ p, i };
                 atomic_store(&p->slot[i], 1);
                 outstanding++;
                 aio_bh_schedule_oneshot(ctx, oneshot_cb, &slot_refs[p->id][i]);
@@ -208,6 +207,12 @@ static void oneshot_storm(int mon)
     Case *c = case_new(mon);
     unsigned long total = 0;
 
+    /* Written before the producers start, only read after. */
+    for (int i = 0; i < PRODUCERS; i++) {
+        for (int k = 0; k < ONESHOT_WINDOW; k++) {
+            slot_refs[i][k] = (SlotRef){ &c->p[i], k };
+        }
+    }
     run_producers(c, oneshot_producer);
     for (int i = 0; i < PRODUCERS; i++) {
         total += c->p[i].rounds;

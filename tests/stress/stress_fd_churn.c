@@ -235,7 +235,13 @@ int main(void)
             s_run_known(names[m][1], close_while_registered, m,
                         "epoll keeps the registration of an fd closed while registered");
         } else {
+#ifdef UNDER_TSAN
+            /* One other thread adding and removing is enough for the race. */
+            s_run_known(names[m][1], close_while_registered, m,
+                        "fd handlers added and removed from other threads race with the poller");
+#else
             s_run(names[m][1], close_while_registered, m);
+#endif
         }
     }
     return s_finish();

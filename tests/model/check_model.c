@@ -19,10 +19,11 @@
  *    re-armed to a past time by their own callback;
  *  - aio_poll returns true iff a callback ran in that call itself (a
  *    notification alone is no progress).
- * Each sequence runs in a child process; on a failure the sequence is cut
- * down (shortest failing prefix, then removing ops while it still fails)
+ * Each sequence runs in a thread of its own (QAIO_MODEL_FORK=1: in a child
+ * process, so that a crash can be shrunk too); on a failure the sequence,
+ * replayed in child processes, is cut down (shortest failing prefix, then removing ops while it still fails)
  * and printed with its seed.  QAIO_MODEL_SEEDS sets the number of seeds
- * (default 150), QAIO_MODEL_SEED replays one, QAIO_MODEL_FDMON forces the
+ * (default 1000), QAIO_MODEL_SEED replays one, QAIO_MODEL_FDMON forces the
  * fd monitor (by default seed modulo 3 picks poll, epoll or io_uring).
  */
 #include "qemu/osdep.h"
@@ -622,13 +623,17 @@ static void teardown(int contexts)
 }
 
 /* Runs the sequence; on a violation fills in why and the op index. */
-static void execute(const Seq *s, int fdmon)
+static void start_guard(void)
 {
     pthread_t guard;
 
-    memset(&m, 0, sizeof(m));
     pthread_create(&guard, NULL, guard_main, NULL);
     pthread_detach(guard);
+}
+
+static void execute(const Seq *s, int fdmon)
+{
+    memset(&m, 0, sizeof(m));
     for (int c = 0; c < CTXS; c++) {
         for (int i = 0; i < NBH; i++) {
             bh_refs[c][i] = (Ref){ c, i };
@@ -703,14 +708,63 @@ typedef struct {
     char why[600];
 } Outcome;
 
-/* Run a sequence in a child; a crash is a failure too. */
-static Outcome replay(const Seq *s, int fdmon)
+typedef struct {
+    const Seq *s;
+    int fdmon;
+    Outcome o;
+} ThreadRun;
+
+static void *replay_thread(void *opaque)
+{
+    ThreadRun *t = opaque;
+
+    execute(t->s, t->fdmon);
+    t->o.failed = m.failed;
+    t->o.op_index = m.failed_at;
+    snprintf(t->o.why, sizeof(t->o.why), "%s", m.why);
+    return NULL;
+}
+
+/* The seed under test, printed if the program crashes running it. */
+static unsigned current_seed;
+
+static void crash_handler(int sig)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof(msg), "model: seed %u crashed (signal %d); "
+                     "QAIO_MODEL_SEED=%u QAIO_MODEL_FORK=1 replays and shrinks it\n",
+                     current_seed, sig, current_seed);
+
+    if (write(STDOUT_FILENO, msg, (size_t)n) < 0) {
+        /* nothing more to do */
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/*
+ * Run a sequence, in a thread of its own (a thread binds one context for
+ * good), or with QAIO_MODEL_FORK=1 in a child process, where a crash is a
+ * failure that can be shrunk too.  Forking is slow in sanitizer builds, so
+ * it is not the default; shrinking always forks.
+ */
+static Outcome replay_in(const Seq *s, int fdmon, bool in_child)
 {
     Outcome o = { 0 };
     int p[2];
     pid_t pid;
     int status;
 
+    if (!in_child) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        ThreadRun t = { .s = s, .fdmon = fdmon };
+        pthread_t th;
+
+        pthread_once(&once, start_guard);
+        pthread_create(&th, NULL, replay_thread, &t);
+        pthread_join(th, NULL);
+        return t.o;
+    }
     if (pipe(p) != 0) {
         ck_abort_msg("pipe: %s", strerror(errno));
     }
@@ -718,6 +772,7 @@ static Outcome replay(const Seq *s, int fdmon)
     pid = fork();
     if (pid == 0) {
         close(p[0]);
+        start_guard();
         execute(s, fdmon);
         o.failed = m.failed;
         o.op_index = m.failed_at;
@@ -766,6 +821,11 @@ static void print_seq(const Seq *s)
 
 /* Cut a failing sequence down: shortest failing prefix, then drop chunks of
  * ops, halving the chunk size, while the rest still fails. */
+static Outcome replay(const Seq *s, int fdmon)
+{
+    return replay_in(s, fdmon, true);
+}
+
 static Outcome shrink(Seq *s, int fdmon, Outcome o)
 {
     int budget = 400;
@@ -824,10 +884,13 @@ static unsigned env_unsigned(const char *name, unsigned dflt)
 START_TEST(random_sequences_follow_the_model)
 {
     unsigned first = env_unsigned("QAIO_MODEL_SEED", 1);
-    unsigned seeds = getenv("QAIO_MODEL_SEED") ? 1 : env_unsigned("QAIO_MODEL_SEEDS", 150);
+    unsigned seeds = getenv("QAIO_MODEL_SEED") ? 1 : env_unsigned("QAIO_MODEL_SEEDS", 1000);
     unsigned long ops = 0;
     int64_t start = t_now_ns();
+    bool fork_each = getenv("QAIO_MODEL_FORK") && strcmp(getenv("QAIO_MODEL_FORK"), "1") == 0;
 
+    signal(SIGABRT, crash_handler);
+    signal(SIGSEGV, crash_handler);
     for (unsigned seed = first; seed < first + seeds; seed++) {
         Seq s;
         int fdmon = fdmon_for_seed(seed);
@@ -835,7 +898,8 @@ START_TEST(random_sequences_follow_the_model)
 
         generate(&s, seed);
         ops += s.n;
-        o = replay(&s, fdmon);
+        current_seed = seed;
+        o = replay_in(&s, fdmon, fork_each);
         if (o.failed) {
             printf("model: seed %u (%s monitor, %d contexts) fails at op %d: %s\n", seed,
                    t_fdmons[fdmon], s.contexts, o.op_index, o.why);

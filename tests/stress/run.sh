@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # make check-stress: each stress program given as an argument for
 # QAIO_STRESS_SECONDS (default 20) seconds, then the model-based test with
-# QAIO_MODEL_SEEDS (default 3000) seeds, then the valgrind runs that are too
+# QAIO_MODEL_SEEDS (default 20000) seeds, then the valgrind runs that are too
 # slow for make check (tests/valgrind.sh --heavy; skipped in sanitizer
 # builds).  Every program runs to its end; the status is 1 if any failed.
 builddir=${QAIO_BUILDDIR:-.}
 srcdir=${QAIO_SRCDIR:-.}
 QAIO_STRESS_SECONDS=${QAIO_STRESS_SECONDS:-20}
-QAIO_MODEL_SEEDS=${QAIO_MODEL_SEEDS:-3000}
+QAIO_MODEL_SEEDS=${QAIO_MODEL_SEEDS:-20000}
 export QAIO_STRESS_SECONDS QAIO_MODEL_SEEDS QAIO_SRCDIR QAIO_BUILDDIR
 
 failed=

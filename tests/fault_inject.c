@@ -87,6 +87,10 @@ int __wrap_io_submit(io_context_t ctx, long nr, struct iocb *ios[])
         t_fault_count.submit_eintr++;
         return -EINTR;
     }
+    if (every(t_faults.submit_enomem_every, n)) {
+        t_fault_count.submit_enomem++;
+        return -ENOMEM;
+    }
     if (nr > 1 && every(t_faults.submit_partial_every, n)) {
         t_fault_count.submit_partial++;
         nr /= 2;
@@ -143,6 +147,10 @@ int __wrap_io_uring_submit(struct io_uring *ring)
     if (every(t_faults.submit_eintr_every, n)) {
         t_fault_count.submit_eintr++;
         return -EINTR;
+    }
+    if (every(t_faults.submit_enomem_every, n)) {
+        t_fault_count.submit_enomem++;
+        return -ENOMEM;
     }
     return __real_io_uring_submit(ring);
 }

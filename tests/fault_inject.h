@@ -17,6 +17,9 @@ typedef struct t_fault_plan {
     /* io_submit / io_uring_submit: fail without submitting anything. */
     unsigned submit_eagain_every;
     unsigned submit_eintr_every;
+    /* io_submit / io_uring_submit: fail with -ENOMEM (the kernel could not
+     * allocate), without submitting anything. */
+    unsigned submit_enomem_every;
     /* io_submit: accept only the first half of a batch of two or more. */
     unsigned submit_partial_every;
     /* io_setup: hide the completion ring so the engine uses io_getevents. */
@@ -35,6 +38,7 @@ typedef struct t_fault_counts {
     unsigned submit_calls;
     unsigned submit_eagain;
     unsigned submit_eintr;
+    unsigned submit_enomem;
     unsigned submit_partial;
     unsigned getevents_calls;
     unsigned getevents_eintr;

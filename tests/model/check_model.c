@@ -345,26 +345,6 @@ static bool work_expected(int c)
     return false;
 }
 
-/*
- * Known defect (see the notes of the stress branch): qaio leaves a handler
- * that the outer pass's wait already queued on the outer ready list, so a
- * nested aio_poll does not run it (QEMU 7.2 moves it to the nested pass's
- * list).  Unless QAIO_STRESS_KNOWN=1, a nested level is excused for such
- * handlers: readable and registered before the outermost level began.
- */
-static bool excused_nested_skip(const Level *l, const MFd *f)
-{
-    static int strict = -1;
-
-    if (strict < 0) {
-        const char *v = getenv("QAIO_STRESS_KNOWN");
-
-        strict = v && strcmp(v, "1") == 0;
-    }
-    return !strict && l != &m.level[0] && m.level[0].c == l->c &&
-           f->reg_tick < m.level[0].entry_tick && f->ready_tick < m.level[0].entry_tick;
-}
-
 /* What must have happened by the end of level l. */
 static void check_level_end(Level *l, bool ret)
 {
@@ -388,8 +368,7 @@ static void check_level_end(Level *l, bool ret)
         MFd *f = &m.fd[c][i];
 
         if (f->registered && f->readable && f->reg_tick < l->entry_tick &&
-            f->ready_tick < l->entry_tick && f->last_run_seq < l->seq &&
-            !excused_nested_skip(l, f)) {
+            f->ready_tick < l->entry_tick && f->last_run_seq < l->seq) {
             violation("fd handler %d of context %d, readable before aio_poll began, did not run",
                       i, c);
         }

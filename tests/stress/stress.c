@@ -139,20 +139,6 @@ void s_run(const char *name, void (*fn)(int arg), int arg)
     }
 }
 
-void s_run_known(const char *name, void (*fn)(int arg), int arg,
-                 const char *defect)
-{
-    const char *v = getenv("QAIO_STRESS_KNOWN");
-
-    if (v && strcmp(v, "1") == 0) {
-        s_run(name, fn, arg);
-        return;
-    }
-    printf("SKIP %s: %s: known defect (%s); QAIO_STRESS_KNOWN=1 runs it\n",
-           program, name, defect);
-    skipped++;
-}
-
 void s_skip(const char *name, const char *why)
 {
     printf("SKIP %s: %s: %s\n", program, name, why);

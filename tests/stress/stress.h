@@ -8,10 +8,6 @@
  * progress for QAIO_STRESS_STALL seconds (default 60): a lost wake-up or a
  * deadlock shows as a hang, and the watchdog turns the hang into a failure
  * with the case's name.  The program ends with "N passed, N failed".
- *
- * Cases that expose a defect someone is fixing elsewhere are run through
- * s_run_known(): skipped with a message unless QAIO_STRESS_KNOWN=1, so the
- * scenario stays in the tree and can be switched on once the fix lands.
  */
 #ifndef QAIO_TESTS_STRESS_H
 #define QAIO_TESTS_STRESS_H
@@ -29,9 +25,6 @@ void s_init(const char *program, int n_cases);
 
 /* Run one case: `fn(arg)` until s_running() turns false. */
 void s_run(const char *name, void (*fn)(int arg), int arg);
-/* The same for a case that exposes a known, unfixed defect. */
-void s_run_known(const char *name, void (*fn)(int arg), int arg,
-                 const char *defect);
 /* A case that cannot run here (e.g. no io_uring): counted as skipped. */
 void s_skip(const char *name, const char *why);
 

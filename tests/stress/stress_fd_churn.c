@@ -19,14 +19,6 @@
 
 #include <sys/eventfd.h>
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 enum { CHURNERS = 3, MONITORS_AND_GSOURCE = 4 };
 
 typedef struct {
@@ -215,7 +207,6 @@ int main(void)
     s_init("stress_fd_churn", 2 * MONITORS_AND_GSOURCE);
     for (int m = 0; m < MONITORS_AND_GSOURCE; m++) {
         bool usable = m >= t_n_fdmons || s_fdmon_usable(m);
-        bool epoll = m < t_n_fdmons && strcmp(t_fdmons[m], "epoll") == 0;
 
         snprintf(names[m][0], sizeof(names[m][0]), "churn[%s]", monitor_name(m));
         snprintf(names[m][1], sizeof(names[m][1]), "close-while-registered[%s]",
@@ -225,24 +216,8 @@ int main(void)
             s_skip(names[m][1], "io_uring is not available");
             continue;
         }
-#ifdef UNDER_TSAN
-        s_run_known(names[m][0], churn, m,
-                    "fd handlers added and removed from other threads race with the poller");
-#else
         s_run(names[m][0], churn, m);
-#endif
-        if (epoll) {
-            s_run_known(names[m][1], close_while_registered, m,
-                        "epoll keeps the registration of an fd closed while registered");
-        } else {
-#ifdef UNDER_TSAN
-            /* One other thread adding and removing is enough for the race. */
-            s_run_known(names[m][1], close_while_registered, m,
-                        "fd handlers added and removed from other threads race with the poller");
-#else
-            s_run(names[m][1], close_while_registered, m);
-#endif
-        }
+        s_run(names[m][1], close_while_registered, m);
     }
     return s_finish();
 }

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 
 extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
+extern const bench_suite bench_suite_scale;       /* suite_scale.c */
 extern const bench_suite bench_suite_io;          /* suite_io.c, and its options: */
 extern const char *bench_io_path;                 /* --io-path */
 extern long bench_io_size_mib;                    /* --io-size */
@@ -29,6 +30,7 @@ static const bench_suite *const bench_suites[] = {
     &bench_suite_lock,
     &bench_suite_coroutine,
     &bench_suite_io,
+    &bench_suite_scale,
 };
 
 static void usage(FILE *out)

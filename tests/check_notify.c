@@ -18,12 +18,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -324,12 +320,6 @@ START_TEST(timers_run_only_after_deadline_with_64plus_fds)
 }
 END_TEST
 
-#if defined(__x86_64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
 /*
  * Make io_uring_setup fail with ENOSYS in this (forked) test process, so
  * that the automatic monitor choice starts on poll(2) and upgrades to epoll
@@ -337,32 +327,8 @@ END_TEST
  */
 static bool hide_io_uring(const char *test)
 {
-#if defined(T_AUDIT_ARCH) && defined(__NR_io_uring_setup)
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-    };
-    struct sock_fprog prog = {
-        .len = (unsigned short)(sizeof(code) / sizeof(code[0])),
-        .filter = code,
-    };
-    const char *fork_mode = getenv("CK_FORK");
-
-    if (fork_mode && strcmp(fork_mode, "no") == 0) {
-        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
-        return false;
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
-        return false;
-    }
-    return true;
+#if defined(__NR_io_uring_setup)
+    return t_fail_syscall(test, __NR_io_uring_setup, -1, 0, ENOSYS);
 #else
     printf("SKIP %s: cannot hide io_uring on this host\n", test);
     return false;

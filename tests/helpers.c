@@ -7,10 +7,21 @@
  */
 #include "helpers.h"
 
+#include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #ifdef CONFIG_LINUX_IO_URING
 #include <linux/io_uring.h>
+#endif
+
+#if defined(__x86_64__)
+#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
 const char *const t_fdmons[] = { "poll", "epoll", "io_uring" };
@@ -93,4 +104,43 @@ int t_run_suite(Suite *s)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+bool t_fail_syscall(const char *test, long nr, int arg, uint32_t value, int err)
+{
+#if defined(T_AUDIT_ARCH)
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* With arg < 0 both jumps below lead to the error. */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                 offsetof(struct seccomp_data, args[arg < 0 ? 0 : arg])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 1, arg < 0 ? 1 : 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA)),
+    };
+    struct sock_fprog prog = {
+        .len = (unsigned short)(sizeof(code) / sizeof(code[0])),
+        .filter = code,
+    };
+    const char *fork_mode = getenv("CK_FORK");
+
+    if (fork_mode && strcmp(fork_mode, "no") == 0) {
+        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
+        return false;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
+        return false;
+    }
+    return true;
+#else
+    printf("SKIP %s: no seccomp arch constant for this host\n", test);
+    return false;
+#endif
 }

@@ -86,6 +86,8 @@ static void usage(FILE *out)
 "                                  (default 1 MiB, QEMU's)\n"
 "  QAIO_COMUTEX_BIAS=0             no lock-free fast path for CoMutexes\n"
 "                                  used by one thread (default 1)\n"
+"  QAIO_TIMER_BIAS=0               no lock-free fast path for timer lists\n"
+"                                  used by one thread (default 1)\n"
 "  QAIO_IO_URING_DEFER=0           every io_uring engine ring cooperative\n"
 "                                  (default 1: DEFER_TASKRUN rings for\n"
 "                                  threads that bound their context)\n"

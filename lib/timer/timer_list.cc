@@ -2,7 +2,7 @@
 // Timer lists, timer list groups, the main loop's group, and the timer
 // operations themselves (see timer_list.hh for the heap layout).
 //
-// Locking.  A list's mutex guards its heap, its sequence counter, and the
+// Locking.  A list's lock (biased, list_lock.hh) guards its heap, its sequence counter, and the
 // `expire_time` and `next` fields of the timers armed on it; critical
 // sections are one heap operation, never a callback or a notifier.
 // `expire_time` is also read without the lock (timer_pending, callers'
@@ -12,6 +12,7 @@
 // lock and calls it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
+#include <mutex>
 #include <new>
 
 #include "lib/support/fatal.hh"
@@ -216,14 +217,13 @@ void list_free(QEMUTimerList *tl) noexcept
     if (!tl) {
         return;
     }
-    {
-        std::lock_guard<std::mutex> g(tl->lock_);
-        QAIO_CHECK(tl->heap_.empty(),
-                   "timer list %p (clock %d) freed with %zu armed timers "
-                   "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
-                   tl->heap_.size(), (void *)tl->heap_[0].timer,
-                   (void *)tl->heap_[0].timer->cb);
-    }
+    // Unlocked: nobody may use a list being freed, and locking it from
+    // another thread than its user would revoke its bias for nothing.
+    QAIO_CHECK(tl->heap_.empty(),
+               "timer list %p (clock %d) freed with %zu armed timers "
+               "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
+               tl->heap_.size(), (void *)tl->heap_[0].timer,
+               (void *)tl->heap_[0].timer->cb);
     clock_unregister_list(tl);
     delete tl;
 }
@@ -267,7 +267,7 @@ void list_notify(QEMUTimerList *tl) noexcept
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept
 {
     int64_t best = -1;
-    std::lock_guard<std::mutex> g(tl->lock_);
+    std::lock_guard<list_lock> g(tl->lock_);
     search_matching(*tl, 0, static_cast<unsigned>(attr_mask), best);
     return best;
 }
@@ -286,7 +286,7 @@ bool list_run(QEMUTimerList *tl) noexcept
         return false;
     }
     bool progress = false;
-    std::unique_lock<std::mutex> lk(tl->lock_);
+    std::unique_lock<list_lock> lk(tl->lock_);
     while (!tl->heap_.empty() && tl->heap_[0].expire <= now) {
         QEMUTimer *ts = tl->heap_[0].timer;
         remove_at(*tl, 0);
@@ -414,7 +414,7 @@ void timer_disarm(QEMUTimer *ts) noexcept
     if (!tl || load_expire(ts) == -1) {
         return;
     }
-    std::lock_guard<std::mutex> g(tl->lock_);
+    std::lock_guard<list_lock> g(tl->lock_);
     if (load_expire(ts) != -1) {
         remove_at(*tl, slot_of(*tl, ts));
         store_expire(ts, -1);
@@ -427,7 +427,7 @@ void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
     QEMUTimerList *tl = list_of(ts);
     bool head;
     {
-        std::lock_guard<std::mutex> g(tl->lock_);
+        std::lock_guard<list_lock> g(tl->lock_);
         head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
     }
     if (head) {
@@ -440,7 +440,7 @@ void timer_anticipate_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
     QEMUTimerList *tl = list_of(ts);
     bool head = false;
     {
-        std::lock_guard<std::mutex> g(tl->lock_);
+        std::lock_guard<list_lock> g(tl->lock_);
         int64_t cur = load_expire(ts);
         if (cur == -1 || cur > expire_ns) {
             head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);

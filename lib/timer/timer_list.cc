@@ -46,39 +46,53 @@ void put(QEMUTimerList &tl, size_t i, const entry &e) noexcept
     e.timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
 }
 
+// Records slot @i of the heap at @h in its timer.
+inline void note_slot(entry *h, size_t i) noexcept
+{
+    h[i].timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
+}
+
+// The sifts work on the array itself, so that the stores into timers
+// (note_slot) do not make the compiler reload the vector's pointers.
 void sift_up(QEMUTimerList &tl, size_t i) noexcept
 {
-    entry e = tl.heap_[i];
+    entry *h = tl.heap_.data();
+    entry e = h[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(e, tl.heap_[parent])) {
+        if (!before(e, h[parent])) {
             break;
         }
-        put(tl, i, tl.heap_[parent]);
+        h[i] = h[parent];
+        note_slot(h, i);
         i = parent;
     }
-    put(tl, i, e);
+    h[i] = e;
+    note_slot(h, i);
 }
 
 void sift_down(QEMUTimerList &tl, size_t i) noexcept
 {
+    entry *h = tl.heap_.data();
     size_t n = tl.heap_.size();
-    entry e = tl.heap_[i];
+    entry e = h[i];
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= n) {
             break;
         }
-        if (child + 1 < n && before(tl.heap_[child + 1], tl.heap_[child])) {
+        if (child + 1 < n && before(h[child + 1], h[child])) {
             child++;
         }
-        if (!before(tl.heap_[child], e)) {
+        if (!before(h[child], e)) {
             break;
         }
-        put(tl, i, tl.heap_[child]);
+        h[i] = h[child];
+        note_slot(h, i);
         i = child;
     }
-    put(tl, i, e);
+    h[i] = e;
+    note_slot(h, i);
 }
 
 // Moves slot @i up or down after its key changed.

@@ -26,7 +26,10 @@
 // registration waits for the first revocation (it costs a grace period, and
 // most processes never revoke); without PRIVATE_EXPEDITED in the kernel,
 // under TSan (which cannot see membarrier's ordering), or with
-// QAIO_TIMER_BIAS=0, no bias is ever taken.
+// QAIO_TIMER_BIAS=0, no bias is ever taken.  A fork() taken while another
+// thread is inside a step would leave busy_ set in the child, whose first
+// revocation would then wait for good; QEMU forks only before it starts
+// threads.
 #pragma once
 
 #include <atomic>

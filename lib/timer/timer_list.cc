@@ -148,8 +148,12 @@ bool arm_locked(QEMUTimerList &tl, QEMUTimer *ts, int64_t expire) noexcept
         store_expire(ts, expire);
         sift_up(tl, i);
     }
-    publish_head(tl);
-    return tl.heap_[0].timer == ts;
+    // The head's expiry changes only if this timer is or was the head.
+    bool head = tl.heap_[0].timer == ts;
+    if (head || i == 0) {
+        publish_head(tl);
+    }
+    return head;
 }
 
 QEMUTimerList *list_of(QEMUTimer *ts) noexcept
@@ -430,9 +434,12 @@ void timer_disarm(QEMUTimer *ts) noexcept
     }
     std::lock_guard<list_lock> g(tl->lock_);
     if (load_expire(ts) != -1) {
-        remove_at(*tl, slot_of(*tl, ts));
+        size_t i = slot_of(*tl, ts);
+        remove_at(*tl, i);
         store_expire(ts, -1);
-        publish_head(*tl);
+        if (i == 0) {
+            publish_head(*tl);
+        }
     }
 }
 

@@ -63,12 +63,15 @@ struct slab {
     char *base_;
     slab *prev_;             // on the open list while it has a free slot
     slab *next_;
+    slab *all_prev_;         // on the list of every slab: full slabs are
+    slab *all_next_;         // reachable too (leak checkers, debuggers)
     uint64_t free_;          // bit i: slot i is free
     uint64_t dirty_;         // bit i: slot i may hold resident pages
 };
 
 std::mutex slabs_lock;
 slab *open_head;             // guarded by slabs_lock
+slab *all_head;              // guarded by slabs_lock
 unsigned n_empty;            // guarded by slabs_lock: open slabs with no slot taken
 unsigned n_dirty_free;       // guarded by slabs_lock: free dirty slots, all slabs
 
@@ -242,6 +245,11 @@ stack_slot take_from_slab() noexcept
         guard.unlock();
         slab *fresh = map_slab();
         guard.lock();
+        fresh->all_next_ = all_head;
+        if (all_head) {
+            all_head->all_prev_ = fresh;
+        }
+        all_head = fresh;
         link_open(fresh);
         n_empty++;
     }
@@ -278,6 +286,10 @@ void give_back_to_slab(const stack_slot &st) noexcept
     if (s->free_ == all_slots) {
         if (n_empty >= empty_slabs_kept) {
             unlink_open(s);
+            (s->all_prev_ ? s->all_prev_->all_next_ : all_head) = s->all_next_;
+            if (s->all_next_) {
+                s->all_next_->all_prev_ = s->all_prev_;
+            }
             n_dirty_free -= unsigned(__builtin_popcountll(s->dirty_));
             unmap = s;
         } else {

@@ -18,6 +18,7 @@
 extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
 extern const bench_suite bench_suite_startup;     /* suite_startup.c */
 extern const bench_suite bench_suite_mainloop;    /* suite_mainloop.c */
+extern const bench_suite bench_suite_scale;       /* suite_scale.c */
 extern const bench_suite bench_suite_io;          /* suite_io.c, and its options: */
 extern const char *bench_io_path;                 /* --io-path */
 extern long bench_io_size_mib;                    /* --io-size */
@@ -33,6 +34,7 @@ static const bench_suite *const bench_suites[] = {
     &bench_suite_mainloop,
     &bench_suite_io,
     &bench_suite_startup,
+    &bench_suite_scale,
 };
 
 static void usage(FILE *out)
@@ -81,14 +83,15 @@ static void usage(FILE *out)
 "\n"
 "environment (read by libqaio when a context is created; set for the\n"
 "whole run, they apply to every suite):\n"
-"  QAIO_FDMON=poll|epoll|io_uring  force an fd monitor (default: io_uring\n"
-"                                  where the kernel allows, else poll\n"
-"                                  upgraded to epoll at 64 fds); the fd\n"
+"  QAIO_FDMON=poll|epoll|io_uring  force an fd monitor (default: epoll;\n"
+"                                  poll under glib below 64 fds); the fd\n"
 "                                  suite sets it per case and restores it\n"
 "  QAIO_POLL_MAX_NS=N              default adaptive-polling limit in ns\n"
 "  QAIO_COROUTINE_STACK_SIZE=N     stack size of coroutines in bytes, read\n"
 "                                  at the first (default 1 MiB, QEMU's)\n"
 "  QAIO_COMUTEX_BIAS=0             no lock-free fast path for CoMutexes\n"
+"                                  used by one thread (default 1)\n"
+"  QAIO_TIMER_BIAS=0               no lock-free fast path for timer lists\n"
 "                                  used by one thread (default 1)\n"
 "  QAIO_IO_URING_DEFER=0           every io_uring engine ring cooperative\n"
 "                                  (default 1: DEFER_TASKRUN rings for\n"

@@ -1588,6 +1588,117 @@ START_TEST(forced_epoll_that_cannot_be_set_up_says_so_once_and_counts_it)
 
     forced_monitor_refused("epoll", hidden, (int)(sizeof(hidden) / sizeof(hidden[0])),
                            __func__);
+
+/* ---- idle polls and readiness ------------------------------------------- */
+
+typedef struct {
+    int fd;
+    int runs;
+    bool drain;             /* false: the fd stays readable (level-triggered) */
+} ReadCount;
+
+static void read_count_cb(void *opaque)
+{
+    ReadCount *r = opaque;
+
+    r->runs++;
+    if (r->drain) {
+        eventfd_drain(r->fd);
+    }
+}
+
+static void *kick_thread(void *opaque)
+{
+    eventfd_kick(*(int *)opaque);
+    return NULL;
+}
+
+/*
+ * A monitor may answer an idle non-blocking aio_poll without asking the
+ * kernel (io_uring peeks its ring; epoll listens to a doorbell).  An fd made
+ * ready after such polls, by this thread or another, is seen by the next
+ * one, and an fd that stays ready is dispatched at every one.
+ */
+static void idle_polls_then_readiness(AioContext *ctx)
+{
+    ReadCount r = { .fd = t_eventfd(), .drain = true };
+    pthread_t th;
+
+    aio_set_fd_handler(ctx, r.fd, false, read_count_cb, NULL, NULL, NULL, &r);
+    t_drain_ctx(ctx);
+    for (int k = 0; k < 3; k++) {
+        ck_assert(!aio_poll(ctx, false));
+    }
+    ck_assert_int_eq(pthread_create(&th, NULL, kick_thread, &r.fd), 0);
+    pthread_join(th, NULL);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(r.runs, 1);
+
+    ck_assert(!aio_poll(ctx, false));
+    eventfd_kick(r.fd);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_int_eq(r.runs, 2);
+
+    r.drain = false;
+    ck_assert(!aio_poll(ctx, false));
+    eventfd_kick(r.fd);
+    for (int k = 1; k <= 3; k++) {
+        ck_assert(aio_poll(ctx, false));
+        ck_assert_int_eq(r.runs, 2 + k);
+    }
+    aio_set_fd_handler(ctx, r.fd, false, NULL, NULL, NULL, NULL, NULL);
+    t_drain_ctx(ctx);
+    close(r.fd);
+}
+
+START_TEST(nonblocking_poll_after_idle_ones_sees_an_fd_readied_since)
+{
+    OPEN_CTX_OR_SKIP(ctx);
+    idle_polls_then_readiness(ctx);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(automatic_monitor_sees_an_fd_readied_after_idle_polls)
+{
+    AioContext *ctx;
+
+    t_set_fdmon(NULL);
+    ctx = aio_context_new(&error_abort);
+    idle_polls_then_readiness(ctx);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/*
+ * The automatic choice, by measured cost: epoll for a context driven by
+ * aio_poll; poll(2) once glib drives it while it watches few fds (glib
+ * then polls the fds themselves); epoll again past 64 fds.
+ */
+START_TEST(automatic_monitor_is_epoll_then_poll_under_glib_until_64_fds)
+{
+    int base = count_epoll_fds();
+    int fds[70];
+    AioContext *ctx;
+    GSource *src;
+
+    t_set_fdmon(NULL);
+    ctx = aio_context_new(&error_abort);
+    ck_assert_int_eq(count_epoll_fds(), base + 1);
+    src = aio_get_g_source(ctx);
+    ck_assert_int_eq(count_epoll_fds(), base);
+    for (int k = 0; k < 70; k++) {
+        fds[k] = t_eventfd();
+        aio_set_fd_handler(ctx, fds[k], false, read_count_cb, NULL, NULL, NULL, NULL);
+    }
+    aio_poll(ctx, false);
+    ck_assert_int_eq(count_epoll_fds(), base + 1);
+    for (int k = 0; k < 70; k++) {
+        aio_set_fd_handler(ctx, fds[k], false, NULL, NULL, NULL, NULL, NULL);
+        close(fds[k]);
+    }
+    g_source_unref(src);
+    aio_context_unref(ctx);
 }
 END_TEST
 
@@ -1595,6 +1706,13 @@ static Suite *fd_handler_suite(void)
 {
     Suite *s = suite_create("fd_handler");
     TCase *tc;
+
+    tc = tcase_create("idle");
+    tcase_add_loop_test(tc, nonblocking_poll_after_idle_ones_sees_an_fd_readied_since, 0,
+                        t_n_fdmons);
+    tcase_add_test(tc, automatic_monitor_sees_an_fd_readied_after_idle_polls);
+    tcase_add_test(tc, automatic_monitor_is_epoll_then_poll_under_glib_until_64_fds);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("event_notifier");
     tcase_add_loop_test(tc, event_notifier_added_and_removed_without_set_calls_no_handler,

@@ -723,6 +723,101 @@ START_TEST(mod_and_del_from_other_threads_keep_list_consistent)
 }
 END_TEST
 
+/*
+ * The lock of a list used by one thread is biased to it (no atomic
+ * operations); a second thread's first lock revokes the bias while the
+ * owner keeps going.  Each thread churns timers of its own with far
+ * deadlines and keeps a shadow of what each should be; at the end every
+ * timer matches its shadow, and arming all of them due fires each once.
+ */
+enum { BIAS_TIMERS = 32, BIAS_ROUNDS = 20 };
+
+typedef struct {
+    QEMUTimer t[BIAS_TIMERS];
+    int64_t shadow[BIAS_TIMERS];    /* expected expire_time, -1 unarmed */
+    uint64_t x;
+    int ops;
+} BiasChurn;
+
+static atomic_int bias_fired;
+
+static void bias_cb(void *opaque)
+{
+    atomic_fetch_add(&bias_fired, 1);
+}
+
+static void bias_churn(BiasChurn *c)
+{
+    for (int i = 0; i < c->ops; i++) {
+        int k;
+
+        c->x ^= c->x << 13; c->x ^= c->x >> 7; c->x ^= c->x << 17;
+        k = (int)(c->x % BIAS_TIMERS);
+        if ((c->x >> 8) % 3) {
+            int64_t when = (int64_t)(1 + (c->x >> 16) % 1000000) * 1000000000LL;
+
+            timer_mod_ns(&c->t[k], when);
+            c->shadow[k] = when;
+        } else {
+            timer_del(&c->t[k]);
+            c->shadow[k] = -1;
+        }
+    }
+}
+
+static void *bias_churn_thread(void *opaque)
+{
+    bias_churn(opaque);
+    return NULL;
+}
+
+static void bias_setup(BiasChurn *c, QEMUTimerListGroup *g, uint64_t seed)
+{
+    for (int k = 0; k < BIAS_TIMERS; k++) {
+        timer_init_full(&c->t[k], g, QEMU_CLOCK_REALTIME, SCALE_NS, 0, bias_cb, NULL);
+        c->shadow[k] = -1;
+    }
+    c->x = seed;
+}
+
+static void bias_check_and_fire(BiasChurn *c, QEMUTimerList *tl)
+{
+    for (int k = 0; k < BIAS_TIMERS; k++) {
+        ck_assert_int_eq(c->t[k].expire_time, c->shadow[k]);
+        ck_assert_int_eq(timer_pending(&c->t[k]), c->shadow[k] != -1);
+        timer_mod_ns(&c->t[k], 0);
+    }
+}
+
+START_TEST(second_thread_joining_a_list_one_thread_used_alone_loses_no_timer)
+{
+    for (int round = 0; round < BIAS_ROUNDS; round++) {
+        QEMUTimerList *tl = timerlist_new(QEMU_CLOCK_REALTIME, NULL, NULL);
+        QEMUTimerListGroup g = { { NULL } };
+        BiasChurn owner, joiner;
+        pthread_t th;
+
+        g.tl[QEMU_CLOCK_REALTIME] = tl;
+        bias_setup(&owner, &g, 0x9e3779b97f4a7c15ull + round);
+        bias_setup(&joiner, &g, 0x2545f4914f6cdd1dull + round);
+        owner.ops = 2000;           /* alone: the bias is the owner's */
+        bias_churn(&owner);
+        owner.ops = joiner.ops = 20000;
+        ck_assert_int_eq(pthread_create(&th, NULL, bias_churn_thread, &joiner), 0);
+        bias_churn(&owner);         /* while the joiner revokes */
+        pthread_join(th, NULL);
+
+        atomic_store(&bias_fired, 0);
+        bias_check_and_fire(&owner, tl);
+        bias_check_and_fire(&joiner, tl);
+        timerlist_run_timers(tl);
+        ck_assert_int_eq(atomic_load(&bias_fired), 2 * BIAS_TIMERS);
+        ck_assert(!timerlist_has_timers(tl));
+        timerlist_free(tl);
+    }
+}
+END_TEST
+
 /* ---- misuse ------------------------------------------------------------- */
 
 START_TEST(deinit_of_armed_timer_aborts)
@@ -787,6 +882,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, callback_may_free_timer);
     tcase_add_test(tc, group_runs_every_enabled_clock_and_gives_soonest_deadline);
     tcase_add_test(tc, mod_and_del_from_other_threads_keep_list_consistent);
+    tcase_add_test(tc, second_thread_joining_a_list_one_thread_used_alone_loses_no_timer);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("clock");

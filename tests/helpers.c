@@ -186,14 +186,33 @@ void t_silence_stderr(void)
     }
 }
 
+#if defined(T_AUDIT_ARCH)
+/* Installs a seccomp filter in this (forked) test process; false, with the
+ * reason printed under `test`, when that cannot be done. */
+static bool t_install_filter(const char *test, struct sock_filter *code, int len)
+{
+    struct sock_fprog prog = { .len = (unsigned short)len, .filter = code };
+    const char *fork_mode = getenv("CK_FORK");
+
+    if (fork_mode && strcmp(fork_mode, "no") == 0) {
+        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
+        return false;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
+        return false;
+    }
+    return true;
+}
+#endif
+
 bool t_hide_syscalls(const char *test, const long *nrs, int n)
 {
 #if defined(T_AUDIT_ARCH)
     /* Check the architecture, load the number, one jump per hidden call
      * to the ENOSYS return, allow the rest. */
     struct sock_filter code[4 + 16 + 2];
-    struct sock_fprog prog;
-    const char *fork_mode = getenv("CK_FORK");
     int k = 0;
 
     ck_assert_int_le(n, 16);
@@ -211,19 +230,7 @@ bool t_hide_syscalls(const char *test, const long *nrs, int n)
     code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
                                              SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
-    prog.len = (unsigned short)k;
-    prog.filter = code;
-
-    if (fork_mode && strcmp(fork_mode, "no") == 0) {
-        printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
-        return false;
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-        printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
-        return false;
-    }
-    return true;
+    return t_install_filter(test, code, k);
 #else
     printf("SKIP %s: cannot hide system calls on this host\n", test);
     return false;
@@ -252,4 +259,28 @@ int t_run_suite(Suite *s)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+bool t_fail_syscall(const char *test, long nr, int arg, uint32_t value, int err)
+{
+#if defined(T_AUDIT_ARCH)
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* With arg < 0 both jumps below lead to the error. */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                 offsetof(struct seccomp_data, args[arg < 0 ? 0 : arg])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 1, arg < 0 ? 1 : 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA)),
+    };
+    return t_install_filter(test, code, (int)(sizeof(code) / sizeof(code[0])));
+#else
+    printf("SKIP %s: no seccomp arch constant for this host\n", test);
+    return false;
+#endif
 }

@@ -32,6 +32,16 @@ void t_ctx_free(AioContext *ctx);
 /* Whether this build has io_uring and the kernel lets us set up a ring. */
 bool t_io_uring_available(void);
 
+/*
+ * Make system call `nr` fail with `err` in this (forked) test process: every
+ * call, or with arg >= 0 only the calls whose argument number `arg` has
+ * `value` in its low 32 bits (little-endian hosts).  This is how tests play
+ * an older kernel.  False, with the reason printed under `test`, when it
+ * cannot be arranged (no seccomp, CK_FORK=no, a host without an arch
+ * constant).
+ */
+bool t_fail_syscall(const char *test, long nr, int arg, uint32_t value, int err);
+
 /* A new non-blocking, close-on-exec eventfd; aborts on failure. */
 int t_eventfd(void);
 

@@ -80,13 +80,16 @@ void thread_exit(void *opaque) noexcept;
 void print_stats() noexcept
 {
     stack_stats s = stack_counters();
+    slab_stats slabs = slab_counters();
     std::fprintf(stderr,
                  "qaio-stats: coroutines created=%" PRIu64 " pool_misses=%" PRIu64
                  " release_refills=%" PRIu64 " dormant_hits=%" PRIu64
                  " dormant_refused=%" PRIu64 " stacks_mapped=%" PRIu64
-                 " stacks_unmapped=%" PRIu64 "\n",
+                 " stacks_unmapped=%" PRIu64 " stack_slabs_mapped=%" PRIu64
+                 " stack_slabs_unmapped=%" PRIu64 "\n",
                  n_created.load(), n_pool_misses.load(), n_release_refills.load(),
-                 s.dormant_hits, s.dormant_refused, s.mapped, s.unmapped);
+                 s.dormant_hits, s.dormant_refused, slabs.stacks_taken,
+                 slabs.stacks_given_back, slabs.slabs_mapped, slabs.slabs_unmapped);
 }
 
 void process_init() noexcept
@@ -166,14 +169,12 @@ inline int switch_in(thread_state *ts, coroutine *from, coroutine *to, int actio
 
 coroutine *fresh() noexcept
 {
-    size_t map_size;
-    char *map = map_stack(&map_size);
+    stack_slot stack = take_stack();
     // The object sits at the top of its own stack, which grows down from it.
-    char *top = map + map_size - sizeof(coroutine);
+    char *top = stack.map_ + stack.size_ - sizeof(coroutine);
     auto *co = new (top) coroutine{};
-    co->map_ = map;
-    co->map_size_ = map_size;
-    char *base = map + page_size();
+    co->stack_ = stack;
+    char *base = stack.map_ + page_size();
     fiber_create(&co->fiber_, base, static_cast<size_t>(top - base));
     backend_prepare(co);
     return co;
@@ -190,7 +191,9 @@ void retire(coroutine *co) noexcept
         switch_in(ts, self, co, action_retire);
     }
     fiber_destroy(&co->fiber_);
-    unmap_stack(co->map_, co->map_size_);
+    // A copy: the object lives on the stack being given back.
+    stack_slot stack = co->stack_;
+    give_back_stack(stack);
 }
 
 void thread_exit(void *opaque) noexcept

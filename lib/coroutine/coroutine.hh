@@ -3,9 +3,10 @@
 // coroutine object, the thread's view of which one is running, the pools
 // that recycle them, and the enter/yield protocol.
 //
-// A coroutine is one mapping: a guard page, then the stack, with this object
-// at the very top of the stack (so a new coroutine costs no allocation
-// besides its mapping, and a pooled one keeps both in one place).  The C
+// A coroutine is one stack slot (stack_slab.hh): a guard page, then the
+// stack, with this object at the very top of the stack (so a new coroutine
+// costs no allocation besides its slot, and a pooled one keeps both in one
+// place).  The C
 // struct Coroutine is the first member, so the pointer callers hold is the
 // object itself.  Each thread has a "leader", a coroutine without a stack of
 // its own that stands for the thread's original stack: it is what
@@ -28,6 +29,7 @@
 #include "qemu/osdep.h"
 #include "qemu/coroutine_int.h"
 
+#include "lib/coroutine/stack_slab.hh"
 #include "lib/coroutine/switch.hh"
 
 #include <cstddef>
@@ -43,8 +45,7 @@ struct alignas(64) coroutine {
     Coroutine c_;             // first: a Coroutine * is a coroutine *
     switch_state sw_;         // where it resumes while suspended
     fiber_state fiber_;       // sanitizer and valgrind bookkeeping
-    char *map_;               // its mapping (guard page first); null: a leader
-    size_t map_size_;
+    stack_slot stack_;        // guard page, then stack; map_ null: a leader
     coroutine *dormant_next_; // link in the dormant cache
     bool started_;            // its stack has run code (the entry loop)
 };

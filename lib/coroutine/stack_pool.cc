@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Stack mappings with a guard page, and the bounded dormant cache of ended
-// coroutines that keeps them mapped for reuse (see stack_pool.hh).
+// The stack size, and the bounded dormant cache of ended coroutines that
+// keeps their stacks for reuse (see stack_pool.hh).
 //
 // The cache is a plain list under a mutex: it is only touched when the QEMU
 // pools in front of it miss or overflow, where a few uncontended atomic
@@ -8,14 +8,10 @@
 #include "lib/coroutine/stack_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"
-#include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <mutex>
-#include <sys/mman.h>
 #include <unistd.h>
 
 namespace qaio::coroutine {
@@ -28,8 +24,6 @@ std::mutex dormant_lock;
 coroutine *dormant_head;  // guarded by dormant_lock
 unsigned dormant_count;   // guarded by dormant_lock
 
-std::atomic<uint64_t> n_mapped{0};
-std::atomic<uint64_t> n_unmapped{0};
 std::atomic<uint64_t> n_dormant_hits{0};
 std::atomic<uint64_t> n_dormant_refused{0};
 
@@ -65,32 +59,6 @@ size_t stack_size() noexcept
     return size;
 }
 
-char *map_stack(size_t *map_size) noexcept
-{
-    size_t guard = page_size();
-    size_t total = guard + stack_size();
-    // MAP_NORESERVE: a stack is mostly untouched; only what a coroutine
-    // uses becomes resident, as with QEMU's stacks.
-    void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    QAIO_CHECK(p != MAP_FAILED, "cannot map a %zu-byte coroutine stack: %s", total,
-               std::strerror(errno));
-    if (mprotect(p, guard, PROT_NONE) != 0) {
-        QAIO_FATAL("cannot protect the guard page of coroutine stack %p: %s", p,
-                   std::strerror(errno));
-    }
-    n_mapped.fetch_add(1, std::memory_order_relaxed);
-    *map_size = total;
-    return static_cast<char *>(p);
-}
-
-void unmap_stack(char *map, size_t map_size) noexcept
-{
-    QAIO_CHECK(munmap(map, map_size) == 0, "cannot unmap coroutine stack %p: %s",
-               static_cast<void *>(map), std::strerror(errno));
-    n_unmapped.fetch_add(1, std::memory_order_relaxed);
-}
-
 coroutine *dormant_take() noexcept
 {
     std::lock_guard<std::mutex> guard(dormant_lock);
@@ -118,9 +86,7 @@ bool dormant_put(coroutine *co) noexcept
 
 stack_stats stack_counters() noexcept
 {
-    return {n_mapped.load(std::memory_order_relaxed),
-            n_unmapped.load(std::memory_order_relaxed),
-            n_dormant_hits.load(std::memory_order_relaxed),
+    return {n_dormant_hits.load(std::memory_order_relaxed),
             n_dormant_refused.load(std::memory_order_relaxed)};
 }
 

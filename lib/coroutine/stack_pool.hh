@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Coroutine stacks: how big they are, how they are mapped (a PROT_NONE guard
-// page below every stack, so an overflow faults instead of corrupting the
-// neighbour), and the dormant cache that lets ended coroutines keep their
+// Coroutine stacks: how big they are (where they live is stack_slab.hh: a
+// guard page below every stack, so an overflow faults instead of corrupting
+// the neighbour), and the dormant cache that lets ended coroutines keep their
 // stack for the next qemu_coroutine_new() instead of unmapping it.
 //
 // The cache holds whole coroutines whose entry loop is suspended, so taking
@@ -18,9 +18,10 @@ namespace qaio::coroutine {
 
 struct coroutine;
 
-// Most dormant coroutines kept: 1024 stacks are 2048 mappings, far below the
-// kernel's default vm.max_map_count (65530), and more than a 1000-deep
-// nesting needs beyond what the QEMU pools keep.
+// Most dormant coroutines kept: 1024 stacks (2048 mappings where stacks do
+// not share slabs, far below the kernel's default vm.max_map_count of
+// 65530), more than a 1000-deep nesting needs beyond what the QEMU pools
+// keep.
 constexpr unsigned dormant_cap = 1024;
 
 // The stack size of every coroutine: QAIO_COROUTINE_STACK_SIZE if set
@@ -32,11 +33,6 @@ size_t stack_size() noexcept;
 
 size_t page_size() noexcept;
 
-// Maps a guard page and a stack of stack_size() bytes above it; aborts when
-// the kernel refuses.  Returns the mapping's start (the guard page).
-char *map_stack(size_t *map_size) noexcept;
-void unmap_stack(char *map, size_t map_size) noexcept;
-
 // A dormant coroutine, or nullptr when the cache is empty.
 coroutine *dormant_take() noexcept;
 // Keeps `co` for later; false when the cache is full.
@@ -44,8 +40,6 @@ bool dormant_put(coroutine *co) noexcept;
 
 // Counters for QAIO_STATS (relaxed; slow paths only).
 struct stack_stats {
-    uint64_t mapped;
-    uint64_t unmapped;
     uint64_t dormant_hits;
     uint64_t dormant_refused;
 };

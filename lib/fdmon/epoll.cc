@@ -43,6 +43,17 @@
 // Files epoll refuses (EPERM: regular files and the like, which poll(2)
 // reports as always ready) are kept on an "always ready" list and reported
 // on every wait, which then does not block, as poll(2) would behave.
+//
+// Idle without a system call: where io_uring is there, a doorbell
+// (doorbell.hh) rings at every wakeup of the epoll fd.  When the last wait
+// found nothing, nothing was registered since, and the doorbell has not
+// rung, a wait of timeout 0 would find nothing either, so surely_idle() says
+// so and a non-blocking aio_poll skips epoll_wait.  A wait that found events
+// clears that state: level-triggered fds still ready wake nobody, and only
+// epoll_wait can tell.  A rebuild puts a new instance under the epoll fd
+// number, which the doorbell's poll (holding the old file) cannot see: the
+// doorbell is made anew with it.
+#include "lib/fdmon/doorbell.hh"
 #include "lib/fdmon/monitor.hh"
 #include "lib/support/fatal.hh"
 
@@ -89,7 +100,7 @@ struct slot {
 
 class epoll_monitor final : public monitor {
 public:
-    explicit epoll_monitor(int epfd) noexcept : epfd_(epfd) {}
+    explicit epoll_monitor(int epfd) noexcept : epfd_(epfd), bell_(make_doorbell(epfd)) {}
     ~epoll_monitor() override
     {
         // A finalizing source is already destroyed and drops its polls itself.
@@ -103,6 +114,9 @@ public:
 
     void update(loop::handler *h, int, int new_events) noexcept override
     {
+        // The doorbell would ring for a ready fd added now; this also covers
+        // what it cannot see (an always-ready file).
+        idle_.store(false, std::memory_order_relaxed);
         std::lock_guard<std::mutex> guard(mu_);
         uint32_t i = find_locked(h);
         if (new_events == 0) {
@@ -138,6 +152,11 @@ public:
     int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept override
     {
         rebuild_if_needed();
+        // Before looking: whatever rings from now on is news.
+        if (bell_) {
+            bell_->drain();
+        }
+        idle_.store(false, std::memory_order_relaxed);
         int pushed = push_always_ready(ready);
         if (pushed) {
             timeout_ns = 0;
@@ -151,7 +170,16 @@ public:
             }
             timeout_ns = 0;
         }
-        return pushed + collect(ready, timeout_ns < 0 ? -1 : 0);
+        pushed += collect(ready, timeout_ns < 0 ? -1 : 0);
+        if (pushed == 0) {
+            idle_.store(true, std::memory_order_relaxed);
+        }
+        return pushed;
+    }
+
+    bool surely_idle() noexcept override
+    {
+        return idle_.load(std::memory_order_relaxed) && bell_ && bell_->quiet();
     }
 
     void gsource_attach(GSource *source) noexcept override
@@ -166,6 +194,12 @@ public:
 
     int gsource_check(loop::ready_list &ready) noexcept override
     {
+        // Under glib the doorbell is not what says idle; keep its ring from
+        // filling up.
+        if (bell_) {
+            bell_->drain();
+        }
+        idle_.store(false, std::memory_order_relaxed);
         int pushed = push_always_ready(ready);
         if (gpfd_.revents & G_IO_IN) {
             gpfd_.revents = 0;
@@ -303,6 +337,10 @@ private:
                    "epoll monitor: dup3 onto epoll fd %d failed", epfd_);
         close(fresh);
         rebuild_.store(false, std::memory_order_relaxed);
+        if (bell_) {
+            bell_ = make_doorbell(epfd_);
+        }
+        idle_.store(false, std::memory_order_relaxed);
     }
 
     int collect(loop::ready_list &ready, int timeout_ms) noexcept
@@ -351,6 +389,10 @@ private:
     }
 
     int epfd_;
+    std::unique_ptr<doorbell> bell_;   // null without io_uring
+    // The last wait found nothing and nothing was registered since.  Written
+    // by update() in any thread (only ever to false) and by the home thread.
+    std::atomic<bool> idle_{false};
     epoll_event events_[max_events];
     std::atomic<int> count_{0};
     // Guards everything below it except the atomics.

@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
-// Choosing a context's fd monitor: QAIO_FDMON forces one; otherwise io_uring
-// where the kernel allows it, else poll(2), upgraded to epoll once the
-// context watches epoll_threshold fds.  A refused backend is a fallback,
-// counted in the statistics, never an error; when QAIO_FDMON forced the
-// refused backend, the fallback is also said once on stderr, since whoever
-// forced it is measuring or testing that backend and must not be misled.
+// Choosing a context's fd monitor, by measured cost (qaio-bench fd, see
+// docs/performance.md): QAIO_FDMON forces one; otherwise epoll, the cheapest
+// dispatch at every fd count under aio_poll (the io_uring monitor re-arms a
+// one-shot poll per dispatched fd, about 1.3x epoll's cost), whose io_uring
+// doorbell spares an idle non-blocking aio_poll its system call as the
+// io_uring monitor did; without epoll, poll(2), upgraded to epoll once the
+// context watches epoll_threshold fds.  A context handed to glib while it
+// watches fewer fds than that moves to poll(2): glib then polls the fds
+// themselves in one system call, where epoll costs a poll of the epoll fd
+// plus an epoll_wait (QEMU 7.2 likewise leaves io_uring for poll(2) there).
+// A refused backend is a fallback, counted in the statistics, never an
+// error; when QAIO_FDMON forced the refused backend, the fallback is also
+// said once on stderr, since whoever forced it is measuring or testing that
+// backend and must not be misled.
 #include "lib/fdmon/monitor.hh"
 #include "lib/loop/context.hh"
 #include "lib/loop/lockcnt.hh"
@@ -44,9 +52,9 @@ void context::setup_monitor() noexcept
     int error = 0;
     switch (fdmon_choice_) {
     case fdmon_choice::io_uring:
-    case fdmon_choice::automatic:
         monitor_ = fdmon::make_io_uring(error);
         break;
+    case fdmon_choice::automatic:
     case fdmon_choice::epoll:
         monitor_ = fdmon::make_epoll(error);
         break;
@@ -80,7 +88,7 @@ void context::maybe_upgrade_monitor() noexcept
 {
     if (fdmon_choice_ != fdmon_choice::automatic ||
         monitor_->watched() < fdmon::epoll_threshold ||
-        monitor_->name()[0] != 'p') {
+        std::strcmp(monitor_->name(), "poll") != 0) {
         return;
     }
     int error = 0;
@@ -90,6 +98,24 @@ void context::maybe_upgrade_monitor() noexcept
         stats_.fdmon_fallbacks++;
         return;
     }
+    switch_monitor(std::move(next));
+    stats_.fdmon_upgrades++;
+}
+
+void context::prefer_poll_under_glib() noexcept
+{
+    if (fdmon_choice_ != fdmon_choice::automatic ||
+        monitor_->watched() >= fdmon::epoll_threshold ||
+        std::strcmp(monitor_->name(), "epoll") != 0) {
+        return;
+    }
+    if (std::unique_ptr<fdmon::monitor> next = fdmon::make_poll()) {
+        switch_monitor(std::move(next));
+    }
+}
+
+void context::switch_monitor(std::unique_ptr<fdmon::monitor> next) noexcept
+{
     lockcnt::lock(&list_lock_);
     for (handler *h : by_fd_) {
         if (h && h->events_) {
@@ -100,7 +126,6 @@ void context::maybe_upgrade_monitor() noexcept
     if (gsource_mode_) {
         monitor_->gsource_attach(source());
     }
-    stats_.fdmon_upgrades++;
     // The poll monitor detaches its GPollFDs from the source as it goes; the
     // lock keeps their handlers alive meanwhile.
     next.reset();

@@ -90,6 +90,10 @@ public:
     void visit_end() noexcept;
     void sync_external() noexcept;   // follow aio_disable/enable_external
     void maybe_upgrade_monitor() noexcept;
+    // Automatic choice, handed to glib with few fds: epoll -> poll(2).
+    void prefer_poll_under_glib() noexcept;
+    // Moves every registration to `next` and makes it the monitor.
+    void switch_monitor(std::unique_ptr<fdmon::monitor> next) noexcept;
     bool poll_disabled() const noexcept
     {
         return poll_disable_cnt_.load(std::memory_order_relaxed) > 0;

@@ -60,6 +60,9 @@ GSourceFuncs gsource_funcs = {
 
 void context::use_g_source() noexcept
 {
+    if (!gsource_mode_) {
+        prefer_poll_under_glib();
+    }
     lockcnt::lock(&list_lock_);
     if (!gsource_mode_) {
         gsource_mode_ = true;

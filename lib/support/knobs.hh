@@ -7,6 +7,7 @@
 //   QAIO_COROUTINE_STACK_SIZE=N      coroutine stack size (bytes; read once)
 //   QAIO_THREAD_POOL_IDLE_MS=N       idle time before a surplus worker exits
 //   QAIO_COMUTEX_BIAS=0              no lock-free CoMutex fast path
+//   QAIO_TIMER_BIAS=0                no lock-free timer-list fast path
 //   QAIO_IO_URING_DEFER=0            no DEFER_TASKRUN io_uring engine rings
 #pragma once
 

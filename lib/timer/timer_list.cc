@@ -2,7 +2,7 @@
 // Timer lists, timer list groups, the main loop's group, and the timer
 // operations themselves (see timer_list.hh for the heap layout).
 //
-// Locking.  A list's mutex guards its heap, its sequence counter, and the
+// Locking.  A list's lock (biased, list_lock.hh) guards its heap, its sequence counter, and the
 // `expire_time` and `next` fields of the timers armed on it; critical
 // sections are one heap operation, never a callback or a notifier.
 // `expire_time` is also read without the lock (timer_pending, callers'
@@ -12,6 +12,7 @@
 // lock and calls it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
+#include <mutex>
 #include <new>
 
 #include "lib/support/fatal.hh"
@@ -45,39 +46,53 @@ void put(QEMUTimerList &tl, size_t i, const entry &e) noexcept
     e.timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
 }
 
+// Records slot @i of the heap at @h in its timer.
+inline void note_slot(entry *h, size_t i) noexcept
+{
+    h[i].timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
+}
+
+// The sifts work on the array itself, so that the stores into timers
+// (note_slot) do not make the compiler reload the vector's pointers.
 void sift_up(QEMUTimerList &tl, size_t i) noexcept
 {
-    entry e = tl.heap_[i];
+    entry *h = tl.heap_.data();
+    entry e = h[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(e, tl.heap_[parent])) {
+        if (!before(e, h[parent])) {
             break;
         }
-        put(tl, i, tl.heap_[parent]);
+        h[i] = h[parent];
+        note_slot(h, i);
         i = parent;
     }
-    put(tl, i, e);
+    h[i] = e;
+    note_slot(h, i);
 }
 
 void sift_down(QEMUTimerList &tl, size_t i) noexcept
 {
+    entry *h = tl.heap_.data();
     size_t n = tl.heap_.size();
-    entry e = tl.heap_[i];
+    entry e = h[i];
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= n) {
             break;
         }
-        if (child + 1 < n && before(tl.heap_[child + 1], tl.heap_[child])) {
+        if (child + 1 < n && before(h[child + 1], h[child])) {
             child++;
         }
-        if (!before(tl.heap_[child], e)) {
+        if (!before(h[child], e)) {
             break;
         }
-        put(tl, i, tl.heap_[child]);
+        h[i] = h[child];
+        note_slot(h, i);
         i = child;
     }
-    put(tl, i, e);
+    h[i] = e;
+    note_slot(h, i);
 }
 
 // Moves slot @i up or down after its key changed.
@@ -133,8 +148,12 @@ bool arm_locked(QEMUTimerList &tl, QEMUTimer *ts, int64_t expire) noexcept
         store_expire(ts, expire);
         sift_up(tl, i);
     }
-    publish_head(tl);
-    return tl.heap_[0].timer == ts;
+    // The head's expiry changes only if this timer is or was the head.
+    bool head = tl.heap_[0].timer == ts;
+    if (head || i == 0) {
+        publish_head(tl);
+    }
+    return head;
 }
 
 QEMUTimerList *list_of(QEMUTimer *ts) noexcept
@@ -227,14 +246,13 @@ void list_free(QEMUTimerList *tl) noexcept
     if (!tl) {
         return;
     }
-    {
-        std::lock_guard<std::mutex> g(tl->lock_);
-        QAIO_CHECK(tl->heap_.empty(),
-                   "timer list %p (clock %d) freed with %zu armed timers "
-                   "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
-                   tl->heap_.size(), (void *)tl->heap_[0].timer,
-                   (void *)tl->heap_[0].timer->cb);
-    }
+    // Unlocked: nobody may use a list being freed, and locking it from
+    // another thread than its user would revoke its bias for nothing.
+    QAIO_CHECK(tl->heap_.empty(),
+               "timer list %p (clock %d) freed with %zu armed timers "
+               "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
+               tl->heap_.size(), (void *)tl->heap_[0].timer,
+               (void *)tl->heap_[0].timer->cb);
     clock_unregister_list(tl);
     delete tl;
 }
@@ -278,7 +296,7 @@ void list_notify(QEMUTimerList *tl) noexcept
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept
 {
     int64_t best = -1;
-    std::lock_guard<std::mutex> g(tl->lock_);
+    std::lock_guard<list_lock> g(tl->lock_);
     search_matching(*tl, 0, static_cast<unsigned>(attr_mask), best);
     return best;
 }
@@ -297,7 +315,7 @@ bool list_run(QEMUTimerList *tl) noexcept
         return false;
     }
     bool progress = false;
-    std::unique_lock<std::mutex> lk(tl->lock_);
+    std::unique_lock<list_lock> lk(tl->lock_);
     while (!tl->heap_.empty() && tl->heap_[0].expire <= now) {
         QEMUTimer *ts = tl->heap_[0].timer;
         remove_at(*tl, 0);
@@ -425,11 +443,14 @@ void timer_disarm(QEMUTimer *ts) noexcept
     if (!tl || load_expire(ts) == -1) {
         return;
     }
-    std::lock_guard<std::mutex> g(tl->lock_);
+    std::lock_guard<list_lock> g(tl->lock_);
     if (load_expire(ts) != -1) {
-        remove_at(*tl, slot_of(*tl, ts));
+        size_t i = slot_of(*tl, ts);
+        remove_at(*tl, i);
         store_expire(ts, -1);
-        publish_head(*tl);
+        if (i == 0) {
+            publish_head(*tl);
+        }
     }
 }
 
@@ -438,7 +459,7 @@ void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
     QEMUTimerList *tl = list_of(ts);
     bool head;
     {
-        std::lock_guard<std::mutex> g(tl->lock_);
+        std::lock_guard<list_lock> g(tl->lock_);
         head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
     }
     if (head) {
@@ -451,7 +472,7 @@ void timer_anticipate_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
     QEMUTimerList *tl = list_of(ts);
     bool head = false;
     {
-        std::lock_guard<std::mutex> g(tl->lock_);
+        std::lock_guard<list_lock> g(tl->lock_);
         int64_t cur = load_expire(ts);
         if (cur == -1 || cur > expire_ns) {
             head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);

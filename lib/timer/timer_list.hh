@@ -4,15 +4,17 @@
 // arming and disarming cost O(log n) and the earliest deadline O(1).  A
 // QEMUTimer's `next` field stores its heap index while armed (the struct's
 // layout is fixed by QEMU's ABI, so the index lives in an existing field).
-// Arm/disarm are thread-safe; callbacks run without the list lock held.
+// Arm/disarm are thread-safe; callbacks run without the list lock held.  The
+// lock is biased to the one thread that uses a list (list_lock.hh).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "qemu/timer.h"
+
+#include "lib/timer/list_lock.hh"
 
 // The C type is opaque to callers, so the C++ object is the struct itself.
 struct QEMUTimerList {
@@ -33,7 +35,7 @@ struct QEMUTimerList {
     // deadline run without the lock (the poller asks every iteration).
     std::atomic<int64_t> head_expire_{-1};
 
-    std::mutex lock_;
+    qaio::timer::list_lock lock_;
     std::vector<entry> heap_;  // guarded by lock_
     uint64_t next_seq_ = 0;    // guarded by lock_
 

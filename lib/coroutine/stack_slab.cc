@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: MIT
+// Stack slots cut from slabs guarded with MADV_GUARD_INSTALL, and the
+// one-mapping-per-stack fallback (see stack_slab.hh).
+//
+// A slab is one anonymous MAP_NORESERVE mapping of slab_slots slots; each
+// slot's first page carries a guard marker, installed when the slab is made
+// and kept for the slab's life (discarding pages leaves markers in place,
+// even when the discarded range spans them).  Slabs with a free slot sit on
+// one list under a mutex; a slot is taken and given back at most once per
+// coroutine lifetime, behind the QEMU pools and the dormant cache, next to a
+// page fault or a system call that cost far more than the lock.
+//
+// Discards are lazy and batched, because each one is a TLB flush (on a
+// paravirtualised guest, most of a coroutine's creation and end).  A freed
+// slot stays "dirty" (its touched pages resident) and is the first to be
+// reused, so a slab never makes new pages resident while it has dirty free
+// slots; a slab left empty is unmapped whole (one system call for 64
+// stacks), except one kept for the next burst; and when the dirty free
+// slots of the slabs still in use pass dirty_cap, they are discarded, one
+// madvise() per run of adjacent slots.  Memory thus follows the live
+// coroutines up to dirty_cap stacks, as it did when every stack was
+// unmapped at once.
+#include "lib/coroutine/stack_slab.hh"
+
+#include "lib/coroutine/stack_pool.hh"
+#include "lib/support/fatal.hh"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 // Linux 6.13 uapi
+#endif
+
+namespace qaio::coroutine {
+
+namespace {
+
+// Linux 6.15 uapi (linux/pidfd.h): the calling thread, as a pidfd.
+constexpr int pidfd_self_thread = -10000;
+
+// 64 slots, one bit each in a word: 64 MiB of address space with the
+// default 1 MiB stacks, so a million coroutines need some 16 000 slab
+// headers and at most as many map entries (adjacent slabs merge); the guard
+// markers of a new slab cost one process_madvise() call.
+constexpr unsigned slab_slots = 64;
+constexpr uint64_t all_slots = ~uint64_t{0};
+constexpr unsigned empty_slabs_kept = 1;
+// Dirty free slots tolerated in slabs still in use, as many as the dormant
+// cache holds stacks.
+constexpr unsigned dirty_cap = dormant_cap;
+
+struct slab {
+    char *base_;
+    slab *prev_;             // on the open list while it has a free slot
+    slab *next_;
+    slab *all_prev_;         // on the list of every slab: full slabs are
+    slab *all_next_;         // reachable too (leak checkers, debuggers)
+    uint64_t free_;          // bit i: slot i is free
+    uint64_t dirty_;         // bit i: slot i may hold resident pages
+};
+
+std::mutex slabs_lock;
+slab *open_head;             // guarded by slabs_lock
+slab *all_head;              // guarded by slabs_lock
+unsigned n_empty;            // guarded by slabs_lock: open slabs with no slot taken
+unsigned n_dirty_free;       // guarded by slabs_lock: free dirty slots, all slabs
+
+std::atomic<uint64_t> n_taken{0};
+std::atomic<uint64_t> n_given_back{0};
+std::atomic<uint64_t> n_slabs_mapped{0};
+std::atomic<uint64_t> n_slabs_unmapped{0};
+
+size_t slot_size() noexcept
+{
+    return page_size() + stack_size();
+}
+
+bool probe_guard_markers() noexcept
+{
+    size_t page = page_size();
+    void *p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return false;
+    }
+    bool ok = madvise(p, page, MADV_GUARD_INSTALL) == 0;
+    int err = errno;
+    munmap(p, 2 * page);
+    if (!ok) {
+        std::fprintf(stderr,
+                     "qaio: the kernel refuses MADV_GUARD_INSTALL (%s; Linux 6.13 has "
+                     "it): each coroutine stack gets a mapping of its own, and "
+                     "vm.max_map_count caps live coroutines at about half its value\n",
+                     std::strerror(err));
+    }
+    return ok;
+}
+
+void link_open(slab *s) noexcept
+{
+    s->prev_ = nullptr;
+    s->next_ = open_head;
+    if (open_head) {
+        open_head->prev_ = s;
+    }
+    open_head = s;
+}
+
+void unlink_open(slab *s) noexcept
+{
+    (s->prev_ ? s->prev_->next_ : open_head) = s->next_;
+    if (s->next_) {
+        s->next_->prev_ = s->prev_;
+    }
+}
+
+// The guard markers of a new slab: one process_madvise() for all of them
+// where the kernel takes it for this process (PIDFD_SELF_THREAD, Linux
+// 6.15), else one madvise() per slot.
+void install_guards(char *base) noexcept
+{
+    size_t slot = slot_size(), page = page_size();
+#if defined(SYS_process_madvise)
+    // Refused once (an older kernel, or valgrind, which does not know the
+    // call), refused for good: no point asking per slab.
+    static std::atomic<bool> batch_refused{false};
+    if (!batch_refused.load(std::memory_order_relaxed)) {
+        iovec guards[slab_slots];
+        for (unsigned i = 0; i < slab_slots; i++) {
+            guards[i] = {base + i * slot, page};
+        }
+        long done = syscall(SYS_process_madvise, pidfd_self_thread, guards, slab_slots,
+                            MADV_GUARD_INSTALL, 0);
+        if (done == long(slab_slots * page)) {
+            return;
+        }
+        if (done < 0) {
+            batch_refused.store(true, std::memory_order_relaxed);
+        }
+    }
+#endif
+    // Also after a partial success: installing a marker twice is harmless.
+    for (unsigned i = 0; i < slab_slots; i++) {
+        char *guard = base + i * slot;
+        if (madvise(guard, page, MADV_GUARD_INSTALL) != 0) {
+            QAIO_FATAL("cannot install the guard page of coroutine stack %p: %s",
+                       static_cast<void *>(guard), std::strerror(errno));
+        }
+    }
+}
+
+slab *map_slab() noexcept
+{
+    size_t slot = slot_size();
+    size_t total = slot * slab_slots;
+    // MAP_NORESERVE: only the pages a coroutine touches become resident.
+    void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    QAIO_CHECK(p != MAP_FAILED, "cannot map a %zu-byte slab of coroutine stacks: %s",
+               total, std::strerror(errno));
+    // A stack touches a page or two; a transparent huge page would make it
+    // resident 2 MiB at a time.
+    (void)madvise(p, total, MADV_NOHUGEPAGE);
+    auto *s = new (std::nothrow) slab{};
+    QAIO_CHECK(s, "out of memory allocating a coroutine stack slab");
+    s->base_ = static_cast<char *>(p);
+    install_guards(s->base_);
+    s->free_ = all_slots;
+    n_slabs_mapped.fetch_add(1, std::memory_order_relaxed);
+    return s;
+}
+
+void unmap_slab(slab *s) noexcept
+{
+    QAIO_CHECK(munmap(s->base_, slot_size() * slab_slots) == 0,
+               "cannot unmap coroutine stack slab %p: %s", static_cast<void *>(s->base_),
+               std::strerror(errno));
+    delete s;
+    n_slabs_unmapped.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Discards the pages of the slots in `runs` (taken off the free set by the
+// caller, so nobody runs on them meanwhile): one call per run of adjacent
+// slots, guard pages inside a run included (their markers stay).
+void discard_slots(slab *s, uint64_t runs) noexcept
+{
+    size_t slot = slot_size();
+    while (runs) {
+        unsigned first = unsigned(__builtin_ctzll(runs));
+        uint64_t from_first = runs >> first;
+        unsigned len = ~from_first ? unsigned(__builtin_ctzll(~from_first)) : 64 - first;
+        char *start = s->base_ + first * slot + page_size();
+        (void)madvise(start, len * slot - page_size(), MADV_DONTNEED);
+        runs &= len + first >= 64 ? 0 : ~uint64_t{0} << (first + len);
+    }
+}
+
+// Discards the dirty free slots of open slabs until at most half the cap
+// remain.  Called with the lock held; drops it around each slab's discards.
+// Slabs with every slot free are left alone (the one kept for the next
+// burst: at most 64 dirty slots).
+void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
+{
+    for (slab *s = open_head; s && n_dirty_free > dirty_cap / 2; s = s->next_) {
+        uint64_t runs = s->free_ & s->dirty_;
+        if (!runs || s->free_ == all_slots) {
+            continue;
+        }
+        // Off the free set while discarding, so nobody runs on them; the
+        // slab cannot empty meanwhile, hence stays mapped.
+        s->free_ &= ~runs;
+        s->dirty_ &= ~runs;
+        n_dirty_free -= unsigned(__builtin_popcountll(runs));
+        if (s->free_ == 0) {
+            unlink_open(s);
+        }
+        guard.unlock();
+        discard_slots(s, runs);
+        guard.lock();
+        // Unlinked above or by a taker since: back on the list (at its
+        // head, so the walk goes on over slabs already seen, cheaply).
+        if (s->free_ == 0) {
+            link_open(s);
+        }
+        s->free_ |= runs;
+    }
+}
+
+stack_slot take_from_slab() noexcept
+{
+    std::unique_lock<std::mutex> guard(slabs_lock);
+    while (!open_head) {
+        // Mapped and guarded without the lock; another thread may have
+        // opened a slab meanwhile, which is harmless.
+        guard.unlock();
+        slab *fresh = map_slab();
+        guard.lock();
+        fresh->all_next_ = all_head;
+        if (all_head) {
+            all_head->all_prev_ = fresh;
+        }
+        all_head = fresh;
+        link_open(fresh);
+        n_empty++;
+    }
+    slab *s = open_head;
+    if (s->free_ == all_slots) {
+        n_empty--;
+    }
+    // A dirty slot first: its pages are resident already.
+    uint64_t dirty = s->free_ & s->dirty_;
+    unsigned idx = unsigned(__builtin_ctzll(dirty ? dirty : s->free_));
+    uint64_t bit = uint64_t{1} << idx;
+    if (dirty) {
+        n_dirty_free--;
+    }
+    s->free_ &= ~bit;
+    s->dirty_ |= bit;
+    if (s->free_ == 0) {
+        unlink_open(s);
+    }
+    return {s->base_ + idx * slot_size(), slot_size(), s};
+}
+
+void give_back_to_slab(const stack_slot &st) noexcept
+{
+    auto *s = static_cast<slab *>(st.slab_);
+    uint64_t bit = uint64_t{1} << ((st.map_ - s->base_) / st.size_);
+    slab *unmap = nullptr;
+    std::unique_lock<std::mutex> guard(slabs_lock);
+    if (s->free_ == 0) {
+        link_open(s);
+    }
+    s->free_ |= bit;
+    n_dirty_free++;
+    if (s->free_ == all_slots) {
+        if (n_empty >= empty_slabs_kept) {
+            unlink_open(s);
+            (s->all_prev_ ? s->all_prev_->all_next_ : all_head) = s->all_next_;
+            if (s->all_next_) {
+                s->all_next_->all_prev_ = s->all_prev_;
+            }
+            n_dirty_free -= unsigned(__builtin_popcountll(s->dirty_));
+            unmap = s;
+        } else {
+            n_empty++;
+        }
+    }
+    if (n_dirty_free > dirty_cap) {
+        purge_dirty(guard);
+    }
+    guard.unlock();
+    if (unmap) {
+        unmap_slab(unmap);
+    }
+}
+
+stack_slot map_own_stack() noexcept
+{
+    size_t guard = page_size();
+    size_t total = slot_size();
+    void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    QAIO_CHECK(p != MAP_FAILED, "cannot map a %zu-byte coroutine stack: %s", total,
+               std::strerror(errno));
+    if (mprotect(p, guard, PROT_NONE) != 0) {
+        QAIO_FATAL("cannot protect the guard page of coroutine stack %p: %s", p,
+                   std::strerror(errno));
+    }
+    return {static_cast<char *>(p), total, nullptr};
+}
+
+} // namespace
+
+bool stacks_in_slabs() noexcept
+{
+    static const bool in_slabs = probe_guard_markers();
+    return in_slabs;
+}
+
+stack_slot take_stack() noexcept
+{
+    n_taken.fetch_add(1, std::memory_order_relaxed);
+    return stacks_in_slabs() ? take_from_slab() : map_own_stack();
+}
+
+void give_back_stack(const stack_slot &s) noexcept
+{
+    n_given_back.fetch_add(1, std::memory_order_relaxed);
+    if (s.slab_) {
+        give_back_to_slab(s);
+        return;
+    }
+    QAIO_CHECK(munmap(s.map_, s.size_) == 0, "cannot unmap coroutine stack %p: %s",
+               static_cast<void *>(s.map_), std::strerror(errno));
+}
+
+slab_stats slab_counters() noexcept
+{
+    return {n_taken.load(std::memory_order_relaxed),
+            n_given_back.load(std::memory_order_relaxed),
+            n_slabs_mapped.load(std::memory_order_relaxed),
+            n_slabs_unmapped.load(std::memory_order_relaxed)};
+}
+
+} // namespace qaio::coroutine

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// The biased timer-list lock: claiming, revoking, the mutex path (see
+// list_lock.hh for the protocol).
+#include "lib/timer/list_lock.hh"
+
+#include "lib/coroutine/switch.hh"
+#include "lib/support/fatal.hh"
+#include "lib/support/knobs.hh"
+
+#include <cerrno>
+#include <cstring>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace qaio::timer {
+
+namespace {
+
+thread_local uint64_t token_word __attribute__((tls_model("initial-exec")));
+
+int membarrier(int cmd) noexcept
+{
+    return int(syscall(__NR_membarrier, cmd, 0, 0));
+}
+
+bool read_bias_allowed() noexcept
+{
+#if defined(QAIO_TSAN)
+    return false;
+#else
+    if (support::knob_int("QAIO_TIMER_BIAS").value_or(1) == 0) {
+        return false;
+    }
+    // A query registers nothing: registration waits for a revocation.
+    int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+    return cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+#endif
+}
+
+bool bias_allowed() noexcept
+{
+    static const bool allowed = read_bias_allowed();
+    return allowed;
+}
+
+void barrier_on_every_thread() noexcept
+{
+    static std::once_flag registered;
+    std::call_once(registered, [] {
+        QAIO_CHECK(membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0,
+                   "cannot register for membarrier to revoke a timer list's bias: %s",
+                   std::strerror(errno));
+    });
+    QAIO_CHECK(membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0,
+               "membarrier failed while revoking a timer list's bias: %s",
+               std::strerror(errno));
+}
+
+// For a thread that was preempted in the middle of a step.
+void pause_a_little(unsigned spins) noexcept
+{
+    if (spins > 100) {
+        sched_yield();
+    }
+}
+
+} // namespace
+
+uintptr_t list_lock::this_thread_token() noexcept
+{
+    return reinterpret_cast<uintptr_t>(&token_word);
+}
+
+bool list_lock::claim(uintptr_t me) noexcept
+{
+    uintptr_t expected = 0;
+    uintptr_t want = bias_allowed() ? me : revoked;
+    return state_.compare_exchange_strong(expected, want, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed) &&
+           want == me;
+}
+
+void list_lock::lock_slow() noexcept
+{
+    uintptr_t st = state_.load(std::memory_order_acquire);
+    // The owner that met a revocation is in no step: the mutex is safe for
+    // it at once.  Anybody else waits until no step can be running.
+    if ((st & ~uintptr_t{1}) != this_thread_token()) {
+        revoke();
+    }
+    mutex_.lock();
+    biased_hold_ = false;
+}
+
+void list_lock::revoke() noexcept
+{
+    for (unsigned spins = 0;; spins++) {
+        uintptr_t st = state_.load(std::memory_order_acquire);
+        if (st == revoked) {
+            return;
+        }
+        if (st == 0) {
+            if (state_.compare_exchange_weak(st, revoked, std::memory_order_acq_rel)) {
+                return;
+            }
+            continue;
+        }
+        if (st & 1) {
+            // Another thread is revoking: wait for it.
+            pause_a_little(spins);
+            continue;
+        }
+        if (!state_.compare_exchange_weak(st, st | 1, std::memory_order_acq_rel)) {
+            continue;
+        }
+        // The owner's next check sees the mark, or its busy_ shows its step.
+        barrier_on_every_thread();
+        for (unsigned waits = 0; busy_.load(std::memory_order_acquire); waits++) {
+            pause_a_little(waits);
+        }
+        state_.store(revoked, std::memory_order_release);
+        return;
+    }
+}
+
+} // namespace qaio::timer

@@ -1588,6 +1588,8 @@ START_TEST(forced_epoll_that_cannot_be_set_up_says_so_once_and_counts_it)
 
     forced_monitor_refused("epoll", hidden, (int)(sizeof(hidden) / sizeof(hidden[0])),
                            __func__);
+}
+END_TEST
 
 /* ---- idle polls and readiness ------------------------------------------- */
 

@@ -441,7 +441,10 @@ END_TEST
  * QEMU's main context may be polled by any thread holding the BQL (a vCPU
  * thread draining, say) while the main thread, bound to it, waits: requests
  * the main thread submitted must complete in that other thread.  The main
- * context is the real one, from qemu_init_main_loop.
+ * context is the real one, from qemu_init_main_loop.  libqaio's big lock is
+ * the tools' stub, never held, so the other thread earns its right to poll
+ * by binding the main context as its own; to the engine it is the main
+ * context all the same (a ring any thread may use).
  */
 typedef struct poll_job {
     AioContext *ctx;
@@ -453,6 +456,7 @@ static void *wait_requests_in_thread(void *opaque)
 {
     poll_job *j = opaque;
 
+    qemu_set_current_aio_context(j->ctx);
     t_wait_requests(j->ctx, j->reqs, j->n);
     return NULL;
 }

@@ -19,6 +19,7 @@ extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
 extern const bench_suite bench_suite_startup;     /* suite_startup.c */
 extern const bench_suite bench_suite_mainloop;    /* suite_mainloop.c */
 extern const bench_suite bench_suite_scale;       /* suite_scale.c */
+extern const bench_suite bench_suite_pool;        /* suite_pool.c */
 extern const bench_suite bench_suite_io;          /* suite_io.c, and its options: */
 extern const char *bench_io_path;                 /* --io-path */
 extern long bench_io_size_mib;                    /* --io-size */
@@ -33,6 +34,7 @@ static const bench_suite *const bench_suites[] = {
     &bench_suite_coroutine,
     &bench_suite_mainloop,
     &bench_suite_io,
+    &bench_suite_pool,
     &bench_suite_startup,
     &bench_suite_scale,
 };
@@ -70,9 +72,12 @@ static void usage(FILE *out)
 "notify: a bare eventfd ping-pong between the same two threads,\n"
 "uv_async_send; fd: libevent (epoll), uv_poll, g_unix_fd_source; timers:\n"
 "evtimer_add/evtimer_del, uv_timer_start/uv_timer_stop; lock: Boost.Context\n"
-"jump_fcontext there and back, pthread_mutex; io: fio with libaio and\n"
-"io_uring on the same file (the io rows show IOPS, their notes MB/s and\n"
-"p50/p99 latency); startup: the same probe program without a CoMutex,\n"
+"jump_fcontext there and back, pthread_mutex; io: fio with libaio,\n"
+"io_uring and psync (as many threads as the thread pool's requests in\n"
+"flight) on the same file (the io rows show IOPS, their notes MB/s and\n"
+"p50/p99 latency); pool: uv_queue_work with UV_THREADPOOL_SIZE=64 and an\n"
+"exclusive GThreadPool of 64 threads completing through\n"
+"g_main_context_invoke; startup: the same probe program without a CoMutex,\n"
 "and with QAIO_COMUTEX_BIAS=0 (its rows show ns per exec, the median of\n"
 "100 execs each, 30 with --quick; --repeat does not apply).\n"
 "\n"

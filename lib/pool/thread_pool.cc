@@ -33,7 +33,11 @@
 // idle; only a real timeout retires them, and only if more than min workers
 // remain and the queue is empty, so spurious or broadcast wake-ups never
 // make a worker leave queued work behind.  A worker above max (after
-// update_params lowered it) exits when it next looks for work.
+// update_params lowered it) exits when it next looks for work.  Submission
+// signals one idle worker per queued request that no signalled worker
+// (waking_threads_) covers yet, and does so after unlocking: the request
+// it just queued keeps the pool alive until its completion, which runs
+// with the context acquired, after the submitter is done.
 //
 // Completion protocol.  A worker stores the result and pushes the request on
 // the done list under the mutex; the pusher that made the list non-empty
@@ -203,6 +207,10 @@ public:
     int64_t max_threads_ = THREAD_POOL_MAX_THREADS_DEFAULT;
     int64_t cur_threads_ = 0;
     int64_t idle_threads_ = 0;
+    // Signals sent to idle workers that have not yet returned from their
+    // wait; at most idle_threads_.  Keeps submit from waking a second
+    // worker for a request the first will take.
+    int64_t waking_threads_ = 0;
     int64_t new_threads_ = 0;
     int64_t pending_threads_ = 0;
     bool stopping_ = false;
@@ -290,6 +298,13 @@ request *thread_pool::take_request_locked() noexcept
         int rc = have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
                                : pthread_cond_wait(&request_cond_, &lock_);
         idle_threads_--;
+        // Any return may be the one a signal caused (a timeout can consume
+        // one too); the count only errs low, which costs a spare wake-up.
+        if (waking_threads_ > idle_threads_) {
+            waking_threads_ = idle_threads_;
+        } else if (waking_threads_ > 0) {
+            waking_threads_--;
+        }
         if (rc == ETIMEDOUT) {
             // Only a real timeout with nothing queued retires a worker; the
             // queue is looked at first on the next turn.
@@ -490,13 +505,25 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
     r->state = req_state::queued;
     p->outstanding_.fetch_add(1, std::memory_order_relaxed);
 
-    mutex_guard g(&p->lock_);
-    p->queue_.push_back(r);
-    if (p->queue_.size_ > p->idle_threads_ + p->new_threads_ + p->pending_threads_ &&
-        p->cur_threads_ < p->max_threads_) {
-        add_worker_locked(p);
+    bool wake;
+    {
+        mutex_guard g(&p->lock_);
+        p->queue_.push_back(r);
+        if (p->queue_.size_ > p->idle_threads_ + p->new_threads_ + p->pending_threads_ &&
+            p->cur_threads_ < p->max_threads_) {
+            add_worker_locked(p);
+        }
+        // A worker already woken for an earlier request, and not yet back
+        // under the mutex, will take the queue's head: wake one more only
+        // for requests no such worker covers.
+        wake = p->idle_threads_ > p->waking_threads_ && p->queue_.size_ > p->waking_threads_;
+        if (wake) {
+            p->waking_threads_++;
+        }
     }
-    if (p->idle_threads_ > 0) {
+    // After unlocking, so the woken worker does not block on the mutex the
+    // submitter still holds.
+    if (wake) {
         pthread_cond_signal(&p->request_cond_);
     }
     return &r->common;

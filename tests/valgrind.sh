@@ -1,7 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Check suites under valgrind's memcheck, with tests/valgrind.supp.
-#   tests/valgrind.sh            the BH suite (~40 s), run by make check
+#   tests/valgrind.sh            the BH and coroutine suites, run by make
+#                                check (every coroutine stack is registered
+#                                with valgrind: switching stacks must raise
+#                                no error)
 #   tests/valgrind.sh --heavy    the timer, coroutine-scheduling,
 #                                lock, thread-pool and engine suites (several
 #                                minutes), run by make check-stress
@@ -28,7 +31,7 @@ if [ "$1" = --heavy ]; then
     suites="check_timer check_aio_co check_colock check_thread_pool
         check_linux_aio check_io_uring"
 else
-    suites="check_bh"
+    suites="check_bh check_coroutine"
 fi
 
 # Valgrind runs everything several times slower: stretch Check's timeouts.

@@ -1544,7 +1544,8 @@ static int occurrences(const char *text, const char *word)
 /*
  * With QAIO_FDMON forcing `name` and its set-up system calls hidden, the
  * contexts fall back to poll(2), say so once on stderr for the process, and
- * count the fallback in their QAIO_STATS line.
+ * count the fallback and name the monitor not honoured in their QAIO_STATS
+ * line.
  */
 static void forced_monitor_refused(const char *name, const long *hidden, int n,
                                    const char *test)
@@ -1566,6 +1567,9 @@ static void forced_monitor_refused(const char *name, const long *hidden, int n,
     ck_assert_msg(occurrences(out, "fdmon=poll ") == 2 &&
                   occurrences(out, "fdmon_fallbacks=1 ") == 2,
                   "stats do not count the fallback of both contexts: '%s'", out);
+    snprintf(said, sizeof(said), "fdmon_forced_unavailable=%s\n", name);
+    ck_assert_msg(occurrences(out, said) == 2,
+                  "stats do not say that QAIO_FDMON=%s was not honoured: '%s'", name, out);
 }
 
 START_TEST(forced_io_uring_that_cannot_be_set_up_says_so_once_and_counts_it)

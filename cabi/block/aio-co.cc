@@ -3,7 +3,7 @@
 #include "block/aio.h"
 
 #include "cabi/export.hh"
-#include "lib/coroutine/coroutine.hh"
+#include "lib/loop/context.hh"
 
 QAIO_EXPORT void aio_co_schedule(AioContext *ctx, Coroutine *co)
 {

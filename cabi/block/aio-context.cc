@@ -73,7 +73,7 @@ QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
                                             Error **errp)
 {
     context *c = context::from(ctx);
-    c->aio_max_batch_ = max_batch;
+    c->set_max_batch(max_batch);
     c->notify();
 }
 

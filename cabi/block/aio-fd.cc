@@ -46,10 +46,7 @@ QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *not
 
 QAIO_EXPORT bool aio_prepare(AioContext *ctx)
 {
-    context *c = context::from(ctx);
-    c->visit_begin();
-    c->poll_set_started(c->gs_ready_, false);
-    c->visit_end();
+    context::from(ctx)->gs_leave_poll_mode();
     return false;
 }
 

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The block I/O engines' interface to the rest of qaio: the C ABI layer
 // (cabi/block/linux-aio.cc, cabi/block/io_uring.cc) forwards laio_* and
-// luring_* here, and the context releases an engine attached to it with
-// aio_setup_linux_* when it is finalized.  Each engine exists only when
-// configure found its library (CONFIG_LINUX_AIO, CONFIG_LINUX_IO_URING);
-// otherwise only the finalization hooks remain, as inline no-ops, so callers
-// need no #ifdef.  The engine types are the opaque C structs themselves
+// luring_* here; an engine set up with aio_setup_linux_* is the context's
+// attachment (loop::attachment_kind), released when it is finalized.  Each
+// engine exists only when configure found its library (CONFIG_LINUX_AIO,
+// CONFIG_LINUX_IO_URING).  The engine types are the opaque C structs themselves
 // (LinuxAioState, LuringState), defined in the engines' own files.
 //
 // Threading: every function except *_new and *_free runs in the thread of
@@ -50,12 +49,10 @@ void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept;
 
 // The context's engine, created and attached on first use.
 LinuxAioState *linux_aio_setup(loop::context *ctx, init_failure *why) noexcept;
+// The context's engine if it has one, else nullptr (aio_get_linux_aio).
+LinuxAioState *linux_aio_attached(loop::context *ctx) noexcept;
 // At context finalization: detach and free the context's engine, if any.
 void linux_aio_context_finalize(loop::context *ctx) noexcept;
-
-#else
-
-inline void linux_aio_context_finalize(loop::context *) noexcept {}
 
 #endif
 
@@ -77,12 +74,10 @@ void luring_unplug(LuringState *s) noexcept;
 
 // The context's engine, created and attached on first use.
 LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept;
+// The context's engine if it has one, else nullptr (aio_get_linux_io_uring).
+LuringState *io_uring_attached(loop::context *ctx) noexcept;
 // At context finalization: detach and free the context's engine, if any.
 void io_uring_context_finalize(loop::context *ctx) noexcept;
-
-#else
-
-inline void io_uring_context_finalize(loop::context *) noexcept {}
 
 #endif
 

@@ -652,25 +652,34 @@ void luring_unplug(LuringState *s) noexcept
     }
 }
 
+// The context's engine is its attachment of this kind, finalized after
+// the thread pool.
+const loop::attachment_kind io_uring_attachment = {2, io_uring_context_finalize};
+
 LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept
 {
-    if (!ctx->linux_io_uring_) {
+    if (!io_uring_attached(ctx)) {
         LuringState *s = luring_new(why);
         if (!s) {
             return nullptr;
         }
         luring_attach(s, ctx);
-        ctx->linux_io_uring_ = s;
+        ctx->attach(io_uring_attachment, s);
     }
-    return ctx->linux_io_uring_;
+    return io_uring_attached(ctx);
+}
+
+LuringState *io_uring_attached(loop::context *ctx) noexcept
+{
+    return static_cast<LuringState *>(ctx->attached(io_uring_attachment));
 }
 
 void io_uring_context_finalize(loop::context *ctx) noexcept
 {
-    if (LuringState *s = ctx->linux_io_uring_) {
+    if (LuringState *s = io_uring_attached(ctx)) {
         luring_detach(s, ctx);
         luring_free(s);
-        ctx->linux_io_uring_ = nullptr;
+        ctx->attach(io_uring_attachment, nullptr);
     }
 }
 

@@ -176,8 +176,8 @@ struct LinuxAioState {
     // more than the free slots of the AIO context.
     uint64_t max_batch(uint64_t dev_max_batch) const noexcept
     {
-        uint64_t limit = ctx_ && ctx_->aio_max_batch_ > 0
-                             ? uint64_t(ctx_->aio_max_batch_)
+        uint64_t limit = ctx_ && ctx_->max_batch() > 0
+                             ? uint64_t(ctx_->max_batch())
                              : qaio::blockio::default_max_batch;
         if (dev_max_batch && dev_max_batch < limit) {
             limit = dev_max_batch;
@@ -530,25 +530,34 @@ void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept
     }
 }
 
+// The context's engine is its attachment of this kind, finalized after
+// the thread pool.
+const loop::attachment_kind linux_aio_attachment = {1, linux_aio_context_finalize};
+
 LinuxAioState *linux_aio_setup(loop::context *ctx, init_failure *why) noexcept
 {
-    if (!ctx->linux_aio_) {
+    if (!linux_aio_attached(ctx)) {
         LinuxAioState *s = laio_new(why);
         if (!s) {
             return nullptr;
         }
         laio_attach(s, ctx);
-        ctx->linux_aio_ = s;
+        ctx->attach(linux_aio_attachment, s);
     }
-    return ctx->linux_aio_;
+    return linux_aio_attached(ctx);
+}
+
+LinuxAioState *linux_aio_attached(loop::context *ctx) noexcept
+{
+    return static_cast<LinuxAioState *>(ctx->attached(linux_aio_attachment));
 }
 
 void linux_aio_context_finalize(loop::context *ctx) noexcept
 {
-    if (LinuxAioState *s = ctx->linux_aio_) {
+    if (LinuxAioState *s = linux_aio_attached(ctx)) {
         laio_detach(s, ctx);
         laio_free(s);
-        ctx->linux_aio_ = nullptr;
+        ctx->attach(linux_aio_attachment, nullptr);
     }
 }
 

@@ -6,6 +6,7 @@
 #include "lib/coroutine/switch.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
+#include "lib/support/membarrier.hh"
 
 #include <atomic>
 #include <cerrno>
@@ -13,11 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <linux/membarrier.h>
 #include <mutex>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #if __has_include(<sys/single_threaded.h>)
 #include <sys/single_threaded.h>
@@ -40,11 +39,6 @@ uint32_t n_used = 0;         // ids 1..n_used have been handed out
 pthread_key_t slot_key;
 bool enabled = false;        // the knob allows biasing; set by setup()
 
-int membarrier(int cmd) noexcept
-{
-    return int(syscall(__NR_membarrier, cmd, 0, 0));
-}
-
 // Registration for MEMBARRIER_CMD_PRIVATE_EXPEDITED.  In a process with one
 // thread it is a few microseconds; once there are others the kernel waits
 // for an RCU grace period (0.2-70 ms here).  So it happens at load, while
@@ -56,7 +50,7 @@ std::atomic<int> registration{reg_unknown};
 
 void register_membarrier() noexcept
 {
-    bool ok = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+    bool ok = support::membarrier::register_process();
     // Release: a thread that reads reg_done gets its slot after this.
     registration.store(ok ? reg_done : reg_unavailable, std::memory_order_release);
 }
@@ -234,10 +228,10 @@ void bias_revoke(CoMutex *m, bias_slot *me) noexcept
         // The owner's next step sees the mark, or its slot shows the step.
         // Registration is per address space and survives fork(); should it
         // be missing anyway, register again rather than go on unordered.
-        if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+        if (!support::membarrier::run_on_every_thread()) {
             int err = errno;
-            QAIO_CHECK(membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
-                           membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0,
+            QAIO_CHECK(support::membarrier::register_process() &&
+                           support::membarrier::run_on_every_thread(),
                        "CoMutex %p: membarrier failed (%s) while revoking its bias",
                        static_cast<void *>(m), strerror(err));
         }

@@ -38,7 +38,7 @@
 #include "lib/coroutine/coroutine.hh"
 
 #include "lib/coroutine/stack_pool.hh"
-#include "lib/loop/context.hh"
+#include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
@@ -378,7 +378,7 @@ __attribute__((noinline)) coroutine *enter_start(AioContext *ctx, Coroutine *co,
 
 __attribute__((noinline)) coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept
 {
-    return start_entry(loop::current_context(), co, f);
+    return start_entry(support::current_context(), co, f);
 }
 
 __attribute__((noinline)) coroutine *enter_resumed(enter_frame *f, int action) noexcept

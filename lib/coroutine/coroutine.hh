@@ -171,21 +171,3 @@ coroutine *running() noexcept;
 } // namespace qaio::coroutine
 
 #pragma GCC visibility pop
-
-// ---- cross-context entry (lib/loop/co_schedule.cc) ---------------------------
-// The loop side of coroutines: each context keeps a lock-free list of
-// coroutines scheduled into it and a BH that enters them.  Declared here,
-// beside what they build on; defined with the context they work on.
-namespace qaio::loop {
-
-// aio_co_schedule: from any thread; aborts if `co` is already scheduled.
-void co_schedule(AioContext *ctx, Coroutine *co) noexcept;
-// aio_co_enter: schedule if `ctx` is not this thread's context, queue behind
-// the running coroutine if called from one, else enter now under the lock.
-void co_enter(AioContext *ctx, Coroutine *co) noexcept;
-// aio_co_wake: aio_co_enter in the context `co` last ran in.
-void co_wake(Coroutine *co) noexcept;
-// aio_co_reschedule_self: move the running coroutine to `new_ctx`.
-void co_reschedule_self(AioContext *new_ctx) noexcept;
-
-} // namespace qaio::loop

@@ -28,7 +28,7 @@
 // path for them.
 #include "lib/coroutine/coroutine.hh"
 
-#include "lib/loop/context.hh"
+#include "lib/support/current_context.hh"
 
 #include <boost/context/detail/fcontext.hpp>
 
@@ -262,7 +262,7 @@ void enter(AioContext *ctx, Coroutine *co) noexcept
 
 void enter_here(Coroutine *co) noexcept
 {
-    enter_generic(loop::current_context(), co);
+    enter_generic(support::current_context(), co);
 }
 
 void yield() noexcept

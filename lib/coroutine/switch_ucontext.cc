@@ -20,7 +20,7 @@
 
 #include "lib/coroutine/coroutine.hh"
 
-#include "lib/loop/context.hh"
+#include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 
 #include <cerrno>
@@ -137,7 +137,7 @@ void enter(AioContext *ctx, Coroutine *co) noexcept
 
 void enter_here(Coroutine *co) noexcept
 {
-    enter_generic(loop::current_context(), co);
+    enter_generic(support::current_context(), co);
 }
 
 void yield() noexcept

@@ -111,6 +111,7 @@ public:
     }
 
     const char *name() const noexcept override { return "epoll"; }
+    unsigned features() const noexcept override { return watches_many; }
 
     void update(loop::handler *h, int, int new_events) noexcept override
     {

@@ -150,7 +150,7 @@ public:
     // whenever this thread returns from the kernel, interrupts included), so
     // an empty completion ring with nothing to submit is the whole truth.
     bool surely_idle() noexcept override { return !need_wait(); }
-    bool polls_with_unpollable_handlers() const noexcept override { return true; }
+    unsigned features() const noexcept override { return watches_many | polls_unpollable; }
     void gsource_attach(GSource *source) noexcept override;
     void gsource_prepare() noexcept override;
     int gsource_check(loop::ready_list &ready) noexcept override;

@@ -29,6 +29,7 @@ public:
     }
 
     const char *name() const noexcept override { return "poll"; }
+    unsigned features() const noexcept override { return 0; }
 
     void update(loop::handler *h, int old_events, int new_events) noexcept override
     {

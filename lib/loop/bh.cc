@@ -10,10 +10,6 @@
 
 namespace qaio::loop {
 
-namespace {
-
-constexpr int64_t idle_bh_timeout_ns = 10 * 1000 * 1000;
-
 void push_pending(context *ctx, bh *b) noexcept
 {
     bh *head = ctx->bh_pending_.load(std::memory_order_relaxed);
@@ -25,6 +21,10 @@ void push_pending(context *ctx, bh *b) noexcept
     } while (!ctx->bh_pending_.compare_exchange_weak(head, b, std::memory_order_seq_cst,
                                                       std::memory_order_relaxed));
 }
+
+namespace {
+
+constexpr int64_t idle_bh_timeout_ns = 10 * 1000 * 1000;
 
 // Sets flags (with PENDING) and links the BH unless it already is linked.
 // Scheduling only wakes a loop that may sleep (the BH itself is the work it
@@ -127,6 +127,8 @@ void bh_schedule(bh *b, unsigned extra_flags) noexcept
 
 void bh_cancel(bh *b) noexcept
 {
+    // Acq_rel: one RMW order with enqueue()'s fetch_or and bh_poll()'s
+    // fetch_and on the same word.
     b->flags_.fetch_and(~(bh_scheduled | bh_idle), std::memory_order_acq_rel);
 }
 
@@ -162,6 +164,9 @@ int bh_poll(context *ctx) noexcept
             continue;
         }
         s->head = b->next_;
+        // Acquire: pairs with enqueue()'s seq_cst fetch_or, so a scheduler's
+        // writes before qemu_bh_schedule are seen by the callback; release:
+        // with the next fetch_or, which then sees PENDING clear.
         unsigned f = b->flags_.fetch_and(~(bh_pending | bh_scheduled | bh_idle),
                                          std::memory_order_acq_rel);
         if ((f & (bh_scheduled | bh_deleted)) == bh_scheduled) {
@@ -194,6 +199,7 @@ int64_t bh_timeout(context *ctx) noexcept
 
 void bh_finalize(context *ctx) noexcept
 {
+    // Acquire: pairs with the seq_cst push in push_pending().
     bh *b = reverse(ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire));
     while (b) {
         bh *next = b->next_;

@@ -31,11 +31,6 @@
 
 namespace qaio::loop {
 
-namespace {
-
-// The marker aio_co_schedule leaves, as QEMU names it.
-const char schedule_marker[] = "aio_co_schedule";
-
 void co_schedule_bh_cb(void *opaque)
 {
     auto *ctx = static_cast<context *>(opaque);
@@ -59,6 +54,11 @@ void co_schedule_bh_cb(void *opaque)
     }
 }
 
+namespace {
+
+// The marker aio_co_schedule leaves, as QEMU names it.
+const char schedule_marker[] = "aio_co_schedule";
+
 struct reschedule {
     Coroutine *co;
     AioContext *new_ctx;
@@ -81,6 +81,7 @@ void co_schedule_init(context *ctx) noexcept
 
 void co_schedule_finalize(context *ctx) noexcept
 {
+    // Acquire: pairs with the release CAS in co_schedule().
     Coroutine *co = ctx->co_scheduled_.load(std::memory_order_acquire);
     // Unreachable unless the context lost a reference it did not give: every
     // scheduled coroutine holds one.

@@ -3,7 +3,7 @@
 // (see context.hh for the protocol) and the thread's current context.
 #include "lib/loop/context.hh"
 
-#include "lib/fdmon/monitor.hh"
+#include "lib/loop/fd_monitor.hh"
 #include "lib/loop/event_notifier.hh"
 #include "lib/loop/lockcnt.hh"
 #include "lib/support/fatal.hh"
@@ -13,12 +13,9 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <new>
-#include <string_view>
 #include <unistd.h>
 
-// The big QEMU lock's "held by this thread?": QEMU's own inside a QEMU tree
-// (a system emulator's real lock, the tools' stub), the support runtime's
-// stand-in in libqaio.
+// The big QEMU lock's "held by this thread?" (see current_context.cc).
 extern "C" bool qemu_mutex_iothread_locked(void);
 
 namespace qaio::loop {
@@ -28,8 +25,6 @@ extern GSourceFuncs gsource_funcs;  // gsource.cc
 static_assert(alignof(context) <= 16, "g_source_new only guarantees malloc alignment");
 const size_t context::offset =
     (sizeof(AioContext) + alignof(context) - 1) / alignof(context) * alignof(context);
-
-namespace {
 
 // The context's own notifier: readable when aio_notify wrote the eventfd.
 void notifier_read(void *opaque)
@@ -45,6 +40,8 @@ bool notifier_poll(void *opaque)
     return ctx->notified_.load(std::memory_order_relaxed);
 }
 
+namespace {
+
 void notifier_poll_ready(void *)
 {
     // Nothing to do: aio_poll accepts the notification itself.
@@ -54,28 +51,6 @@ void timer_list_notify(void *opaque, QEMUClockType)
 {
     static_cast<context *>(opaque)->notify();
 }
-
-fdmon_choice fdmon_from_knob() noexcept
-{
-    const char *v = support::knob("QAIO_FDMON");
-    if (!v) {
-        return fdmon_choice::automatic;
-    }
-    std::string_view s(v);
-    if (s == "poll") {
-        return fdmon_choice::poll;
-    }
-    if (s == "epoll") {
-        return fdmon_choice::epoll;
-    }
-    if (s == "io_uring") {
-        return fdmon_choice::io_uring;
-    }
-    QAIO_FATAL("QAIO_FDMON='%s': expected poll, epoll or io_uring", v);
-}
-
-thread_local AioContext *tls_current_context;
-std::atomic<AioContext *> main_ctx{nullptr};
 
 } // namespace
 
@@ -112,7 +87,6 @@ context *context::create() noexcept
     timer::group_init(&c->tlg, timer_list_notify, ctx);
     c->external_disable_cnt = 0;
 
-    ctx->fdmon_choice_ = fdmon_from_knob();
     if (auto max_ns = support::knob_int("QAIO_POLL_MAX_NS")) {
         ctx->poll_max_ns_ = *max_ns;
     }
@@ -126,7 +100,12 @@ context *context::create() noexcept
 
 void context::finalize() noexcept
 {
-    attached_finalize(this);
+    for (attachment &a : attachments_) {
+        if (a.kind) {
+            a.kind->finalize(this);
+            a = {};
+        }
+    }
     co_schedule_finalize(this);
     bh_finalize(this);
     stats_unregister(this);
@@ -171,41 +150,9 @@ void context::notify() noexcept
     }
 }
 
-AioContext *current_context() noexcept
-{
-    if (AioContext *own = tls_current_context) {
-        return own;
-    }
-    // QEMU 7.2's rule: a thread without a context of its own (a vCPU
-    // thread) acts in the main context while it holds the big lock.
-    AioContext *main = main_ctx.load(std::memory_order_acquire);
-    if (main && qemu_mutex_iothread_locked()) {
-        return main;
-    }
-    return nullptr;
-}
-
-AioContext *own_context() noexcept
-{
-    return tls_current_context;
-}
-
-AioContext *main_context() noexcept
-{
-    return main_ctx.load(std::memory_order_acquire);
-}
-
-void set_main_context(AioContext *ctx) noexcept
-{
-    main_ctx.store(ctx, std::memory_order_release);
-}
-
 void set_current_context(AioContext *ctx) noexcept
 {
-    QAIO_CHECK(!tls_current_context,
-               "this thread already has a current AioContext (%p); it can be set once",
-               static_cast<void *>(tls_current_context));
-    tls_current_context = ctx;
+    support::bind_own_context(ctx);
     if (ctx) {
         context::from(ctx)->set_home_thread();
     }
@@ -227,7 +174,7 @@ bool may_poll(AioContext *ctx) noexcept
 {
     context *c = context::from(ctx);
     if (pthread_equal(c->home_thread_.load(std::memory_order_relaxed), pthread_self()) ||
-        tls_current_context == ctx) {
+        own_context() == ctx) {
         return true;
     }
     // QEMU's main context: any thread that holds the big lock (a vCPU
@@ -252,7 +199,7 @@ void context::check_foreign_poller(const char *what) noexcept
 
 bool polled_by_this_thread_alone(AioContext *ctx) noexcept
 {
-    return tls_current_context == ctx && main_context() != ctx;
+    return own_context() == ctx && main_context() != ctx;
 }
 
 } // namespace qaio::loop

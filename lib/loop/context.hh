@@ -20,19 +20,30 @@
 #include "lib/loop/bh.hh"
 #include "lib/loop/handlers.hh"
 #include "lib/loop/stats.hh"
+#include "lib/support/current_context.hh"
 
 #include <atomic>
 #include <memory>
 #include <pthread.h>
 #include <vector>
 
-namespace qaio::fdmon {
-class monitor;
-}
-
 namespace qaio::loop {
 
-enum class fdmon_choice { automatic, poll, epoll, io_uring };
+class fd_monitor;
+class monitor_choice;
+
+// What another module attaches to a context on demand (its thread pool, its
+// block engines) and the context releases when it is finalized: a small
+// table of slots, one per kind.  The loop knows the kinds only through this
+// record; each module defines its own.
+struct attachment_kind {
+    // The kind's slot, also its finalization order: the pool (0) before the
+    // engines, as QEMU does, so that no worker can still complete into an
+    // engine or a BH of a dying context.
+    unsigned slot;
+    // Detaches and frees the context's object of this kind.
+    void (*finalize)(context *ctx) noexcept;
+};
 
 class context {
 public:
@@ -93,7 +104,7 @@ public:
     // Automatic choice, handed to glib with few fds: epoll -> poll(2).
     void prefer_poll_under_glib() noexcept;
     // Moves every registration to `next` and makes it the monitor.
-    void switch_monitor(std::unique_ptr<fdmon::monitor> next) noexcept;
+    void switch_monitor(std::unique_ptr<fd_monitor> next) noexcept;
     bool poll_disabled() const noexcept
     {
         return poll_disable_cnt_.load(std::memory_order_relaxed) > 0;
@@ -128,20 +139,76 @@ public:
     bool gs_check() noexcept;
     void gs_dispatch() noexcept;
     bool gs_pending() noexcept;
+    void gs_leave_poll_mode() noexcept;  // also aio_prepare
 
-    // --- fd monitor (select.cc) -----------------------------------------------
+    // --- fd monitor (handlers.cc; the choice is the wait backend's) -----------
     void setup_monitor() noexcept;
     void destroy_monitor() noexcept;
     const char *monitor_name() const noexcept;
+    // The monitor QAIO_FDMON forced and the context could not set up, or
+    // nullptr.
+    const char *monitor_unhonoured() const noexcept;
+
+    // --- attachments -----------------------------------------------------------
+    // The object of kind `k` attached to this context, nullptr if none.
+    void *attached(const attachment_kind &k) const noexcept
+    {
+        return attachments_[k.slot].object;
+    }
+    // Attaches `object` as the context's object of kind `k`, or with nullptr
+    // forgets it.  In the context's home thread.
+    void attach(const attachment_kind &k, void *object) noexcept
+    {
+        attachments_[k.slot] = {object ? &k : nullptr, object};
+    }
+
+    // --- parameters other modules read --------------------------------------
+    // aio_context_set_aio_params: the linux-aio batch limit, 0 for default.
+    int64_t max_batch() const noexcept { return aio_max_batch_; }
+    void set_max_batch(int64_t max_batch) noexcept { aio_max_batch_ = max_batch; }
+    // aio_context_set_thread_pool_params: kept here for a pool made later.
+    int64_t thread_pool_min() const noexcept { return thread_pool_min_; }
+    int64_t thread_pool_max() const noexcept { return thread_pool_max_; }
+    void set_thread_pool_limits(int64_t min, int64_t max) noexcept
+    {
+        thread_pool_min_ = min;
+        thread_pool_max_ = max;
+    }
 
     void finalize() noexcept;
 
     static const size_t offset;
 
+private:
+    // The context's state is private: other modules go through the named
+    // operations above; the loop's own functions below are its friends.
+    friend int bh_poll(context *ctx) noexcept;
+    friend int64_t bh_timeout(context *ctx) noexcept;
+    friend void bh_finalize(context *ctx) noexcept;
+    friend void co_schedule_init(context *ctx) noexcept;
+    friend void co_schedule_finalize(context *ctx) noexcept;
+    friend void co_schedule(AioContext *ctx, Coroutine *co) noexcept;
+    friend void stats_register(context *ctx) noexcept;
+    friend void stats_unregister(context *ctx) noexcept;
+    friend bool may_poll(AioContext *ctx) noexcept;
+    // File-local helpers of the loop (bh.cc, co_schedule.cc, context.cc,
+    // handlers.cc, poll_loop.cc, stats.cc).
+    friend void push_pending(context *ctx, bh *b) noexcept;
+    friend void co_schedule_bh_cb(void *opaque);
+    friend void notifier_read(void *opaque);
+    friend bool notifier_poll(void *opaque);
+    friend void retire(context *ctx, handler *h) noexcept;
+    friend void free_deleted(context *ctx) noexcept;
+    friend int effective_events(context *ctx, const handler *h) noexcept;
+    friend bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept;
+    friend bool try_poll_mode(context *ctx, ready_list &ready, int64_t *timeout) noexcept;
+    friend void adapt_poll_time(context *ctx, int64_t block_ns) noexcept;
+    friend void stats_print(context *ctx) noexcept;
+    friend void stats_print_all_at_exit();
+
     std::atomic<pthread_t> home_thread_{};
     std::atomic<int> home_tid_{0};  // for messages only
 
-    // Fields below are the context's state; the loop's files use them freely.
     pthread_mutex_t lock_;
 
     std::atomic<unsigned> notify_me_{0};
@@ -161,8 +228,8 @@ public:
     std::atomic<int> poll_disable_cnt_{0};  // written under the lock, peeked without
     bool external_disabled_seen_ = false;
 
-    std::unique_ptr<fdmon::monitor> monitor_;
-    fdmon_choice fdmon_choice_ = fdmon_choice::automatic;
+    std::unique_ptr<monitor_choice> monitor_choice_;
+    std::unique_ptr<fd_monitor> monitor_;
     bool gsource_mode_ = false;
     ready_list gs_ready_;
     bool gs_checked_ = false;  // check() ran in this glib iteration
@@ -182,34 +249,43 @@ public:
     std::atomic<Coroutine *> co_scheduled_{nullptr};
     bh *co_schedule_bh_ = nullptr;
 
-    // Objects other subsystems attach on demand (attached.cc).
-    struct ThreadPool *thread_pool_ = nullptr;
-    struct LinuxAioState *linux_aio_ = nullptr;
-    struct LuringState *linux_io_uring_ = nullptr;
+    // Objects other modules attach on demand: a thread pool and two block
+    // engines today.
+    struct attachment {
+        const attachment_kind *kind = nullptr;
+        void *object = nullptr;
+    };
+    attachment attachments_[4];
 
     stats stats_;
     context *stats_next_ = nullptr;
 
-private:
     void check_foreign_poller(const char *what) noexcept __attribute__((cold));
 };
 
-// Set-up and teardown of what co_schedule.cc and attached.cc own.
+// ---- cross-context entry of coroutines (co_schedule.cc) -------------------
+// Each context keeps a lock-free list of coroutines scheduled into it and a
+// BH that enters them.
 void co_schedule_init(context *ctx) noexcept;
 void co_schedule_finalize(context *ctx) noexcept;
-void attached_finalize(context *ctx) noexcept;
+// aio_co_schedule: from any thread; aborts if `co` is already scheduled.
+void co_schedule(AioContext *ctx, Coroutine *co) noexcept;
+// aio_co_enter: schedule if `ctx` is not this thread's context, queue behind
+// the running coroutine if called from one, else enter now under the lock.
+void co_enter(AioContext *ctx, Coroutine *co) noexcept;
+// aio_co_wake: aio_co_enter in the context `co` last ran in.
+void co_wake(Coroutine *co) noexcept;
+// aio_co_reschedule_self: move the running coroutine to `new_ctx`.
+void co_reschedule_self(AioContext *new_ctx) noexcept;
 
-// The thread's current context as QEMU 7.2 defines it (qemu_get_current_
-// aio_context): the context the thread bound with set_current_context; else
-// the main context while the thread holds the big QEMU lock (vCPU threads);
-// else nullptr.  The one place of that rule: everything in qaio that asks
-// "which context am I in" (coroutine entry, sleeps, AIO_WAIT_WHILE's home
-// thread test, aio_poll's own-thread check) goes through it.  Not inline: a
-// coroutine may resume on another thread, and the compiler must not cache
-// the TLS address across a switch.
-AioContext *current_context() noexcept;
-// Only the context the thread bound itself, nullptr if none.
-AioContext *own_context() noexcept;
+// The thread's current context and QEMU's main context live below the loop
+// (lib/support/current_context.hh); everything in qaio that asks "which
+// context am I in" goes through them.
+using support::current_context;
+using support::main_context;
+using support::own_context;
+using support::set_main_context;
+// Binds the calling thread to ctx and makes it ctx's home thread.
 void set_current_context(AioContext *ctx) noexcept;
 
 // Whether the calling thread may poll ctx (QEMU's in_aio_context_home_thread,
@@ -217,11 +293,6 @@ void set_current_context(AioContext *ctx) noexcept;
 // is ctx's home (see context::set_home_thread), or ctx is QEMU's main context
 // (which any thread holding the BQL may poll).
 bool may_poll(AioContext *ctx) noexcept;
-// QEMU's main context (qemu_get_aio_context), nullptr until the main loop
-// (lib/mainloop) registers it.  Kept here so that the loop's rules can name
-// it without depending on the main loop.
-AioContext *main_context() noexcept;
-void set_main_context(AioContext *ctx) noexcept;
 
 // Whether, by QEMU's rules, only the calling thread polls ctx and runs its
 // coroutines: the thread bound ctx (set_current_context) and ctx is not

@@ -12,7 +12,7 @@
 // until popped), and dispatch skips it.
 #include "lib/loop/context.hh"
 
-#include "lib/fdmon/monitor.hh"
+#include "lib/loop/fd_monitor.hh"
 #include "lib/loop/lockcnt.hh"
 #include "lib/timer/timer_list.hh"
 
@@ -78,10 +78,7 @@ bool context::gs_prepare(int *timeout_ms) noexcept
     gs_checked_ = false;
     sync_external();
     maybe_upgrade_monitor();
-    // Busy polling is for aio_poll only: under glib, leave polling mode.
-    visit_begin();
-    poll_set_started(gs_ready_, false);
-    visit_end();
+    gs_leave_poll_mode();
     monitor_->gsource_prepare();
 
     int64_t ns = (notified_.load(std::memory_order_relaxed) || !gs_ready_.empty())
@@ -90,8 +87,19 @@ bool context::gs_prepare(int *timeout_ms) noexcept
     return *timeout_ms == 0;
 }
 
+void context::gs_leave_poll_mode() noexcept
+{
+    // Busy polling is for aio_poll only: under glib, leave polling mode.
+    visit_begin();
+    poll_set_started(gs_ready_, false);
+    visit_end();
+}
+
 bool context::gs_check() noexcept
 {
+    // Release: the wait stays before the withdrawal.  No acquire reads it:
+    // notify() reads notify_me_ relaxed after its seq_cst exchange, and a
+    // stale non-zero costs one spare eventfd write, read by the notifier.
     notify_me_.fetch_and(~1u, std::memory_order_release);
     // A notification alone makes the source dispatch once (QEMU's GSource
     // contract: iterating after aio_notify returns TRUE).
@@ -120,6 +128,7 @@ void context::gs_dispatch() noexcept
     // glib skips check() when prepare() already said "ready"; then the
     // notification and the fds are collected here.
     if (!gs_checked_) {
+        // Release: as in gs_check().
         notify_me_.fetch_and(~1u, std::memory_order_release);
         notified_.store(false, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_seq_cst);

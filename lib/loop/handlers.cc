@@ -59,7 +59,7 @@
 // unlock (release) and dec_and_lock (acquire).
 #include "lib/loop/context.hh"
 
-#include "lib/fdmon/monitor.hh"
+#include "lib/loop/fd_monitor.hh"
 #include "lib/loop/lockcnt.hh"
 #include "lib/support/fatal.hh"
 
@@ -69,8 +69,6 @@
 #include <new>
 
 namespace qaio::loop {
-
-namespace {
 
 // Detaches h from the registry; it is freed now if nobody visits, or by the
 // last visitor.  Called with the registry lock held.
@@ -130,8 +128,6 @@ int effective_events(context *ctx, const handler *h) noexcept
     }
     return h->wanted_events();
 }
-
-} // namespace
 
 void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
                              IOHandler *io_write, AioPollFn *io_poll,
@@ -259,6 +255,64 @@ void context::sync_external() noexcept
             }
         }
     }
+    lockcnt::unlock(&list_lock_);
+}
+
+// The monitor itself is the wait backend's choice (make_monitor_choice);
+// the context only asks the choice at creation, as its registrations grow,
+// and when glib takes over.
+void context::setup_monitor() noexcept
+{
+    if (!monitor_) {
+        monitor_choice_ = make_monitor_choice();
+        monitor_ = monitor_choice_->first(stats_);
+    }
+}
+
+void context::destroy_monitor() noexcept
+{
+    monitor_.reset();
+}
+
+const char *context::monitor_name() const noexcept
+{
+    return monitor_ ? monitor_->name() : "none";
+}
+
+const char *context::monitor_unhonoured() const noexcept
+{
+    return monitor_choice_ ? monitor_choice_->unhonoured() : nullptr;
+}
+
+void context::maybe_upgrade_monitor() noexcept
+{
+    if (std::unique_ptr<fd_monitor> next = monitor_choice_->grown(*monitor_, stats_)) {
+        switch_monitor(std::move(next));
+    }
+}
+
+void context::prefer_poll_under_glib() noexcept
+{
+    if (std::unique_ptr<fd_monitor> next = monitor_choice_->under_glib(*monitor_)) {
+        switch_monitor(std::move(next));
+    }
+}
+
+void context::switch_monitor(std::unique_ptr<fd_monitor> next) noexcept
+{
+    lockcnt::lock(&list_lock_);
+    for (handler *h : by_fd_) {
+        if (h && h->events_) {
+            next->update(h, 0, h->events_);
+        }
+    }
+    monitor_.swap(next);
+    if (gsource_mode_) {
+        monitor_->gsource_attach(source());
+    }
+    // The poll monitor detaches its GPollFDs from the source as it goes; the
+    // lock keeps their handlers alive meanwhile.
+    next.reset();
     lockcnt::unlock(&list_lock_);
 }
 

@@ -8,10 +8,9 @@
 // handlers -> free handlers removed meanwhile -> timers.
 #include "lib/loop/context.hh"
 
-#include "lib/fdmon/monitor.hh"
+#include "lib/loop/fd_monitor.hh"
+#include "lib/timer/clock.hh"
 #include "lib/timer/timer_list.hh"
-
-#include <ctime>
 
 namespace qaio::loop {
 
@@ -19,17 +18,12 @@ namespace {
 
 constexpr int64_t poll_start_ns = 4000;
 
-int64_t now_ns() noexcept
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 int64_t soonest(int64_t a, int64_t b) noexcept
 {
     return static_cast<uint64_t>(a) < static_cast<uint64_t>(b) ? a : b;
 }
+
+} // namespace
 
 // Calls io_poll of every polling handler once; pushes those that report
 // readiness.  Returns whether any did, ignoring the context's own notifier.
@@ -58,7 +52,7 @@ bool try_poll_mode(context *ctx, ready_list &ready, int64_t *timeout) noexcept
     if (ctx->poll_ns_ == 0 || ctx->poll_list_.empty()) {
         return false;
     }
-    if (ctx->poll_disabled() && !ctx->monitor_->polls_with_unpollable_handlers()) {
+    if (ctx->poll_disabled() && !(ctx->monitor_->features() & fd_monitor::polls_unpollable)) {
         return false;
     }
     int64_t max_ns = soonest(*timeout, ctx->poll_ns_);
@@ -66,11 +60,11 @@ bool try_poll_mode(context *ctx, ready_list &ready, int64_t *timeout) noexcept
         return false;
     }
     ctx->poll_set_started(ready, true);
-    int64_t start = now_ns();
+    int64_t start = timer::monotonic_ns();
     bool found = false;
     do {
         found = run_poll_handlers_once(ctx, ready) || !ready.empty();
-    } while (!found && now_ns() - start < max_ns && !ctx->monitor_->need_wait());
+    } while (!found && timer::monotonic_ns() - start < max_ns && !ctx->monitor_->need_wait());
     if (found) {
         *timeout = 0;
         if (stats_enabled()) {
@@ -93,8 +87,6 @@ void adapt_poll_time(context *ctx, int64_t block_ns) noexcept
         ctx->poll_ns_ = next > ctx->poll_max_ns_ ? ctx->poll_max_ns_ : next;
     }
 }
-
-} // namespace
 
 void context::poll_set_started(ready_list &ready, bool started) noexcept
 {
@@ -189,7 +181,7 @@ bool context::poll(bool blocking) noexcept
     check_poller("aio_poll");
     ready_list ready;
     bool progress = false;
-    int64_t start = poll_max_ns_ ? now_ns() : 0;
+    int64_t start = poll_max_ns_ ? timer::monotonic_ns() : 0;
 
     if (stats_enabled()) {
         stats_.aio_poll_calls++;
@@ -228,12 +220,15 @@ bool context::poll(bool blocking) noexcept
         monitor_->wait(ready, timeout);
     }
     if (blocking) {
+        // Release: the wait stays before the withdrawal.  No acquire reads it:
+        // notify() reads notify_me_ relaxed after its seq_cst exchange, and a
+        // stale non-zero costs one spare eventfd write, read by the notifier.
         notify_me_.fetch_sub(2, std::memory_order_release);
     }
     notify_accept();
 
     if (poll_max_ns_) {
-        adapt_poll_time(this, now_ns() - start);
+        adapt_poll_time(this, timer::monotonic_ns() - start);
     }
 
     progress |= bh_poll(this) != 0;

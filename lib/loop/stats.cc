@@ -3,7 +3,7 @@
 // finalized, and at exit for contexts still alive then.
 #include "lib/loop/stats.hh"
 
-#include "lib/fdmon/monitor.hh"
+#include "lib/loop/fd_monitor.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/knobs.hh"
 
@@ -20,30 +20,34 @@ std::mutex registry_lock;
 context *registry_head;
 bool atexit_installed;
 
-void print(context *ctx) noexcept
+} // namespace
+
+void stats_print(context *ctx) noexcept
 {
     const stats &s = ctx->stats_;
+    // A forced QAIO_FDMON that could not be honoured ends the line, so that
+    // a measurement forced to one monitor shows that it did not get it.
+    const char *unhonoured = ctx->monitor_unhonoured();
     std::fprintf(stderr,
                  "qaio-stats: ctx=%p fdmon=%s aio_poll=%" PRIu64 " blocking_waits=%" PRIu64
                  " notify_writes=%" PRIu64 " notify_writes_avoided=%" PRIu64
                  " bhs_run=%" PRIu64 " fd_events=%" PRIu64 " poll_hits=%" PRIu64
                  " gsource_dispatches=%" PRIu64 " fdmon_fallbacks=%" PRIu64
-                 " fdmon_upgrades=%" PRIu64 "\n",
+                 " fdmon_upgrades=%" PRIu64 "%s%s\n",
                  static_cast<void *>(ctx->c()), ctx->monitor_name(), s.aio_poll_calls,
                  s.blocking_waits, s.notify_writes.load(), s.notify_writes_avoided.load(),
                  s.bhs_run, s.fd_events, s.poll_hits, s.gsource_dispatches,
-                 s.fdmon_fallbacks, s.fdmon_upgrades);
+                 s.fdmon_fallbacks, s.fdmon_upgrades,
+                 unhonoured ? " fdmon_forced_unavailable=" : "", unhonoured ? unhonoured : "");
 }
 
-void print_all_at_exit()
+void stats_print_all_at_exit()
 {
     std::lock_guard<std::mutex> guard(registry_lock);
     for (context *c = registry_head; c; c = c->stats_next_) {
-        print(c);
+        stats_print(c);
     }
 }
-
-} // namespace
 
 void stats_register(context *ctx) noexcept
 {
@@ -56,7 +60,7 @@ void stats_register(context *ctx) noexcept
     registry_head = ctx;
     if (!atexit_installed) {
         atexit_installed = true;
-        std::atexit(print_all_at_exit);
+        std::atexit(stats_print_all_at_exit);
     }
 }
 
@@ -66,7 +70,7 @@ void stats_unregister(context *ctx) noexcept
     for (context **link = &registry_head; *link; link = &(*link)->stats_next_) {
         if (*link == ctx) {
             *link = ctx->stats_next_;
-            print(ctx);
+            stats_print(ctx);
             return;
         }
     }

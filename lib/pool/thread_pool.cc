@@ -545,8 +545,8 @@ int submit_co(thread_pool *p, ThreadPoolFunc *func, void *arg) noexcept
 void update_params(thread_pool *p, loop::context *ctx) noexcept
 {
     mutex_guard g(&p->lock_);
-    p->min_threads_ = ctx->thread_pool_min_;
-    p->max_threads_ = ctx->thread_pool_max_;
+    p->min_threads_ = ctx->thread_pool_min();
+    p->max_threads_ = ctx->thread_pool_max();
     while (p->cur_threads_ < p->min_threads_) {
         add_worker_locked(p);
     }
@@ -554,28 +554,33 @@ void update_params(thread_pool *p, loop::context *ctx) noexcept
     pthread_cond_broadcast(&p->request_cond_);
 }
 
+// The context's pool is its attachment of this kind, finalized before the
+// engines'.
+const loop::attachment_kind pool_attachment = {0, context_pool_finalize};
+
 thread_pool *context_pool(loop::context *ctx) noexcept
 {
-    if (!ctx->thread_pool_) {
-        ctx->thread_pool_ = reinterpret_cast<ThreadPool *>(pool_new(ctx));
+    auto *p = static_cast<thread_pool *>(ctx->attached(pool_attachment));
+    if (!p) {
+        p = pool_new(ctx);
+        ctx->attach(pool_attachment, p);
     }
-    return reinterpret_cast<thread_pool *>(ctx->thread_pool_);
+    return p;
 }
 
 void set_context_params(loop::context *ctx, int64_t min, int64_t max) noexcept
 {
-    ctx->thread_pool_min_ = min;
-    ctx->thread_pool_max_ = max;
-    if (ctx->thread_pool_) {
-        update_params(reinterpret_cast<thread_pool *>(ctx->thread_pool_), ctx);
+    ctx->set_thread_pool_limits(min, max);
+    if (auto *p = static_cast<thread_pool *>(ctx->attached(pool_attachment))) {
+        update_params(p, ctx);
     }
 }
 
 void context_pool_finalize(loop::context *ctx) noexcept
 {
-    if (ctx->thread_pool_) {
-        pool_free(reinterpret_cast<thread_pool *>(ctx->thread_pool_));
-        ctx->thread_pool_ = nullptr;
+    if (auto *p = static_cast<thread_pool *>(ctx->attached(pool_attachment))) {
+        pool_free(p);
+        ctx->attach(pool_attachment, nullptr);
     }
 }
 

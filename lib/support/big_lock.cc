@@ -4,7 +4,7 @@
 // the lock, and taking or dropping it does nothing.  Part of the support
 // runtime: libqaio only, never libqaio-core.a, where a system emulator
 // brings its real lock and the tools their stubs.
-#include "lib/loop/context.hh"
+#include "lib/support/current_context.hh"
 
 #define QAIO_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -28,5 +28,5 @@ void qemu_mutex_unlock_iothread(void)
 
 bool qemu_in_main_thread(void)
 {
-    return qaio::loop::current_context() == qaio::loop::main_context();
+    return qaio::support::current_context() == qaio::support::main_context();
 }

@@ -3,27 +3,20 @@
 // list_lock.hh for the protocol).
 #include "lib/timer/list_lock.hh"
 
-#include "lib/coroutine/switch.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
+#include "lib/support/membarrier.hh"
+#include "lib/support/sanitizer.hh"
 
 #include <cerrno>
 #include <cstring>
-#include <linux/membarrier.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace qaio::timer {
 
 namespace {
 
 thread_local uint64_t token_word __attribute__((tls_model("initial-exec")));
-
-int membarrier(int cmd) noexcept
-{
-    return int(syscall(__NR_membarrier, cmd, 0, 0));
-}
 
 bool read_bias_allowed() noexcept
 {
@@ -34,8 +27,7 @@ bool read_bias_allowed() noexcept
         return false;
     }
     // A query registers nothing: registration waits for a revocation.
-    int cmds = membarrier(MEMBARRIER_CMD_QUERY);
-    return cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+    return support::membarrier::available();
 #endif
 }
 
@@ -49,11 +41,11 @@ void barrier_on_every_thread() noexcept
 {
     static std::once_flag registered;
     std::call_once(registered, [] {
-        QAIO_CHECK(membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0,
+        QAIO_CHECK(support::membarrier::register_process(),
                    "cannot register for membarrier to revoke a timer list's bias: %s",
                    std::strerror(errno));
     });
-    QAIO_CHECK(membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0,
+    QAIO_CHECK(support::membarrier::run_on_every_thread(),
                "membarrier failed while revoking a timer list's bias: %s",
                std::strerror(errno));
 }

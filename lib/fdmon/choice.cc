@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+// Choosing a context's fd monitor, by measured cost (qaio-bench fd, see
+// docs/performance.md): QAIO_FDMON forces one; otherwise epoll, the cheapest
+// dispatch at every fd count under aio_poll (the io_uring monitor re-arms a
+// one-shot poll per dispatched fd, about 1.3x epoll's cost), whose io_uring
+// doorbell spares an idle non-blocking aio_poll its system call as the
+// io_uring monitor did; without epoll, poll(2), upgraded to epoll once the
+// context watches epoll_threshold fds.  A context handed to glib while it
+// watches fewer fds than that moves to poll(2): glib then polls the fds
+// themselves in one system call, where epoll costs a poll of the epoll fd
+// plus an epoll_wait (QEMU 7.2 likewise leaves io_uring for poll(2) there).
+// A refused backend is a fallback, counted in the statistics, never an
+// error; when QAIO_FDMON forced the refused backend, the fallback is also
+// said once on stderr and in the QAIO_STATS line, since whoever forced it is
+// measuring or testing that backend and must not be misled.
+#include "lib/fdmon/monitor.hh"
+#include "lib/support/fatal.hh"
+#include "lib/support/knobs.hh"
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace qaio::fdmon {
+
+namespace {
+
+enum class kind { automatic, poll, epoll, io_uring };
+
+// Registered fds at which an automatically chosen poll monitor becomes epoll.
+constexpr int epoll_threshold = 64;
+
+kind from_knob() noexcept
+{
+    const char *v = support::knob("QAIO_FDMON");
+    if (!v) {
+        return kind::automatic;
+    }
+    std::string_view s(v);
+    if (s == "poll") {
+        return kind::poll;
+    }
+    if (s == "epoll") {
+        return kind::epoll;
+    }
+    if (s == "io_uring") {
+        return kind::io_uring;
+    }
+    QAIO_FATAL("QAIO_FDMON='%s': expected poll, epoll or io_uring", v);
+}
+
+// Once per process and backend: every context of a program forced to one
+// backend would otherwise repeat the same line.
+void report_forced_fallback(kind forced, const char *name, int error) noexcept
+{
+    static std::atomic<bool> said[2];
+    if (said[forced == kind::io_uring].exchange(true, std::memory_order_relaxed)) {
+        return;
+    }
+    std::fprintf(stderr,
+                 "qaio: QAIO_FDMON=%s, but %s cannot be set up here (%s); "
+                 "using poll instead\n",
+                 name, name, std::strerror(-error));
+}
+
+class choice final : public loop::monitor_choice {
+public:
+    explicit choice(kind k) noexcept : kind_(k) {}
+
+    std::unique_ptr<monitor> first(loop::stats &s) noexcept override
+    {
+        int error = 0;
+        std::unique_ptr<monitor> m;
+        const char *forced = nullptr;
+        switch (kind_) {
+        case kind::io_uring:
+            forced = "io_uring";
+            m = make_io_uring(error);
+            break;
+        case kind::epoll:
+            forced = "epoll";
+            [[fallthrough]];
+        case kind::automatic:
+            m = make_epoll(error);
+            break;
+        case kind::poll:
+            break;
+        }
+        if (!m) {
+            if (kind_ != kind::poll) {
+                s.fdmon_fallbacks++;
+            }
+            if (forced) {
+                unhonoured_ = forced;
+                report_forced_fallback(kind_, forced, error);
+            }
+            m = make_poll();
+        }
+        QAIO_CHECK(m, "out of memory creating an fd monitor");
+        return m;
+    }
+
+    std::unique_ptr<monitor> grown(const monitor &current, loop::stats &s) noexcept override
+    {
+        if (kind_ != kind::automatic || current.watched() < epoll_threshold ||
+            (current.features() & monitor::watches_many)) {
+            return nullptr;
+        }
+        int error = 0;
+        std::unique_ptr<monitor> next = make_epoll(error);
+        if (!next) {
+            kind_ = kind::poll;  // do not try again
+            s.fdmon_fallbacks++;
+            return nullptr;
+        }
+        s.fdmon_upgrades++;
+        return next;
+    }
+
+    std::unique_ptr<monitor> under_glib(const monitor &current) noexcept override
+    {
+        if (kind_ != kind::automatic || current.watched() >= epoll_threshold ||
+            !(current.features() & monitor::watches_many)) {
+            return nullptr;
+        }
+        return make_poll();
+    }
+
+    const char *unhonoured() const noexcept override { return unhonoured_; }
+
+private:
+    kind kind_;
+    const char *unhonoured_ = nullptr;
+};
+
+} // namespace
+
+} // namespace qaio::fdmon
+
+namespace qaio::loop {
+
+std::unique_ptr<monitor_choice> make_monitor_choice() noexcept
+{
+    auto *c = new (std::nothrow) fdmon::choice(fdmon::from_knob());
+    QAIO_CHECK(c, "out of memory choosing an fd monitor");
+    return std::unique_ptr<monitor_choice>(c);
+}
+
+} // namespace qaio::loop

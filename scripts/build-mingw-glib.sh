@@ -233,5 +233,7 @@ ninja -C "$build/glib-build" install >>"$log.glib" 2>&1 || die "install of glib 
 [ -f "$prefix/lib/pkgconfig/glib-2.0.pc" ] || die "glib-2.0.pc missing after install, see $log.glib"
 
 echo "$stamp_text" >"$stamp"
-rm -rf "$build"
+# The build tree and the Wine prefix (about 700 MB) are not needed any more.
+wineserver -k >/dev/null 2>&1 || true
+rm -rf "$build" "$WINEPREFIX"
 say "done: $prefix (use PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig pkg-config --static)"

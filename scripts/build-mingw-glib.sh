@@ -75,7 +75,7 @@ fetch_sources() {
 unpack() {
     local dsc
     dsc=$(ls "$src"/"$1"_"$2"-*.dsc 2>/dev/null | sort -V | tail -1)
-    [ -n "$dsc" ] || return 1
+    [ -n "$dsc" ] || die "no source package of $1 $2 in $src"
     rm -rf "$build/$1"
     dpkg-source -q -x "$dsc" "$build/$1" >/dev/null 2>&1 || die "dpkg-source -x $dsc failed"
 }
@@ -88,6 +88,8 @@ have_sources || fetch_sources
 have_sources || die "sources of glib2.0 $glib_version, libffi $libffi_version, pcre2 $pcre2_version not in $src"
 
 # A part installed by an earlier run that failed later is not built again.
+# (The build_* functions run in `||` context, where set -e is off: every
+# step there ends in `|| die`.)
 built() { [ "$(cat "$prefix/.qaio-built-$1" 2>/dev/null)" = "$2" ]; }
 mark_built() { echo "$2" >"$prefix/.qaio-built-$1"; }
 autotools() {  # NAME CONFIGURE-ARGS...

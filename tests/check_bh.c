@@ -365,7 +365,8 @@ START_TEST(bhs_deleting_themselves_in_one_pass_do_not_disturb_each_other)
 }
 END_TEST
 
-/* A variant of the BH freed by its own callback: a BH deleted by a sibling in the same dispatch pass. */
+/* A variant of the BH freed by its own callback: a BH deleted by a sibling
+ * in the same dispatch pass. */
 typedef struct {
     QEMUBH *victim;
     int n;

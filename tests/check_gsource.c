@@ -608,16 +608,21 @@ static Suite *gsource_suite(void)
 
     tc = tcase_create("notification");
     tcase_add_loop_test(tc, notification_is_consumed_by_iterating, t_fdmon_lo(), t_fdmon_hi());
-    tcase_add_loop_test(tc, notification_alone_dispatches_the_source_once, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, notification_alone_dispatches_the_source_once,
+                        t_fdmon_lo(), t_fdmon_hi());
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bh");
     tcase_add_loop_test(tc, bh_runs_in_a_blocking_iteration_once, t_fdmon_lo(), t_fdmon_hi());
-    tcase_add_loop_test(tc, bh_rescheduling_itself_runs_once_per_iteration, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, bh_rescheduling_itself_runs_once_per_iteration,
+                        t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, bh_cancelled_never_runs_under_glib, t_fdmon_lo(), t_fdmon_hi());
-    tcase_add_loop_test(tc, bh_deleted_while_scheduled_never_runs_under_glib, t_fdmon_lo(), t_fdmon_hi());
-    tcase_add_loop_test(tc, bh_deleting_itself_dispatches_the_source_once_more, t_fdmon_lo(), t_fdmon_hi());
-    tcase_add_loop_test(tc, bhs_deleting_themselves_all_complete_under_glib, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, bh_deleted_while_scheduled_never_runs_under_glib,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, bh_deleting_itself_dispatches_the_source_once_more,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, bhs_deleting_themselves_all_complete_under_glib,
+                        t_fdmon_lo(), t_fdmon_hi());
     suite_add_tcase(s, tc);
 
     tc = tcase_create("event");

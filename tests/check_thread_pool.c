@@ -1234,8 +1234,9 @@ START_TEST(freeing_a_pool_from_its_completion_callback_aborts)
 }
 END_TEST
 
-/* Signalling after unlock while the pool is freed: workers exiting (tiny idle timeout, min 0) while the pool is
- * freed must never touch the freed pool; run under TSan too. */
+/* Signalling after unlock while the pool is freed: workers exiting (tiny
+ * idle timeout, min 0) while the pool is freed must never touch the freed
+ * pool; run under TSan too. */
 START_TEST(create_submit_free_cycles_while_workers_exit)
 {
     int cycle;

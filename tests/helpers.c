@@ -123,6 +123,11 @@ int t_fdmon_hi(void)
     return t_n_fdmons - 1;
 }
 
+bool t_fdmon_free_tests_run_here(void)
+{
+    return t_forced_fdmon() <= 0;
+}
+
 void t_assert_fdmon(AioContext *ctx)
 {
     int forced = t_forced_fdmon();

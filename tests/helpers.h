@@ -51,6 +51,12 @@ int t_forced_fdmon(void);
 int t_fdmon_lo(void);
 int t_fdmon_hi(void);
 
+/* Whether to add the tests that pick their monitor themselves (the
+ * automatic choice, a forced monitor the kernel refuses): they run once,
+ * in the run for t_fdmons[0] or when no monitor is forced, not in each of
+ * make check's runs per monitor. */
+bool t_fdmon_free_tests_run_here(void);
+
 /* Fails the test unless ctx waits with the monitor QAIO_FDMON forces (no
  * check when none is forced). */
 void t_assert_fdmon(AioContext *ctx);

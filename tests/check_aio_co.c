@@ -35,9 +35,9 @@
 static AioContext *new_ctx(void)
 {
     AioContext *ctx = aio_context_new(&error_abort);
-    t_assert_fdmon(ctx);
 
     ck_assert_ptr_nonnull(ctx);
+    t_assert_fdmon(ctx);
     if (!qemu_get_current_aio_context()) {
         qemu_set_current_aio_context(ctx);
     }
@@ -73,7 +73,6 @@ static void *iothread_main(void *opaque)
     IoThread *t = opaque;
 
     t->ctx = aio_context_new(&error_abort);
-
     t_assert_fdmon(t->ctx);
     qemu_set_current_aio_context(t->ctx);
     sem_post(&t->ready);
@@ -579,8 +578,8 @@ static void reschedule_outside(void)
 {
     AioContext *ctx = new_ctx();
     AioContext *other = aio_context_new(&error_abort);
-    t_assert_fdmon(other);
 
+    t_assert_fdmon(other);
     (void)ctx;
     aio_co_reschedule_self(other);
 }

@@ -35,9 +35,9 @@ typedef struct {
 static AioContext *new_ctx(void)
 {
     AioContext *ctx = aio_context_new(&error_abort);
-    t_assert_fdmon(ctx);
 
     ck_assert_ptr_nonnull(ctx);
+    t_assert_fdmon(ctx);
     if (!qemu_get_current_aio_context()) {
         qemu_set_current_aio_context(ctx);
     }

@@ -590,10 +590,10 @@ END_TEST
 START_TEST(pool_of_another_context_completes_in_that_context)
 {
     AioContext *other = aio_context_new(&error_abort);
-    t_assert_fdmon(other);
     ThreadPool *pool = thread_pool_new(other);
     Job j;
 
+    t_assert_fdmon(other);
     job_init(&j, 0);
     submit_job(pool, work, &j);
     while (j.calls == 0) {
@@ -608,9 +608,9 @@ END_TEST
 START_TEST(aio_get_thread_pool_returns_one_pool_per_context)
 {
     AioContext *other = aio_context_new(&error_abort);
-    t_assert_fdmon(other);
     ThreadPool *a = aio_get_thread_pool(ctx);
 
+    t_assert_fdmon(other);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_eq(aio_get_thread_pool(ctx), a);
     ck_assert_ptr_ne(aio_get_thread_pool(other), a);
@@ -1183,9 +1183,9 @@ END_TEST
 START_TEST(update_params_takes_the_limits_of_the_given_context)
 {
     AioContext *other = aio_context_new(&error_abort);
-    t_assert_fdmon(other);
     ThreadPool *pool = aio_get_thread_pool(ctx);
 
+    t_assert_fdmon(other);
     wait_workers(ctx, 0);
     set_params(other, 3, 5);     /* other has no pool: nothing starts */
     wait_workers(ctx, 0);
@@ -1282,10 +1282,10 @@ END_TEST
 START_TEST(context_finalization_frees_its_pool_and_workers)
 {
     AioContext *other = aio_context_new(&error_abort);
-    t_assert_fdmon(other);
     ThreadPool *pool;
     Job j;
 
+    t_assert_fdmon(other);
     aio_context_set_thread_pool_params(other, 2, 4, &error_abort);
     pool = aio_get_thread_pool(other);
     job_init(&j, 0);

@@ -14,7 +14,6 @@
 #endif
 #include "bench.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -922,34 +921,6 @@ bool bench_io_uring_usable(char *why, size_t whylen)
     snprintf(why, whylen, "qaio was configured without io_uring");
     return false;
 #endif
-}
-
-void bench_count_poller_fds(int *epoll_fds, int *io_uring_fds)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    char path[300], target[64];
-
-    *epoll_fds = *io_uring_fds = 0;
-    if (!d) {
-        return;
-    }
-    while ((e = readdir(d))) {
-        ssize_t n;
-
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-        n = readlink(path, target, sizeof(target) - 1);
-        if (n <= 0) {
-            continue;
-        }
-        target[n] = '\0';
-        *epoll_fds += strcmp(target, "anon_inode:[eventpoll]") == 0;
-        *io_uring_fds += strcmp(target, "anon_inode:[io_uring]") == 0;
-    }
-    closedir(d);
 }
 
 bool bench_eventfds_open(int n, int **fds, int *nopen, char *why, size_t whylen)

@@ -190,13 +190,6 @@ AioContext *bench_context_new(const char *fdmon, char *why, size_t whylen);
 bool bench_io_uring_usable(char *why, size_t whylen);
 
 /*
- * Count the open epoll and io_uring instances of this process (by the
- * names of their anonymous inodes), to see which fd monitor a context
- * really uses.
- */
-void bench_count_poller_fds(int *epoll_fds, int *io_uring_fds);
-
-/*
  * Opens n non-blocking eventfds into a new array *fds (g_free it) and makes
  * the middle one readable for good (written once, never read), for the
  * suites that time a loop with one ready fd among n.  *nopen counts the fds

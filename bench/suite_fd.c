@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "bench.h"
+#include "qaio/fd-monitor.h"
 
 #include <glib-unix.h>
 
@@ -335,21 +336,30 @@ static void fd_record_skipped(const fd_config *cfg, const char *why)
     bench_result_note(r, "skipped: %s", why);
 }
 
-/* Which monitor the contexts really use, told by the kernel objects open. */
-static void fd_check_monitor(const fd_config *cfg, bench_result *r, int nctx)
+/* Which monitor the contexts really use, as each context reports it. */
+static void fd_check_monitor(const fd_config *cfg, bench_result *r, const fd_case *cs)
 {
-    int epolls, urings;
+    int nctx = 0, polls = 0, epolls = 0, urings = 0, wanted = 0;
 
-    bench_count_poller_fds(&epolls, &urings);
+    for (int k = 0; k < FD_NSIZES; k++) {
+        const char *got;
+
+        if (!cs[k].ctx) {
+            continue;
+        }
+        got = qaio_aio_context_fd_monitor(cs[k].ctx);
+        nctx++;
+        polls += strcmp(got, "poll") == 0;
+        epolls += strcmp(got, "epoll") == 0;
+        urings += strcmp(got, "io_uring") == 0;
+        wanted += cfg->fdmon && strcmp(got, cfg->fdmon) == 0;
+    }
     if (!cfg->fdmon) {
-        bench_result_note(r, "%d contexts hold %d epoll and %d io_uring "
-                          "instances", nctx, epolls, urings);
-    } else if (strcmp(cfg->fdmon, "io_uring") == 0 && urings < nctx) {
-        bench_result_note(r, "only %d io_uring instances for %d contexts: "
-                          "monitor fell back", urings, nctx);
-    } else if (strcmp(cfg->fdmon, "epoll") == 0 && epolls < nctx) {
-        bench_result_note(r, "only %d epoll instances for %d contexts: "
-                          "monitor fell back", epolls, nctx);
+        bench_result_note(r, "of %d contexts, %d wait with poll, %d with epoll and "
+                          "%d with io_uring", nctx, polls, epolls, urings);
+    } else if (wanted < nctx) {
+        bench_result_note(r, "only %d of %d contexts wait with %s: monitor fell back",
+                          wanted, nctx, cfg->fdmon);
     }
 }
 
@@ -419,7 +429,7 @@ static void fd_run_config(int ci, int group, int ngroups)
     }
     g_string_free(odd, TRUE);
     if (nctx) {
-        fd_check_monitor(cfg, rows[0], nctx);
+        fd_check_monitor(cfg, rows[0], cs);
     }
 
     /* Peers: qaio's median over theirs, at the same size. */

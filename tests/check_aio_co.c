@@ -8,10 +8,12 @@
  * context recorded and a context reference held meanwhile), aio_co_enter
  * and aio_co_wake in and out of coroutines, aio_co_reschedule_self moving a
  * coroutine between threads that each run a context, with every resumption
- * checking that it sees its new thread's context and itself (trap 17),
- * schedulers on many threads waking a blocked aio_poll every time (trap 1),
+ * checking that it sees its new thread's context and itself (no stale
+ * thread-local state after a move), schedulers on many threads waking a
+ * blocked aio_poll every time (no lost wake-up),
  * and the aborts for double scheduling and for entering a scheduled
- * coroutine, which name aio_co_schedule (trap 4).
+ * coroutine, which name aio_co_schedule (no re-entry of a scheduled
+ * coroutine).
  */
 #include "qemu/osdep.h"
 #include "qemu/coroutine.h"
@@ -35,6 +37,7 @@ static AioContext *new_ctx(void)
     AioContext *ctx = aio_context_new(&error_abort);
 
     ck_assert_ptr_nonnull(ctx);
+    t_assert_fdmon(ctx);
     if (!qemu_get_current_aio_context()) {
         qemu_set_current_aio_context(ctx);
     }
@@ -70,6 +73,7 @@ static void *iothread_main(void *opaque)
     IoThread *t = opaque;
 
     t->ctx = aio_context_new(&error_abort);
+    t_assert_fdmon(t->ctx);
     qemu_set_current_aio_context(t->ctx);
     sem_post(&t->ready);
     while (!atomic_load(&t->stop)) {
@@ -348,7 +352,7 @@ START_TEST(aio_co_wake_from_another_thread_runs_it_in_the_context_it_last_ran_in
 }
 END_TEST
 
-/* ---- threads: moving coroutines (trap 17) ------------------------------ */
+/* ---- threads: moving coroutines, no stale thread-local state ----------- */
 
 typedef struct {
     IoThread io[2];
@@ -435,7 +439,7 @@ START_TEST(aio_co_reschedule_self_to_its_own_context_does_not_yield)
 END_TEST
 
 /*
- * Trap 1 with coroutines: producers on several threads each keep
+ * The lost wake-up trap with coroutines: producers on several threads each keep
  * rescheduling their own coroutine into a context whose thread sleeps in
  * aio_poll(ctx, true); every schedule must wake it.  Odd producers add
  * sched_yield() at random points to widen the race windows.
@@ -530,7 +534,7 @@ START_TEST(coroutines_scheduled_from_many_threads_always_wake_a_blocked_poll)
 }
 END_TEST
 
-/* ---- misuse (trap 4) --------------------------------------------------- */
+/* ---- misuse: re-entering a scheduled coroutine -------------------------- */
 
 static void nop_fn(void *opaque)
 {
@@ -575,6 +579,7 @@ static void reschedule_outside(void)
     AioContext *ctx = new_ctx();
     AioContext *other = aio_context_new(&error_abort);
 
+    t_assert_fdmon(other);
     (void)ctx;
     aio_co_reschedule_self(other);
 }

@@ -37,6 +37,7 @@ static AioContext *new_ctx(void)
     AioContext *ctx = aio_context_new(&error_abort);
 
     ck_assert_ptr_nonnull(ctx);
+    t_assert_fdmon(ctx);
     if (!qemu_get_current_aio_context()) {
         qemu_set_current_aio_context(ctx);
     }
@@ -177,7 +178,7 @@ START_TEST(bh_scheduled_from_another_thread_wakes_blocking_poll)
 }
 END_TEST
 
-/* Trap 1: N producers each schedule their own BH into a context that is
+/* No lost wake-up: N producers each schedule their own BH into a context that is
  * blocked in aio_poll(ctx, true); a producer reschedules only after its
  * previous run, so every round needs a wake-up that must not be lost. */
 enum { PRODUCERS = 4, PRODUCER_ROUNDS = 5000 };
@@ -364,7 +365,8 @@ START_TEST(bhs_deleting_themselves_in_one_pass_do_not_disturb_each_other)
 }
 END_TEST
 
-/* Trap 2's variant: a BH deleted by a sibling in the same dispatch pass. */
+/* A variant of the BH freed by its own callback: a BH deleted by a sibling
+ * in the same dispatch pass. */
 typedef struct {
     QEMUBH *victim;
     int n;
@@ -779,6 +781,7 @@ static void start_binding_thread(BoundCtx *b, pthread_t *th)
 {
     memset(b, 0, sizeof(*b));
     b->ctx = aio_context_new(&error_abort);
+    t_assert_fdmon(b->ctx);
     sem_init(&b->bound, 0, 0);
     sem_init(&b->done, 0, 0);
     ck_assert_int_eq(pthread_create(th, NULL, bind_and_poll_thread, b), 0);

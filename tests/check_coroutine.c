@@ -6,12 +6,14 @@
  * entered, in_coroutine, order, no dangling access), the wake-up protocol
  * (coroutines woken from a coroutine run when it yields or ends, in order,
  * depth-first), the pools (reuse, a bounded map count when coroutines are
- * created on one thread and finished on another: trap 18), the stacks (1 MiB
+ * created on one thread and finished on another, the cross-thread pool
+ * imbalance), the stacks (1 MiB
  * with a guard page, QAIO_COROUTINE_STACK_SIZE, reuse without new mappings),
  * many live coroutines (beyond half of vm.max_map_count, memory given back),
  * stacks on a kernel without MADV_GUARD_INSTALL (hidden by seccomp),
  * the lower layer (qemu_coroutine_new/switch/delete), resumption on another
- * thread (trap 17), and the aborts that name a misused coroutine (trap 4),
+ * thread (no stale thread-local state), and the aborts that name a misused
+ * coroutine (entering one that is running or scheduled),
  * each in a forked child whose message is read.
  */
 #include "qemu/osdep.h"
@@ -519,7 +521,7 @@ START_TEST(pool_size_can_grow_and_shrink_back)
 END_TEST
 
 /*
- * Trap 18: thread A creates coroutines and runs each to its first yield;
+ * Pool imbalance across threads: thread A creates coroutines and runs each to its first yield;
  * thread B finishes them.  Batches go through a small queue, so at most
  * four batches are in flight.
  */
@@ -1149,7 +1151,7 @@ START_TEST(lower_layer_switch_hands_over_actions_both_ways)
 }
 END_TEST
 
-/* ---- threads (trap 17) --------------------------------------------------------- */
+/* ---- threads: no stale thread-local state after a move -------------------------- */
 
 /*
  * A coroutine passed back and forth between two threads by direct enters;
@@ -1250,7 +1252,7 @@ START_TEST(coroutine_resumed_on_another_thread_sees_that_threads_state)
 }
 END_TEST
 
-/* ---- misuse (trap 4) --------------------------------------------------------- */
+/* ---- misuse: entering a running or scheduled coroutine ---------------------- */
 
 static void enter_self_fn(void *opaque)
 {

@@ -12,11 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 
 /* Whether fd is readable right now (zero-timeout poll). */
 static bool readable(int fd)
@@ -297,12 +293,6 @@ END_TEST
 
 /* ---- pipe fallback ------------------------------------------------------ */
 
-#if defined(__x86_64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define T_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
 /*
  * Make eventfd fail with ENOSYS in this (forked) process, as on a kernel
  * built without it.  Returns false, with the reason printed, when the filter
@@ -310,46 +300,20 @@ END_TEST
  */
 static bool hide_eventfd(void)
 {
-#ifdef T_AUDIT_ARCH
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    const long nrs[] = {
 #ifdef __NR_eventfd
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd, 2, 0),
-#else
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd2, 2, 0),
+        __NR_eventfd,
 #endif
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_eventfd2, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        __NR_eventfd2,
     };
-    struct sock_fprog prog = {
-        .len = (unsigned short)(sizeof(code) / sizeof(code[0])),
-        .filter = code,
-    };
-    const char *fork_mode = getenv("CK_FORK");
 
-    if (fork_mode && strcmp(fork_mode, "no") == 0) {
-        fprintf(stderr, "SKIP pipe fallback: needs CK_FORK (the filter would "
-                "outlive the test)\n");
-        return false;
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-        fprintf(stderr, "SKIP pipe fallback: seccomp unavailable (%s)\n",
-                strerror(errno));
+    if (!t_hide_syscalls("pipe fallback", nrs, (int)(sizeof(nrs) / sizeof(nrs[0])))) {
         return false;
     }
     errno = 0;
     ck_assert_int_lt(syscall(__NR_eventfd2, 0, 0), 0);
     ck_assert_int_eq(errno, ENOSYS);
     return true;
-#else
-    fprintf(stderr, "SKIP pipe fallback: no seccomp arch constant for this host\n");
-    return false;
-#endif
 }
 
 START_TEST(without_eventfd_init_falls_back_to_a_pipe_pair)

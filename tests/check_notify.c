@@ -23,16 +23,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static bool monitor_available(int i, const char *test)
-{
-    if (strcmp(t_fdmons[i], "io_uring") == 0 && !t_io_uring_available()) {
-        printf("SKIP %s[%s]: io_uring is not available\n", test, t_fdmons[i]);
-        fflush(stdout);
-        return false;
-    }
-    return true;
-}
-
 /* A drained context on monitor t_fdmons[i], home in this thread. */
 static AioContext *open_ctx(int i)
 {
@@ -46,12 +36,7 @@ static AioContext *open_ctx(int i)
     return ctx;
 }
 
-#define OPEN_CTX_OR_SKIP(ctx)                        \
-    AioContext *ctx;                                 \
-    if (!monitor_available(_i, __func__)) {          \
-        return;                                      \
-    }                                                \
-    ctx = open_ctx(_i);
+#define OPEN_CTX(ctx) AioContext *ctx = open_ctx(_i)
 
 /* A REALTIME context timer that checks it never runs before its deadline
  * and re-arms itself `ns` later until it has run `max` times. */
@@ -87,7 +72,7 @@ static void timer_arm(TimerData *d, int64_t ns)
 
 START_TEST(notification_alone_is_not_progress)
 {
-    OPEN_CTX_OR_SKIP(ctx);
+    OPEN_CTX(ctx);
 
     aio_notify(ctx);
     ck_assert(!aio_poll(ctx, false));
@@ -103,7 +88,7 @@ END_TEST
 
 START_TEST(notify_before_blocking_poll_makes_it_return)
 {
-    OPEN_CTX_OR_SKIP(ctx);
+    OPEN_CTX(ctx);
 
     /* Nothing else could end this wait: a lost notification hangs here. */
     aio_notify(ctx);
@@ -119,7 +104,7 @@ END_TEST
 
 START_TEST(aio_notify_accept_clears_pending_notification)
 {
-    OPEN_CTX_OR_SKIP(ctx);
+    OPEN_CTX(ctx);
     TimerData d = { .max = 1 };
     bool progress;
 
@@ -176,9 +161,6 @@ START_TEST(cross_thread_notify_wakes_blocked_poll)
     pthread_t ta, tb;
     int turn = 0;
 
-    if (!monitor_available(_i, __func__)) {
-        return;
-    }
     /* Created here, polled only by their players (their home threads). */
     a = t_ctx_new_for_monitor(_i);
     b = t_ctx_new_for_monitor(_i);
@@ -199,7 +181,7 @@ END_TEST
 
 START_TEST(context_timer_runs_only_in_the_loop_and_after_its_deadline)
 {
-    OPEN_CTX_OR_SKIP(ctx);
+    OPEN_CTX(ctx);
     TimerData d = { .max = 2, .ns = 50 * SCALE_MS };
 
     d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
@@ -239,7 +221,7 @@ END_TEST
 
 START_TEST(aio_compute_timeout_follows_the_earliest_timer)
 {
-    OPEN_CTX_OR_SKIP(ctx);
+    OPEN_CTX(ctx);
     TimerData d1 = { .max = 1 }, d2 = { .max = 1 };
     int64_t t;
 
@@ -270,7 +252,7 @@ static void count_read_cb(void *opaque)
     (*n)++;
 }
 
-/* Trap 15: with more than 64 fds registered, a blocking wait for a timer
+/* The epoll upgrade at 64 fds: with more than 64 fds registered, a blocking wait for a timer
  * must not end before the deadline (no loss of sub-millisecond precision
  * that would wake early) and the timer must not run early. */
 static void timers_with_70_fds(AioContext *ctx)
@@ -315,7 +297,7 @@ static void timers_with_70_fds(AioContext *ctx)
 
 START_TEST(timers_run_only_after_deadline_with_64plus_fds)
 {
-    OPEN_CTX_OR_SKIP(ctx);
+    OPEN_CTX(ctx);
     timers_with_70_fds(ctx);
 }
 END_TEST
@@ -340,7 +322,7 @@ START_TEST(timers_run_only_after_deadline_after_the_epoll_upgrade)
 }
 END_TEST
 
-/* Trap 11: SIGALRM every millisecond during blocking waits.  A wait may end
+/* Signals during the wait: SIGALRM every millisecond during blocking waits.  A wait may end
  * early (EINTR, not progress); it must not abort, and the poll that runs a
  * timer reports progress. */
 static volatile sig_atomic_t alarms;
@@ -359,9 +341,6 @@ static void signal_storm(int i, const char *test, int sa_flags)
     TimerData d = { .max = 1 };
     int early = 0;
 
-    if (!monitor_available(i, test)) {
-        return;
-    }
     ctx = open_ctx(i);
     d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
 
@@ -415,27 +394,33 @@ static Suite *notify_suite(void)
     TCase *tc;
 
     tc = tcase_create("notification");
-    tcase_add_loop_test(tc, notification_alone_is_not_progress, 0, t_n_fdmons);
-    tcase_add_loop_test(tc, notify_before_blocking_poll_makes_it_return, 0, t_n_fdmons);
-    tcase_add_loop_test(tc, aio_notify_accept_clears_pending_notification, 0, t_n_fdmons);
-    tcase_add_loop_test(tc, cross_thread_notify_wakes_blocked_poll, 0, t_n_fdmons);
+    tcase_add_loop_test(tc, notification_alone_is_not_progress, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, notify_before_blocking_poll_makes_it_return,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, aio_notify_accept_clears_pending_notification,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, cross_thread_notify_wakes_blocked_poll, t_fdmon_lo(), t_fdmon_hi());
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timer");
     tcase_add_loop_test(tc, context_timer_runs_only_in_the_loop_and_after_its_deadline,
-                        0, t_n_fdmons);
-    tcase_add_loop_test(tc, aio_compute_timeout_follows_the_earliest_timer, 0, t_n_fdmons);
-    tcase_add_loop_test(tc, timers_run_only_after_deadline_with_64plus_fds, 0, t_n_fdmons);
-    tcase_add_test(tc, timers_run_only_after_deadline_after_the_epoll_upgrade);
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, aio_compute_timeout_follows_the_earliest_timer,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, timers_run_only_after_deadline_with_64plus_fds,
+                        t_fdmon_lo(), t_fdmon_hi());
+    if (t_fdmon_free_tests_run_here()) {
+        tcase_add_test(tc, timers_run_only_after_deadline_after_the_epoll_upgrade);
+    }
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("signals");
     tcase_add_loop_test(tc, signal_storm_without_sa_restart_does_not_break_blocking_polls,
-                        0, t_n_fdmons);
+                        t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, signal_storm_with_sa_restart_does_not_break_blocking_polls,
-                        0, t_n_fdmons);
+                        t_fdmon_lo(), t_fdmon_hi());
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

@@ -185,7 +185,9 @@ static void t_aio_cancel(BlockAIOCB *acb)
 
 /* ---- worker threads, counted by name ------------------------------------ */
 
-static int count_workers(void)
+/* The thread ids of the workers, up to max of them; returns how many
+ * workers there are. */
+static int list_workers(pid_t *tids, int max)
 {
     DIR *d = opendir("/proc/self/task");
     struct dirent *e;
@@ -205,11 +207,41 @@ static int count_workers(void)
             continue;  /* the thread exited meanwhile */
         }
         if (fgets(comm, sizeof(comm), f) && strcmp(comm, "worker\n") == 0) {
+            if (n < max) {
+                tids[n] = (pid_t)atoi(e->d_name);
+            }
             n++;
         }
         fclose(f);
     }
     closedir(d);
+    return n;
+}
+
+static int count_workers(void)
+{
+    return list_workers(NULL, 0);
+}
+
+/* How often thread `tid` has gone to sleep so far (voluntary context
+ * switches); -1 once it has exited. */
+static long times_slept(pid_t tid)
+{
+    char path[64], line[256];
+    long n = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+    f = fopen(path, "r");
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1) {
+            break;
+        }
+    }
+    fclose(f);
     return n;
 }
 
@@ -285,6 +317,7 @@ static void set_params(AioContext *c, int64_t min, int64_t max)
 static void setup(void)
 {
     ctx = aio_context_new(&error_abort);
+    t_assert_fdmon(ctx);
     if (!qemu_get_current_aio_context()) {
         qemu_set_current_aio_context(ctx);
     }
@@ -360,7 +393,9 @@ START_TEST(finished_work_completes_only_when_the_loop_runs)
     job_init(&j, 0);
     submit_job(pool, work, &j);
     wait_at_least(&j.n, 1);
-    usleep(10 * 1000);
+    /* The worker asleep again has finished all it does for this job: a
+     * callback it ran itself would show by now. */
+    wait_sleeping_or_gone(j.work_tid);
     ck_assert_int_eq(j.calls, 0);
     run_until_done();
     ck_assert_int_eq(j.calls, 1);
@@ -538,6 +573,7 @@ START_TEST(thread_pool_new_null_completes_in_the_main_context)
 
     qemu_init_main_loop(&error_abort);
     ctx = qemu_get_aio_context();
+    t_assert_fdmon(ctx);
     active = 0;
     pool = thread_pool_new(NULL);
     ck_assert_ptr_nonnull(pool);
@@ -557,6 +593,7 @@ START_TEST(pool_of_another_context_completes_in_that_context)
     ThreadPool *pool = thread_pool_new(other);
     Job j;
 
+    t_assert_fdmon(other);
     job_init(&j, 0);
     submit_job(pool, work, &j);
     while (j.calls == 0) {
@@ -573,6 +610,7 @@ START_TEST(aio_get_thread_pool_returns_one_pool_per_context)
     AioContext *other = aio_context_new(&error_abort);
     ThreadPool *a = aio_get_thread_pool(ctx);
 
+    t_assert_fdmon(other);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_eq(aio_get_thread_pool(ctx), a);
     ck_assert_ptr_ne(aio_get_thread_pool(other), a);
@@ -1105,6 +1143,8 @@ START_TEST(idle_workers_never_retire_below_min)
 {
     ThreadPool *pool;
     Job jobs[8];
+    pid_t tids[2];
+    long slept[2];
     int i;
 
     setenv("QAIO_THREAD_POOL_IDLE_MS", "20", 1);
@@ -1121,7 +1161,21 @@ START_TEST(idle_workers_never_retire_below_min)
     gate_set(true);
     run_until_done();
     wait_workers(ctx, 2);
-    usleep(200 * 1000);   /* ten idle timeouts */
+    /* Barrier: each remaining worker has slept ten more times, i.e. gone
+     * through about ten idle timeouts, where a retirement would happen. */
+    ck_assert_int_eq(list_workers(tids, 2), 2);
+    for (i = 0; i < 2; i++) {
+        slept[i] = times_slept(tids[i]);
+    }
+    for (i = 0; i < 2; i++) {
+        int64_t end = t_now_ns() + 20 * 1000000000LL;
+        long now;
+
+        while ((now = times_slept(tids[i])) >= 0 && now < slept[i] + 10) {
+            ck_assert_msg(t_now_ns() < end, "worker %d sleeps no more", (int)tids[i]);
+            usleep(1000);
+        }
+    }
     ck_assert_int_eq(count_workers(), 2);
 }
 END_TEST
@@ -1131,6 +1185,7 @@ START_TEST(update_params_takes_the_limits_of_the_given_context)
     AioContext *other = aio_context_new(&error_abort);
     ThreadPool *pool = aio_get_thread_pool(ctx);
 
+    t_assert_fdmon(other);
     wait_workers(ctx, 0);
     set_params(other, 3, 5);     /* other has no pool: nothing starts */
     wait_workers(ctx, 0);
@@ -1179,8 +1234,9 @@ START_TEST(freeing_a_pool_from_its_completion_callback_aborts)
 }
 END_TEST
 
-/* Trap 27: workers exiting (tiny idle timeout, min 0) while the pool is
- * freed must never touch the freed pool; run under TSan too. */
+/* Signalling after unlock while the pool is freed: workers exiting (tiny
+ * idle timeout, min 0) while the pool is freed must never touch the freed
+ * pool; run under TSan too. */
 START_TEST(create_submit_free_cycles_while_workers_exit)
 {
     int cycle;
@@ -1229,6 +1285,7 @@ START_TEST(context_finalization_frees_its_pool_and_workers)
     ThreadPool *pool;
     Job j;
 
+    t_assert_fdmon(other);
     aio_context_set_thread_pool_params(other, 2, 4, &error_abort);
     pool = aio_get_thread_pool(other);
     job_init(&j, 0);

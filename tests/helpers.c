@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/audit.h>
@@ -39,11 +40,15 @@ void t_set_fdmon(const char *name)
 
 AioContext *t_ctx_new_for_monitor(int i)
 {
+    AioContext *ctx;
+
     if (i < 0 || i >= t_n_fdmons) {
         ck_abort_msg("no fd monitor number %d", i);
     }
     t_set_fdmon(t_fdmons[i]);
-    return aio_context_new(&error_abort);
+    ctx = aio_context_new(&error_abort);
+    t_assert_fdmon(ctx);
+    return ctx;
 }
 
 void t_ctx_free(AioContext *ctx)
@@ -51,9 +56,10 @@ void t_ctx_free(AioContext *ctx)
     aio_context_unref(ctx);
 }
 
-bool t_io_uring_available(void)
+const char *t_io_uring_missing(void)
 {
 #if defined(CONFIG_LINUX_IO_URING) && defined(__NR_io_uring_setup)
+    static char why[128];
     struct io_uring_params params;
     long fd;
 
@@ -61,13 +67,92 @@ bool t_io_uring_available(void)
     fd = syscall(__NR_io_uring_setup, 2, &params);
     if (fd < 0) {
         /* ENOSYS: old kernel; EPERM: disabled by sysctl or seccomp. */
-        return false;
+        snprintf(why, sizeof(why), "the kernel refuses io_uring_setup (%s)",
+                 strerror(errno));
+        return why;
     }
     close((int)fd);
-    return true;
+    return NULL;
 #else
-    return false;
+    return "qaio was configured without io_uring";
 #endif
+}
+
+bool t_io_uring_available(void)
+{
+    return t_io_uring_missing() == NULL;
+}
+
+int t_forced_fdmon(void)
+{
+    const char *name = getenv("QAIO_FDMON");
+
+    for (int i = 0; name && i < t_n_fdmons; i++) {
+        if (strcmp(name, t_fdmons[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int t_fdmon_lo(void)
+{
+    int forced = t_forced_fdmon();
+
+    return forced >= 0 ? forced : 0;
+}
+
+int t_fdmon_hi(void)
+{
+    static bool said;
+    int forced = t_forced_fdmon();
+    const char *missing;
+
+    if (forced >= 0) {
+        return forced + 1;
+    }
+    /* io_uring is last in t_fdmons. */
+    missing = t_io_uring_missing();
+    if (!missing) {
+        return t_n_fdmons;
+    }
+    if (!said) {
+        printf("SKIP the io_uring variants: %s\n", missing);
+        said = true;
+    }
+    return t_n_fdmons - 1;
+}
+
+bool t_fdmon_free_tests_run_here(void)
+{
+    return t_forced_fdmon() <= 0;
+}
+
+void t_assert_fdmon(AioContext *ctx)
+{
+    int forced = t_forced_fdmon();
+
+    if (forced >= 0 && strcmp(qaio_aio_context_fd_monitor(ctx), t_fdmons[forced]) != 0) {
+        ck_abort_msg("QAIO_FDMON=%s, but the context waits with %s", t_fdmons[forced],
+                     qaio_aio_context_fd_monitor(ctx));
+    }
+}
+
+bool t_ensure_fd_limit(long want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return false;
+    }
+    if (rl.rlim_cur >= (rlim_t)want) {
+        return true;
+    }
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)want) {
+        return false;
+    }
+    rl.rlim_cur = (rlim_t)want;
+    return setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
 int t_eventfd(void)
@@ -187,19 +272,29 @@ void t_silence_stderr(void)
 }
 
 #if defined(T_AUDIT_ARCH)
+/* Installs a seccomp filter in this process with seccomp(2) `flags`;
+ * returns what seccomp(2) returns. */
+static int t_seccomp(struct sock_filter *code, int len, unsigned flags)
+{
+    struct sock_fprog prog = { .len = (unsigned short)len, .filter = code };
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        return -1;
+    }
+    return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
 /* Installs a seccomp filter in this (forked) test process; false, with the
  * reason printed under `test`, when that cannot be done. */
 static bool t_install_filter(const char *test, struct sock_filter *code, int len)
 {
-    struct sock_fprog prog = { .len = (unsigned short)len, .filter = code };
     const char *fork_mode = getenv("CK_FORK");
 
     if (fork_mode && strcmp(fork_mode, "no") == 0) {
         printf("SKIP %s: needs CK_FORK (the filter would outlive the test)\n", test);
         return false;
     }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+    if (t_seccomp(code, len, 0) < 0) {
         printf("SKIP %s: seccomp unavailable (%s)\n", test, strerror(errno));
         return false;
     }
@@ -249,10 +344,46 @@ bool t_hide_io_uring(const char *test)
 #endif
 }
 
+/* 77 when QAIO_FDMON forces a monitor this host cannot give, after saying
+ * why; otherwise 0, or EXIT_FAILURE when the library ignores a monitor the
+ * host offers. */
+static int t_check_forced_fdmon(void)
+{
+    int forced = t_forced_fdmon();
+    const char *missing = NULL;
+    const char *got;
+    AioContext *probe;
+
+    if (forced < 0) {
+        return 0;
+    }
+    if (strcmp(t_fdmons[forced], "io_uring") == 0) {
+        missing = t_io_uring_missing();
+    }
+    if (missing) {
+        printf("SKIP: QAIO_FDMON=io_uring, but %s\n", missing);
+        return 77;
+    }
+    probe = aio_context_new(&error_abort);
+    got = qaio_aio_context_fd_monitor(probe);
+    aio_context_unref(probe);
+    if (strcmp(got, t_fdmons[forced]) != 0) {
+        printf("FAIL: QAIO_FDMON=%s, but a new context waits with %s\n",
+               t_fdmons[forced], got);
+        return EXIT_FAILURE;
+    }
+    return 0;
+}
+
 int t_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);
-    int failed;
+    int failed = t_check_forced_fdmon();
+
+    if (failed) {
+        srunner_free(sr);
+        return failed;
+    }
 
     /* CK_ENV: CK_NORMAL unless CK_VERBOSITY asks otherwise. */
     srunner_run_all(sr, CK_ENV);
@@ -261,26 +392,176 @@ int t_run_suite(Suite *s)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-bool t_fail_syscall(const char *test, long nr, int arg, uint32_t value, int err)
-{
 #if defined(T_AUDIT_ARCH)
-    struct sock_filter code[] = {
+/* The filter of t_fail_syscall and t_filter_syscall: `action` for system
+ * call nr (with arg >= 0, only when argument arg has value in its low 32
+ * bits), allow the rest.  code must hold 10 instructions. */
+static int t_syscall_filter(struct sock_filter *code, long nr, int arg, uint32_t value,
+                            uint32_t action)
+{
+    struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, T_AUDIT_ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        /* With arg < 0 both jumps below lead to the error. */
+        /* With arg < 0 both jumps below lead to the action. */
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                  offsetof(struct seccomp_data, args[arg < 0 ? 0 : arg])),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 1, arg < 0 ? 1 : 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, action),
     };
-    return t_install_filter(test, code, (int)(sizeof(code) / sizeof(code[0])));
+    int n = (int)(sizeof(f) / sizeof(f[0]));
+
+    memcpy(code, f, sizeof(f));
+    return n;
+}
+#endif
+
+bool t_fail_syscall(const char *test, long nr, int arg, uint32_t value, int err)
+{
+#if defined(T_AUDIT_ARCH)
+    struct sock_filter code[10];
+    int n = t_syscall_filter(code, nr, arg, value,
+                             SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA));
+
+    return t_install_filter(test, code, n);
 #else
     printf("SKIP %s: no seccomp arch constant for this host\n", test);
     return false;
 #endif
 }
+
+int t_filter_syscall(long nr, int arg, uint32_t value, uint32_t action, unsigned flags)
+{
+#if defined(T_AUDIT_ARCH)
+    struct sock_filter code[10];
+    int n = t_syscall_filter(code, nr, arg, value, action);
+
+    return t_seccomp(code, n, flags);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* ---- coroutine helpers ---------------------------------------------------- */
+
+void t_log_add(TLog *l, const char *s)
+{
+    size_t n = strlen(s);
+
+    ck_assert_uint_lt(l->len + n, sizeof(l->buf));
+    memcpy(l->buf + l->len, s, n + 1);
+    l->len += n;
+}
+
+Coroutine *t_co_start(CoroutineEntry *fn, void *arg)
+{
+    Coroutine *co = qemu_coroutine_create(fn, arg);
+
+    qemu_coroutine_enter(co);
+    return co;
+}
+
+/* A context for this thread, bound as its current one (once per thread). */
+AioContext *t_ctx_new_current(void)
+{
+    AioContext *ctx = aio_context_new(&error_abort);
+
+    ck_assert_ptr_nonnull(ctx);
+    t_assert_fdmon(ctx);
+    ck_assert_ptr_null(qemu_get_current_aio_context());
+    qemu_set_current_aio_context(ctx);
+    t_drain_ctx(ctx);
+    return ctx;
+}
+
+void t_run_until(AioContext *ctx, const int *flag, int value)
+{
+    while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != value) {
+        aio_poll(ctx, true);
+    }
+}
+
+/* Polls (the caller has no loop to run) until *counter reaches value. */
+void t_wait_for_count(const int *counter, int value)
+{
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != value) {
+        g_usleep(1000);
+    }
+}
+
+
+static void *iothread_main(void *opaque)
+{
+    TIoThread *t = opaque;
+
+    t->ctx = aio_context_new(&error_abort);
+    t_assert_fdmon(t->ctx);
+    qemu_set_current_aio_context(t->ctx);
+    sem_post(&t->ready);
+    while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+        aio_poll(t->ctx, true);
+    }
+    t_drain_ctx(t->ctx);
+    return NULL;
+}
+
+void t_iothread_start(TIoThread *t)
+{
+    memset(t, 0, sizeof(*t));
+    sem_init(&t->ready, 0, 0);
+    ck_assert_int_eq(pthread_create(&t->tid, NULL, iothread_main, t), 0);
+    while (sem_wait(&t->ready) != 0) {
+        ck_assert_int_eq(errno, EINTR);
+    }
+}
+
+static void iothread_stop_cb(void *opaque)
+{
+    TIoThread *t = opaque;
+
+    __atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The context outlives its thread: the thread may run the stop BH before
+ * aio_bh_schedule_oneshot() has finished notifying the context, so only
+ * the joiner may drop it (as QEMU's IOThread does).
+ */
+void t_iothread_join(TIoThread *t)
+{
+    aio_bh_schedule_oneshot(t->ctx, iothread_stop_cb, t);
+    pthread_join(t->tid, NULL);
+    aio_context_unref(t->ctx);
+    sem_destroy(&t->ready);
+}
+
+typedef struct {
+    CoroutineEntry *fn;
+    void *arg;
+} Spawn;
+
+static void spawn_bh(void *opaque)
+{
+    Spawn *s = opaque;
+    Coroutine *co = qemu_coroutine_create(s->fn, s->arg);
+
+    g_free(s);
+    qemu_coroutine_enter(co);
+}
+
+/* Create and start a coroutine in the thread that polls ctx. */
+void t_spawn_in(AioContext *ctx, CoroutineEntry *fn, void *arg)
+{
+    Spawn *s = g_new(Spawn, 1);
+
+    s->fn = fn;
+    s->arg = arg;
+    aio_bh_schedule_oneshot(ctx, spawn_bh, s);
+}
+
+/* ---- aborts ---------------------------------------------------------------- */

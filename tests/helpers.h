@@ -12,8 +12,13 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qapi/error.h"
+#include "qaio/fd-monitor.h"
+
+#include "qemu/coroutine.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <semaphore.h>
 
 /* The fd monitors, in the order tcase_add_loop_test indexes them. */
 extern const char *const t_fdmons[];
@@ -32,6 +37,30 @@ void t_ctx_free(AioContext *ctx);
 /* Whether this build has io_uring and the kernel lets us set up a ring. */
 bool t_io_uring_available(void);
 
+/* Why io_uring is not available (a static string), or NULL when it is. */
+const char *t_io_uring_missing(void);
+
+/* The fd monitor QAIO_FDMON forces (its index in t_fdmons), or -1 when it
+ * is unset or names none of them. */
+int t_forced_fdmon(void);
+
+/* The range [t_fdmon_lo(), t_fdmon_hi()) of monitors a suite's loop tests
+ * cover: the forced monitor alone, so that make check's run per monitor
+ * (tests/fdmon-run.sh) does not repeat the others; every monitor this host
+ * offers when none is forced (io_uring left out, said once, without it). */
+int t_fdmon_lo(void);
+int t_fdmon_hi(void);
+
+/* Whether to add the tests that pick their monitor themselves (the
+ * automatic choice, a forced monitor the kernel refuses): they run once,
+ * in the run for t_fdmons[0] or when no monitor is forced, not in each of
+ * make check's runs per monitor. */
+bool t_fdmon_free_tests_run_here(void);
+
+/* Fails the test unless ctx waits with the monitor QAIO_FDMON forces (no
+ * check when none is forced). */
+void t_assert_fdmon(AioContext *ctx);
+
 /*
  * Make system call `nr` fail with `err` in this (forked) test process: every
  * call, or with arg >= 0 only the calls whose argument number `arg` has
@@ -41,6 +70,20 @@ bool t_io_uring_available(void);
  * constant).
  */
 bool t_fail_syscall(const char *test, long nr, int arg, uint32_t value, int err);
+
+/* The filter of t_fail_syscall with any seccomp `action` for the matching
+ * calls (e.g. SECCOMP_RET_USER_NOTIF), installed with seccomp(2) `flags`;
+ * returns what seccomp(2) returns (a listener fd with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER), or -1 with errno, printing nothing. */
+int t_filter_syscall(long nr, int arg, uint32_t value, uint32_t action, unsigned flags);
+
+/* How many fds the many-fd tests open. */
+enum { T_MANY_FDS = 1000 };
+
+/* Raise this process's soft fd limit to at least `want`; false when the
+ * hard limit does not allow it.  Called while a suite is built, so that
+ * every forked test inherits the limit. */
+bool t_ensure_fd_limit(long want);
 
 /* A new non-blocking, close-on-exec eventfd; aborts on failure. */
 int t_eventfd(void);
@@ -80,7 +123,49 @@ bool t_hide_io_uring(const char *test);
 
 /* Run every test of the suite (CK_NORMAL output unless CK_VERBOSITY says
  * otherwise; CK_RUN_CASE, CK_FORK... apply), free the runner and return
- * EXIT_SUCCESS or EXIT_FAILURE for main(). */
+ * EXIT_SUCCESS or EXIT_FAILURE for main().  When QAIO_FDMON forces a
+ * monitor this host cannot give, nothing runs: the reason is printed and
+ * the result is 77, automake's skip. */
 int t_run_suite(Suite *s);
+
+/* ---- coroutine helpers shared by the coroutine-lock suites ---------------- */
+
+/* An append-only record of what ran, compared as a string. */
+typedef struct {
+    char buf[256];
+    size_t len;
+} TLog;
+
+/* Append s to the log; fails the test when the log would overflow. */
+void t_log_add(TLog *l, const char *s);
+
+/* Create a coroutine and enter it; returns it (it may have ended). */
+Coroutine *t_co_start(CoroutineEntry *fn, void *arg);
+
+/* A new context, bound as this thread's current one (once per thread). */
+AioContext *t_ctx_new_current(void);
+
+/* Run aio_poll(ctx, true) until *flag reads value (acquire). */
+void t_run_until(AioContext *ctx, const int *flag, int value);
+
+/* For a caller without a loop to run: poll until *counter reads value. */
+void t_wait_for_count(const int *counter, int value);
+
+/* A thread that owns a context and polls it until t_iothread_join. */
+typedef struct {
+    pthread_t tid;
+    AioContext *ctx;
+    sem_t ready;
+    int stop;
+} TIoThread;
+
+/* Start the thread; returns once its context exists. */
+void t_iothread_start(TIoThread *t);
+
+/* Stop the thread through a BH in its context, join it, drop the context. */
+void t_iothread_join(TIoThread *t);
+
+/* Create and start a coroutine in the thread that polls ctx. */
+void t_spawn_in(AioContext *ctx, CoroutineEntry *fn, void *arg);
 
 #endif

@@ -28,7 +28,8 @@ if grep -q '^#define QAIO_SANITIZERS 1' "$builddir/config.h" 2>/dev/null; then
 fi
 
 if [ "$1" = --heavy ]; then
-    suites="check_timer check_aio_co check_colock check_thread_pool
+    suites="check_timer check_aio_co check_co_queue check_co_mutex
+        check_co_rwlock check_co_sleep check_co_io check_thread_pool
         check_linux_aio check_io_uring"
 else
     suites="check_bh check_coroutine"

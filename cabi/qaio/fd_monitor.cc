@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// qaio/fd-monitor.h: which fd monitor a context waits with.
+#include "qaio/fd-monitor.h"
+
+#include "cabi/export.hh"
+#include "lib/loop/context.hh"
+
+QAIO_EXPORT const char *qaio_aio_context_fd_monitor(AioContext *ctx)
+{
+    return qaio::loop::context::from(ctx)->monitor_name();
+}

@@ -82,7 +82,7 @@ QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
 
 QAIO_EXPORT LuringState *aio_get_linux_io_uring(AioContext *ctx)
 {
-    LuringState *s = context::from(ctx)->linux_io_uring_;
+    LuringState *s = qaio::blockio::io_uring_of(context::from(ctx));
     QAIO_CHECK(s, "AioContext %p has no io_uring engine "
                "(aio_setup_linux_io_uring was not called)", static_cast<void *>(ctx));
     return s;

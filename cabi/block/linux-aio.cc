@@ -86,7 +86,7 @@ QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
 
 QAIO_EXPORT LinuxAioState *aio_get_linux_aio(AioContext *ctx)
 {
-    LinuxAioState *s = context::from(ctx)->linux_aio_;
+    LinuxAioState *s = qaio::blockio::linux_aio_of(context::from(ctx));
     QAIO_CHECK(s, "AioContext %p has no linux-aio engine "
                "(aio_setup_linux_aio was not called)", static_cast<void *>(ctx));
     return s;

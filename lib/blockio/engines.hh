@@ -32,7 +32,18 @@ struct init_failure {
 // handles the types an engine does not support, as QEMU does.
 enum class op { read, write, flush };
 
+// What tells the engines apart where they are named (messages, the
+// qaio_block_engine table).
+struct engine_kind {
+    const char *name;                // "linux-aio", "io_uring"
+    const char *api;                 // the prefix of QEMU's functions
+    const char *completion_bh_name;  // the BH's name in diagnostics
+    unsigned max_in_flight;          // requests handed to the kernel at most
+};
+
 #ifdef CONFIG_LINUX_AIO
+
+extern const engine_kind linux_aio_kind;
 
 // laio_new: a detached engine with a 1024-event kernel AIO context and its
 // eventfd; nullptr and *why filled in on failure.
@@ -50,6 +61,8 @@ void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept;
 
 // The context's engine, created and attached on first use.
 LinuxAioState *linux_aio_setup(loop::context *ctx, init_failure *why) noexcept;
+// The context's engine, or nullptr before linux_aio_setup.
+LinuxAioState *linux_aio_of(loop::context *ctx) noexcept;
 // At context finalization: detach and free the context's engine, if any.
 void linux_aio_context_finalize(loop::context *ctx) noexcept;
 
@@ -60,6 +73,8 @@ inline void linux_aio_context_finalize(loop::context *) noexcept {}
 #endif
 
 #ifdef CONFIG_LINUX_IO_URING
+
+extern const engine_kind io_uring_kind;
 
 // luring_new: a detached engine with a 128-entry io_uring; nullptr and *why
 // filled in on failure.
@@ -77,6 +92,8 @@ void luring_unplug(LuringState *s) noexcept;
 
 // The context's engine, created and attached on first use.
 LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept;
+// The context's engine, or nullptr before io_uring_setup.
+LuringState *io_uring_of(loop::context *ctx) noexcept;
 // At context finalization: detach and free the context's engine, if any.
 void io_uring_context_finalize(loop::context *ctx) noexcept;
 

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
-// The checks of engine.hh that do not depend on the engine's type: misuse
-// QEMU would assert on, reported with QEMU's function name.
+// engine_core's checks (engine.hh).
 #include "lib/blockio/engine.hh"
 #include "lib/support/fatal.hh"
 
 namespace qaio::blockio {
 
-void engine_core::check_detached(const char *api_fn) const noexcept
+void engine_core::check_detached() const noexcept
 {
-    QAIO_CHECK(!ctx_, "%s_%s: %s engine %p is already attached to AioContext %p",
-               kind_.api, api_fn, kind_.name, static_cast<const void *>(this),
+    QAIO_CHECK(!ctx_,
+               "%s_attach_aio_context: %s engine %p is already attached to AioContext %p",
+               kind_.api, kind_.name, static_cast<const void *>(this),
                static_cast<void *>(ctx_->c()));
 }
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
-// What both block engines share: a request queue, the context they are
-// attached to with its completion bottom half, plug/unplug, the completion
-// pass, submit-and-wait, and the per-context engine of aio_setup_linux_*.
-// An engine derives from engine<Itself> (CRTP, so that per-request calls
-// stay direct) and provides:
+// What both block engines share: the request queue, the context they are
+// attached to with its completion bottom half, plug counting, the
+// completion pass, submit-and-wait, and engines.hh's operations.  An engine
+// derives from engine<Itself> (CRTP, so that per-request calls stay direct)
+// and provides:
 //
 //   static Engine *create(init_failure *why)  a detached engine, or nullptr
-//   void release_kernel_side()                undo create's kernel objects
+//   static Engine *&slot(loop::context *ctx)  the context's engine
+//   void release_kernel_side()                undo what create set up
 //   void watch(loop::context *ctx)            watch its fd in ctx, or stop
 //                                             watching in ctx_ if nullptr
 //   bool next_completion(request **r, long *res)
@@ -16,8 +17,8 @@
 //   bool has_work()                           something waits for the kernel
 //   bool submit_queued()                      hand it over; whether the
 //                                             kernel took anything
-//   void submit_and_reap()                    submit now, then reap
-//   void process()                            passes until nothing is left
+// and may replace submit_and_reap() and process() (io_uring does, to run
+// only in the thread its ring allows).
 //
 // The completion pass.  A woken coroutine may run a nested aio_poll before
 // the pass is over.  Each completion is consumed before its request is
@@ -27,14 +28,10 @@
 // flushes the queue) even if the wake-up fd has already been read.  Every
 // pass ends with a flush of whatever is queued, nested passes included, so
 // a request is never left queued behind a loop that waits for it.
-//
-// Threading: everything but create runs in the home thread of the context
-// the engine is attached to.
 #pragma once
 
 #include "lib/blockio/engines.hh"
 #include "lib/blockio/request.hh"
-#include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 
@@ -42,22 +39,20 @@
 
 namespace qaio::blockio {
 
-// The state and the checks that need no knowledge of the engine's type
-// (engine.cc).
-class engine_core {
-protected:
+// The state, and the checks that need no knowledge of the engine's type
+// (engine.cc): misuse QEMU would assert on, fatal with QEMU's function name.
+struct engine_core {
     explicit engine_core(const engine_kind &kind) noexcept : kind_(kind) {}
 
-    // Fatal unless the engine is detached, for attach (QEMU's function
-    // name `api_fn` in the message).
-    void check_detached(const char *api_fn) const noexcept;
-    // Fatal unless the engine is attached to ctx, for detach.
+    // For attach: the engine is detached.
+    void check_detached() const noexcept;
+    // For detach: the engine is attached to ctx.
     void check_attached_to(loop::context *ctx) const noexcept;
-    // Fatal unless detached and idle, for cleanup.
+    // For cleanup: detached and idle.
     void check_idle() const noexcept;
-    // Fatal unless in coroutine context and attached, for co_submit.
+    // For co_submit: in coroutine context, and attached.
     void check_submit() const noexcept;
-    // Drops one plug; fatal if the engine was not plugged.
+    // For unplug: drops one plug; the engine was plugged.
     void drop_plug() noexcept;
 
     // Submit/reap rounds one turn may run before it lets the loop do other
@@ -76,34 +71,8 @@ protected:
 };
 
 template <class Engine>
-class engine : public engine_core {
-public:
-    void attach(loop::context *ctx) noexcept
-    {
-        check_detached("attach_aio_context");
-        ctx_ = ctx;
-        completion_bh_ = loop::bh_new(ctx, on_bh, self(), kind_.completion_bh_name);
-        self()->watch(ctx);
-    }
-
-    void detach(loop::context *ctx) noexcept
-    {
-        check_attached_to(ctx);
-        self()->watch(nullptr);
-        loop::bh_delete(completion_bh_);
-        completion_bh_ = nullptr;
-        ctx_ = nullptr;
-    }
-
-    // The engine must be detached and idle.
-    static void free(Engine *e) noexcept
-    {
-        e->check_idle();
-        e->release_kernel_side();
-        delete e;
-    }
-
-    void plug() noexcept { plugged_++; }
+struct engine : engine_core {
+    using engine_core::engine_core;
 
     // Queue r, submit at once if submit_now() says so after the push, and
     // wait in coroutine context for the result.
@@ -116,33 +85,6 @@ public:
         }
         return r->wait();
     }
-
-    // The engine in `slot` (a context's), created and attached on first use.
-    static Engine *setup_in(Engine *&slot, loop::context *ctx, init_failure *why) noexcept
-    {
-        if (!slot) {
-            Engine *e = Engine::create(why);
-            if (!e) {
-                return nullptr;
-            }
-            e->attach(ctx);
-            slot = e;
-        }
-        return slot;
-    }
-
-    // At context finalization: detach and free the engine in `slot`, if any.
-    static void finalize_in(Engine *&slot, loop::context *ctx) noexcept
-    {
-        if (Engine *e = slot) {
-            e->detach(ctx);
-            free(e);
-            slot = nullptr;
-        }
-    }
-
-protected:
-    using engine_core::engine_core;
 
     // One pass over the completions available now (see the top of this
     // file).  Returns whether its final flush handed new requests to the
@@ -172,10 +114,103 @@ protected:
         return false;
     }
 
-private:
-    Engine *self() noexcept { return static_cast<Engine *>(this); }
+    // Submit the queue now; reap if the kernel took something.
+    void submit_and_reap() noexcept
+    {
+        if (self()->submit_queued() && !reaping_) {
+            self()->process();
+        }
+    }
 
-    static void on_bh(void *opaque) { static_cast<Engine *>(opaque)->process(); }
+    // Complete what is done and submit what was queued meanwhile; repeat
+    // while submissions may have completed at once.
+    void process() noexcept
+    {
+        for (int round = 0; round < max_rounds; round++) {
+            if (!reap_pass() || reaping_) {
+                return;
+            }
+        }
+        // Left for the next loop iteration: the wake-up fd has been
+        // signalled for whatever completes meanwhile.
+    }
+
+    // The completion BH, and io_poll's handler once the ring shows events.
+    static void on_ready(void *opaque) { static_cast<Engine *>(opaque)->process(); }
+
+    Engine *self() noexcept { return static_cast<Engine *>(this); }
 };
+
+template <class Engine> Engine *engine_new(init_failure *why) noexcept
+{
+    return Engine::create(why);
+}
+
+template <class Engine> void engine_free(Engine *s) noexcept
+{
+    s->check_idle();
+    s->release_kernel_side();
+    delete s;
+}
+
+template <class Engine> void engine_attach(Engine *s, loop::context *ctx) noexcept
+{
+    s->check_detached();
+    s->ctx_ = ctx;
+    s->completion_bh_ = loop::bh_new(ctx, Engine::on_ready, s, s->kind_.completion_bh_name);
+    s->watch(ctx);
+}
+
+template <class Engine> void engine_detach(Engine *s, loop::context *ctx) noexcept
+{
+    s->check_attached_to(ctx);
+    s->watch(nullptr);
+    loop::bh_delete(s->completion_bh_);
+    s->completion_bh_ = nullptr;
+    s->ctx_ = nullptr;
+}
+
+template <class Engine> void engine_plug(Engine *s) noexcept
+{
+    s->plugged_++;
+}
+
+template <class Engine>
+Engine *context_engine_setup(loop::context *ctx, init_failure *why) noexcept
+{
+    if (!Engine::slot(ctx)) {
+        Engine *e = Engine::create(why);
+        if (!e) {
+            return nullptr;
+        }
+        engine_attach(e, ctx);
+        Engine::slot(ctx) = e;
+    }
+    return Engine::slot(ctx);
+}
+
+template <class Engine> Engine *context_engine(loop::context *ctx) noexcept
+{
+    return Engine::slot(ctx);
+}
+
+template <class Engine> void context_engine_finalize(loop::context *ctx) noexcept
+{
+    if (Engine *e = Engine::slot(ctx)) {
+        engine_detach(e, ctx);
+        engine_free(e);
+        Engine::slot(ctx) = nullptr;
+    }
+}
+
+// Emits engines.hh's operations for one engine, in the engine's own file.
+#define QAIO_BLOCKIO_ENGINE_OPERATIONS(E)                                          \
+    template E *engine_new<E>(init_failure *) noexcept;                            \
+    template void engine_free<E>(E *) noexcept;                                    \
+    template void engine_attach<E>(E *, loop::context *) noexcept;                 \
+    template void engine_detach<E>(E *, loop::context *) noexcept;                 \
+    template void engine_plug<E>(E *) noexcept;                                    \
+    template E *context_engine_setup<E>(loop::context *, init_failure *) noexcept; \
+    template E *context_engine<E>(loop::context *) noexcept
 
 } // namespace qaio::blockio

@@ -176,6 +176,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
     int watched_fd_ = -1;            // the fd the context watches for us
 
+    static LuringState *&slot(qaio::loop::context *ctx) noexcept { return ctx->linux_io_uring_; }
+
     static LuringState *create(qaio::blockio::init_failure *why) noexcept
     {
         auto *s = new (std::nothrow) LuringState;
@@ -303,7 +305,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                                  nullptr);
         }
         if (fd >= 0) {
-            ctx->set_fd_handler(fd, false, on_readable, nullptr, on_poll, on_poll_ready, this);
+            ctx->set_fd_handler(fd, false, on_readable, nullptr, on_poll, on_ready, this);
         }
         watched_fd_ = fd;
     }
@@ -482,28 +484,6 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         }
     }
 
-    int submit(int fd, uint64_t offset, QEMUIOVector *qiov, op kind) noexcept
-    {
-        check_submit();
-        uring_request r(kind);
-        r.qiov_ = qiov;
-        r.offset_ = offset;
-        r.fd_ = fd;
-        return queue_and_wait(&r, [&] {
-            unsigned queued = queue_.size();
-            return (!plugged_ && (!reaping_ || queued >= qaio::blockio::reap_batch)) ||
-                   in_flight_ + queued >= qaio::blockio::ring_entries;
-        });
-    }
-
-    void unplug() noexcept
-    {
-        drop_plug();
-        if (!plugged_ && !blocked_ && has_work()) {
-            submit_and_reap();
-        }
-    }
-
     static void on_readable(void *opaque)
     {
         auto *s = static_cast<LuringState *>(opaque);
@@ -520,64 +500,38 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         auto *s = static_cast<LuringState *>(opaque);
         return io_uring_cq_ready(&s->ring_) > 0 || s->task_work_pending();
     }
-
-    static void on_poll_ready(void *opaque)
-    {
-        static_cast<LuringState *>(opaque)->process();
-    }
 };
 
 namespace qaio::blockio {
 
-LuringState *luring_new(init_failure *why) noexcept
-{
-    return LuringState::create(why);
-}
-
-void luring_free(LuringState *s) noexcept
-{
-    LuringState::free(s);
-}
-
-void luring_attach(LuringState *s, loop::context *ctx) noexcept
-{
-    s->attach(ctx);
-}
-
-void luring_detach(LuringState *s, loop::context *ctx) noexcept
-{
-    s->detach(ctx);
-}
+QAIO_BLOCKIO_ENGINE_OPERATIONS(LuringState);
 
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                      op kind) noexcept
 {
-    return s->submit(fd, offset, qiov, kind);
-}
-
-void luring_plug(LuringState *s) noexcept
-{
-    s->plug();
+    s->check_submit();
+    uring_request r(kind);
+    r.qiov_ = qiov;
+    r.offset_ = offset;
+    r.fd_ = fd;
+    return s->queue_and_wait(&r, [&] {
+        unsigned queued = s->queue_.size();
+        return (!s->plugged_ && (!s->reaping_ || queued >= reap_batch)) ||
+               s->in_flight_ + queued >= ring_entries;
+    });
 }
 
 void luring_unplug(LuringState *s) noexcept
 {
-    s->unplug();
-}
-
-LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept
-{
-    return LuringState::setup_in(ctx->linux_io_uring_, ctx, why);
-}
-
-LuringState *io_uring_of(loop::context *ctx) noexcept
-{
-    return ctx->linux_io_uring_;
+    s->drop_plug();
+    if (!s->plugged_ && !s->blocked_ && s->has_work()) {
+        s->submit_and_reap();
+    }
 }
 
 void io_uring_context_finalize(loop::context *ctx) noexcept
 {
-    LuringState::finalize_in(ctx->linux_io_uring_, ctx);
+    context_engine_finalize<LuringState>(ctx);
 }
 
 } // namespace qaio::blockio

@@ -15,9 +15,7 @@
 // coroutines woken by a pass over the completion ring go at once too:
 // holding them to the end of the pass, to save io_submit calls, cost 5-10%
 // of the IOPS of a virtio disk at QD64 (O_DIRECT 4 KiB random reads), the
-// device starting on each request later.  Every pass still ends with a
-// flush of whatever is queued, nested passes included, so a request is
-// never left queued behind a loop that waits for it.  After a flush the
+// device starting on each request later.  After a pass's final flush the
 // engine looks at the ring again (a fast device or the page cache may have
 // completed the batch already), up to a few rounds before it returns to the
 // loop.
@@ -114,6 +112,8 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     struct io_event events_[qaio::blockio::max_events];
     struct iocb *batch_[qaio::blockio::max_events];
 
+    static LinuxAioState *&slot(qaio::loop::context *ctx) noexcept { return ctx->linux_aio_; }
+
     static LinuxAioState *create(qaio::blockio::init_failure *why) noexcept
     {
         using namespace qaio::blockio;
@@ -156,7 +156,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     {
         int fd = qaio::loop::notifier::read_fd(&notifier_);
         if (ctx) {
-            ctx->set_fd_handler(fd, false, on_notifier, nullptr, on_poll, on_poll_ready, this);
+            ctx->set_fd_handler(fd, false, on_notifier, nullptr, on_poll, on_ready, this);
         } else {
             ctx_->set_fd_handler(fd, false, nullptr, nullptr, nullptr, nullptr, nullptr);
         }
@@ -318,64 +318,6 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         r->finish(int(ret));
     }
 
-    // Complete what is done and submit what was queued meanwhile; repeat
-    // while submissions may have completed at once.
-    void process() noexcept
-    {
-        for (int round = 0; round < max_rounds; round++) {
-            if (!reap_pass() || reaping_) {
-                return;
-            }
-        }
-        // Left for the next loop iteration: the eventfd has been signalled
-        // for whatever completes meanwhile.
-    }
-
-    void submit_and_reap() noexcept
-    {
-        if (submit_queued() && !reaping_) {
-            process();
-        }
-    }
-
-    int submit(int fd, uint64_t offset, QEMUIOVector *qiov, qaio::blockio::op kind,
-               uint64_t dev_max_batch) noexcept
-    {
-        using qaio::blockio::op;
-        check_submit();
-        qaio::blockio::aio_request r(kind);
-        r.qiov_ = qiov;
-        switch (kind) {
-        case op::read:
-            io_prep_preadv(&r.iocb_, fd, qiov->iov, qiov->niov, (long long)offset);
-            r.nbytes_ = qiov->size;
-            break;
-        case op::write:
-            io_prep_pwritev(&r.iocb_, fd, qiov->iov, qiov->niov, (long long)offset);
-            r.nbytes_ = qiov->size;
-            break;
-        case op::flush:
-            io_prep_fdsync(&r.iocb_, fd);
-            r.nbytes_ = 0;
-            break;
-        }
-        io_set_eventfd(&r.iocb_, qaio::loop::notifier::read_fd(&notifier_));
-        r.iocb_.data = &r;
-        return queue_and_wait(&r, [&] {
-            return !plugged_ || queue_.size() >= max_batch(dev_max_batch);
-        });
-    }
-
-    void unplug(uint64_t dev_max_batch) noexcept
-    {
-        drop_plug();
-        // Another device may have queued past this one's own limit.
-        if (queue_.size() >= max_batch(dev_max_batch) ||
-            (!plugged_ && !blocked_ && !queue_.empty())) {
-            submit_and_reap();
-        }
-    }
-
     static void on_notifier(void *opaque)
     {
         auto *s = static_cast<LinuxAioState *>(opaque);
@@ -403,64 +345,50 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     {
         return static_cast<LinuxAioState *>(opaque)->ring_has_events();
     }
-
-    static void on_poll_ready(void *opaque)
-    {
-        static_cast<LinuxAioState *>(opaque)->process();
-    }
 };
 
 namespace qaio::blockio {
 
-LinuxAioState *laio_new(init_failure *why) noexcept
-{
-    return LinuxAioState::create(why);
-}
-
-void laio_free(LinuxAioState *s) noexcept
-{
-    LinuxAioState::free(s);
-}
-
-void laio_attach(LinuxAioState *s, loop::context *ctx) noexcept
-{
-    s->attach(ctx);
-}
-
-void laio_detach(LinuxAioState *s, loop::context *ctx) noexcept
-{
-    s->detach(ctx);
-}
+QAIO_BLOCKIO_ENGINE_OPERATIONS(LinuxAioState);
 
 int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                    op kind, uint64_t dev_max_batch) noexcept
 {
-    return s->submit(fd, offset, qiov, kind, dev_max_batch);
-}
-
-void laio_plug(LinuxAioState *s) noexcept
-{
-    s->plug();
+    s->check_submit();
+    aio_request r(kind);
+    r.qiov_ = qiov;
+    r.nbytes_ = kind == op::flush ? 0 : qiov->size;
+    switch (kind) {
+    case op::read:
+        io_prep_preadv(&r.iocb_, fd, qiov->iov, qiov->niov, (long long)offset);
+        break;
+    case op::write:
+        io_prep_pwritev(&r.iocb_, fd, qiov->iov, qiov->niov, (long long)offset);
+        break;
+    case op::flush:
+        io_prep_fdsync(&r.iocb_, fd);
+        break;
+    }
+    io_set_eventfd(&r.iocb_, loop::notifier::read_fd(&s->notifier_));
+    r.iocb_.data = &r;
+    return s->queue_and_wait(&r, [&] {
+        return !s->plugged_ || s->queue_.size() >= s->max_batch(dev_max_batch);
+    });
 }
 
 void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept
 {
-    s->unplug(dev_max_batch);
-}
-
-LinuxAioState *linux_aio_setup(loop::context *ctx, init_failure *why) noexcept
-{
-    return LinuxAioState::setup_in(ctx->linux_aio_, ctx, why);
-}
-
-LinuxAioState *linux_aio_of(loop::context *ctx) noexcept
-{
-    return ctx->linux_aio_;
+    s->drop_plug();
+    // Another device may have queued past this one's own limit.
+    if (s->queue_.size() >= s->max_batch(dev_max_batch) ||
+        (!s->plugged_ && !s->blocked_ && !s->queue_.empty())) {
+        s->submit_and_reap();
+    }
 }
 
 void linux_aio_context_finalize(loop::context *ctx) noexcept
 {
-    LinuxAioState::finalize_in(ctx->linux_aio_, ctx);
+    context_engine_finalize<LinuxAioState>(ctx);
 }
 
 } // namespace qaio::blockio

@@ -15,67 +15,6 @@
 
 #ifdef CONFIG_LINUX_IO_URING
 
-static void *e_init(Error **errp)
-{
-    return luring_init(errp);
-}
-
-static void e_cleanup(void *s)
-{
-    luring_cleanup(s);
-}
-
-static void e_attach(void *s, AioContext *ctx)
-{
-    luring_attach_aio_context(s, ctx);
-}
-
-static void e_detach(void *s, AioContext *ctx)
-{
-    luring_detach_aio_context(s, ctx);
-}
-
-static void *e_setup(AioContext *ctx, Error **errp)
-{
-    return aio_setup_linux_io_uring(ctx, errp);
-}
-
-static void *e_get(AioContext *ctx)
-{
-    return aio_get_linux_io_uring(ctx);
-}
-
-static int coroutine_fn e_submit(void *s, int fd, uint64_t offset,
-                                 QEMUIOVector *qiov, int type)
-{
-    return luring_co_submit(NULL, s, fd, offset, qiov, type);
-}
-
-static void e_plug(void *s)
-{
-    luring_io_plug(NULL, s);
-}
-
-static void e_unplug(void *s)
-{
-    luring_io_unplug(NULL, s);
-}
-
-static const t_engine luring_engine = {
-    .name = "io_uring",
-    /* The engine keeps at most a CQ ring's worth (2 x 128) in flight. */
-    .max_in_flight = 256,
-    .init = e_init,
-    .cleanup = e_cleanup,
-    .attach = e_attach,
-    .detach = e_detach,
-    .setup = e_setup,
-    .get = e_get,
-    .co_submit = e_submit,
-    .plug = e_plug,
-    .unplug = e_unplug,
-};
-
 START_TEST(unsupported_request_type_aborts)
 {
     AioContext *ctx = t_engine_ctx_new();
@@ -223,7 +162,7 @@ int main(void)
     Error *err = NULL;
     LuringState *probe;
 
-    t_eng = &luring_engine;
+    t_eng = qaio_block_engine("io_uring");
     if (!t_io_uring_available()) {
         printf("SKIP: the kernel refuses io_uring (io_uring_setup failed)\n");
         return 77;

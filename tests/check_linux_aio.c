@@ -15,69 +15,6 @@
 
 #ifdef CONFIG_LINUX_AIO
 
-/* dev_max_batch for every submission of the tests (0: none). */
-static uint64_t dev_max_batch;
-
-static void *e_init(Error **errp)
-{
-    return laio_init(errp);
-}
-
-static void e_cleanup(void *s)
-{
-    laio_cleanup(s);
-}
-
-static void e_attach(void *s, AioContext *ctx)
-{
-    laio_attach_aio_context(s, ctx);
-}
-
-static void e_detach(void *s, AioContext *ctx)
-{
-    laio_detach_aio_context(s, ctx);
-}
-
-static void *e_setup(AioContext *ctx, Error **errp)
-{
-    return aio_setup_linux_aio(ctx, errp);
-}
-
-static void *e_get(AioContext *ctx)
-{
-    return aio_get_linux_aio(ctx);
-}
-
-static int coroutine_fn e_submit(void *s, int fd, uint64_t offset,
-                                 QEMUIOVector *qiov, int type)
-{
-    return laio_co_submit(NULL, s, fd, offset, qiov, type, dev_max_batch);
-}
-
-static void e_plug(void *s)
-{
-    laio_io_plug(NULL, s);
-}
-
-static void e_unplug(void *s)
-{
-    laio_io_unplug(NULL, s, dev_max_batch);
-}
-
-static const t_engine laio_engine = {
-    .name = "linux-aio",
-    .max_in_flight = 1024,
-    .init = e_init,
-    .cleanup = e_cleanup,
-    .attach = e_attach,
-    .detach = e_detach,
-    .setup = e_setup,
-    .get = e_get,
-    .co_submit = e_submit,
-    .plug = e_plug,
-    .unplug = e_unplug,
-};
-
 /* Reads of n blocks, started one by one inside a plug; returns how many
  * io_submit calls happened before the unplug. */
 static unsigned plugged_submissions(AioContext *ctx, int n)
@@ -98,7 +35,7 @@ static unsigned plugged_submissions(AioContext *ctx, int n)
     before = t_fault_count.submit_calls;
     t_start_requests(reqs, n, false);
     during = t_fault_count.submit_calls - before;
-    laio_io_unplug(NULL, s, dev_max_batch);
+    laio_io_unplug(NULL, s, t_dev_max_batch);
     t_wait_requests(ctx, reqs, n);
     for (int i = 0; i < n; i++) {
         ck_assert_int_eq(reqs[i].ret, 0);
@@ -115,7 +52,7 @@ START_TEST(plugged_queue_goes_out_at_dev_max_batch)
 {
     AioContext *ctx = t_engine_ctx_new();
 
-    dev_max_batch = 4;
+    t_dev_max_batch = 4;
     ck_assert_uint_eq(plugged_submissions(ctx, 10), 2);
     aio_context_unref(ctx);
 }
@@ -274,7 +211,7 @@ int main(void)
     Error *err = NULL;
     LinuxAioState *probe;
 
-    t_eng = &laio_engine;
+    t_eng = qaio_block_engine("linux-aio");
     probe = laio_init(&err);
     if (!probe) {
         printf("SKIP: the kernel refuses an AIO context: %s\n",

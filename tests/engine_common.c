@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 const t_engine *t_eng;
+uint64_t t_dev_max_batch;
 
 /* ---- the data file ------------------------------------------------------ */
 
@@ -158,7 +159,8 @@ static void coroutine_fn req_entry(void *opaque)
 {
     t_req *r = opaque;
 
-    r->ret = t_eng->co_submit(r->engine, r->fd, r->offset, r->qiov, r->type);
+    r->ret = t_eng->co_submit(r->engine, r->fd, r->offset, r->qiov, r->type,
+                              t_dev_max_batch);
     r->completions++;
     if (r->after) {
         r->after(r);
@@ -174,7 +176,7 @@ void t_start_requests(t_req *reqs, int n, bool plugged)
         qemu_coroutine_enter(qemu_coroutine_create(req_entry, &reqs[i]));
     }
     if (plugged && n) {
-        t_eng->unplug(reqs[0].engine);
+        t_eng->unplug(reqs[0].engine, t_dev_max_batch);
     }
 }
 
@@ -355,7 +357,7 @@ START_TEST(unplug_without_plug_aborts)
 {
     AioContext *ctx = t_engine_ctx_new();
 
-    t_eng->unplug(t_eng->setup(ctx, &error_abort));
+    t_eng->unplug(t_eng->setup(ctx, &error_abort), t_dev_max_batch);
 }
 END_TEST
 
@@ -736,7 +738,7 @@ START_TEST(plugged_requests_wait_for_unplug_and_go_in_one_submission)
     for (int i = 0; i < b.n; i++) {
         ck_assert_int_eq(b.reqs[i].completions, 0);
     }
-    t_eng->unplug(s);
+    t_eng->unplug(s, t_dev_max_batch);
     ck_assert_uint_eq(t_fault_count.submit_calls, calls + 1);
     t_wait_requests(ctx, b.reqs, b.n);
     batch_check_reads(&b);
@@ -760,11 +762,11 @@ START_TEST(nested_plugs_submit_at_the_last_unplug)
     t_eng->plug(s);
     calls = t_fault_count.submit_calls;
     t_start_requests(b.reqs, 3, false);
-    t_eng->unplug(s);
+    t_eng->unplug(s, t_dev_max_batch);
     t_drain_ctx(ctx);
     ck_assert_uint_eq(t_fault_count.submit_calls, calls);
     t_start_requests(b.reqs + 3, 3, false);
-    t_eng->unplug(s);
+    t_eng->unplug(s, t_dev_max_batch);
     ck_assert_uint_eq(t_fault_count.submit_calls, calls + 1);
     t_wait_requests(ctx, b.reqs, b.n);
     batch_check_reads(&b);

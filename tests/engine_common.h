@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the two block engine suites (check_linux_aio, check_io_uring) share:
- * the engine under test behind a small table of its functions, a data file
+ * the engine under test behind the library's table of its functions, a data file
  * in the build directory filled with a known pattern (opened with O_DIRECT
  * where the file system allows it), requests run by coroutines and checked
  * to complete exactly once, and the behaviours both engines must show,
@@ -13,29 +13,20 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "block/raw-aio.h"
+#include "qaio/block-engine.h"
 #include "qemu/coroutine.h"
 #include "qemu/iov.h"
 #include "helpers.h"
 #include "fault_inject.h"
 
-/* The engine under test; engine pointers are passed as void *. */
-typedef struct t_engine {
-    const char *name;       /* "linux-aio", "io_uring" */
-    unsigned max_in_flight; /* requests the engine hands the kernel at once */
-    void *(*init)(Error **errp);
-    void (*cleanup)(void *s);
-    void (*attach)(void *s, AioContext *ctx);
-    void (*detach)(void *s, AioContext *ctx);
-    void *(*setup)(AioContext *ctx, Error **errp);
-    void *(*get)(AioContext *ctx);
-    int (*co_submit)(void *s, int fd, uint64_t offset, QEMUIOVector *qiov,
-                     int type);
-    void (*plug)(void *s);
-    void (*unplug)(void *s);
-} t_engine;
+/* The engine under test, as the library describes it (qaio/block-engine.h);
+ * engine pointers are passed as void *. */
+typedef QaioBlockEngine t_engine;
 
 /* Set by the suite's main() before the tests run. */
 extern const t_engine *t_eng;
+/* The dev_max_batch of every submission and unplug (linux-aio; 0: none). */
+extern uint64_t t_dev_max_batch;
 
 /* ---- the data file ------------------------------------------------------ */
 

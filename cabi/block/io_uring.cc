@@ -18,7 +18,7 @@ using qaio::loop::context;
 QAIO_EXPORT LuringState *luring_init(Error **errp)
 {
     init_failure why{};
-    LuringState *s = qaio::blockio::luring_new(&why);
+    LuringState *s = qaio::blockio::engine_new<LuringState>(&why);
     if (!s) {
         error_setg_errno(errp, why.errno_, "%s", why.what_);
     }
@@ -27,7 +27,7 @@ QAIO_EXPORT LuringState *luring_init(Error **errp)
 
 QAIO_EXPORT void luring_cleanup(LuringState *s)
 {
-    qaio::blockio::luring_free(s);
+    qaio::blockio::engine_free(s);
 }
 
 QAIO_EXPORT int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState *s, int fd,
@@ -52,17 +52,17 @@ QAIO_EXPORT int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState 
 
 QAIO_EXPORT void luring_detach_aio_context(LuringState *s, AioContext *old_context)
 {
-    qaio::blockio::luring_detach(s, context::from(old_context));
+    qaio::blockio::engine_detach(s, context::from(old_context));
 }
 
 QAIO_EXPORT void luring_attach_aio_context(LuringState *s, AioContext *new_context)
 {
-    qaio::blockio::luring_attach(s, context::from(new_context));
+    qaio::blockio::engine_attach(s, context::from(new_context));
 }
 
 QAIO_EXPORT void luring_io_plug(BlockDriverState *bs, LuringState *s)
 {
-    qaio::blockio::luring_plug(s);
+    qaio::blockio::engine_plug(s);
 }
 
 QAIO_EXPORT void luring_io_unplug(BlockDriverState *bs, LuringState *s)
@@ -73,7 +73,7 @@ QAIO_EXPORT void luring_io_unplug(BlockDriverState *bs, LuringState *s)
 QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
 {
     init_failure why{};
-    LuringState *s = qaio::blockio::io_uring_setup(context::from(ctx), &why);
+    LuringState *s = qaio::blockio::context_engine_setup<LuringState>(context::from(ctx), &why);
     if (!s) {
         error_setg_errno(errp, why.errno_, "%s", why.what_);
     }
@@ -82,7 +82,7 @@ QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
 
 QAIO_EXPORT LuringState *aio_get_linux_io_uring(AioContext *ctx)
 {
-    LuringState *s = qaio::blockio::io_uring_attached(context::from(ctx));
+    LuringState *s = qaio::blockio::context_engine<LuringState>(context::from(ctx));
     QAIO_CHECK(s, "AioContext %p has no io_uring engine "
                "(aio_setup_linux_io_uring was not called)", static_cast<void *>(ctx));
     return s;

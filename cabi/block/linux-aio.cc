@@ -19,7 +19,7 @@ using qaio::loop::context;
 QAIO_EXPORT LinuxAioState *laio_init(Error **errp)
 {
     init_failure why{};
-    LinuxAioState *s = qaio::blockio::laio_new(&why);
+    LinuxAioState *s = qaio::blockio::engine_new<LinuxAioState>(&why);
     if (!s) {
         error_setg_errno(errp, why.errno_, "%s", why.what_);
     }
@@ -28,7 +28,7 @@ QAIO_EXPORT LinuxAioState *laio_init(Error **errp)
 
 QAIO_EXPORT void laio_cleanup(LinuxAioState *s)
 {
-    qaio::blockio::laio_free(s);
+    qaio::blockio::engine_free(s);
 }
 
 QAIO_EXPORT int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState *s, int fd,
@@ -55,17 +55,17 @@ QAIO_EXPORT int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState 
 
 QAIO_EXPORT void laio_detach_aio_context(LinuxAioState *s, AioContext *old_context)
 {
-    qaio::blockio::laio_detach(s, context::from(old_context));
+    qaio::blockio::engine_detach(s, context::from(old_context));
 }
 
 QAIO_EXPORT void laio_attach_aio_context(LinuxAioState *s, AioContext *new_context)
 {
-    qaio::blockio::laio_attach(s, context::from(new_context));
+    qaio::blockio::engine_attach(s, context::from(new_context));
 }
 
 QAIO_EXPORT void laio_io_plug(BlockDriverState *bs, LinuxAioState *s)
 {
-    qaio::blockio::laio_plug(s);
+    qaio::blockio::engine_plug(s);
 }
 
 QAIO_EXPORT void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
@@ -77,7 +77,7 @@ QAIO_EXPORT void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
 QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
 {
     init_failure why{};
-    LinuxAioState *s = qaio::blockio::linux_aio_setup(context::from(ctx), &why);
+    LinuxAioState *s = qaio::blockio::context_engine_setup<LinuxAioState>(context::from(ctx), &why);
     if (!s) {
         error_setg_errno(errp, why.errno_, "%s", why.what_);
     }
@@ -86,7 +86,7 @@ QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
 
 QAIO_EXPORT LinuxAioState *aio_get_linux_aio(AioContext *ctx)
 {
-    LinuxAioState *s = qaio::blockio::linux_aio_attached(context::from(ctx));
+    LinuxAioState *s = qaio::blockio::context_engine<LinuxAioState>(context::from(ctx));
     QAIO_CHECK(s, "AioContext %p has no linux-aio engine "
                "(aio_setup_linux_aio was not called)", static_cast<void *>(ctx));
     return s;

@@ -7,10 +7,10 @@
 // CONFIG_LINUX_IO_URING).  The engine types are the opaque C structs themselves
 // (LinuxAioState, LuringState), defined in the engines' own files.
 //
-// Threading: every function except *_new and *_free runs in the thread of
-// the AioContext the engine is attached to (submissions from that context's
-// coroutines); *_new may run in any thread, and an engine can be created in
-// one thread and attached and used in another.
+// Threading: every function except engine_new and engine_free runs in the
+// thread of the AioContext the engine is attached to (submissions from that
+// context's coroutines); engine_new may run in any thread, and an engine can
+// be created in one thread and attached and used in another.
 #pragma once
 
 #include "qemu/iov.h"
@@ -31,54 +31,51 @@ struct init_failure {
 // handles the types an engine does not support, as QEMU does.
 enum class op { read, write, flush };
 
-#ifdef CONFIG_LINUX_AIO
+// What tells the engines apart where they are named (messages, the
+// qaio_block_engine table).
+struct engine_kind {
+    const char *name;                // "linux-aio", "io_uring"
+    const char *api;                 // the prefix of QEMU's functions
+    const char *completion_bh_name;  // the BH's name in diagnostics
+    unsigned max_in_flight;          // requests handed to the kernel at most
+};
 
-// laio_new: a detached engine with a 1024-event kernel AIO context and its
-// eventfd; nullptr and *why filled in on failure.
-LinuxAioState *laio_new(init_failure *why) noexcept;
-// laio_free: the engine must be detached and idle.
-void laio_free(LinuxAioState *s) noexcept;
-void laio_attach(LinuxAioState *s, loop::context *ctx) noexcept;
-void laio_detach(LinuxAioState *s, loop::context *ctx) noexcept;
-// laio_submit_co: queue, submit per the batching rules, wait (in coroutine
-// context) and return 0 / -errno.  dev_max_batch 0 means no device limit.
+// What every engine type (the opaque C structs LinuxAioState and
+// LuringState, defined in the engines' own files) offers: written once in
+// engine.hh, instantiated in each engine's file.
+//
+// engine_new: a detached engine; nullptr and *why filled in on failure.
+template <class Engine> Engine *engine_new(init_failure *why) noexcept;
+// engine_free: the engine must be detached and idle.
+template <class Engine> void engine_free(Engine *s) noexcept;
+template <class Engine> void engine_attach(Engine *s, loop::context *ctx) noexcept;
+template <class Engine> void engine_detach(Engine *s, loop::context *ctx) noexcept;
+template <class Engine> void engine_plug(Engine *s) noexcept;
+// The context's engine, created and attached on first use.
+template <class Engine>
+Engine *context_engine_setup(loop::context *ctx, init_failure *why) noexcept;
+// The context's engine, or nullptr before context_engine_setup.
+template <class Engine> Engine *context_engine(loop::context *ctx) noexcept;
+
+// Submissions queue, submit per the engine's batching rules, wait (in
+// coroutine context) and return 0 / -errno.  At context finalization,
+// *_context_finalize detach and free the context's engine, if any.
+#ifdef CONFIG_LINUX_AIO
+extern const engine_kind linux_aio_kind;
+// A 1024-event kernel AIO context; dev_max_batch 0 means no device limit.
 int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                    op kind, uint64_t dev_max_batch) noexcept;
-void laio_plug(LinuxAioState *s) noexcept;
 void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept;
-
-// The context's engine, created and attached on first use.
-LinuxAioState *linux_aio_setup(loop::context *ctx, init_failure *why) noexcept;
-// The context's engine if it has one, else nullptr (aio_get_linux_aio).
-LinuxAioState *linux_aio_attached(loop::context *ctx) noexcept;
-// At context finalization: detach and free the context's engine, if any.
 void linux_aio_context_finalize(loop::context *ctx) noexcept;
-
 #endif
 
 #ifdef CONFIG_LINUX_IO_URING
-
-// luring_new: a detached engine with a 128-entry io_uring; nullptr and *why
-// filled in on failure.
-LuringState *luring_new(init_failure *why) noexcept;
-// luring_free: the engine must be detached and idle.
-void luring_free(LuringState *s) noexcept;
-void luring_attach(LuringState *s, loop::context *ctx) noexcept;
-void luring_detach(LuringState *s, loop::context *ctx) noexcept;
-// luring_submit_co: queue, submit, wait (in coroutine context) and return
-// 0 / -errno; short reads, -EAGAIN and -EINTR are handled inside.
+extern const engine_kind io_uring_kind;
+// A 128-entry io_uring; short reads, -EAGAIN and -EINTR are handled inside.
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                      op kind) noexcept;
-void luring_plug(LuringState *s) noexcept;
 void luring_unplug(LuringState *s) noexcept;
-
-// The context's engine, created and attached on first use.
-LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept;
-// The context's engine if it has one, else nullptr (aio_get_linux_io_uring).
-LuringState *io_uring_attached(loop::context *ctx) noexcept;
-// At context finalization: detach and free the context's engine, if any.
 void io_uring_context_finalize(loop::context *ctx) noexcept;
-
 #endif
 
 } // namespace qaio::blockio

@@ -6,14 +6,11 @@
 //
 // Design note.
 //
-// Requests.  A request lives in the frame of the coroutine that waits for
-// it (luring_submit_co): no allocation.  It waits on the engine's FIFO until
-// a submission entry is free, is turned into an SQE at that moment (so a
-// resubmission always describes the request's current state), and carries
-// its own address as user_data.  It completes exactly once: the result is
-// stored and the coroutine woken with aio_co_wake, unless it is the running
-// coroutine (completion during its own submission), which then returns
-// without yielding.  Nothing touches a request after its coroutine was woken.
+// Requests, the queue, plug/unplug, attach/detach and the completion pass
+// are the shared engine core's (engine.hh); here is what is io_uring's own.
+// A request is turned into an SQE only when a submission entry is free (so
+// a resubmission always describes the request's current state), and
+// carries its own address as user_data.
 //
 // Retries.  A CQE with -EAGAIN or -EINTR puts the request back at the tail of
 // the queue unchanged.  A read that returns fewer bytes than asked (but more
@@ -49,11 +46,6 @@
 // to post completions waiting as task work); the eventfd below is the
 // AioContext's wake-up, and busy polling (io_poll) only looks at the CQ
 // ring's head and tail and the SQ ring's flags.
-//
-// Nested event loops.  Each CQE is copied and marked seen before its request
-// is completed, so a nested pass (from a coroutine that runs aio_poll)
-// continues where the outer one stopped; the completion bottom half is
-// scheduled while a pass runs, so a nested aio_poll enters a pass of its own.
 //
 // Rings.  Where the page cache cannot serve a request at once (tmpfs reads,
 // for one), the kernel hands it to an io-wq worker, and on a small machine
@@ -98,7 +90,7 @@
 // flags that completions wait for a kernel entry, which
 // io_uring_peek_batch_cqe then makes itself.  Kernels before 5.19 refuse
 // these flags: the ring is then plain.
-#include "lib/blockio/engines.hh"
+#include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
@@ -122,45 +114,28 @@ namespace qaio::blockio {
 namespace {
 
 constexpr unsigned ring_entries = 128;  // QEMU's ring size
-// Submit/reap rounds one turn may run before it lets the loop do other work.
-constexpr int max_rounds = 16;
 // Requests a completion pass queues before it submits them.
 constexpr unsigned reap_batch = 8;
 
 enum class ring_mode { deferred, cooperative };
 
-struct request {
-    Coroutine *co_;
+struct uring_request : request {
+    using request::request;
     QEMUIOVector *qiov_;
     // The unread part of qiov_ after a short read; zero-filled until then.
-    QEMUIOVector rest_;
+    QEMUIOVector rest_{};
     uint64_t offset_;
-    size_t done_;  // bytes already read by earlier attempts
+    size_t done_bytes_ = 0;  // bytes already read by earlier attempts
     int fd_;
-    int ret_;
-    bool finished_;
-    op kind_;
-    request *next_;
 };
 
-void finish(request *r, int ret) noexcept
-{
-    Coroutine *co = r->co_;
-    r->ret_ = ret;
-    r->finished_ = true;
-    // A coroutine with a caller is the one running: it is still submitting
-    // and finds the result without yielding.
-    if (!co->caller) {
-        qaio::loop::co_wake(co);
-    }
-}
-
-void prep(struct io_uring_sqe *sqe, request *r) noexcept
+void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
 {
     switch (r->kind_) {
     case op::read: {
         const QEMUIOVector *v = r->rest_.iov ? &r->rest_ : r->qiov_;
-        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov), r->offset_ + r->done_);
+        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov),
+                            r->offset_ + r->done_bytes_);
         break;
     }
     case op::write:
@@ -174,12 +149,21 @@ void prep(struct io_uring_sqe *sqe, request *r) noexcept
 }
 
 } // namespace
+
+// The kernel makes the CQ ring twice the SQ ring, and the engine keeps at
+// most a CQ ring's worth in flight.
+const engine_kind io_uring_kind = {"io_uring", "luring", "io_uring completion",
+                                   2 * ring_entries};
+
 } // namespace qaio::blockio
 
-struct LuringState {
+struct LuringState : qaio::blockio::engine<LuringState> {
     using request = qaio::blockio::request;
+    using uring_request = qaio::blockio::uring_request;
     using op = qaio::blockio::op;
     using ring_mode = qaio::blockio::ring_mode;
+
+    LuringState() noexcept : engine(qaio::blockio::io_uring_kind) {}
 
     struct io_uring ring_;
     unsigned max_in_flight_ = 0;  // the CQ ring's size
@@ -192,36 +176,39 @@ struct LuringState {
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
     int watched_fd_ = -1;            // the fd the context watches for us
 
-    qaio::loop::context *ctx_ = nullptr;
-    qaio::loop::bh *completion_bh_ = nullptr;
+    static const qaio::loop::attachment_kind attachment;
 
-    request *head_ = nullptr;
-    request **tail_ = &head_;
-    unsigned in_queue_ = 0;
-    unsigned in_flight_ = 0;  // turned into SQEs and not completed yet
-    unsigned plugged_ = 0;
-    bool blocked_ = false;
-
-    unsigned reaping_ = 0;
-    uint64_t passes_ = 0;
-
-    void enqueue(request *r) noexcept
+    static LuringState *create(qaio::blockio::init_failure *why) noexcept
     {
-        r->next_ = nullptr;
-        *tail_ = r;
-        tail_ = &r->next_;
-        ++in_queue_;
+        auto *s = new (std::nothrow) LuringState;
+        QAIO_CHECK(s, "out of memory allocating an io_uring engine");
+        s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (s->wake_fd_ < 0) {
+            *why = {errno, "failed to create an eventfd for the io_uring ring"};
+            delete s;
+            return nullptr;
+        }
+        int r = -EINVAL;
+        if (qaio::support::knob_int("QAIO_IO_URING_DEFER").value_or(1) != 0) {
+            r = s->make_ring(ring_mode::deferred);
+        }
+        s->deferred_allowed_ = r == 0;
+        if (r < 0) {
+            r = s->make_ring(ring_mode::cooperative);
+        }
+        if (r < 0) {
+            *why = {-r, "failed to init linux io_uring ring"};
+            close(s->wake_fd_);
+            delete s;
+            return nullptr;
+        }
+        return s;
     }
 
-    request *pop() noexcept
+    void release_kernel_side() noexcept
     {
-        request *r = head_;
-        head_ = r->next_;
-        if (!head_) {
-            tail_ = &head_;
-        }
-        --in_queue_;
-        return r;
+        io_uring_queue_exit(&ring_);
+        close(wake_fd_);
     }
 
     // Sets up ring_ as a ring of the given kind (a deferred one disabled and
@@ -318,7 +305,7 @@ struct LuringState {
                                  nullptr);
         }
         if (fd >= 0) {
-            ctx->set_fd_handler(fd, false, on_readable, nullptr, on_poll, on_poll_ready, this);
+            ctx->set_fd_handler(fd, false, on_readable, nullptr, on_poll, on_ready, this);
         }
         watched_fd_ = fd;
     }
@@ -357,8 +344,9 @@ struct LuringState {
     // or SQEs the kernel has not consumed yet.
     bool has_work() const noexcept
     {
-        return head_ || io_uring_sq_ready(&ring_);
+        return !queue_.empty() || io_uring_sq_ready(&ring_);
     }
+
 
     // Fill free SQEs from the queue and submit, again while the kernel takes
     // everything and more waits.  Returns whether the kernel took any entry.
@@ -368,12 +356,12 @@ struct LuringState {
         unsigned pending;
         blocked_ = false;
         for (;;) {
-            while (head_ && in_flight_ < max_in_flight_) {
+            while (!queue_.empty() && in_flight_ < max_in_flight_) {
                 struct io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
                 if (!sqe) {
                     break;  // the SQ ring is full: submit, then refill
                 }
-                qaio::blockio::prep(sqe, pop());
+                qaio::blockio::prep(sqe, static_cast<uring_request *>(queue_.pop()));
                 ++in_flight_;
             }
             pending = io_uring_sq_ready(&ring_);
@@ -395,7 +383,7 @@ struct LuringState {
                 break;
             }
         }
-        if (head_ && in_flight_ >= max_in_flight_) {
+        if (!queue_.empty() && in_flight_ >= max_in_flight_) {
             blocked_ = true;  // the CQ ring is full up: completions resubmit
         }
         if (blocked_ && in_flight_ == pending) {
@@ -408,28 +396,42 @@ struct LuringState {
         return accepted;
     }
 
-    void complete(request *r, int res) noexcept
+    bool next_completion(request **r, long *res) noexcept
     {
+        struct io_uring_cqe *cqe;
+        if (io_uring_peek_batch_cqe(&ring_, &cqe, 1) != 1) {
+            return false;
+        }
+        *r = static_cast<uring_request *>(io_uring_cqe_get_data(cqe));
+        *res = cqe->res;
+        io_uring_cqe_seen(&ring_, cqe);
+        return true;
+    }
+
+    void complete(request *base, long result) noexcept
+    {
+        auto *r = static_cast<uring_request *>(base);
+        int res = int(result);
         if (res == -EINTR || res == -EAGAIN) {
-            enqueue(r);  // again, as it was
+            queue_.push(r);  // again, as it was
             return;
         }
         if (res >= 0 && r->kind_ != op::flush) {
-            size_t total = r->done_ + size_t(res);
+            size_t total = r->done_bytes_ + size_t(res);
             if (total == r->qiov_->size) {
                 res = 0;
             } else if (r->kind_ == op::write) {
                 res = -ENOSPC;
             } else if (res > 0) {
                 // Short read: continue with the remainder, past what was read.
-                r->done_ = total;
+                r->done_bytes_ = total;
                 if (r->rest_.iov) {
                     qemu_iovec_reset(&r->rest_);
                 } else {
                     qemu_iovec_init(&r->rest_, r->qiov_->niov);
                 }
                 qemu_iovec_concat(&r->rest_, r->qiov_, total, r->qiov_->size - total);
-                enqueue(r);
+                queue_.push(r);
                 return;
             } else {
                 // End of file: the rest reads as zeroes.
@@ -440,38 +442,7 @@ struct LuringState {
         if (r->rest_.iov) {
             qemu_iovec_destroy(&r->rest_);
         }
-        qaio::blockio::finish(r, res);
-    }
-
-    // One pass over the CQEs available now.  Returns whether its final flush
-    // handed new entries to the kernel.
-    bool reap_pass() noexcept
-    {
-        ++reaping_;
-        uint64_t pass = ++passes_;
-        // A completion that runs a nested aio_poll must find this BH.
-        qaio::loop::bh_schedule(completion_bh_, 0);
-        unsigned completed = 0;
-        struct io_uring_cqe *cqe;
-        while (io_uring_peek_batch_cqe(&ring_, &cqe, 1) == 1) {
-            auto *r = static_cast<request *>(io_uring_cqe_get_data(cqe));
-            int res = cqe->res;
-            io_uring_cqe_seen(&ring_, cqe);
-            --in_flight_;
-            ++completed;
-            blocked_ = false;
-            complete(r, res);
-            if (passes_ != pass) {
-                pass = passes_;
-                qaio::loop::bh_schedule(completion_bh_, 0);
-            }
-        }
-        qaio::loop::bh_cancel(completion_bh_);
-        --reaping_;
-        if (!plugged_ && !blocked_ && has_work()) {
-            return submit_queued();
-        }
-        return false;
+        r->finish(res);
     }
 
     void process() noexcept
@@ -483,7 +454,7 @@ struct LuringState {
         if (outer) {
             mute_wakeups();
         }
-        for (int round = 0; round < qaio::blockio::max_rounds; round++) {
+        for (int round = 0; round < max_rounds; round++) {
             bool resubmitted = reap_pass();
             if (reaping_) {
                 return;  // a nested pass: the outer one goes on
@@ -529,158 +500,43 @@ struct LuringState {
         auto *s = static_cast<LuringState *>(opaque);
         return io_uring_cq_ready(&s->ring_) > 0 || s->task_work_pending();
     }
-
-    static void on_poll_ready(void *opaque)
-    {
-        static_cast<LuringState *>(opaque)->process();
-    }
-
-    static void on_bh(void *opaque)
-    {
-        static_cast<LuringState *>(opaque)->process();
-    }
 };
 
 namespace qaio::blockio {
 
-LuringState *luring_new(init_failure *why) noexcept
-{
-    auto *s = new (std::nothrow) LuringState;
-    QAIO_CHECK(s, "out of memory allocating an io_uring engine");
-    s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->wake_fd_ < 0) {
-        *why = {errno, "failed to create an eventfd for the io_uring ring"};
-        delete s;
-        return nullptr;
-    }
-    int r = -EINVAL;
-    if (support::knob_int("QAIO_IO_URING_DEFER").value_or(1) != 0) {
-        r = s->make_ring(ring_mode::deferred);
-    }
-    s->deferred_allowed_ = r == 0;
-    if (r < 0) {
-        r = s->make_ring(ring_mode::cooperative);
-    }
-    if (r < 0) {
-        *why = {-r, "failed to init linux io_uring ring"};
-        close(s->wake_fd_);
-        delete s;
-        return nullptr;
-    }
-    return s;
-}
-
-void luring_free(LuringState *s) noexcept
-{
-    QAIO_CHECK(!s->ctx_,
-               "luring_cleanup: io_uring engine %p is still attached to AioContext %p",
-               static_cast<void *>(s), static_cast<void *>(s->ctx_->c()));
-    QAIO_CHECK(!s->in_flight_ && !s->head_,
-               "luring_cleanup: io_uring engine %p still has %u requests in flight and "
-               "%u queued",
-               static_cast<void *>(s), s->in_flight_, s->in_queue_);
-    io_uring_queue_exit(&s->ring_);
-    close(s->wake_fd_);
-    delete s;
-}
-
-void luring_attach(LuringState *s, loop::context *ctx) noexcept
-{
-    QAIO_CHECK(!s->ctx_,
-               "luring_attach_aio_context: io_uring engine %p is already attached to "
-               "AioContext %p",
-               static_cast<void *>(s), static_cast<void *>(s->ctx_->c()));
-    s->ctx_ = ctx;
-    s->completion_bh_ = loop::bh_new(ctx, LuringState::on_bh, s, "io_uring completion");
-    s->watch(ctx);
-}
-
-void luring_detach(LuringState *s, loop::context *ctx) noexcept
-{
-    QAIO_CHECK(s->ctx_ == ctx,
-               "luring_detach_aio_context: io_uring engine %p is attached to AioContext "
-               "%p, not %p",
-               static_cast<void *>(s), s->ctx_ ? static_cast<void *>(s->ctx_->c()) : nullptr,
-               static_cast<void *>(ctx->c()));
-    s->watch(nullptr);
-    loop::bh_delete(s->completion_bh_);
-    s->completion_bh_ = nullptr;
-    s->ctx_ = nullptr;
-}
+QAIO_BLOCKIO_ENGINE_OPERATIONS(LuringState);
 
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                      op kind) noexcept
 {
-    QAIO_CHECK(qaio::coroutine::in_coroutine(),
-               "luring_co_submit called outside coroutine context");
-    QAIO_CHECK(s->ctx_, "luring_co_submit: io_uring engine %p is not attached to an AioContext",
-               static_cast<void *>(s));
-    request r;
-    memset(&r.rest_, 0, sizeof(r.rest_));
-    r.co_ = qaio::coroutine::self();
+    s->check_submit();
+    uring_request r(kind);
     r.qiov_ = qiov;
     r.offset_ = offset;
-    r.done_ = 0;
     r.fd_ = fd;
-    r.ret_ = 0;
-    r.finished_ = false;
-    r.kind_ = kind;
-
-    s->enqueue(&r);
-    if (!s->blocked_ &&
-        ((!s->plugged_ && (!s->reaping_ || s->in_queue_ >= qaio::blockio::reap_batch)) ||
-         s->in_flight_ + s->in_queue_ >= ring_entries)) {
-        s->submit_and_reap();
-    }
-    while (!r.finished_) {
-        qaio::coroutine::yield();
-    }
-    return r.ret_;
-}
-
-void luring_plug(LuringState *s) noexcept
-{
-    s->plugged_++;
+    return s->queue_and_wait(&r, [&] {
+        unsigned queued = s->queue_.size();
+        return (!s->plugged_ && (!s->reaping_ || queued >= reap_batch)) ||
+               s->in_flight_ + queued >= ring_entries;
+    });
 }
 
 void luring_unplug(LuringState *s) noexcept
 {
-    QAIO_CHECK(s->plugged_ > 0,
-               "luring_io_unplug: io_uring engine %p was not plugged", static_cast<void *>(s));
-    if (--s->plugged_ == 0 && !s->blocked_ && s->has_work()) {
+    s->drop_plug();
+    if (!s->plugged_ && !s->blocked_ && s->has_work()) {
         s->submit_and_reap();
     }
 }
 
-// The context's engine is its attachment of this kind, finalized after
-// the thread pool.
-const loop::attachment_kind io_uring_attachment = {2, io_uring_context_finalize};
-
-LuringState *io_uring_setup(loop::context *ctx, init_failure *why) noexcept
-{
-    if (!io_uring_attached(ctx)) {
-        LuringState *s = luring_new(why);
-        if (!s) {
-            return nullptr;
-        }
-        luring_attach(s, ctx);
-        ctx->attach(io_uring_attachment, s);
-    }
-    return io_uring_attached(ctx);
-}
-
-LuringState *io_uring_attached(loop::context *ctx) noexcept
-{
-    return static_cast<LuringState *>(ctx->attached(io_uring_attachment));
-}
-
 void io_uring_context_finalize(loop::context *ctx) noexcept
 {
-    if (LuringState *s = io_uring_attached(ctx)) {
-        luring_detach(s, ctx);
-        luring_free(s);
-        ctx->attach(io_uring_attachment, nullptr);
-    }
+    context_engine_finalize<LuringState>(ctx);
 }
 
 } // namespace qaio::blockio
+
+// The context's engine is its attachment of this kind, finalized after the
+// thread pool.
+const qaio::loop::attachment_kind LuringState::attachment = {
+    2, qaio::blockio::io_uring_context_finalize};

@@ -5,14 +5,8 @@
 //
 // Design note.
 //
-// Requests.  A request lives in the frame of the coroutine that waits for
-// it (laio_submit_co), so it costs no allocation; it is queued on the
-// engine's FIFO, handed to the kernel by io_submit, and completed exactly
-// once: its result is stored, then the coroutine is woken with aio_co_wake,
-// unless the coroutine is the one running (its request completed while it
-// was still submitting), in which case it finds the result without
-// yielding.  Nothing may touch a request after its coroutine was woken: the
-// frame may be gone.
+// Requests, the queue, plug/unplug, attach/detach and the completion pass
+// are the shared engine core's (engine.hh); here is what is linux-aio's own.
 //
 // Batching.  A submission goes to the kernel at once, as in QEMU, unless the
 // engine is plugged (laio_plug), and then waits in the queue until the
@@ -21,9 +15,7 @@
 // coroutines woken by a pass over the completion ring go at once too:
 // holding them to the end of the pass, to save io_submit calls, cost 5-10%
 // of the IOPS of a virtio disk at QD64 (O_DIRECT 4 KiB random reads), the
-// device starting on each request later.  Every pass still ends with a
-// flush of whatever is queued, nested passes included, so a request is
-// never left queued behind a loop that waits for it.  After a flush the
+// device starting on each request later.  After a pass's final flush the
 // engine looks at the ring again (a fast device or the page cache may have
 // completed the batch already), up to a few rounds before it returns to the
 // loop.
@@ -46,17 +38,9 @@
 // compares head and tail.  If the header does not look like the ring this
 // code knows, completions are fetched with io_getevents instead.
 //
-// Nested event loops.  A woken coroutine may run a nested aio_poll before
-// the pass is over.  Each event is copied and consumed (the ring's head
-// advanced, or the io_getevents buffer's index moved) before its request is
-// completed, so a nested pass continues where the outer one stopped and no
-// event is seen twice.  While a pass runs, the engine's completion bottom
-// half is scheduled, so a nested aio_poll enters a pass of its own (and
-// flushes the queue) even if the eventfd has already been read.
-//
 // Threading.  laio_new may run in any thread; everything else runs in the
 // home thread of the context the engine is attached to.
-#include "lib/blockio/engines.hh"
+#include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
@@ -79,8 +63,6 @@ namespace {
 
 constexpr unsigned max_events = 1024;      // size of the kernel AIO context
 constexpr uint64_t default_max_batch = 32; // QEMU's when aio-max-batch is 0
-// Submit/reap rounds one turn may run before it lets the loop do other work.
-constexpr int max_rounds = 16;
 
 // The completion ring's header, as the kernel lays it out (fs/aio.c); the
 // io_events follow it.
@@ -96,35 +78,25 @@ struct aio_ring_header {
 };
 constexpr unsigned aio_ring_magic = 0xa10a10a1;
 
-struct request {
-    Coroutine *co_;
+
+// A request and the iocb that describes it to the kernel.
+struct aio_request : request {
+    using request::request;
     QEMUIOVector *qiov_;
     size_t nbytes_;
-    long ret_;
-    bool done_;
-    op kind_;
-    request *next_;
     struct iocb iocb_;
 };
 
-// Store the result and wake the waiter; the request may be gone afterwards.
-void finish(request *r, long ret) noexcept
-{
-    Coroutine *co = r->co_;
-    r->ret_ = ret;
-    r->done_ = true;
-    // A coroutine with a caller is the one running: it is still submitting
-    // and finds the result without yielding.
-    if (!co->caller) {
-        qaio::loop::co_wake(co);
-    }
-}
-
 } // namespace
+
+const engine_kind linux_aio_kind = {"linux-aio", "laio", "linux-aio completion", max_events};
+
 } // namespace qaio::blockio
 
-struct LinuxAioState {
+struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     using request = qaio::blockio::request;
+
+    LinuxAioState() noexcept : engine(qaio::blockio::linux_aio_kind) {}
 
     io_context_t kctx_ = nullptr;
     // The kernel's completion ring, or null to use io_getevents.
@@ -133,19 +105,6 @@ struct LinuxAioState {
     unsigned ring_nr_ = 0;
 
     EventNotifier notifier_{};
-    qaio::loop::context *ctx_ = nullptr;
-    qaio::loop::bh *completion_bh_ = nullptr;
-
-    // Requests not yet accepted by the kernel, oldest first.
-    request *head_ = nullptr;
-    request **tail_ = &head_;
-    unsigned in_queue_ = 0;
-    unsigned in_flight_ = 0;
-    unsigned plugged_ = 0;
-    bool blocked_ = false;  // the kernel refused more: wait for a completion
-
-    unsigned reaping_ = 0;  // completion passes on the stack
-    uint64_t passes_ = 0;   // passes started, to notice nested ones
 
     // io_getevents fallback: events fetched but not yet completed.
     unsigned ev_next_ = 0;
@@ -153,23 +112,54 @@ struct LinuxAioState {
     struct io_event events_[qaio::blockio::max_events];
     struct iocb *batch_[qaio::blockio::max_events];
 
-    void enqueue(request *r) noexcept
+    static const qaio::loop::attachment_kind attachment;
+
+    static LinuxAioState *create(qaio::blockio::init_failure *why) noexcept
     {
-        r->next_ = nullptr;
-        *tail_ = r;
-        tail_ = &r->next_;
-        ++in_queue_;
+        using namespace qaio::blockio;
+        auto *s = new (std::nothrow) LinuxAioState;
+        QAIO_CHECK(s, "out of memory allocating a linux-aio engine");
+        int r = qaio::loop::notifier::init(&s->notifier_, 0);
+        if (r < 0) {
+            *why = {-r, "failed to initialize event notifier"};
+            delete s;
+            return nullptr;
+        }
+        r = io_setup(int(max_events), &s->kctx_);
+        if (r < 0) {
+            *why = {-r, "failed to create linux AIO context"};
+            qaio::loop::notifier::cleanup(&s->notifier_);
+            delete s;
+            return nullptr;
+        }
+        auto *ring = reinterpret_cast<aio_ring_header *>(s->kctx_);
+        if (ring->magic == aio_ring_magic && ring->incompat_features == 0 &&
+            ring->header_length == sizeof(*ring) && ring->nr > 0) {
+            s->ring_ = ring;
+            s->ring_events_ = reinterpret_cast<struct io_event *>(ring + 1);
+            s->ring_nr_ = ring->nr;
+        }
+        return s;
     }
 
-    request *pop() noexcept
+    void release_kernel_side() noexcept
     {
-        request *r = head_;
-        head_ = r->next_;
-        if (!head_) {
-            tail_ = &head_;
+        qaio::loop::notifier::cleanup(&notifier_);
+        int r = io_destroy(kctx_);
+        if (r < 0) {
+            fprintf(stderr, "laio_cleanup: io_destroy of AIO context %p failed: %s\n",
+                    static_cast<void *>(kctx_), strerror(-r));
         }
-        --in_queue_;
-        return r;
+    }
+
+    void watch(qaio::loop::context *ctx) noexcept
+    {
+        int fd = qaio::loop::notifier::read_fd(&notifier_);
+        if (ctx) {
+            ctx->set_fd_handler(fd, false, on_notifier, nullptr, on_poll, on_ready, this);
+        } else {
+            ctx_->set_fd_handler(fd, false, nullptr, nullptr, nullptr, nullptr, nullptr);
+        }
     }
 
     // QEMU's batch limit: the device's, else the context's (or 32), never
@@ -189,20 +179,22 @@ struct LinuxAioState {
         return limit;
     }
 
+    bool has_work() const noexcept { return !queue_.empty(); }
+
     // Hand the queue to the kernel, front first.  Returns whether any request
     // was accepted.
     bool submit_queued() noexcept
     {
         bool accepted = false;
-        while (head_) {
+        while (!queue_.empty()) {
             unsigned room = qaio::blockio::max_events - in_flight_;
             if (room == 0) {
                 blocked_ = true;
                 break;
             }
             unsigned n = 0;
-            for (request *r = head_; r && n < room; r = r->next_) {
-                batch_[n++] = &r->iocb_;
+            for (request *r = queue_.front(); r && n < room; r = r->next_) {
+                batch_[n++] = &static_cast<qaio::blockio::aio_request *>(r)->iocb_;
             }
             int ret = io_submit(kctx_, n, batch_);
             if (ret == -EINTR) {
@@ -215,11 +207,11 @@ struct LinuxAioState {
             if (ret < 0) {
                 // The kernel rejected the first request itself (bad fd,
                 // unsupported operation...): it alone fails.
-                qaio::blockio::finish(pop(), ret);
+                queue_.pop()->finish(ret);
                 continue;
             }
             for (int i = 0; i < ret; i++) {
-                pop();
+                queue_.pop();
             }
             in_flight_ += unsigned(ret);
             accepted = true;
@@ -228,7 +220,7 @@ struct LinuxAioState {
                 break;
             }
         }
-        if (!head_) {
+        if (queue_.empty()) {
             blocked_ = false;
         } else if (blocked_ && in_flight_ == 0) {
             // No completion will come to unblock the queue: retry from the
@@ -247,6 +239,8 @@ struct LinuxAioState {
         if (!ring_) {
             return false;
         }
+        // Acquire pairs with the kernel's release of the tail after it
+        // wrote the event.
         unsigned tail = std::atomic_ref<unsigned>(ring_->tail).load(std::memory_order_acquire);
         return std::atomic_ref<unsigned>(ring_->head).load(std::memory_order_relaxed) != tail;
     }
@@ -260,7 +254,8 @@ struct LinuxAioState {
         }
         if (ring_) {
             std::atomic_ref<unsigned> head(ring_->head);
-            // Acquire: the kernel writes the event before it moves the tail.
+            // Acquire pairs with the kernel's release of the tail: the event
+            // is written before the tail moves.
             unsigned tail = std::atomic_ref<unsigned>(ring_->tail).load(std::memory_order_acquire);
             unsigned h = head.load(std::memory_order_relaxed);
             if (h == tail) {
@@ -270,7 +265,8 @@ struct LinuxAioState {
                 h %= ring_nr_;
             }
             *ev = ring_events_[h];
-            // Release: the event is copied before the kernel may reuse its slot.
+            // Release pairs with the kernel's acquire of the head: the event
+            // is copied before the kernel may reuse its slot.
             head.store((h + 1) % ring_nr_, std::memory_order_release);
             return true;
         }
@@ -291,8 +287,20 @@ struct LinuxAioState {
         }
     }
 
-    void complete(request *r, long res) noexcept
+    bool next_completion(request **r, long *res) noexcept
     {
+        struct io_event ev;
+        if (!next_event(&ev)) {
+            return false;
+        }
+        *r = static_cast<qaio::blockio::aio_request *>(ev.data);
+        *res = long(ev.res);
+        return true;
+    }
+
+    void complete(request *base, long res) noexcept
+    {
+        auto *r = static_cast<qaio::blockio::aio_request *>(base);
         long ret;
         if (res >= 0 && size_t(res) == r->nbytes_) {
             ret = 0;
@@ -307,57 +315,7 @@ struct LinuxAioState {
         } else {
             ret = 0;
         }
-        qaio::blockio::finish(r, ret);
-    }
-
-    // One pass over the completions available now.  Returns whether its
-    // final flush handed new requests to the kernel.
-    bool reap_pass() noexcept
-    {
-        ++reaping_;
-        uint64_t pass = ++passes_;
-        // A completion that runs a nested aio_poll must find this BH, so
-        // that the nested loop continues the pass and flushes the queue.
-        qaio::loop::bh_schedule(completion_bh_, 0);
-        unsigned completed = 0;
-        struct io_event ev;
-        while (next_event(&ev)) {
-            --in_flight_;
-            ++completed;
-            blocked_ = false;  // a slot was freed
-            complete(static_cast<request *>(ev.data), long(ev.res));
-            if (passes_ != pass) {
-                // A nested pass ran and cancelled the BH at its end.
-                pass = passes_;
-                qaio::loop::bh_schedule(completion_bh_, 0);
-            }
-        }
-        qaio::loop::bh_cancel(completion_bh_);
-        --reaping_;
-        if (head_ && !plugged_ && !blocked_) {
-            return submit_queued();
-        }
-        return false;
-    }
-
-    // Complete what is done and submit what was queued meanwhile; repeat
-    // while submissions may have completed at once.
-    void process() noexcept
-    {
-        for (int round = 0; round < qaio::blockio::max_rounds; round++) {
-            if (!reap_pass() || reaping_) {
-                return;
-            }
-        }
-        // Left for the next loop iteration: the eventfd has been signalled
-        // for whatever completes meanwhile.
-    }
-
-    void submit_and_reap() noexcept
-    {
-        if (submit_queued() && !reaping_) {
-            process();
-        }
+        r->finish(int(ret));
     }
 
     static void on_notifier(void *opaque)
@@ -387,178 +345,55 @@ struct LinuxAioState {
     {
         return static_cast<LinuxAioState *>(opaque)->ring_has_events();
     }
-
-    static void on_poll_ready(void *opaque)
-    {
-        static_cast<LinuxAioState *>(opaque)->process();
-    }
-
-    static void on_bh(void *opaque)
-    {
-        static_cast<LinuxAioState *>(opaque)->process();
-    }
 };
 
 namespace qaio::blockio {
 
-LinuxAioState *laio_new(init_failure *why) noexcept
-{
-    auto *s = new (std::nothrow) LinuxAioState;
-    QAIO_CHECK(s, "out of memory allocating a linux-aio engine");
-    int r = loop::notifier::init(&s->notifier_, 0);
-    if (r < 0) {
-        *why = {-r, "failed to initialize event notifier"};
-        delete s;
-        return nullptr;
-    }
-    r = io_setup(int(max_events), &s->kctx_);
-    if (r < 0) {
-        *why = {-r, "failed to create linux AIO context"};
-        loop::notifier::cleanup(&s->notifier_);
-        delete s;
-        return nullptr;
-    }
-    auto *ring = reinterpret_cast<aio_ring_header *>(s->kctx_);
-    if (ring->magic == aio_ring_magic && ring->incompat_features == 0 &&
-        ring->header_length == sizeof(*ring) && ring->nr > 0) {
-        s->ring_ = ring;
-        s->ring_events_ = reinterpret_cast<struct io_event *>(ring + 1);
-        s->ring_nr_ = ring->nr;
-    }
-    return s;
-}
-
-void laio_free(LinuxAioState *s) noexcept
-{
-    QAIO_CHECK(!s->ctx_,
-               "laio_cleanup: linux-aio engine %p is still attached to AioContext %p",
-               static_cast<void *>(s), static_cast<void *>(s->ctx_->c()));
-    QAIO_CHECK(!s->in_flight_ && !s->head_,
-               "laio_cleanup: linux-aio engine %p still has %u requests in flight and "
-               "%u queued",
-               static_cast<void *>(s), s->in_flight_, s->in_queue_);
-    loop::notifier::cleanup(&s->notifier_);
-    int r = io_destroy(s->kctx_);
-    if (r < 0) {
-        fprintf(stderr, "laio_cleanup: io_destroy of AIO context %p failed: %s\n",
-                static_cast<void *>(s->kctx_), strerror(-r));
-    }
-    delete s;
-}
-
-void laio_attach(LinuxAioState *s, loop::context *ctx) noexcept
-{
-    QAIO_CHECK(!s->ctx_,
-               "laio_attach_aio_context: linux-aio engine %p is already attached to "
-               "AioContext %p",
-               static_cast<void *>(s), static_cast<void *>(s->ctx_->c()));
-    s->ctx_ = ctx;
-    s->completion_bh_ = loop::bh_new(ctx, LinuxAioState::on_bh, s, "linux-aio completion");
-    ctx->set_fd_handler(loop::notifier::read_fd(&s->notifier_), false,
-                        LinuxAioState::on_notifier, nullptr, LinuxAioState::on_poll,
-                        LinuxAioState::on_poll_ready, s);
-}
-
-void laio_detach(LinuxAioState *s, loop::context *ctx) noexcept
-{
-    QAIO_CHECK(s->ctx_ == ctx,
-               "laio_detach_aio_context: linux-aio engine %p is attached to AioContext "
-               "%p, not %p",
-               static_cast<void *>(s), s->ctx_ ? static_cast<void *>(s->ctx_->c()) : nullptr,
-               static_cast<void *>(ctx->c()));
-    ctx->set_fd_handler(loop::notifier::read_fd(&s->notifier_), false, nullptr, nullptr,
-                        nullptr, nullptr, nullptr);
-    loop::bh_delete(s->completion_bh_);
-    s->completion_bh_ = nullptr;
-    s->ctx_ = nullptr;
-}
+QAIO_BLOCKIO_ENGINE_OPERATIONS(LinuxAioState);
 
 int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                    op kind, uint64_t dev_max_batch) noexcept
 {
-    QAIO_CHECK(qaio::coroutine::in_coroutine(),
-               "laio_co_submit called outside coroutine context");
-    QAIO_CHECK(s->ctx_, "laio_co_submit: linux-aio engine %p is not attached to an AioContext",
-               static_cast<void *>(s));
-    request r;
-    r.co_ = qaio::coroutine::self();
+    s->check_submit();
+    aio_request r(kind);
     r.qiov_ = qiov;
-    r.ret_ = 0;
-    r.done_ = false;
-    r.kind_ = kind;
+    r.nbytes_ = kind == op::flush ? 0 : qiov->size;
     switch (kind) {
     case op::read:
         io_prep_preadv(&r.iocb_, fd, qiov->iov, qiov->niov, (long long)offset);
-        r.nbytes_ = qiov->size;
         break;
     case op::write:
         io_prep_pwritev(&r.iocb_, fd, qiov->iov, qiov->niov, (long long)offset);
-        r.nbytes_ = qiov->size;
         break;
     case op::flush:
         io_prep_fdsync(&r.iocb_, fd);
-        r.nbytes_ = 0;
         break;
     }
     io_set_eventfd(&r.iocb_, loop::notifier::read_fd(&s->notifier_));
     r.iocb_.data = &r;
-
-    s->enqueue(&r);
-    if (!s->blocked_ && (!s->plugged_ || s->in_queue_ >= s->max_batch(dev_max_batch))) {
-        s->submit_and_reap();
-    }
-    while (!r.done_) {
-        qaio::coroutine::yield();
-    }
-    return int(r.ret_);
-}
-
-void laio_plug(LinuxAioState *s) noexcept
-{
-    s->plugged_++;
+    return s->queue_and_wait(&r, [&] {
+        return !s->plugged_ || s->queue_.size() >= s->max_batch(dev_max_batch);
+    });
 }
 
 void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept
 {
-    QAIO_CHECK(s->plugged_ > 0,
-               "laio_io_unplug: linux-aio engine %p was not plugged", static_cast<void *>(s));
-    s->plugged_--;
+    s->drop_plug();
     // Another device may have queued past this one's own limit.
-    if (s->in_queue_ >= s->max_batch(dev_max_batch) ||
-        (!s->plugged_ && !s->blocked_ && s->head_)) {
+    if (s->queue_.size() >= s->max_batch(dev_max_batch) ||
+        (!s->plugged_ && !s->blocked_ && !s->queue_.empty())) {
         s->submit_and_reap();
     }
 }
 
-// The context's engine is its attachment of this kind, finalized after
-// the thread pool.
-const loop::attachment_kind linux_aio_attachment = {1, linux_aio_context_finalize};
-
-LinuxAioState *linux_aio_setup(loop::context *ctx, init_failure *why) noexcept
-{
-    if (!linux_aio_attached(ctx)) {
-        LinuxAioState *s = laio_new(why);
-        if (!s) {
-            return nullptr;
-        }
-        laio_attach(s, ctx);
-        ctx->attach(linux_aio_attachment, s);
-    }
-    return linux_aio_attached(ctx);
-}
-
-LinuxAioState *linux_aio_attached(loop::context *ctx) noexcept
-{
-    return static_cast<LinuxAioState *>(ctx->attached(linux_aio_attachment));
-}
-
 void linux_aio_context_finalize(loop::context *ctx) noexcept
 {
-    if (LinuxAioState *s = linux_aio_attached(ctx)) {
-        laio_detach(s, ctx);
-        laio_free(s);
-        ctx->attach(linux_aio_attachment, nullptr);
-    }
+    context_engine_finalize<LinuxAioState>(ctx);
 }
 
 } // namespace qaio::blockio
+
+// The context's engine is its attachment of this kind, finalized after the
+// thread pool.
+const qaio::loop::attachment_kind LinuxAioState::attachment = {
+    1, qaio::blockio::linux_aio_context_finalize};

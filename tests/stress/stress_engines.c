@@ -34,29 +34,6 @@ enum { FILE_SIZE = 1 << 20, SLOT = 4096, SLOTS = FILE_SIZE / SLOT, MAX_REQS = 32
 #endif
 
 #ifdef HAVE_ENGINE
-#if defined(T_FAULT_LINUX_AIO)
-static void *e_setup(AioContext *ctx, Error **errp) { return aio_setup_linux_aio(ctx, errp); }
-static int coroutine_fn e_submit(void *s, int fd, uint64_t offset, QEMUIOVector *qiov, int type)
-{
-    return laio_co_submit(NULL, s, fd, offset, qiov, type, 0);
-}
-static void e_plug(void *s) { laio_io_plug(NULL, s); }
-static void e_unplug(void *s) { laio_io_unplug(NULL, s, 0); }
-#else
-static void *e_setup(AioContext *ctx, Error **errp) { return aio_setup_linux_io_uring(ctx, errp); }
-static int coroutine_fn e_submit(void *s, int fd, uint64_t offset, QEMUIOVector *qiov, int type)
-{
-    return luring_co_submit(NULL, s, fd, offset, qiov, type);
-}
-static void e_plug(void *s) { luring_io_plug(NULL, s); }
-static void e_unplug(void *s) { luring_io_unplug(NULL, s); }
-#endif
-
-static const t_engine engine = {
-    .name = ENGINE_NAME, .setup = e_setup, .co_submit = e_submit,
-    .plug = e_plug, .unplug = e_unplug,
-};
-
 static bool is_linux_aio(void)
 {
     return strcmp(ENGINE_NAME, "linux-aio") == 0;
@@ -262,7 +239,7 @@ static void *run_thread(void *opaque)
     } else {
         ctx = t_engine_ctx_new();
     }
-    s = e_setup(ctx, &err);
+    s = t_eng->setup(ctx, &err);
     if (!s) {
         s_fail("engine setup: %s", error_get_pretty(err));
         error_free(err);
@@ -309,7 +286,7 @@ static void shadow_case(int faults)
 
 int main(void)
 {
-    t_eng = &engine;
+    t_eng = qaio_block_engine(ENGINE_NAME);
     s_init(PROGRAM, 2);
     if (!is_linux_aio() && !t_io_uring_available()) {
         s_skip("shadow", "io_uring is not available");

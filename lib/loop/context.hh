@@ -44,6 +44,8 @@ struct attachment_kind {
     // Detaches and frees the context's object of this kind.
     void (*finalize)(context *ctx) noexcept;
 };
+// Slots of a context's attachment table; a kind's slot is below this.
+constexpr unsigned attachment_slots = 4;
 
 class context {
 public:
@@ -255,7 +257,7 @@ private:
         const attachment_kind *kind = nullptr;
         void *object = nullptr;
     };
-    attachment attachments_[4];
+    attachment attachments_[attachment_slots];
 
     stats stats_;
     context *stats_next_ = nullptr;

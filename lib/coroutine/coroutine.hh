@@ -90,6 +90,18 @@ void set_lock_slot(void *slot) noexcept;
 // True inside a coroutine (one that has a caller).
 bool in_coroutine() noexcept;
 
+// `co` has a caller: it runs, or waits for a coroutine it entered.
+inline bool entered(const Coroutine *co) noexcept
+{
+    return co->caller != nullptr;
+}
+
+// The context `co` last ran in; other threads may be recording a new one.
+inline AioContext *context_of(Coroutine *co) noexcept
+{
+    return __atomic_load_n(&co->ctx, __ATOMIC_RELAXED);
+}
+
 void inc_pool_size(unsigned n) noexcept;
 void dec_pool_size(unsigned n) noexcept;
 

@@ -21,12 +21,8 @@
  * saves those), the stack is 16-byte aligned at every call, and nothing read
  * from thread-local storage before a jump is used after it: the coroutine
  * may come back on another thread.
- *
- * jump_fcontext(to, data) returns, on the resumed side, rax = the handle of
- * the context that jumped to us (now suspended) and rdx = the word it
- * passed: the coroutine it left, with the action in the two low bits
- * (coroutines are 64-byte aligned).  Each resumed side stores that handle
- * in the left coroutine's QAIO_CO_FCTX slot, where it will be resumed from.
+ * The word passed through jump_fcontext is switch_fcontext.cc's: the
+ * coroutine being left, with the action in its two low bits.
  */
 #include "lib/coroutine/switch_asm.h"
 
@@ -35,16 +31,15 @@
 #define COROUTINE_YIELD 1
 #define COROUTINE_ENTER 3
 
-/* jump_fcontext has returned: the coroutine that jumped to us (rdx without
- * the action bits) will be resumed from the handle in rax. */
+/* Resumed: rax is the handle of the context that jumped to us, rdx its word;
+ * the coroutine it left will be resumed from that handle. */
 .macro STORE_LEFT_HANDLE
     mov     %rdx, %rcx
     and     $-4, %rcx
     mov     %rax, QAIO_CO_FCTX(%rcx)
 .endm
 
-/* Back to the caller without a `ret` (the stack holds the return address
- * only). */
+/* Back to the caller without a `ret`. */
 .macro RETURN_BY_JUMP
     pop     %rcx
     .cfi_adjust_cfa_offset -8

@@ -139,12 +139,11 @@ extern thread_local thread_state *tls_thread asm("qaio.coroutine.tls_thread")
 // ---- the steps the backends compose -------------------------------------------
 // enter(), yield() and switch_to() are the steps below around one switch
 // per coroutine entered.  coroutine.cc composes them with backend_switch();
-// the fcontext backend on x86-64
-// composes them in assembly instead (switch_x86_64.S), so that the resumed
-// side reaches its caller by a jump rather than by a return the CPU's
-// return-stack predictor gets wrong (it holds the other stack's return
-// addresses after a switch).  The asm labels give the assembly plain names
-// to define and call.
+// the fcontext backend on x86-64 composes them in assembly instead
+// (switch_x86_64.S), so that the resumed side reaches its caller by a jump
+// rather than by a return the CPU's return-stack predictor gets wrong (it
+// holds the other stack's return addresses after a switch).  The asm labels
+// give the assembly plain names to define and call.
 
 // The state of one enter() across its switches (32 bytes, on its stack).
 struct enter_frame {

@@ -3,6 +3,7 @@
 #include "block/aio.h"
 #include "qapi/error.h"
 
+#include "cabi/error.hh"
 #include "cabi/export.hh"
 #include "lib/loop/context.hh"
 
@@ -14,7 +15,7 @@ QAIO_EXPORT AioContext *aio_context_new(Error **errp)
 {
     context *ctx = context::create();
     if (!ctx) {
-        error_setg_errno(errp, errno, "Failed to initialize event notifier");
+        qaio::cabi::set_init_error(errp, errno, "Failed to initialize event notifier");
         return nullptr;
     }
     return ctx->c();

@@ -6,6 +6,7 @@
 #include "block/raw-aio.h"
 #include "qapi/error.h"
 
+#include "cabi/error.hh"
 #include "cabi/export.hh"
 #include "lib/blockio/engines.hh"
 #include "lib/loop/context.hh"
@@ -20,7 +21,7 @@ QAIO_EXPORT LuringState *luring_init(Error **errp)
     init_failure why{};
     LuringState *s = qaio::blockio::engine_new<LuringState>(&why);
     if (!s) {
-        error_setg_errno(errp, why.errno_, "%s", why.what_);
+        qaio::cabi::set_init_error(errp, why.errno_, why.what_);
     }
     return s;
 }
@@ -75,7 +76,7 @@ QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
     init_failure why{};
     LuringState *s = qaio::blockio::context_engine_setup<LuringState>(context::from(ctx), &why);
     if (!s) {
-        error_setg_errno(errp, why.errno_, "%s", why.what_);
+        qaio::cabi::set_init_error(errp, why.errno_, why.what_);
     }
     return s;
 }

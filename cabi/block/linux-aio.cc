@@ -7,6 +7,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 
+#include "cabi/error.hh"
 #include "cabi/export.hh"
 #include "lib/blockio/engines.hh"
 #include "lib/loop/context.hh"
@@ -21,7 +22,7 @@ QAIO_EXPORT LinuxAioState *laio_init(Error **errp)
     init_failure why{};
     LinuxAioState *s = qaio::blockio::engine_new<LinuxAioState>(&why);
     if (!s) {
-        error_setg_errno(errp, why.errno_, "%s", why.what_);
+        qaio::cabi::set_init_error(errp, why.errno_, why.what_);
     }
     return s;
 }
@@ -79,7 +80,7 @@ QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
     init_failure why{};
     LinuxAioState *s = qaio::blockio::context_engine_setup<LinuxAioState>(context::from(ctx), &why);
     if (!s) {
-        error_setg_errno(errp, why.errno_, "%s", why.what_);
+        qaio::cabi::set_init_error(errp, why.errno_, why.what_);
     }
     return s;
 }

@@ -3,30 +3,20 @@
 #include "block/thread-pool.h"
 
 #include "cabi/export.hh"
-#include "lib/loop/context.hh"
-#include "lib/pool/thread_pool.hh"
+#include "cabi/opaque.hh"
 
-using qaio::loop::context;
-
-namespace {
-
-qaio::pool::thread_pool *cast(ThreadPool *p)
-{
-    return reinterpret_cast<qaio::pool::thread_pool *>(p);
-}
-
-} // namespace
+using qaio::cabi::from;
+using qaio::cabi::to_c;
 
 QAIO_EXPORT ThreadPool *thread_pool_new(struct AioContext *ctx)
 {
-    return reinterpret_cast<ThreadPool *>(
-        qaio::pool::pool_new(ctx ? context::from(ctx) : nullptr));
+    return to_c(qaio::pool::pool_new(ctx ? from(ctx) : nullptr));
 }
 
 QAIO_EXPORT void thread_pool_free(ThreadPool *pool)
 {
     if (pool) {
-        qaio::pool::pool_free(cast(pool));
+        qaio::pool::pool_free(from(pool));
     }
 }
 
@@ -34,21 +24,21 @@ QAIO_EXPORT BlockAIOCB *thread_pool_submit_aio(ThreadPool *pool, ThreadPoolFunc 
                                                void *arg, BlockCompletionFunc *cb,
                                                void *opaque)
 {
-    return qaio::pool::submit(cast(pool), func, arg, cb, opaque);
+    return qaio::pool::submit(from(pool), func, arg, cb, opaque);
 }
 
 QAIO_EXPORT int coroutine_fn thread_pool_submit_co(ThreadPool *pool, ThreadPoolFunc *func,
                                                    void *arg)
 {
-    return qaio::pool::submit_co(cast(pool), func, arg);
+    return qaio::pool::submit_co(from(pool), func, arg);
 }
 
 QAIO_EXPORT void thread_pool_submit(ThreadPool *pool, ThreadPoolFunc *func, void *arg)
 {
-    qaio::pool::submit(cast(pool), func, arg, nullptr, nullptr);
+    qaio::pool::submit(from(pool), func, arg, nullptr, nullptr);
 }
 
 QAIO_EXPORT void thread_pool_update_params(ThreadPool *pool, struct AioContext *ctx)
 {
-    qaio::pool::update_params(cast(pool), context::from(ctx));
+    qaio::pool::update_params(from(pool), from(ctx));
 }

@@ -22,7 +22,7 @@ QAIO_EXPORT void qemu_coroutine_enter(Coroutine *coroutine)
 
 QAIO_EXPORT void qemu_coroutine_enter_if_inactive(Coroutine *coroutine)
 {
-    if (!qemu_coroutine_entered(coroutine)) {
+    if (!co::entered(coroutine)) {
         co::enter_here(coroutine);
     }
 }
@@ -39,7 +39,7 @@ QAIO_EXPORT void qemu_coroutine_yield(void)
 
 QAIO_EXPORT AioContext *qemu_coroutine_get_aio_context(Coroutine *coroutine)
 {
-    return __atomic_load_n(&coroutine->ctx, __ATOMIC_RELAXED);
+    return co::context_of(coroutine);
 }
 
 QAIO_EXPORT Coroutine *qemu_coroutine_self(void)
@@ -54,7 +54,7 @@ QAIO_EXPORT bool qemu_in_coroutine(void)
 
 QAIO_EXPORT bool qemu_coroutine_entered(Coroutine *coroutine)
 {
-    return coroutine->caller != nullptr;
+    return co::entered(coroutine);
 }
 
 QAIO_EXPORT void qemu_coroutine_inc_pool_size(unsigned int additional_pool_size)

@@ -3,6 +3,7 @@
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 
+#include "cabi/error.hh"
 #include "cabi/export.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
@@ -22,7 +23,7 @@ QAIO_EXPORT int qemu_init_main_loop(Error **errp)
     const char *failed_step = nullptr;
     int r = ml::init(&main_loop_tlg, qemu_timer_notify_cb, &failed_step);
     if (r < 0) {
-        error_setg_errno(errp, -r, "%s", failed_step);
+        qaio::cabi::set_init_error(errp, -r, failed_step);
     }
     return r;
 }

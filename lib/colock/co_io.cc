@@ -19,7 +19,7 @@ namespace qaio::colock {
 namespace {
 
 struct fd_wait {
-    AioContext *ctx_;
+    loop::context *ctx_;
     Coroutine *co_;
     int fd_;
 };
@@ -30,7 +30,7 @@ void fd_readable_cb(void *opaque)
 
     // Read everything before the entry: *w dies when the waiter resumes.
     Coroutine *co = w->co_;
-    aio_set_fd_handler(w->ctx_, w->fd_, false, nullptr, nullptr, nullptr, nullptr, nullptr);
+    w->ctx_->set_fd_handler(w->fd_, false, nullptr, nullptr, nullptr, nullptr, nullptr);
     coroutine::enter_here(co);
 }
 
@@ -40,10 +40,11 @@ void yield_until_readable(int fd) noexcept
 {
     QAIO_CHECK(coroutine::in_coroutine(), "yield_until_fd_readable(%d) called outside a coroutine",
                fd);
-    fd_wait w{loop::current_context(), coroutine::self(), fd};
-    QAIO_CHECK(w.ctx_, "yield_until_fd_readable(%d): no current AioContext", fd);
+    AioContext *ctx = loop::current_context();
+    QAIO_CHECK(ctx, "yield_until_fd_readable(%d): no current AioContext", fd);
+    fd_wait w{loop::context::from(ctx), coroutine::self(), fd};
 
-    aio_set_fd_handler(w.ctx_, fd, false, fd_readable_cb, nullptr, nullptr, nullptr, &w);
+    w.ctx_->set_fd_handler(fd, false, fd_readable_cb, nullptr, nullptr, nullptr, &w);
     coroutine::yield();
 }
 

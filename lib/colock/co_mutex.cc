@@ -208,6 +208,8 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
     // The caller's biased attempt failed: the mutex is in the atomic
     // protocol, nobody's yet, another thread's, or ours and taken.
     for (;;) {
+        // Acquire: pairs with the acq_rel CAS of bias_claim or bias_revoke
+        // that set it.
         unsigned b = at(mutex->bias).load(std::memory_order_acquire);
         if (b == bias_revoked) {
             break;
@@ -241,6 +243,7 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
             unsigned now = locked.load(std::memory_order_relaxed);
             if (now == 0) {
                 expected = 0;
+                // Acquire: pairs with the release in unlock's decrement.
                 if (locked.compare_exchange_strong(expected, 1, std::memory_order_acquire,
                                                    std::memory_order_relaxed)) {
                     got = true;
@@ -253,6 +256,8 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
             }
             cpu_relax();
         }
+        // Seq_cst: pairs with unlock's seq_cst decrement, so that one of the
+        // two sees the other (a waiter counted, or the mutex free).
         if (!got && locked.fetch_add(1, std::memory_order_seq_cst) != 0) {
             lock_slow(mutex, self);
             // Woken by co_wake in the context we last ran in.
@@ -292,7 +297,8 @@ namespace {
     at(mutex->holder).store(nullptr, std::memory_order_relaxed);
     self->locks_held--;
 
-    // Release: the next holder's acquire sees our critical section.
+    // Release: the next holder's acquire (lock's CAS or fetch_add) sees our
+    // critical section.
     if (locked.fetch_sub(1, std::memory_order_seq_cst) == 1) {
         return;
     }

@@ -200,6 +200,7 @@ bool bias_claim(CoMutex *m, bias_slot *me) noexcept
 {
     std::atomic_ref<unsigned> bias(m->bias);
     unsigned expected = 0;
+    // acq_rel: pairs with bias_revoke's CAS and lock_unbiased's acquire load.
     return bias.compare_exchange_strong(expected, me->id, std::memory_order_acq_rel,
                                         std::memory_order_relaxed) ||
            expected == me->id;
@@ -208,6 +209,8 @@ bool bias_claim(CoMutex *m, bias_slot *me) noexcept
 void bias_revoke(CoMutex *m, bias_slot *me) noexcept
 {
     std::atomic_ref<unsigned> bias(m->bias);
+    // Acquire, and acq_rel in the CASes below: pair with bias_claim's CAS
+    // and with a concurrent revoker's.
     unsigned b = bias.load(std::memory_order_acquire);
     while (b != bias_revoked) {
         uint32_t owner = b & ~bias_revoking;
@@ -235,6 +238,7 @@ void bias_revoke(CoMutex *m, bias_slot *me) noexcept
                        "CoMutex %p: membarrier failed (%s) while revoking its bias",
                        static_cast<void *>(m), strerror(err));
         }
+        // Acquire: pairs with the release in the owner's fast_step_end.
         for (unsigned spins = 0; slots[owner].busy.load(std::memory_order_acquire) == m;
              spins++) {
             if (spins > 100) {

@@ -15,6 +15,8 @@
 
 #include "block/aio.h"
 #include "lib/support/fatal.hh"
+#include "lib/timer/clock.hh"
+#include "lib/timer/timer_list.hh"
 
 #include <atomic>
 
@@ -40,7 +42,7 @@ void co_sleep_wake(QemuCoSleep *w) noexcept
     }
     const char *expected = sleep_marker;
     // Release: the sleeper, and whoever schedules it next, see the marker
-    // gone; pairs with the acquire in the core's scheduling.
+    // gone; pairs with the CAS of co_schedule (lib/loop/co_schedule.cc).
     if (!std::atomic_ref(co->scheduled)
              .compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
@@ -58,6 +60,7 @@ void co_sleep(QemuCoSleep *w) noexcept
     Coroutine *self = coroutine::self();
     const char *expected = nullptr;
 
+    // acq_rel: pairs with co_sleep_wake's CAS, which clears the marker.
     if (!std::atomic_ref(self->scheduled)
              .compare_exchange_strong(expected, sleep_marker, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
@@ -81,13 +84,13 @@ void co_sleep_ns(QemuCoSleep *w, QEMUClockType type, int64_t ns) noexcept
                static_cast<void *>(w));
     QEMUTimer timer;
 
-    aio_timer_init(ctx, &timer, type, SCALE_NS, sleep_timer_cb, w);
+    timer::timer_setup(&timer, ctx->tlg.tl[type], SCALE_NS, 0, sleep_timer_cb, w);
     // The timer fires in this context's thread, hence not before we have
     // parked below: setting it first leaves no window.
-    int64_t now = qemu_clock_get_ns(type);
-    timer_mod(&timer, ns > INT64_MAX - now ? INT64_MAX : now + ns);
+    int64_t now = timer::clock_now_ns(type);
+    timer::timer_arm_ns(&timer, ns > INT64_MAX - now ? INT64_MAX : now + ns);
     co_sleep(w);
-    timer_del(&timer);
+    timer::timer_disarm(&timer);
 }
 
 } // namespace qaio::colock

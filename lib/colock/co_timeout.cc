@@ -32,13 +32,15 @@ struct timeout_state {
 
     void unref() noexcept
     {
-        // acq_rel: the last one out sees everything the other side did.
+        // acq_rel: the last one out sees everything the other side did
+        // (pairs with the other side's unref).
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             delete this;
         }
     }
 
-    // The side that moves `running` to its own outcome wins.
+    // The side that moves `running` to its own outcome wins (acq_rel:
+    // pairs with the other side's decide).
     bool decide(outcome o) noexcept
     {
         outcome expected = outcome::running;

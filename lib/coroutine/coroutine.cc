@@ -160,11 +160,11 @@ inline coroutine *running_in(thread_state *ts) noexcept
 
 // Makes `to` current on this thread and jumps.  `ts` must be this thread's
 // state (fetched since the last switch).
-inline int switch_in(thread_state *ts, coroutine *from, coroutine *to, int action,
-                     bool final = false) noexcept
+inline void switch_in(thread_state *ts, coroutine *from, coroutine *to, int action,
+                      bool final = false) noexcept
 {
     ts->current_ = to;
-    return backend_switch(from, to, action, final);
+    backend_switch(from, to, action, final);
 }
 
 coroutine *fresh() noexcept
@@ -431,7 +431,10 @@ __attribute__((noinline)) void switch_start(coroutine *to) noexcept
     thread_here()->current_ = to;
 }
 
-void enter_generic(AioContext *ctx, Coroutine *co) noexcept
+// ---- the entry points, unless the backend has them in assembly ------------
+#if !defined(QAIO_SWITCH_ASM)
+
+void enter(AioContext *ctx, Coroutine *co) noexcept
 {
     enter_frame f;
     coroutine *to = enter_start(ctx, co, &f);
@@ -441,18 +444,25 @@ void enter_generic(AioContext *ctx, Coroutine *co) noexcept
     } while (to);
 }
 
-void yield_generic() noexcept
+void enter_here(Coroutine *co) noexcept
+{
+    enter(support::current_context(), co);
+}
+
+void yield() noexcept
 {
     switch_pair p = yield_start();
     backend_switch(p.from_, p.to_, COROUTINE_YIELD, false);
     // Resumed, possibly by another thread: nothing thread-local is reused.
 }
 
-int switch_generic(coroutine *from, coroutine *to, int action) noexcept
+int switch_to(Coroutine *from, Coroutine *to, int action) noexcept
 {
-    switch_start(to);
-    return backend_switch(from, to, action, false);
+    switch_start(of(to));
+    return backend_switch(of(from), of(to), action, false);
 }
+
+#endif
 
 Coroutine *self() noexcept
 {

@@ -23,7 +23,7 @@
 // Thread-local state is reached through out-of-line accessors only, and never
 // reused after a switch: a coroutine may be resumed by another thread, and a
 // compiler that kept a thread-local address across the switch would read the
-// old thread's values (trap 17).
+// old thread's values (a coroutine moved between threads sees stale TLS).
 #pragma once
 
 #include "qemu/osdep.h"
@@ -68,12 +68,12 @@ Coroutine *create(CoroutineEntry *entry, void *opaque) noexcept;
 // qemu_aio_coroutine_enter: runs `co` (recording `ctx` as its context) until
 // it yields or ends, then the coroutines it woke, depth-first.  Aborts if
 // `co` is scheduled or already entered.
-void enter(AioContext *ctx, Coroutine *co) noexcept;
+void enter(AioContext *ctx, Coroutine *co) noexcept asm("qaio.coroutine.enter");
 // qemu_coroutine_enter: enter() in this thread's current context.
-void enter_here(Coroutine *co) noexcept;
+void enter_here(Coroutine *co) noexcept asm("qaio.coroutine.enter_here");
 
 // Back to whoever entered the running coroutine; aborts outside coroutines.
-void yield() noexcept;
+void yield() noexcept asm("qaio.coroutine.yield");
 
 // The running coroutine, or the thread's leader (never null).
 Coroutine *self() noexcept;
@@ -90,6 +90,18 @@ void set_lock_slot(void *slot) noexcept;
 // True inside a coroutine (one that has a caller).
 bool in_coroutine() noexcept;
 
+// `co` has a caller: it runs, or waits for a coroutine it entered.
+inline bool entered(const Coroutine *co) noexcept
+{
+    return co->caller != nullptr;
+}
+
+// The context `co` last ran in; other threads may be recording a new one.
+inline AioContext *context_of(Coroutine *co) noexcept
+{
+    return __atomic_load_n(&co->ctx, __ATOMIC_RELAXED);
+}
+
 void inc_pool_size(unsigned n) noexcept;
 void dec_pool_size(unsigned n) noexcept;
 
@@ -101,7 +113,8 @@ Coroutine *make() noexcept;
 void destroy(Coroutine *co) noexcept;
 // Makes `to` current and switches to it; returns the action `from` is
 // resumed with.
-int switch_to(Coroutine *from, Coroutine *to, int action) noexcept;
+int switch_to(Coroutine *from, Coroutine *to, int action) noexcept
+    asm("qaio.coroutine.switch_to");
 
 // ---- the thread's state ---------------------------------------------------------
 namespace detail {
@@ -118,17 +131,19 @@ struct thread_state {
 // %fs-relative access instead of a __tls_get_addr call, 8 bytes of static
 // TLS.  Read only as coroutine.cc's accessors and the fcontext backend's
 // assembly do: never across a switch.
-extern thread_local thread_state *tls_thread __attribute__((tls_model("initial-exec")));
+extern thread_local thread_state *tls_thread asm("qaio.coroutine.tls_thread")
+    __attribute__((tls_model("initial-exec")));
 
 } // namespace detail
 
 // ---- the steps the backends compose -------------------------------------------
-// enter(), yield() and switch_to() are defined by the backend (switch_*.cc):
-// each is its steps below around one switch per coroutine entered.  The
-// generic compositions use backend_switch(); the fcontext backend on x86-64
-// composes them in assembly instead, so that the resumed side reaches its
-// caller by a jump rather than by a return the CPU's return-stack predictor
-// gets wrong (it holds the other stack's return addresses after a switch).
+// enter(), yield() and switch_to() are the steps below around one switch
+// per coroutine entered.  coroutine.cc composes them with backend_switch();
+// the fcontext backend on x86-64 composes them in assembly instead
+// (switch_x86_64.S), so that the resumed side reaches its caller by a jump
+// rather than by a return the CPU's return-stack predictor gets wrong (it
+// holds the other stack's return addresses after a switch).  The asm labels
+// give the assembly plain names to define and call.
 
 // The state of one enter() across its switches (32 bytes, on its stack).
 struct enter_frame {
@@ -141,13 +156,16 @@ struct enter_frame {
 // Checks `co` (not scheduled, not entered), records the enterer and `ctx` in
 // it and makes it current: the caller then switches f->self_ -> result with
 // COROUTINE_ENTER.
-coroutine *enter_start(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept;
+coroutine *enter_start(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept
+    asm("qaio.coroutine.enter_start");
 // The same in this thread's current context.
-coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept;
+coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept
+    asm("qaio.coroutine.enter_start_here");
 // After f->to_ came back with `action`: recycles it if it ended, queues what
 // it woke, and returns the next coroutine to switch to (prepared as by
 // enter_start), or nullptr when enter() is done.
-coroutine *enter_resumed(enter_frame *f, int action) noexcept;
+coroutine *enter_resumed(enter_frame *f, int action) noexcept
+    asm("qaio.coroutine.enter_resumed");
 
 // yield()'s first half: leaves the running coroutine for its caller, which
 // is made current; aborts outside coroutines.
@@ -155,15 +173,10 @@ struct switch_pair {
     coroutine *from_;
     coroutine *to_;
 };
-switch_pair yield_start() noexcept;
+switch_pair yield_start() noexcept asm("qaio.coroutine.yield_start");
 
 // switch_to()'s first half: makes `to` current.
-void switch_start(coroutine *to) noexcept;
-
-// The compositions with backend_switch() (coroutine.cc).
-void enter_generic(AioContext *ctx, Coroutine *co) noexcept;
-void yield_generic() noexcept;
-int switch_generic(coroutine *from, coroutine *to, int action) noexcept;
+void switch_start(coroutine *to) noexcept asm("qaio.coroutine.switch_start");
 
 // The coroutine running on this thread, or its leader.
 coroutine *running() noexcept;

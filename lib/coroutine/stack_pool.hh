@@ -8,7 +8,8 @@
 // one costs neither a system call nor a new fiber.  It is global (coroutines
 // created on one thread and ended on another meet here) and bounded, which,
 // with the bounded QEMU pools in front of it, bounds the number of mappings
-// a process keeps whatever its threads do (trap 18).
+// a process keeps whatever its threads do (coroutines created on one thread
+// and freed on another must not grow the mappings past vm.max_map_count).
 #pragma once
 
 #include <cstddef>

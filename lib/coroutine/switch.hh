@@ -8,8 +8,9 @@
 // (makecontext/swapcontext once per stack to start it, then sigsetjmp and
 // siglongjmp without the signal mask, QEMU's technique).  Both keep their
 // state in the same switch_state, so a coroutine has one layout whatever the
-// build chose.  Each backend also defines the entry points enter(), yield()
-// and switch_to() of coroutine.hh from the steps declared there.
+// build chose.  The entry points enter(), yield() and switch_to() of
+// coroutine.hh are coroutine.cc's, around backend_switch(), except on
+// x86-64 with fcontext (switch_x86_64.S).
 //
 // What a switch promises: `from` is the coroutine running on this thread; the
 // caller has already made `to` the thread's current coroutine; the call
@@ -17,11 +18,12 @@
 // thread passed.  Nothing is read from thread-local storage after the jump:
 // the coroutine may have been resumed by another thread.
 //
-// Annotations (trap 19): ASan must hear of a switch before the jump
-// (__sanitizer_start_switch_fiber, with the bounds of the stack being
-// entered and a slot for the fake stack being left) and after it, on the
-// resumed side (__sanitizer_finish_switch_fiber, which also tells us the
-// bounds of the stack just left: that is how a thread's own stack, the
+// Annotations (without them the sanitizers report false stack errors, and
+// ASan corrupts a pooled coroutine's fake stack): ASan must hear of a switch
+// before the jump (__sanitizer_start_switch_fiber, with the bounds of the
+// stack being entered and a slot for the fake stack being left) and after
+// it, on the resumed side (__sanitizer_finish_switch_fiber, which also tells
+// us the bounds of the stack just left: that is how a thread's own stack, the
 // leader's, gets known).  A coroutine that is suspended and will be resumed
 // keeps its fake stack in its slot, including a pooled one that "ended" but
 // whose stack frames stay alive in the entry loop; only a coroutine that is
@@ -34,6 +36,8 @@
 
 #include "qemu/osdep.h"
 #include "qemu/coroutine_int.h"
+
+#include "lib/coroutine/switch_asm.h"
 
 #include <csetjmp>
 #include <cstddef>

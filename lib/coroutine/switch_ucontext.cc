@@ -20,7 +20,6 @@
 
 #include "lib/coroutine/coroutine.hh"
 
-#include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 
 #include <cerrno>
@@ -122,32 +121,6 @@ int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexc
     }
     fiber_finish_switch(&from->fiber_, &origin()->fiber_);
     return r - action_bias;
-}
-
-} // namespace qaio::coroutine
-
-// ---- the entry points: the generic compositions ------------------------------
-
-namespace qaio::coroutine {
-
-void enter(AioContext *ctx, Coroutine *co) noexcept
-{
-    enter_generic(ctx, co);
-}
-
-void enter_here(Coroutine *co) noexcept
-{
-    enter_generic(support::current_context(), co);
-}
-
-void yield() noexcept
-{
-    yield_generic();
-}
-
-int switch_to(Coroutine *from, Coroutine *to, int action) noexcept
-{
-    return switch_generic(of(from), of(to), action);
 }
 
 } // namespace qaio::coroutine

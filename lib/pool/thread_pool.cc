@@ -63,11 +63,11 @@
 // it is still counted, so the BH and the context outlive that call too.
 #include "lib/pool/thread_pool.hh"
 
+#include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
-#include "qemu/coroutine.h"
 
 #include <atomic>
 #include <cerrno>
@@ -420,7 +420,7 @@ void co_waiter_done(void *opaque, int ret)
 {
     auto *w = static_cast<co_waiter *>(opaque);
     w->ret = ret;
-    aio_co_wake(w->co);
+    loop::co_wake(w->co);
 }
 
 // QAIO_THREAD_POOL_IDLE_MS in nanoseconds; a value too large to convert
@@ -529,16 +529,13 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
     return &r->common;
 }
 
-// The coroutine core is reached through its C API (qemu/coroutine.h,
-// block/aio.h): that is its stable contract, and inside a QEMU tree these
-// names are still ours.
 int submit_co(thread_pool *p, ThreadPoolFunc *func, void *arg) noexcept
 {
-    QAIO_CHECK(qemu_in_coroutine(), "thread_pool_submit_co(%p) called outside a coroutine",
-               static_cast<void *>(p));
-    co_waiter w = {qemu_coroutine_self(), -EINPROGRESS};
+    QAIO_CHECK(coroutine::in_coroutine(),
+               "thread_pool_submit_co(%p) called outside a coroutine", static_cast<void *>(p));
+    co_waiter w = {coroutine::self(), -EINPROGRESS};
     submit(p, func, arg, co_waiter_done, &w);
-    qemu_coroutine_yield();
+    coroutine::yield();
     return w.ret;
 }
 

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fcontext backend's entry points on x86-64 (System V): enter(),
+ * enter_here(), yield() and switch_to() of coroutine.hh, around the C++
+ * steps declared there and Boost.Context's jump_fcontext.
+ *
+ * Why assembly: after a switch the CPU's return-stack predictor holds the
+ * return addresses of the stack we left, so every `ret` into a frame of the
+ * resumed stack mispredicts (one such return costs more than the jump
+ * itself).  These functions make, before the jump, only calls that return
+ * before it, and after it store the left context's handle, call the
+ * remaining steps and go back to their caller by popping the return address
+ * and jumping to it, which the indirect-branch predictor learns.  That
+ * leaves a CET shadow stack behind, and the sanitizers need annotations
+ * around each jump: coroutine.cc's C++ versions serve those builds.
+ *
+ * Every function here and every C++ step it calls has a plain assembler
+ * name, given by an asm label in coroutine.hh ("qaio.coroutine.*": no C
+ * identifier can be spelt so, and none is a mangled C++ name), and is
+ * hidden.  None keeps a callee-saved register of its own (jump_fcontext
+ * saves those), the stack is 16-byte aligned at every call, and nothing read
+ * from thread-local storage before a jump is used after it: the coroutine
+ * may come back on another thread.
+ * The word passed through jump_fcontext is switch_fcontext.cc's: the
+ * coroutine being left, with the action in its two low bits.
+ */
+#include "lib/coroutine/switch_asm.h"
+
+#if defined(QAIO_SWITCH_ASM)
+
+#define COROUTINE_YIELD 1
+#define COROUTINE_ENTER 3
+
+/* Resumed: rax is the handle of the context that jumped to us, rdx its word;
+ * the coroutine it left will be resumed from that handle. */
+.macro STORE_LEFT_HANDLE
+    mov     %rdx, %rcx
+    and     $-4, %rcx
+    mov     %rax, QAIO_CO_FCTX(%rcx)
+.endm
+
+/* Back to the caller without a `ret`. */
+.macro RETURN_BY_JUMP
+    pop     %rcx
+    .cfi_adjust_cfa_offset -8
+    jmp     *%rcx
+.endm
+
+    .text
+
+/*
+ * enter(ctx = rdi, co = rsi) and enter_here(co = rdi): enter_start() or
+ * enter_start_here() fills the enter_frame and returns the coroutine to
+ * switch to; after each switch back, enter_resumed() returns the next one,
+ * or null when enter() is done.  Frame (48 bytes, the CFA at rsp + 48):
+ *
+ *     rsp + 40   return address
+ *     rsp + 32   padding (alignment)
+ *     rsp + 24   enter_frame.pending_
+ *     rsp + 16   enter_frame.to_
+ *     rsp +  8   enter_frame.ctx_
+ *     rsp +  0   enter_frame.self_
+ */
+    .p2align 4
+    .globl  qaio.coroutine.enter_here
+    .hidden qaio.coroutine.enter_here
+    .type   qaio.coroutine.enter_here, @function
+qaio.coroutine.enter_here:
+    .cfi_startproc
+    sub     $40, %rsp
+    .cfi_adjust_cfa_offset 40
+    mov     %rsp, %rsi
+    call    qaio.coroutine.enter_start_here   /* rax = coroutine to enter */
+    jmp     .Lenter_loop
+    .cfi_endproc
+    .size   qaio.coroutine.enter_here, .-qaio.coroutine.enter_here
+
+    .p2align 4
+    .globl  qaio.coroutine.enter
+    .hidden qaio.coroutine.enter
+    .type   qaio.coroutine.enter, @function
+qaio.coroutine.enter:
+    .cfi_startproc
+    sub     $40, %rsp
+    .cfi_adjust_cfa_offset 40
+    mov     %rsp, %rdx
+    call    qaio.coroutine.enter_start        /* rax = coroutine to enter */
+.Lenter_loop:
+    mov     QAIO_CO_FCTX(%rax), %rdi
+    mov     QAIO_FRAME_SELF(%rsp), %rsi
+    or      $COROUTINE_ENTER, %rsi
+    call    *jump_fcontext@GOTPCREL(%rip)
+    STORE_LEFT_HANDLE
+    mov     %edx, %esi
+    and     $3, %esi
+    /* A yield that woke nobody, with nothing pending: enter_resumed()
+     * would only return null. */
+    cmp     $COROUTINE_YIELD, %esi
+    jne     1f
+    mov     QAIO_FRAME_TO(%rsp), %rcx
+    cmpq    $0, QAIO_CO_WAKEUP(%rcx)
+    jne     1f
+    cmpq    $0, QAIO_FRAME_PENDING(%rsp)
+    je      2f
+1:
+    mov     %rsp, %rdi
+    call    qaio.coroutine.enter_resumed      /* rax = next, or null */
+    test    %rax, %rax
+    jnz     .Lenter_loop
+2:
+    add     $40, %rsp
+    .cfi_adjust_cfa_offset -40
+    RETURN_BY_JUMP
+    .cfi_endproc
+    .size   qaio.coroutine.enter, .-qaio.coroutine.enter
+
+/*
+ * yield(): yield_start() inline when the thread runs a coroutine that has a
+ * caller (the caller becomes current and the link is cut); otherwise the
+ * call, which aborts.  Frame while jumping (16 bytes, the CFA at rsp + 16):
+ *
+ *     rsp +  8   return address
+ *     rsp +  0   padding (alignment)
+ */
+    .p2align 4
+    .globl  qaio.coroutine.yield
+    .hidden qaio.coroutine.yield
+    .type   qaio.coroutine.yield, @function
+qaio.coroutine.yield:
+    .cfi_startproc
+    mov     qaio.coroutine.tls_thread@gottpoff(%rip), %rax
+    mov     %fs:(%rax), %rax                   /* the thread's state */
+    test    %rax, %rax
+    jz      1f
+    mov     QAIO_TS_CURRENT(%rax), %rcx        /* from: the running one */
+    test    %rcx, %rcx
+    jz      1f
+    mov     QAIO_CO_CALLER(%rcx), %rdx         /* to: its caller */
+    test    %rdx, %rdx
+    jz      1f
+    movq    $0, QAIO_CO_CALLER(%rcx)
+    mov     %rdx, QAIO_TS_CURRENT(%rax)
+    mov     %rcx, %rax
+    jmp     2f
+1:
+    sub     $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    call    qaio.coroutine.yield_start        /* rax = from, rdx = to */
+    add     $8, %rsp
+    .cfi_adjust_cfa_offset -8
+2:
+    sub     $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    mov     QAIO_CO_FCTX(%rdx), %rdi
+    lea     COROUTINE_YIELD(%rax), %rsi
+    call    *jump_fcontext@GOTPCREL(%rip)
+    STORE_LEFT_HANDLE
+    add     $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    RETURN_BY_JUMP
+    .cfi_endproc
+    .size   qaio.coroutine.yield, .-qaio.coroutine.yield
+
+/*
+ * switch_to(from = rdi, to = rsi, action = edx) returns the action `from`
+ * is resumed with; switch_start() inline unless the thread has no state
+ * yet.  Frame (32 bytes, the CFA at rsp + 32):
+ *
+ *     rsp + 24   return address
+ *     rsp + 16   from
+ *     rsp +  8   to
+ *     rsp +  0   action, zero-extended
+ */
+    .p2align 4
+    .globl  qaio.coroutine.switch_to
+    .hidden qaio.coroutine.switch_to
+    .type   qaio.coroutine.switch_to, @function
+qaio.coroutine.switch_to:
+    .cfi_startproc
+    mov     %edx, %edx                         /* an int's upper half is undefined */
+    push    %rdi
+    .cfi_adjust_cfa_offset 8
+    push    %rsi
+    .cfi_adjust_cfa_offset 8
+    push    %rdx
+    .cfi_adjust_cfa_offset 8
+    mov     qaio.coroutine.tls_thread@gottpoff(%rip), %rax
+    mov     %fs:(%rax), %rax
+    test    %rax, %rax
+    jz      1f
+    mov     %rsi, QAIO_TS_CURRENT(%rax)
+    jmp     2f
+1:
+    mov     %rsi, %rdi
+    call    qaio.coroutine.switch_start
+    mov     8(%rsp), %rsi
+2:
+    mov     QAIO_CO_FCTX(%rsi), %rdi
+    mov     16(%rsp), %rsi
+    or      (%rsp), %rsi                       /* from | action */
+    call    *jump_fcontext@GOTPCREL(%rip)
+    STORE_LEFT_HANDLE
+    mov     %edx, %eax
+    and     $3, %eax
+    add     $24, %rsp
+    .cfi_adjust_cfa_offset -24
+    RETURN_BY_JUMP
+    .cfi_endproc
+    .size   qaio.coroutine.switch_to, .-qaio.coroutine.switch_to
+
+#endif
+
+    .section .note.GNU-stack, "", @progbits

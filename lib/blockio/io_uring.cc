@@ -554,7 +554,7 @@ LuringState *luring_new(init_failure *why) noexcept
         return nullptr;
     }
     int r = -EINVAL;
-    if (support::knob_int("QAIO_IO_URING_DEFER").value_or(1) != 0) {
+    if (support::knob_int(support::knob::io_uring_defer).value_or(1) != 0) {
         r = s->make_ring(ring_mode::deferred);
     }
     s->deferred_allowed_ = r == 0;

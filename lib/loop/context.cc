@@ -57,7 +57,7 @@ void timer_list_notify(void *opaque, QEMUClockType)
 
 fdmon_choice fdmon_from_knob() noexcept
 {
-    const char *v = support::knob("QAIO_FDMON");
+    const char *v = support::knob_text(support::knob::fdmon);
     if (!v) {
         return fdmon_choice::automatic;
     }
@@ -113,7 +113,7 @@ context *context::create() noexcept
     c->external_disable_cnt = 0;
 
     ctx->fdmon_choice_ = fdmon_from_knob();
-    if (auto max_ns = support::knob_int("QAIO_POLL_MAX_NS")) {
+    if (auto max_ns = support::knob_int(support::knob::poll_max_ns)) {
         ctx->poll_max_ns_ = *max_ns;
     }
     ctx->setup_monitor();

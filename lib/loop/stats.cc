@@ -47,7 +47,7 @@ void print_all_at_exit()
 
 void stats_register(context *ctx) noexcept
 {
-    if (!support::knob_flag("QAIO_STATS")) {
+    if (!support::knob_flag(support::knob::stats)) {
         return;
     }
     stats_on.store(true, std::memory_order_relaxed);
@@ -56,7 +56,7 @@ void stats_register(context *ctx) noexcept
     registry_head = ctx;
     if (!atexit_installed) {
         atexit_installed = true;
-        std::atexit(print_all_at_exit);
+        support::stats_report_at_exit(print_all_at_exit);
     }
 }
 

@@ -16,9 +16,11 @@ AC_DEFUN([QAIO_AIO_CONTEXT_LAYOUT], [
   qaio_layout_row=`awk -F '\t' -v want="$enable_aio_context_layout" '
     /^#/ || NF != 6 { next }
     $[1] == want || ($[2] != "-" && [index]("," $[2] ",", "," want ",")) { print $[1], $[3], $[4], $[5], $[6]; exit }' "$qaio_layout_table"`
-  AS_IF([test -z "$qaio_layout_row"], [
-    qaio_layout_names=`awk -F '\t' '!/^#/ && NF == 6 { printf " %s", $[1] }' "$qaio_layout_table"`
-    AC_MSG_ERROR([--enable-aio-context-layout=$enable_aio_context_layout: expected one of$qaio_layout_names])])
+  qaio_layout_names=`awk -F '\t' '
+    /^#/ || NF != 6 { next }
+    { printf " %s", $[1] }' "$qaio_layout_table"`
+  AS_IF([test -z "$qaio_layout_row"],
+    [AC_MSG_ERROR([--enable-aio-context-layout=$enable_aio_context_layout: expected one of$qaio_layout_names])])
   set dummy $qaio_layout_row; shift
   qaio_layout=$[1]; qaio_tlg_offset=$[2]; qaio_context_size=$[3]; qaio_l_aio=$[4]; qaio_l_uring=$[5]
   AC_SUBST([QAIO_AIO_CONTEXT_LAYOUT_NAME], [$qaio_layout])

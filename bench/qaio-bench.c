@@ -39,6 +39,59 @@ static const bench_suite *const bench_suites[] = {
     &bench_suite_scale,
 };
 
+/* The knob table, as libqaio reads it. */
+static const struct {
+    const char *name, *values, *when, *fallback, *help;
+} bench_knobs[] = {
+#define QAIO_KNOB(id, name, values, type, default_, when, help) \
+    { name, values, #when, default_, help },
+#include "lib/support/knobs.def"
+#undef QAIO_KNOB
+};
+
+/* Prints `text` from column `indent`, broken at spaces before column 78. */
+static void print_wrapped(FILE *out, int indent, const char *text)
+{
+    int column = indent;
+
+    fprintf(out, "%*s", indent, "");
+    while (*text) {
+        size_t word = strcspn(text, " ");
+
+        if (column > indent && column + 1 + (int)word > 78) {
+            fprintf(out, "\n%*s", indent, "");
+            column = indent;
+        } else if (column > indent) {
+            fputc(' ', out);
+            column++;
+        }
+        fprintf(out, "%.*s", (int)word, text);
+        column += (int)word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    fputc('\n', out);
+}
+
+static void print_knobs(FILE *out)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(bench_knobs); i++) {
+        const char *when = bench_knobs[i].when;
+        char *line;
+
+        when = strcmp(when, "each_context") == 0 ? "at every aio_context_new"
+             : strcmp(when, "each_engine") == 0 ? "at every io_uring engine setup"
+             : strcmp(when, "each_pool") == 0 ? "at every thread-pool creation"
+             : strcmp(when, "load") == 0 ? "once, when libqaio is loaded"
+             : "once, at its first use";
+        line = g_strdup_printf("%s (default: %s; read %s)", bench_knobs[i].help,
+                               bench_knobs[i].fallback, when);
+        fprintf(out, "  %s=%s\n", bench_knobs[i].name, bench_knobs[i].values);
+        print_wrapped(out, 6, line);
+        g_free(line);
+    }
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -86,30 +139,10 @@ static void usage(FILE *out)
 "'target' the project's goal for that ratio, judged on this run.  A ratio\n"
 "between cases measured together is the median of per-round quotients.\n"
 "\n"
-"environment (read by libqaio when a context is created; set for the\n"
-"whole run, they apply to every suite):\n"
-"  QAIO_FDMON=poll|epoll|io_uring  force an fd monitor (default: epoll;\n"
-"                                  poll under glib below 64 fds); the fd\n"
-"                                  suite sets it per case and restores it\n"
-"  QAIO_POLL_MAX_NS=N              default adaptive-polling limit in ns\n"
-"  QAIO_COROUTINE_STACK_SIZE=N     stack size of coroutines in bytes, read\n"
-"                                  at the first (default 1 MiB, QEMU's)\n"
-"  QAIO_COMUTEX_BIAS=0             no lock-free fast path for CoMutexes\n"
-"                                  used by one thread (default 1)\n"
-"  QAIO_TIMER_BIAS=0               no lock-free fast path for timer lists\n"
-"                                  used by one thread (default 1)\n"
-"  QAIO_IO_URING_DEFER=0           every io_uring engine ring cooperative\n"
-"                                  (default 1: DEFER_TASKRUN rings for\n"
-"                                  threads that bound their context)\n"
-"  QAIO_THREAD_POOL_IDLE_MS=N      idle time after which a thread-pool\n"
-"                                  worker above the minimum exits\n"
-"                                  (default 10000, QEMU's)\n"
-"  QAIO_STATS=1                    print per-context counters to stderr when\n"
-"                                  a context is finalized and at exit:\n"
-"                                  aio_poll calls, blocking waits, eventfd\n"
-"                                  writes avoided, BHs run, fd events\n"
-"                                  dispatched, poll hits, fd-monitor\n"
-"                                  fallbacks\n");
+"environment: libqaio's knobs (lib/support/knobs.def), set for the whole\n"
+"run, apply to every suite; the fd suite sets QAIO_FDMON per case and\n"
+"restores it.\n");
+    print_knobs(out);
 }
 
 static const bench_suite *find_suite(const char *name)

@@ -18,10 +18,8 @@ AC_DEFUN([QAIO_ENABLE_SANITIZERS], [
   AC_SUBST([QAIO_SANITIZER_FLAGS])
 ])
 
-# Hidden visibility for everything; cabi/ marks the exports explicitly.
+# Hidden visibility for the C++ core; cabi/ marks the exports explicitly.
 AC_DEFUN([QAIO_VISIBILITY], [
-  QAIO_VISIBILITY_CFLAGS="-fvisibility=hidden"
   QAIO_VISIBILITY_CXXFLAGS="-fvisibility=hidden -fvisibility-inlines-hidden"
-  AC_SUBST([QAIO_VISIBILITY_CFLAGS])
   AC_SUBST([QAIO_VISIBILITY_CXXFLAGS])
 ])

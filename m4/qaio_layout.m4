@@ -5,20 +5,29 @@
 # --with-linux-aio / --with-io-uring: those decide code, so that builds with
 # different engines can be preloaded over one another.  The default is the
 # layout of a QEMU built with both engines (Debian's); a QEMU tree built
-# otherwise picks its own with --enable-aio-context-layout.
+# otherwise picks its own with --enable-aio-context-layout.  The layouts
+# and their numbers are the rows of include/block/aio-context-layouts.tsv.
 AC_DEFUN([QAIO_AIO_CONTEXT_LAYOUT], [
   AC_ARG_ENABLE([aio-context-layout],
     [AS_HELP_STRING([--enable-aio-context-layout=LAYOUT],
       [AioContext layout of the QEMU 7.2 build to match: linux-aio+io_uring, io_uring, linux-aio or plain (no engine); independent of the engines built @<:@default=linux-aio+io_uring@:>@])],
     [], [enable_aio_context_layout=linux-aio+io_uring])
-  AS_CASE([$enable_aio_context_layout],
-    [linux-aio+io_uring|yes], [qaio_layout=linux-aio+io_uring; qaio_tlg_offset=480; qaio_l_aio=1; qaio_l_uring=1],
-    [io_uring], [qaio_layout=io_uring; qaio_tlg_offset=472; qaio_l_aio=0; qaio_l_uring=1],
-    [linux-aio], [qaio_layout=linux-aio; qaio_tlg_offset=248; qaio_l_aio=1; qaio_l_uring=0],
-    [plain|no], [qaio_layout=plain; qaio_tlg_offset=240; qaio_l_aio=0; qaio_l_uring=0],
-    [AC_MSG_ERROR([--enable-aio-context-layout=$enable_aio_context_layout: expected linux-aio+io_uring, io_uring, linux-aio or plain])])
+  qaio_layout_table="$srcdir/include/block/aio-context-layouts.tsv"
+  qaio_layout_row=`awk -F '\t' -v want="$enable_aio_context_layout" '
+    /^#/ || NF != 6 { next }
+    $[1] == want || ($[2] != "-" && [index]("," $[2] ",", "," want ",")) { print $[1], $[3], $[4], $[5], $[6]; exit }' "$qaio_layout_table"`
+  qaio_layout_names=`awk -F '\t' '
+    /^#/ || NF != 6 { next }
+    { printf " %s", $[1] }' "$qaio_layout_table"`
+  AS_IF([test -z "$qaio_layout_row"],
+    [AC_MSG_ERROR([--enable-aio-context-layout=$enable_aio_context_layout: expected one of$qaio_layout_names])])
+  set dummy $qaio_layout_row; shift
+  qaio_layout=$[1]; qaio_tlg_offset=$[2]; qaio_context_size=$[3]; qaio_l_aio=$[4]; qaio_l_uring=$[5]
   AC_SUBST([QAIO_AIO_CONTEXT_LAYOUT_NAME], [$qaio_layout])
   AC_SUBST([QAIO_AIO_CONTEXT_TLG_OFFSET], [$qaio_tlg_offset])
+  AC_SUBST([QAIO_AIO_CONTEXT_SIZE], [$qaio_context_size])
   AC_SUBST([QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO], [$qaio_l_aio])
   AC_SUBST([QAIO_AIO_CONTEXT_LAYOUT_IO_URING], [$qaio_l_uring])
+  # A changed table reconfigures.
+  AC_SUBST([CONFIG_STATUS_DEPENDENCIES], ['$(top_srcdir)/include/block/aio-context-layouts.tsv'])
 ])

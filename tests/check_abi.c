@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Suite "abi": qaio against QEMU 7.2's binary interface, in three layers.
- * (a) Prototypes, at compile time: every symbol of cabi/exports.list and
- *     lib/support/runtime-exports.list is checked against its QEMU 7.2 type
- *     (written here from the 7.2 headers, not copied from ours), so a drifted
- *     prototype in include/ stops the build; a test makes sure the lists and
- *     this table name the same symbols.
+ * (a) Prototypes, at compile time: every symbol of the export table
+ *     (cabi/exports.tsv) is checked against its QEMU 7.2 type (written in
+ *     the table from the 7.2 headers, not copied from ours), so a drifted
+ *     prototype in include/ stops the build; a test makes sure the lists the
+ *     build generated and these rows name the same symbols.
  * (b) Layouts and constants: sizes and offsets asserted at compile time and
  *     again as tests, then compared row by row with tests/abi/layout.tsv.
  * (c) Symbols, at run time: nm of libqaio.so and libqaio-core.a against the
- *     export lists and tests/abi/qemu-7.2-exports.txt.
+ *     lists generated from the table and tests/abi/qemu-7.2-exports.txt.
  * The build passes QAIO_SRCDIR, QAIO_BUILDDIR and NM in the environment; run
  * by hand, the build directory is found from the executable's path and the
  * source directory from its Makefile.
@@ -24,6 +24,11 @@
 #include "qemu/event_notifier.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/coroutine.h"
+#include "qemu/coroutine_int.h"
+#include "qemu/iov.h"
+#include "block/thread-pool.h"
+#include "block/raw-aio.h"
 #include "helpers.h"
 
 #include <stddef.h>
@@ -45,170 +50,30 @@ void replay_mutex_unlock(void);
 
 /*
  * F(name, return type, parameter list) for functions, D(name, type) for
- * data; one row per name of the two export lists, with QEMU 7.2's types.
+ * data, with QEMU 7.2's types: generated from cabi/exports.tsv, one macro
+ * per build condition.  The engines' rows count only in builds with them,
+ * as their symbols exist only there.
  */
-#define T_CORE_SYMBOLS(F, D)                                                  \
-    /* util/async */                                                          \
-    F(aio_bh_call, void, (QEMUBH *))                                          \
-    F(aio_bh_new_full, QEMUBH *, (AioContext *, QEMUBHFunc *, void *,         \
-                                  const char *, MemReentrancyGuard *))        \
-    F(aio_bh_poll, int, (AioContext *))                                       \
-    F(aio_bh_schedule_oneshot_full, void, (AioContext *, QEMUBHFunc *,        \
-                                           void *, const char *))             \
-    F(aio_compute_timeout, int64_t, (AioContext *))                           \
-    F(aio_context_acquire, void, (AioContext *))                              \
-    F(aio_context_new, AioContext *, (Error **))                              \
-    F(aio_context_ref, void, (AioContext *))                                  \
-    F(aio_context_release, void, (AioContext *))                              \
-    F(aio_context_unref, void, (AioContext *))                                \
-    F(aio_get_g_source, GSource *, (AioContext *))                            \
-    F(aio_notify, void, (AioContext *))                                       \
-    F(aio_notify_accept, void, (AioContext *))                                \
-    F(qemu_bh_cancel, void, (QEMUBH *))                                       \
-    F(qemu_bh_delete, void, (QEMUBH *))                                       \
-    F(qemu_bh_schedule, void, (QEMUBH *))                                     \
-    F(qemu_bh_schedule_idle, void, (QEMUBH *))                                \
-    F(qemu_get_current_aio_context, AioContext *, (void))                     \
-    F(qemu_set_current_aio_context, void, (AioContext *))                     \
-    /* util/main-loop */                                                      \
-    F(event_notifier_set_handler, void, (EventNotifier *,                     \
-                                         EventNotifierHandler *))             \
-    F(iohandler_get_aio_context, AioContext *, (void))                        \
-    F(iohandler_get_g_source, GSource *, (void))                              \
-    F(main_loop_poll_add_notifier, void, (Notifier *))                        \
-    F(main_loop_poll_remove_notifier, void, (Notifier *))                     \
-    F(main_loop_wait, void, (int))                                            \
-    F(qemu_bh_new_full, QEMUBH *, (QEMUBHFunc *, void *, const char *,        \
-                                   MemReentrancyGuard *))                     \
-    F(qemu_fd_register, void, (int))                                          \
-    F(qemu_get_aio_context, AioContext *, (void))                             \
-    F(qemu_init_main_loop, int, (Error **))                                   \
-    F(qemu_notify_event, void, (void))                                        \
-    F(qemu_set_fd_handler, void, (int, IOHandler *, IOHandler *, void *))     \
-    /* util/aio-wait */                                                       \
-    F(aio_wait_bh_oneshot, void, (AioContext *, QEMUBHFunc *, void *))        \
-    F(aio_wait_kick, void, (void))                                            \
-    D(global_aio_wait, AioWait)                                               \
-    /* util/aio-posix */                                                      \
-    F(aio_context_destroy, void, (AioContext *))                              \
-    F(aio_context_set_aio_params, void, (AioContext *, int64_t, Error **))    \
-    F(aio_context_set_poll_params, void, (AioContext *, int64_t, int64_t,     \
-                                          int64_t, Error **))                 \
-    F(aio_context_setup, void, (AioContext *))                                \
-    F(aio_context_use_g_source, void, (AioContext *))                         \
-    F(aio_dispatch, void, (AioContext *))                                     \
-    F(aio_pending, bool, (AioContext *))                                      \
-    F(aio_poll, bool, (AioContext *, bool))                                   \
-    F(aio_poll_disabled, bool, (AioContext *))                                \
-    F(aio_prepare, bool, (AioContext *))                                      \
-    F(aio_set_event_notifier, void, (AioContext *, EventNotifier *, bool,     \
-                                     EventNotifierHandler *, AioPollFn *,     \
-                                     EventNotifierHandler *))                 \
-    F(aio_set_event_notifier_poll, void, (AioContext *, EventNotifier *,      \
-                                          EventNotifierHandler *,             \
-                                          EventNotifierHandler *))            \
-    F(aio_set_fd_handler, void, (AioContext *, int, bool, IOHandler *,        \
-                                 IOHandler *, AioPollFn *, IOHandler *,       \
-                                 void *))                                     \
-    F(aio_set_fd_poll, void, (AioContext *, int, IOHandler *, IOHandler *))   \
-    /* util/event_notifier-posix */                                           \
-    F(event_notifier_cleanup, void, (EventNotifier *))                        \
-    F(event_notifier_get_fd, int, (const EventNotifier *))                    \
-    F(event_notifier_get_wfd, int, (const EventNotifier *))                   \
-    F(event_notifier_init, int, (EventNotifier *, int))                       \
-    F(event_notifier_init_fd, void, (EventNotifier *, int))                   \
-    F(event_notifier_set, int, (EventNotifier *))                             \
-    F(event_notifier_test_and_clear, int, (EventNotifier *))                  \
-    /* util/lockcnt */                                                        \
-    F(qemu_lockcnt_count, unsigned, (QemuLockCnt *))                          \
-    F(qemu_lockcnt_dec, void, (QemuLockCnt *))                                \
-    F(qemu_lockcnt_dec_and_lock, bool, (QemuLockCnt *))                       \
-    F(qemu_lockcnt_dec_if_lock, bool, (QemuLockCnt *))                        \
-    F(qemu_lockcnt_destroy, void, (QemuLockCnt *))                            \
-    F(qemu_lockcnt_inc, void, (QemuLockCnt *))                                \
-    F(qemu_lockcnt_inc_and_unlock, void, (QemuLockCnt *))                     \
-    F(qemu_lockcnt_init, void, (QemuLockCnt *))                               \
-    F(qemu_lockcnt_lock, void, (QemuLockCnt *))                               \
-    F(qemu_lockcnt_unlock, void, (QemuLockCnt *))                             \
-    /* util/qemu-timer, util/qemu-timer-common */                             \
-    D(clock_start, int64_t)                                                   \
-    D(use_rt_clock, int)                                                      \
-    D(main_loop_tlg, QEMUTimerListGroup)                                      \
-    F(init_clocks, void, (QEMUTimerListNotifyCB *))                           \
-    F(qemu_clock_deadline_ns_all, int64_t, (QEMUClockType, int))              \
-    F(qemu_clock_enable, void, (QEMUClockType, bool))                         \
-    F(qemu_clock_expired, bool, (QEMUClockType))                              \
-    F(qemu_clock_get_main_loop_timerlist, QEMUTimerList *, (QEMUClockType))   \
-    F(qemu_clock_get_ns, int64_t, (QEMUClockType))                            \
-    F(qemu_clock_has_timers, bool, (QEMUClockType))                           \
-    F(qemu_clock_notify, void, (QEMUClockType))                               \
-    F(qemu_clock_run_all_timers, bool, (void))                                \
-    F(qemu_clock_run_timers, bool, (QEMUClockType))                           \
-    F(qemu_clock_use_for_deadline, bool, (QEMUClockType))                     \
-    F(qemu_poll_ns, int, (GPollFD *, guint, int64_t))                         \
-    F(qemu_timeout_ns_to_ms, int, (int64_t))                                  \
-    F(timer_deinit, void, (QEMUTimer *))                                      \
-    F(timer_del, void, (QEMUTimer *))                                         \
-    F(timer_expire_time_ns, uint64_t, (QEMUTimer *))                          \
-    F(timer_expired, bool, (QEMUTimer *, int64_t))                            \
-    F(timer_init_full, void, (QEMUTimer *, QEMUTimerListGroup *,              \
-                              QEMUClockType, int, int, QEMUTimerCB *,         \
-                              void *))                                        \
-    F(timer_mod, void, (QEMUTimer *, int64_t))                                \
-    F(timer_mod_anticipate, void, (QEMUTimer *, int64_t))                     \
-    F(timer_mod_anticipate_ns, void, (QEMUTimer *, int64_t))                  \
-    F(timer_mod_ns, void, (QEMUTimer *, int64_t))                             \
-    F(timer_pending, bool, (QEMUTimer *))                                     \
-    F(timerlist_deadline_ns, int64_t, (QEMUTimerList *))                      \
-    F(timerlist_expired, bool, (QEMUTimerList *))                             \
-    F(timerlist_free, void, (QEMUTimerList *))                                \
-    F(timerlist_get_clock, QEMUClockType, (QEMUTimerList *))                  \
-    F(timerlist_has_timers, bool, (QEMUTimerList *))                          \
-    F(timerlist_new, QEMUTimerList *, (QEMUClockType,                         \
-                                       QEMUTimerListNotifyCB *, void *))      \
-    F(timerlist_notify, void, (QEMUTimerList *))                              \
-    F(timerlist_run_timers, bool, (QEMUTimerList *))                          \
-    F(timerlistgroup_deadline_ns, int64_t, (QEMUTimerListGroup *))            \
-    F(timerlistgroup_deinit, void, (QEMUTimerListGroup *))                    \
-    F(timerlistgroup_init, void, (QEMUTimerListGroup *,                       \
-                                  QEMUTimerListNotifyCB *, void *))           \
-    F(timerlistgroup_run_timers, bool, (QEMUTimerListGroup *))
+#include "abi/exports.h"
 
-/* The support runtime: QEMU's util/error.c, util/error-report.c and the
- * softmmu clock hooks, as QEMU 7.2 declares them. */
-#define T_RUNTIME_SYMBOLS(F, D)                                               \
-    D(error_abort, Error *)                                                   \
-    D(error_fatal, Error *)                                                   \
-    F(error_setg_internal, void, (Error **, const char *, int, const char *,  \
-                                  const char *, ...))                         \
-    F(error_setg_errno_internal, void, (Error **, const char *, int,          \
-                                        const char *, int, const char *,      \
-                                        ...))                                 \
-    F(error_propagate, void, (Error **, Error *))                             \
-    F(error_get_pretty, const char *, (const Error *))                        \
-    F(error_free, void, (Error *))                                            \
-    F(error_report_err, void, (Error *))                                      \
-    F(error_report, void, (const char *, ...))                                \
-    F(warn_report, void, (const char *, ...))                                 \
-    F(cpus_get_virtual_clock, int64_t, (void))                                \
-    F(cpu_get_clock, int64_t, (void))                                         \
-    F(qemu_timer_notify_cb, void, (void *, QEMUClockType))                    \
-    F(qemu_mutex_iothread_locked, bool, (void))                               \
-    F(qemu_mutex_lock_iothread_impl, void, (const char *, int))               \
-    F(qemu_mutex_unlock_iothread, void, (void))                               \
-    F(qemu_in_main_thread, bool, (void))                                      \
-    F(replay_mutex_lock, void, (void))                                        \
-    F(replay_mutex_unlock, void, (void))
+#ifdef CONFIG_LINUX_AIO
+#define T_LINUX_AIO_SYMBOLS T_EXPORTS_LINUX_AIO
+#else
+#define T_LINUX_AIO_SYMBOLS(F, D)
+#endif
+#ifdef CONFIG_LINUX_IO_URING
+#define T_IO_URING_SYMBOLS T_EXPORTS_IO_URING
+#else
+#define T_IO_URING_SYMBOLS(F, D)
+#endif
+#define T_CORE_SYMBOLS(F, D)                                                  \
+    T_EXPORTS_ALWAYS(F, D)                                                    \
+    T_LINUX_AIO_SYMBOLS(F, D)                                                 \
+    T_IO_URING_SYMBOLS(F, D)
+#define T_RUNTIME_SYMBOLS T_EXPORTS_RUNTIME
 
 /* The type check: the assignment reads well in a diagnostic, the static
  * assertion makes any difference (even one C would convert) fatal. */
-/* Rows of the later subsystems, one header each (tests/abi/symbols_*.h). */
-#include "abi/symbols_coroutine.h"
-#include "abi/symbols_colock.h"
-#include "abi/symbols_pool.h"
-#include "abi/symbols_engines.h"
-#include "abi/symbols_runtime_iov.h"
-
 #define T_CHECK_FN(name, ret, params)                                         \
     _Static_assert(__builtin_types_compatible_p(__typeof__(name),             \
                                                 ret params),                  \
@@ -220,12 +85,7 @@ void replay_mutex_unlock(void);
     static type *const p_##name __attribute__((unused)) = &name;
 
 T_CORE_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
-T_COROUTINE_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
-T_COLOCK_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
-T_POOL_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
-T_ENGINE_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
 T_RUNTIME_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
-T_RUNTIME_IOV_SYMBOLS(T_CHECK_FN, T_CHECK_DATA)
 
 typedef struct {
     const char *name;
@@ -237,37 +97,21 @@ typedef struct {
 
 static const Checked t_checked_core[] = {
     T_CORE_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
-    T_COROUTINE_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
-    T_COLOCK_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
-    T_POOL_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
-    T_ENGINE_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
 };
 static const Checked t_checked_runtime[] = {
     T_RUNTIME_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
-    T_RUNTIME_IOV_SYMBOLS(T_ENTRY_FN, T_ENTRY_DATA)
 };
 
 /* ====================================================================== */
 /* (b) Layouts                                                            */
 /* ====================================================================== */
 
-/* The layout is configure's --enable-aio-context-layout (QEMU 7.2's offsets
- * for the engine choices of the QEMU build matched), not this build's
- * engines. */
-#if QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO && QAIO_AIO_CONTEXT_LAYOUT_IO_URING
-#define T_TLG_OFFSET 480
-#elif QAIO_AIO_CONTEXT_LAYOUT_IO_URING
-#define T_TLG_OFFSET 472
-#elif QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO
-#define T_TLG_OFFSET 248
-#else
-#define T_TLG_OFFSET 240
-#endif
-/* Offset of tlg in layout.tsv, whose build had both engines. */
-#define T_TSV_TLG_OFFSET 480
-/* QEMU 7.2's AioContext has 72 bytes after external_disable_cnt's 4 in
- * every configuration: 584 = 480 + 32 + 72. */
-#define T_AIO_CONTEXT_MIN_SIZE (T_TLG_OFFSET + 32 + 72)
+/* The layout is configure's --enable-aio-context-layout, a row of
+ * include/block/aio-context-layouts.tsv (QEMU 7.2's numbers for the engine
+ * choices of the QEMU build matched), not this build's engines; the test
+ * layout_table_agrees_with_layout_tsv ties every row to layout.tsv. */
+#define T_TLG_OFFSET QAIO_AIO_CONTEXT_TLG_OFFSET
+#define T_AIO_CONTEXT_MIN_SIZE QAIO_AIO_CONTEXT_SIZE
 
 /* S(type, size), O(type, field, offset): the x86-64 LP64 facts of
  * layout.tsv that do not depend on the C library. */
@@ -317,8 +161,33 @@ static const Checked t_checked_runtime[] = {
     O(QEMUIOVector, nalloc, 16)                                               \
     O(QEMUIOVector, local_iov, 24)                                            \
     O(QEMUIOVector, size, 32)                                                 \
-    T_COROUTINE_LAYOUTS(S, O)                                                 \
-    T_COLOCK_LAYOUTS(S, O)
+    S(Coroutine, 88)                                                          \
+    O(Coroutine, entry, 0)                                                    \
+    O(Coroutine, entry_arg, 8)                                                \
+    O(Coroutine, caller, 16)                                                  \
+    O(Coroutine, pool_next, 24)                                               \
+    O(Coroutine, locks_held, 32)                                              \
+    O(Coroutine, ctx, 40)                                                     \
+    O(Coroutine, scheduled, 48)                                               \
+    O(Coroutine, co_queue_next, 56)                                           \
+    O(Coroutine, co_queue_wakeup, 64)                                         \
+    O(Coroutine, co_scheduled_next, 80)                                       \
+    S(CoQueue, 16)                                                            \
+    O(CoQueue, entries, 0)                                                    \
+    S(CoMutex, 48)                                                            \
+    O(CoMutex, locked, 0)                                                     \
+    O(CoMutex, ctx, 8)                                                        \
+    O(CoMutex, from_push, 16)                                                 \
+    O(CoMutex, to_pop, 24)                                                    \
+    O(CoMutex, handoff, 32)                                                   \
+    O(CoMutex, sequence, 36)                                                  \
+    O(CoMutex, holder, 40)                                                    \
+    S(CoRwlock, 72)                                                           \
+    O(CoRwlock, mutex, 0)                                                     \
+    O(CoRwlock, owners, 48)                                                   \
+    O(CoRwlock, tickets, 56)                                                  \
+    S(QemuCoSleep, 8)                                                         \
+    O(QemuCoSleep, to_wake, 0)
 
 /* The ones that embed glibc's pthread types. */
 #define T_LAYOUTS_GLIBC(S, O)                                                 \
@@ -489,11 +358,11 @@ static char *build_path(const char *rel)
     return g_build_filename(builddir(), rel, NULL);
 }
 
-/* Lines of a text file, comments ('#' to end of line) removed, blank lines
- * dropped, each stripped; the test fails if the file cannot be read. */
-static char **read_lines(const char *rel)
+/* Lines of a text file (the path is freed), comments ('#' to end of line)
+ * removed, blank lines dropped, each stripped; the test fails if the file
+ * cannot be read. */
+static char **read_lines_at(char *path)
 {
-    char *path = src_path(rel);
     char *text = NULL;
     GError *err = NULL;
     GPtrArray *out = g_ptr_array_new();
@@ -501,7 +370,7 @@ static char **read_lines(const char *rel)
     int i;
 
     ck_assert_msg(g_file_get_contents(path, &text, NULL, &err),
-                  "cannot read %s: %s (set QAIO_SRCDIR)", path,
+                  "cannot read %s: %s (set QAIO_SRCDIR and QAIO_BUILDDIR)", path,
                   err ? err->message : "?");
     lines = g_strsplit(text, "\n", -1);
     for (i = 0; lines[i]; i++) {
@@ -521,11 +390,17 @@ static char **read_lines(const char *rel)
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
-/* The set of names in an export list (first word of each line). */
+/* Lines of a file of the source tree. */
+static char **read_lines(const char *rel)
+{
+    return read_lines_at(src_path(rel));
+}
+
+/* The set of names in a generated list of the build tree, one a line. */
 static GHashTable *read_name_list(const char *rel)
 {
     GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    char **lines = read_lines(rel);
+    char **lines = read_lines_at(build_path(rel));
     int i;
 
     for (i = 0; lines[i]; i++) {
@@ -537,36 +412,16 @@ static GHashTable *read_name_list(const char *rel)
     return set;
 }
 
-/* Adds the names of another list to a set. */
-static void add_name_list(GHashTable *set, const char *rel)
-{
-    GHashTable *more = read_name_list(rel);
-    GHashTableIter it;
-    gpointer key;
-
-    g_hash_table_iter_init(&it, more);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        g_hash_table_add(set, g_strdup(key));
-    }
-    g_hash_table_unref(more);
-}
-
-/* cabi/exports.list plus the lists of the engines this build configured. */
+/* The names the build generated from cabi/exports.tsv for libqaio-core.a
+ * (the conditions this build configured) and for the support runtime. */
 static GHashTable *core_list(void)
 {
-    GHashTable *set = read_name_list("cabi/exports.list");
-#ifdef CONFIG_LINUX_AIO
-    add_name_list(set, "cabi/exports-linux-aio.list");
-#endif
-#ifdef CONFIG_LINUX_IO_URING
-    add_name_list(set, "cabi/exports-io-uring.list");
-#endif
-    return set;
+    return read_name_list("exports-core.list");
 }
 
 static GHashTable *runtime_list(void)
 {
-    return read_name_list("lib/support/runtime-exports.list");
+    return read_name_list("exports-runtime.list");
 }
 
 /* Global defined symbols that `$NM <flags> <file>` reports, version
@@ -736,11 +591,11 @@ START_TEST(every_listed_symbol_has_a_prototype_check)
     GHashTable *runtime = runtime_list();
 
     assert_all(core, in_checked_core, NULL,
-               "names of cabi/exports.list lack a row in check_abi.c's "
-               "T_CORE_SYMBOLS");
+               "core names the build exports lack a prototype row "
+               "(generated from cabi/exports.tsv)");
     assert_all(runtime, in_checked_runtime, NULL,
-               "names of lib/support/runtime-exports.list lack a row in "
-               "check_abi.c's T_RUNTIME_SYMBOLS");
+               "runtime names the build exports lack a prototype row "
+               "(generated from cabi/exports.tsv)");
     g_hash_table_unref(core);
     g_hash_table_unref(runtime);
 }
@@ -754,13 +609,13 @@ START_TEST(every_prototype_check_names_a_listed_symbol)
 
     for (i = 0; i < G_N_ELEMENTS(t_checked_core); i++) {
         ck_assert_msg(g_hash_table_contains(core, t_checked_core[i].name),
-                      "%s is checked but not in cabi/exports.list",
+                      "%s is checked but not in the build's exports-core.list",
                       t_checked_core[i].name);
         ck_assert_ptr_nonnull(t_checked_core[i].addr);
     }
     for (i = 0; i < G_N_ELEMENTS(t_checked_runtime); i++) {
         ck_assert_msg(g_hash_table_contains(runtime, t_checked_runtime[i].name),
-                      "%s is checked but not in runtime-exports.list",
+                      "%s is checked but not in the build's exports-runtime.list",
                       t_checked_runtime[i].name);
         ck_assert_ptr_nonnull(t_checked_runtime[i].addr);
     }
@@ -794,10 +649,69 @@ START_TEST(aio_context_keeps_qemu_offsets_and_may_only_grow)
     ck_assert_uint_eq(offsetof(AioContext, tlg), T_TLG_OFFSET);
     ck_assert_uint_eq(offsetof(AioContext, external_disable_cnt), T_TLG_OFFSET + 32);
     ck_assert_uint_ge(sizeof(AioContext), T_AIO_CONTEXT_MIN_SIZE);
-#if QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO && QAIO_AIO_CONTEXT_LAYOUT_IO_URING
-    ck_assert_uint_eq(offsetof(AioContext, tlg), 480);
-    ck_assert_uint_ge(sizeof(AioContext), 584);
-#endif
+}
+END_TEST
+
+/* A number of layout.tsv's AioContext rows: the offset of `field`, its
+ * size, or with "(sizeof)" the struct's size. */
+static long tsv_aio_context(const char *field, bool size)
+{
+    char **lines = read_lines("tests/abi/layout.tsv");
+    long value = -1;
+    int i;
+
+    for (i = 0; lines[i] && value < 0; i++) {
+        char **w = g_strsplit(lines[i], "\t", -1);
+
+        if (g_strv_length(w) >= 4 && strcmp(w[0], "AioContext") == 0 &&
+            strcmp(w[1], field) == 0) {
+            value = strtol(size ? w[3] : w[2], NULL, 10);
+        }
+        g_strfreev(w);
+    }
+    g_strfreev(lines);
+    ck_assert_msg(value >= 0, "layout.tsv has no AioContext %s row", field);
+    return value;
+}
+
+/* Every row of the layout table is layout.tsv's build (both engines) less
+ * the fields of the engines its QEMU build lacked, and the configured
+ * layout is one of them. */
+START_TEST(layout_table_agrees_with_layout_tsv)
+{
+    char **lines = read_lines("include/block/aio-context-layouts.tsv");
+    long tlg = tsv_aio_context("tlg", false);
+    long tail = tsv_aio_context("(sizeof)", true) - tlg;
+    long linux_aio = tsv_aio_context("linux_aio", true);
+    long io_uring = tsv_aio_context("linux_io_uring", true) +
+                    tsv_aio_context("fdmon_io_uring", true) +
+                    tsv_aio_context("submit_list", true);
+    int i, rows = 0, configured = 0;
+
+    for (i = 0; lines[i]; i++) {
+        char **w = g_strsplit(lines[i], "\t", -1);
+        long row_tlg, row_size, expected;
+
+        ck_assert_msg(g_strv_length(w) == 6, "malformed layout row: %s", lines[i]);
+        row_tlg = strtol(w[2], NULL, 10);
+        row_size = strtol(w[3], NULL, 10);
+        expected = tlg - (strcmp(w[4], "1") == 0 ? 0 : linux_aio) -
+                   (strcmp(w[5], "1") == 0 ? 0 : io_uring);
+        ck_assert_msg(row_tlg == expected, "layout %s: tlg at %ld, QEMU 7.2 has %ld",
+                      w[0], row_tlg, expected);
+        ck_assert_msg(row_size == row_tlg + tail, "layout %s: %ld bytes, QEMU 7.2 has %ld",
+                      w[0], row_size, row_tlg + tail);
+        if (strcmp(w[0], QAIO_AIO_CONTEXT_LAYOUT) == 0) {
+            ck_assert_int_eq(row_tlg, T_TLG_OFFSET);
+            ck_assert_int_eq(row_size, T_AIO_CONTEXT_MIN_SIZE);
+            configured++;
+        }
+        rows++;
+        g_strfreev(w);
+    }
+    ck_assert_int_eq(rows, 4);
+    ck_assert_int_eq(configured, 1);
+    g_strfreev(lines);
 }
 END_TEST
 
@@ -834,12 +748,15 @@ START_TEST(layouts_agree_with_layout_tsv)
     GHashTable *unchecked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     GPtrArray *names;
     int i, compared = 0;
+    long tsv_tlg;
     unsigned j;
 
 #ifndef T_HAVE_LAYOUTS
     fprintf(stderr, "SKIP layout.tsv: it describes x86-64 only\n");
     return;
 #endif
+    /* The file's build had both engines: tlg where it says. */
+    tsv_tlg = tsv_aio_context("tlg", false);
     lines = read_lines("tests/abi/layout.tsv");
     for (i = 0; lines[i]; i++) {
         char **w = g_strsplit(lines[i], "\t", -1);
@@ -861,7 +778,7 @@ START_TEST(layouts_agree_with_layout_tsv)
         if (strcmp(type, "AioContext") == 0 && strcmp(field, "source") != 0) {
             /* The file's build had both engines; ours may differ, and
              * everything from tlg on moves with it. */
-            expected += T_TLG_OFFSET - T_TSV_TLG_OFFSET;
+            expected += T_TLG_OFFSET - tsv_tlg;
             if (strcmp(field, "(sizeof)") == 0) {
                 ck_assert_msg((long)sizeof(AioContext) >= expected,
                               "AioContext is %zu bytes, QEMU 7.2 has %ld",
@@ -943,7 +860,7 @@ START_TEST(so_exports_every_listed_symbol)
     GHashTable *so = so_symbols();
 
     assert_all(list, in_set, so,
-               "names of cabi/exports.list are not exported by libqaio.so");
+               "core names of cabi/exports.tsv are not exported by libqaio.so");
     g_hash_table_unref(list);
     g_hash_table_unref(so);
 }
@@ -955,7 +872,7 @@ START_TEST(so_exports_every_runtime_symbol)
     GHashTable *so = so_symbols();
 
     assert_all(list, in_set, so,
-               "names of runtime-exports.list are not exported by libqaio.so");
+               "runtime names of cabi/exports.tsv are not exported by libqaio.so");
     g_hash_table_unref(list);
     g_hash_table_unref(so);
 }
@@ -967,7 +884,7 @@ START_TEST(core_archive_defines_every_listed_symbol)
     GHashTable *core = core_symbols();
 
     assert_all(list, in_set, core,
-               "names of cabi/exports.list are not defined by libqaio-core.a");
+               "core names of cabi/exports.tsv are not defined by libqaio-core.a");
     g_hash_table_unref(list);
     g_hash_table_unref(core);
 }
@@ -1066,7 +983,7 @@ START_TEST(listed_symbols_are_qemu_7_2_exports)
     GPtrArray *rows = read_qemu_exports();
 
     assert_all(list, is_posix_qemu_export, rows,
-               "names of cabi/exports.list are not POSIX exports of QEMU 7.2 "
+               "core names of cabi/exports.tsv are not POSIX exports of QEMU 7.2 "
                "(tests/abi/qemu-7.2-exports.txt)");
     g_ptr_array_set_free_func(rows, free_row);
     g_ptr_array_free(rows, TRUE);
@@ -1124,6 +1041,7 @@ static Suite *abi_suite(void)
     tc = tcase_create("layout");
     tcase_add_test(tc, fixed_layouts_match_qemu_7_2);
     tcase_add_test(tc, aio_context_keeps_qemu_offsets_and_may_only_grow);
+    tcase_add_test(tc, layout_table_agrees_with_layout_tsv);
     tcase_add_test(tc, layouts_agree_with_layout_tsv);
     tcase_add_test(tc, constants_agree_with_layout_tsv);
     suite_add_tcase(s, tc);

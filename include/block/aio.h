@@ -68,20 +68,24 @@ struct LuringState;
 /*
  * Bytes of implementation state between the GSource and `tlg`: where QEMU
  * 7.2 keeps its fields, whose size depends on the engines that QEMU build
- * had.  The layout is configure's --enable-aio-context-layout, independent
- * of the engines this qaio has, so programs run with any qaio build whose
- * layout is the same (libqaio refuses at start to run under a program
- * built for another: see qaio_program_aio_context_layout below).
+ * had.  The layout is configure's --enable-aio-context-layout (a row of
+ * include/block/aio-context-layouts.tsv), independent of the engines this
+ * qaio has, so programs run with any qaio build whose layout is the same
+ * (libqaio refuses at start to run under a program built for another: see
+ * qaio_program_aio_context_layout below).
  */
-#define QAIO_AIO_CONTEXT_PRIVATE_BYTES (QAIO_AIO_CONTEXT_TLG_OFFSET - 96)
+#define QAIO_AIO_CONTEXT_PRIVATE_BYTES (QAIO_AIO_CONTEXT_TLG_OFFSET - sizeof(GSource))
+
+/* The rest of QEMU's AioContext, unused here: it keeps sizeof at QEMU's. */
+#define QAIO_AIO_CONTEXT_TAIL_BYTES \
+    (QAIO_AIO_CONTEXT_SIZE - QAIO_AIO_CONTEXT_TLG_OFFSET - sizeof(QEMUTimerListGroup) - sizeof(int))
 
 struct AioContext {
     GSource source;
     char qaio_private[QAIO_AIO_CONTEXT_PRIVATE_BYTES];
     QEMUTimerListGroup tlg;
     int external_disable_cnt;
-    int qaio_private_int;
-    int64_t qaio_private_tail[8];
+    char qaio_private_tail[QAIO_AIO_CONTEXT_TAIL_BYTES];
 };
 
 /*

@@ -189,7 +189,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             return nullptr;
         }
         int r = -EINVAL;
-        if (qaio::support::knob_int("QAIO_IO_URING_DEFER").value_or(1) != 0) {
+        if (qaio::support::knob_int(qaio::support::knob::io_uring_defer).value_or(1) != 0) {
             r = s->make_ring(ring_mode::deferred);
         }
         s->deferred_allowed_ = r == 0;

@@ -86,13 +86,10 @@ void register_in_background() noexcept
     }
 }
 
-// QAIO_COMUTEX_BIAS=0 at load spares the process the system call; setup()
-// reads the knob for good (and rejects a malformed value).
+// QAIO_COMUTEX_BIAS=0 at load spares the process the system call.
 bool bias_off_in_environment() noexcept
 {
-    const char *v = support::knob("QAIO_COMUTEX_BIAS");
-    char *end = nullptr;
-    return v && std::strtoll(v, &end, 0) == 0 && *end == '\0';
+    return support::knob_int(support::knob::comutex_bias).value_or(1) == 0;
 }
 
 __attribute__((constructor)) void register_at_load() noexcept
@@ -133,7 +130,7 @@ void setup() noexcept
 #if defined(QAIO_TSAN)
     return;
 #else
-    if (support::knob_int("QAIO_COMUTEX_BIAS").value_or(1) == 0) {
+    if (support::knob_int(support::knob::comutex_bias).value_or(1) == 0) {
         return;
     }
     if (pthread_key_create(&slot_key, release_slot) != 0 ||

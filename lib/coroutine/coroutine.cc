@@ -95,9 +95,9 @@ void print_stats() noexcept
 void process_init() noexcept
 {
     pthread_key_create(&exit_key, thread_exit);
-    if (support::knob_flag("QAIO_STATS")) {
+    if (support::knob_flag(support::knob::stats)) {
         stats_on.store(true, std::memory_order_relaxed);
-        std::atexit(print_stats);
+        support::stats_report_at_exit(print_stats);
     }
 }
 

@@ -30,7 +30,7 @@ std::atomic<uint64_t> n_dormant_refused{0};
 size_t read_stack_size() noexcept
 {
     size_t page = page_size();
-    auto knob = support::knob_int("QAIO_COROUTINE_STACK_SIZE");
+    auto knob = support::knob_int(support::knob::coroutine_stack_size);
     if (!knob) {
         return COROUTINE_STACK_SIZE;
     }
@@ -38,7 +38,7 @@ size_t read_stack_size() noexcept
     size_t size = wanted < min_stack_size ? min_stack_size : wanted;
     size = (size + page - 1) / page * page;
     if (size != wanted) {
-        support::knob_adjusted("QAIO_COROUTINE_STACK_SIZE",
+        support::knob_adjusted(support::knob::coroutine_stack_size,
                                "coroutine stacks are %zu bytes (%s)", size,
                                wanted < min_stack_size ? "the minimum" : "whole pages");
     }

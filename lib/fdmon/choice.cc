@@ -33,7 +33,7 @@ constexpr int epoll_threshold = 64;
 
 kind from_knob() noexcept
 {
-    const char *v = support::knob("QAIO_FDMON");
+    const char *v = support::knob_text(support::knob::fdmon);
     if (!v) {
         return kind::automatic;
     }

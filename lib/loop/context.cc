@@ -87,7 +87,7 @@ context *context::create() noexcept
     timer::group_init(&c->tlg, timer_list_notify, ctx);
     c->external_disable_cnt = 0;
 
-    if (auto max_ns = support::knob_int("QAIO_POLL_MAX_NS")) {
+    if (auto max_ns = support::knob_int(support::knob::poll_max_ns)) {
         ctx->poll_max_ns_ = *max_ns;
     }
     ctx->setup_monitor();

@@ -51,7 +51,7 @@ void stats_print_all_at_exit()
 
 void stats_register(context *ctx) noexcept
 {
-    if (!support::knob_flag("QAIO_STATS")) {
+    if (!support::knob_flag(support::knob::stats)) {
         return;
     }
     stats_on.store(true, std::memory_order_relaxed);
@@ -60,7 +60,7 @@ void stats_register(context *ctx) noexcept
     registry_head = ctx;
     if (!atexit_installed) {
         atexit_installed = true;
-        std::atexit(stats_print_all_at_exit);
+        support::stats_report_at_exit(stats_print_all_at_exit);
     }
 }
 

@@ -427,13 +427,13 @@ void co_waiter_done(void *opaque, int ret)
 // saturates to idle_forever, said once per process.
 int64_t idle_ns_from_knob() noexcept
 {
-    int64_t ms = support::knob_int("QAIO_THREAD_POOL_IDLE_MS").value_or(default_idle_ms);
+    int64_t ms = support::knob_int(support::knob::thread_pool_idle_ms).value_or(default_idle_ms);
     if (ms < idle_forever / 1000000) {
         return ms * 1000000;
     }
     static std::atomic<bool> said{false};
     if (!said.exchange(true, std::memory_order_relaxed)) {
-        support::knob_adjusted("QAIO_THREAD_POOL_IDLE_MS",
+        support::knob_adjusted(support::knob::thread_pool_idle_ms,
                                "at least %" PRId64 " ms (292 years): idle workers never exit",
                                idle_forever / 1000000);
     }

@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Runtime knobs: QAIO_* environment variables, read once, for experiments
-// without rebuilding.  Every knob is listed in README.md and qaio-bench --help.
-//   QAIO_FDMON=poll|epoll|io_uring   force an fd monitor for new contexts
-//   QAIO_POLL_MAX_NS=N               default adaptive-polling limit
-//   QAIO_STATS=1                     print per-context counters at exit
-//   QAIO_COROUTINE_STACK_SIZE=N      coroutine stack size (bytes; read once)
-//   QAIO_THREAD_POOL_IDLE_MS=N       idle time before a surplus worker exits
-//   QAIO_COMUTEX_BIAS=0              no lock-free CoMutex fast path
-//   QAIO_TIMER_BIAS=0                no lock-free timer-list fast path
-//   QAIO_IO_URING_DEFER=0            no DEFER_TASKRUN io_uring engine rings
+// Runtime knobs: QAIO_* environment variables, for experiments without
+// rebuilding.  The table is lib/support/knobs.def (name, values, type,
+// default, the one moment each is read, help); README.md and qaio-bench
+// --help show it.
 #pragma once
 
 #include <cstdint>
@@ -16,20 +10,36 @@
 
 namespace qaio::support {
 
-// The value of an environment variable at the time of the call (nullptr if
-// unset or empty).  Read per context creation, so tests can set knobs in a
-// forked child before creating their context.
-const char *knob(const char *name) noexcept;
+enum class knob {
+#define QAIO_KNOB(id, name, values, type, default_, when, help) id,
+#include "lib/support/knobs.def"
+#undef QAIO_KNOB
+};
 
-// A knob parsed as a non-negative integer; nullopt if unset; a malformed
+// "QAIO_..."
+const char *knob_name(knob k) noexcept;
+
+// A text knob's value (nullptr if unset or empty).
+const char *knob_text(knob k) noexcept;
+
+// An integer knob as a non-negative integer; nullopt if unset; a malformed
 // value is fatal (an experiment with a typo must not silently run defaults).
-std::optional<int64_t> knob_int(const char *name) noexcept;
+std::optional<int64_t> knob_int(knob k) noexcept;
 
-bool knob_flag(const char *name) noexcept;
+// A flag knob: set, and not "0".
+bool knob_flag(knob k) noexcept;
 
-// Tells stderr that knob `name` is used as something other than what it
-// says (raised to a minimum, saturated, rounded): "qaio: NAME=value: why".
-void knob_adjusted(const char *name, const char *fmt, ...) noexcept
+// Knobs read "once" or at "load" (knobs.def) are parsed at the first of
+// these calls and keep that value; the others read the environment at every call, so tests
+// can set them in a forked child before creating their context.
+
+// Tells stderr that a knob is used as something other than what it says
+// (raised to a minimum, saturated, rounded): "qaio: NAME=value: why".
+void knob_adjusted(knob k, const char *fmt, ...) noexcept
     __attribute__((format(printf, 2, 3)));
+
+// QAIO_STATS's one exit report: `report` runs at exit with the others,
+// the last added first (as atexit would order them).
+void stats_report_at_exit(void (*report)()) noexcept;
 
 } // namespace qaio::support

@@ -23,7 +23,7 @@ bool read_bias_allowed() noexcept
 #if defined(QAIO_TSAN)
     return false;
 #else
-    if (support::knob_int("QAIO_TIMER_BIAS").value_or(1) == 0) {
+    if (support::knob_int(support::knob::timer_bias).value_or(1) == 0) {
         return false;
     }
     // A query registers nothing: registration waits for a revocation.

@@ -4,60 +4,52 @@
 #include "qemu/main-loop.h"
 
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 
-using qaio::loop::context;
-
-namespace {
-
-qaio::loop::bh *cast(QEMUBH *b)
-{
-    return reinterpret_cast<qaio::loop::bh *>(b);
-}
-
-} // namespace
+using qaio::cabi::from;
+using qaio::cabi::to_c;
 
 QAIO_EXPORT QEMUBH *aio_bh_new_full(AioContext *ctx, QEMUBHFunc *cb, void *opaque,
                                     const char *name,
                                     MemReentrancyGuard *reentrancy_guard)
 {
-    return reinterpret_cast<QEMUBH *>(
-        qaio::loop::bh_new(context::from(ctx), cb, opaque, name, reentrancy_guard));
+    return to_c(qaio::loop::bh_new(from(ctx), cb, opaque, name, reentrancy_guard));
 }
 
 QAIO_EXPORT void aio_bh_schedule_oneshot_full(AioContext *ctx, QEMUBHFunc *cb,
                                               void *opaque, const char *name)
 {
-    qaio::loop::bh_schedule_oneshot(context::from(ctx), cb, opaque, name);
+    qaio::loop::bh_schedule_oneshot(from(ctx), cb, opaque, name);
 }
 
 QAIO_EXPORT void aio_bh_call(QEMUBH *bh)
 {
-    qaio::loop::bh_call(cast(bh));
+    qaio::loop::bh_call(from(bh));
 }
 
 QAIO_EXPORT int aio_bh_poll(AioContext *ctx)
 {
-    return qaio::loop::bh_poll(context::from(ctx));
+    return qaio::loop::bh_poll(from(ctx));
 }
 
 QAIO_EXPORT void qemu_bh_schedule(QEMUBH *bh)
 {
-    qaio::loop::bh_schedule(cast(bh), 0);
+    qaio::loop::bh_schedule(from(bh), 0);
 }
 
 QAIO_EXPORT void qemu_bh_schedule_idle(QEMUBH *bh)
 {
-    qaio::loop::bh_schedule(cast(bh), qaio::loop::bh_idle);
+    qaio::loop::bh_schedule(from(bh), qaio::loop::bh_idle);
 }
 
 QAIO_EXPORT void qemu_bh_cancel(QEMUBH *bh)
 {
-    qaio::loop::bh_cancel(cast(bh));
+    qaio::loop::bh_cancel(from(bh));
 }
 
 QAIO_EXPORT void qemu_bh_delete(QEMUBH *bh)
 {
-    qaio::loop::bh_delete(cast(bh));
+    qaio::loop::bh_delete(from(bh));
 }

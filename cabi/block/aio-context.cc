@@ -5,10 +5,13 @@
 
 #include "cabi/error.hh"
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/loop/context.hh"
 
 #include <cerrno>
 
+using qaio::cabi::from;
+using qaio::cabi::to_c;
 using qaio::loop::context;
 
 QAIO_EXPORT AioContext *aio_context_new(Error **errp)
@@ -18,7 +21,7 @@ QAIO_EXPORT AioContext *aio_context_new(Error **errp)
         qaio::cabi::set_init_error(errp, errno, "Failed to initialize event notifier");
         return nullptr;
     }
-    return ctx->c();
+    return to_c(ctx);
 }
 
 QAIO_EXPORT void aio_context_ref(AioContext *ctx)
@@ -33,32 +36,32 @@ QAIO_EXPORT void aio_context_unref(AioContext *ctx)
 
 QAIO_EXPORT void aio_context_acquire(AioContext *ctx)
 {
-    context::from(ctx)->acquire();
+    from(ctx)->acquire();
 }
 
 QAIO_EXPORT void aio_context_release(AioContext *ctx)
 {
-    context::from(ctx)->release();
+    from(ctx)->release();
 }
 
 QAIO_EXPORT void aio_context_setup(AioContext *ctx)
 {
-    context::from(ctx)->setup_monitor();
+    from(ctx)->setup_monitor();
 }
 
 QAIO_EXPORT void aio_context_destroy(AioContext *ctx)
 {
-    context::from(ctx)->destroy_monitor();
+    from(ctx)->destroy_monitor();
 }
 
 QAIO_EXPORT void aio_context_use_g_source(AioContext *ctx)
 {
-    context::from(ctx)->use_g_source();
+    from(ctx)->use_g_source();
 }
 
 QAIO_EXPORT GSource *aio_get_g_source(AioContext *ctx)
 {
-    context::from(ctx)->use_g_source();
+    from(ctx)->use_g_source();
     g_source_ref(&ctx->source);
     return &ctx->source;
 }
@@ -67,30 +70,30 @@ QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
                                              int64_t grow, int64_t shrink,
                                              Error **errp)
 {
-    context::from(ctx)->set_poll_params(max_ns, grow, shrink);
+    from(ctx)->set_poll_params(max_ns, grow, shrink);
 }
 
 QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
                                             Error **errp)
 {
-    context *c = context::from(ctx);
+    context *c = from(ctx);
     c->set_max_batch(max_batch);
     c->notify();
 }
 
 QAIO_EXPORT bool aio_poll_disabled(AioContext *ctx)
 {
-    return context::from(ctx)->poll_disabled();
+    return from(ctx)->poll_disabled();
 }
 
 QAIO_EXPORT void aio_notify(AioContext *ctx)
 {
-    context::from(ctx)->notify();
+    from(ctx)->notify();
 }
 
 QAIO_EXPORT void aio_notify_accept(AioContext *ctx)
 {
-    context::from(ctx)->notify_accept();
+    from(ctx)->notify_accept();
 }
 
 QAIO_EXPORT AioContext *qemu_get_current_aio_context(void)

@@ -6,16 +6,18 @@
 #include "qapi/error.h"
 
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/loop/context.hh"
 #include "lib/pool/thread_pool.hh"
 
 #include <climits>
 
-using qaio::loop::context;
+using qaio::cabi::from;
+using qaio::cabi::to_c;
 
 QAIO_EXPORT struct ThreadPool *aio_get_thread_pool(AioContext *ctx)
 {
-    return reinterpret_cast<ThreadPool *>(qaio::pool::context_pool(context::from(ctx)));
+    return to_c(qaio::pool::context_pool(from(ctx)));
 }
 
 QAIO_EXPORT void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min,
@@ -27,5 +29,5 @@ QAIO_EXPORT void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min
         error_setg(errp, "bad thread-pool-min/thread-pool-max values");
         return;
     }
-    qaio::pool::set_context_params(context::from(ctx), min, max);
+    qaio::pool::set_context_params(from(ctx), min, max);
 }

@@ -3,23 +3,24 @@
 #include "block/aio.h"
 
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/loop/context.hh"
 
-using qaio::loop::context;
+using qaio::cabi::from;
 
 QAIO_EXPORT void aio_set_fd_handler(AioContext *ctx, int fd, bool is_external,
                                     IOHandler *io_read, IOHandler *io_write,
                                     AioPollFn *io_poll, IOHandler *io_poll_ready,
                                     void *opaque)
 {
-    context::from(ctx)->set_fd_handler(fd, is_external, io_read, io_write, io_poll,
+    from(ctx)->set_fd_handler(fd, is_external, io_read, io_write, io_poll,
                                        io_poll_ready, opaque);
 }
 
 QAIO_EXPORT void aio_set_fd_poll(AioContext *ctx, int fd, IOHandler *io_poll_begin,
                                  IOHandler *io_poll_end)
 {
-    context::from(ctx)->set_fd_poll(fd, io_poll_begin, io_poll_end);
+    from(ctx)->set_fd_poll(fd, io_poll_begin, io_poll_end);
 }
 
 // Event-notifier handlers receive the notifier itself, as in QEMU.
@@ -28,7 +29,7 @@ QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier
                                         AioPollFn *io_poll,
                                         EventNotifierHandler *io_poll_ready)
 {
-    context::from(ctx)->set_fd_handler(event_notifier_get_fd(notifier), is_external,
+    from(ctx)->set_fd_handler(event_notifier_get_fd(notifier), is_external,
                                        reinterpret_cast<IOHandler *>(io_read), nullptr,
                                        io_poll,
                                        reinterpret_cast<IOHandler *>(io_poll_ready),
@@ -39,33 +40,33 @@ QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *not
                                              EventNotifierHandler *io_poll_begin,
                                              EventNotifierHandler *io_poll_end)
 {
-    context::from(ctx)->set_fd_poll(event_notifier_get_fd(notifier),
+    from(ctx)->set_fd_poll(event_notifier_get_fd(notifier),
                                     reinterpret_cast<IOHandler *>(io_poll_begin),
                                     reinterpret_cast<IOHandler *>(io_poll_end));
 }
 
 QAIO_EXPORT bool aio_prepare(AioContext *ctx)
 {
-    context::from(ctx)->gs_leave_poll_mode();
+    from(ctx)->gs_leave_poll_mode();
     return false;
 }
 
 QAIO_EXPORT bool aio_pending(AioContext *ctx)
 {
-    return context::from(ctx)->gs_pending();
+    return from(ctx)->gs_pending();
 }
 
 QAIO_EXPORT void aio_dispatch(AioContext *ctx)
 {
-    context::from(ctx)->gs_dispatch();
+    from(ctx)->gs_dispatch();
 }
 
 QAIO_EXPORT bool aio_poll(AioContext *ctx, bool blocking)
 {
-    return context::from(ctx)->poll(blocking);
+    return from(ctx)->poll(blocking);
 }
 
 QAIO_EXPORT int64_t aio_compute_timeout(AioContext *ctx)
 {
-    return context::from(ctx)->compute_timeout();
+    return from(ctx)->compute_timeout();
 }

@@ -8,13 +8,14 @@
 
 #include "cabi/error.hh"
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/blockio/engines.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/fatal.hh"
 
 using qaio::blockio::init_failure;
 using qaio::blockio::op;
-using qaio::loop::context;
+using qaio::cabi::from;
 
 QAIO_EXPORT LuringState *luring_init(Error **errp)
 {
@@ -53,12 +54,12 @@ QAIO_EXPORT int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState 
 
 QAIO_EXPORT void luring_detach_aio_context(LuringState *s, AioContext *old_context)
 {
-    qaio::blockio::engine_detach(s, context::from(old_context));
+    qaio::blockio::engine_detach(s, from(old_context));
 }
 
 QAIO_EXPORT void luring_attach_aio_context(LuringState *s, AioContext *new_context)
 {
-    qaio::blockio::engine_attach(s, context::from(new_context));
+    qaio::blockio::engine_attach(s, from(new_context));
 }
 
 QAIO_EXPORT void luring_io_plug(BlockDriverState *bs, LuringState *s)
@@ -74,7 +75,7 @@ QAIO_EXPORT void luring_io_unplug(BlockDriverState *bs, LuringState *s)
 QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
 {
     init_failure why{};
-    LuringState *s = qaio::blockio::context_engine_setup<LuringState>(context::from(ctx), &why);
+    LuringState *s = qaio::blockio::context_engine_setup<LuringState>(from(ctx), &why);
     if (!s) {
         qaio::cabi::set_init_error(errp, why.errno_, why.what_);
     }
@@ -83,7 +84,7 @@ QAIO_EXPORT LuringState *aio_setup_linux_io_uring(AioContext *ctx, Error **errp)
 
 QAIO_EXPORT LuringState *aio_get_linux_io_uring(AioContext *ctx)
 {
-    LuringState *s = qaio::blockio::context_engine<LuringState>(context::from(ctx));
+    LuringState *s = qaio::blockio::context_engine<LuringState>(from(ctx));
     QAIO_CHECK(s, "AioContext %p has no io_uring engine "
                "(aio_setup_linux_io_uring was not called)", static_cast<void *>(ctx));
     return s;

@@ -9,13 +9,14 @@
 
 #include "cabi/error.hh"
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/blockio/engines.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/fatal.hh"
 
 using qaio::blockio::init_failure;
 using qaio::blockio::op;
-using qaio::loop::context;
+using qaio::cabi::from;
 
 QAIO_EXPORT LinuxAioState *laio_init(Error **errp)
 {
@@ -56,12 +57,12 @@ QAIO_EXPORT int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState 
 
 QAIO_EXPORT void laio_detach_aio_context(LinuxAioState *s, AioContext *old_context)
 {
-    qaio::blockio::engine_detach(s, context::from(old_context));
+    qaio::blockio::engine_detach(s, from(old_context));
 }
 
 QAIO_EXPORT void laio_attach_aio_context(LinuxAioState *s, AioContext *new_context)
 {
-    qaio::blockio::engine_attach(s, context::from(new_context));
+    qaio::blockio::engine_attach(s, from(new_context));
 }
 
 QAIO_EXPORT void laio_io_plug(BlockDriverState *bs, LinuxAioState *s)
@@ -78,7 +79,7 @@ QAIO_EXPORT void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
 QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
 {
     init_failure why{};
-    LinuxAioState *s = qaio::blockio::context_engine_setup<LinuxAioState>(context::from(ctx), &why);
+    LinuxAioState *s = qaio::blockio::context_engine_setup<LinuxAioState>(from(ctx), &why);
     if (!s) {
         qaio::cabi::set_init_error(errp, why.errno_, why.what_);
     }
@@ -87,7 +88,7 @@ QAIO_EXPORT LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp)
 
 QAIO_EXPORT LinuxAioState *aio_get_linux_aio(AioContext *ctx)
 {
-    LinuxAioState *s = qaio::blockio::context_engine<LinuxAioState>(context::from(ctx));
+    LinuxAioState *s = qaio::blockio::context_engine<LinuxAioState>(from(ctx));
     QAIO_CHECK(s, "AioContext %p has no linux-aio engine "
                "(aio_setup_linux_aio was not called)", static_cast<void *>(ctx));
     return s;

@@ -3,9 +3,12 @@
 #include "qaio/fd-monitor.h"
 
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/loop/context.hh"
+
+using qaio::cabi::from;
 
 QAIO_EXPORT const char *qaio_aio_context_fd_monitor(AioContext *ctx)
 {
-    return qaio::loop::context::from(ctx)->monitor_name();
+    return from(ctx)->monitor_name();
 }

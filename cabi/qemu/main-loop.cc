@@ -5,6 +5,7 @@
 
 #include "cabi/error.hh"
 #include "cabi/export.hh"
+#include "cabi/opaque.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 #include "lib/loop/event_notifier.hh"
@@ -12,7 +13,8 @@
 #include "lib/support/fatal.hh"
 
 namespace ml = qaio::mainloop;
-using qaio::loop::context;
+using qaio::cabi::from;
+using qaio::cabi::to_c;
 
 // QEMU's (softmmu/cpus.c, or its tools' stub); the support runtime's in
 // libqaio.
@@ -64,7 +66,7 @@ QAIO_EXPORT AioContext *iohandler_get_aio_context(void)
 QAIO_EXPORT GSource *iohandler_get_g_source(void)
 {
     AioContext *ctx = ml::iohandler_context();
-    context::from(ctx)->use_g_source();
+    from(ctx)->use_g_source();
     g_source_ref(&ctx->source);
     return &ctx->source;
 }
@@ -79,8 +81,8 @@ QAIO_EXPORT QEMUBH *qemu_bh_new_full(QEMUBHFunc *cb, void *opaque, const char *n
 {
     AioContext *main = qaio::loop::main_context();
     QAIO_CHECK(main, "qemu_bh_new(%s) before qemu_init_main_loop", name ? name : "");
-    return reinterpret_cast<QEMUBH *>(
-        qaio::loop::bh_new(context::from(main), cb, opaque, name, reentrancy_guard));
+    return to_c(
+        qaio::loop::bh_new(from(main), cb, opaque, name, reentrancy_guard));
 }
 
 QAIO_EXPORT void main_loop_poll_add_notifier(Notifier *notify)

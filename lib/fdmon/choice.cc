@@ -118,6 +118,11 @@ public:
         return next;
     }
 
+    bool may_grow(const monitor &current) const noexcept override
+    {
+        return kind_ == kind::automatic && !(current.features() & monitor::watches_many);
+    }
+
     std::unique_ptr<monitor> under_glib(const monitor &current) noexcept override
     {
         if (kind_ != kind::automatic || current.watched() >= epoll_threshold ||

@@ -102,7 +102,13 @@ public:
     void visit_begin() noexcept;
     void visit_end() noexcept;
     void sync_external() noexcept;   // follow aio_disable/enable_external
-    void maybe_upgrade_monitor() noexcept;
+    // Every aio_poll and glib prepare: one load unless the monitor may grow.
+    void maybe_upgrade_monitor() noexcept
+    {
+        if (__builtin_expect(monitor_may_grow_, 0)) {
+            upgrade_monitor();
+        }
+    }
     // Automatic choice, handed to glib with few fds: epoll -> poll(2).
     void prefer_poll_under_glib() noexcept;
     // Moves every registration to `next` and makes it the monitor.
@@ -232,6 +238,7 @@ private:
 
     std::unique_ptr<monitor_choice> monitor_choice_;
     std::unique_ptr<fd_monitor> monitor_;
+    bool monitor_may_grow_ = false;  // monitor_choice_->may_grow(*monitor_)
     bool gsource_mode_ = false;
     ready_list gs_ready_;
     bool gs_checked_ = false;  // check() ran in this glib iteration
@@ -263,6 +270,7 @@ private:
     context *stats_next_ = nullptr;
 
     void check_foreign_poller(const char *what) noexcept __attribute__((cold));
+    void upgrade_monitor() noexcept;
 };
 
 // ---- cross-context entry of coroutines (co_schedule.cc) -------------------

@@ -86,6 +86,8 @@ public:
     // A monitor to move to now that `current` watches more fds, or nullptr.
     virtual std::unique_ptr<fd_monitor> grown(const fd_monitor &current,
                                               stats &s) noexcept = 0;
+    // Whether grown() may ever return a monitor while `current` is the one.
+    virtual bool may_grow(const fd_monitor &current) const noexcept = 0;
     // A monitor to move to when glib takes over the context, or nullptr.
     virtual std::unique_ptr<fd_monitor> under_glib(const fd_monitor &current) noexcept = 0;
     // The monitor QAIO_FDMON forced and could not be set up, or nullptr.

@@ -266,12 +266,14 @@ void context::setup_monitor() noexcept
     if (!monitor_) {
         monitor_choice_ = make_monitor_choice();
         monitor_ = monitor_choice_->first(stats_);
+        monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);
     }
 }
 
 void context::destroy_monitor() noexcept
 {
     monitor_.reset();
+    monitor_may_grow_ = false;
 }
 
 const char *context::monitor_name() const noexcept
@@ -284,11 +286,12 @@ const char *context::monitor_unhonoured() const noexcept
     return monitor_choice_ ? monitor_choice_->unhonoured() : nullptr;
 }
 
-void context::maybe_upgrade_monitor() noexcept
+void context::upgrade_monitor() noexcept
 {
     if (std::unique_ptr<fd_monitor> next = monitor_choice_->grown(*monitor_, stats_)) {
         switch_monitor(std::move(next));
     }
+    monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);  // a fallback ends it
 }
 
 void context::prefer_poll_under_glib() noexcept
@@ -307,6 +310,7 @@ void context::switch_monitor(std::unique_ptr<fd_monitor> next) noexcept
         }
     }
     monitor_.swap(next);
+    monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);
     if (gsource_mode_) {
         monitor_->gsource_attach(source());
     }

@@ -4,8 +4,7 @@
 // luring_* here; an engine set up with aio_setup_linux_* is the context's
 // attachment (loop::attachment_kind), released when it is finalized.  Each
 // engine exists only when configure found its library (CONFIG_LINUX_AIO,
-// CONFIG_LINUX_IO_URING).  The engine types are the opaque C structs themselves
-// (LinuxAioState, LuringState), defined in the engines' own files.
+// CONFIG_LINUX_IO_URING).
 //
 // Threading: every function except engine_new and engine_free runs in the
 // thread of the AioContext the engine is attached to (submissions from that

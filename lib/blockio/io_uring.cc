@@ -29,10 +29,9 @@
 // one entry per request costs a fifth of the IOPS at QD64; on a virtio
 // disk, holding requests to the end of a long pass costs 5-10%.  A plugged
 // engine still submits once in-flight plus queued requests reach the ring
-// size (128).  Every pass ends with a flush, nested passes included.  After
-// a flush the engine looks at the CQ ring again, since the page cache
-// completes reads inside io_uring_enter, up to a few rounds before it
-// returns to the loop.
+// size (128).  After a pass's final flush the engine looks at the CQ ring
+// again, since the page cache completes reads inside io_uring_enter, up to a
+// few rounds before it returns to the loop.
 //
 // Requeueing.  In-flight requests never exceed the CQ ring's size, so the
 // completion ring cannot overflow; more wait in the queue.  io_uring_submit

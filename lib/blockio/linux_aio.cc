@@ -37,9 +37,6 @@
 // the events), which costs no system call; busy polling (io_poll) only
 // compares head and tail.  If the header does not look like the ring this
 // code knows, completions are fetched with io_getevents instead.
-//
-// Threading.  laio_new may run in any thread; everything else runs in the
-// home thread of the context the engine is attached to.
 #include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"

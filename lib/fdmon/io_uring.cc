@@ -66,6 +66,7 @@
 // lets a non-blocking aio_poll skip the system call altogether.
 #include "lib/fdmon/monitor.hh"
 #include "lib/support/fatal.hh"
+#include "lib/timer/clock.hh"
 
 #include <atomic>
 #include <cerrno>
@@ -108,13 +109,6 @@ constexpr uint64_t remove_tag = 0;
 uint64_t make_user_data(uint32_t index, uint32_t gen) noexcept
 {
     return (uint64_t{gen} << 32) | (uint64_t{index} + 1);
-}
-
-int64_t monotonic_ns() noexcept
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
 // One registration, and the poll request that serves it.
@@ -532,7 +526,7 @@ int io_uring_monitor::wait(loop::ready_list &ready, int64_t timeout_ns) noexcept
         submit_pending();
         return reap(ready, nullptr);
     }
-    const int64_t deadline = timeout_ns > 0 ? monotonic_ns() + timeout_ns : -1;
+    const int64_t deadline = timeout_ns > 0 ? timer::monotonic_ns() + timeout_ns : -1;
     int64_t remaining = timeout_ns;
     for (;;) {
         flush_changes();
@@ -564,7 +558,7 @@ int io_uring_monitor::wait(loop::ready_list &ready, int64_t timeout_ns) noexcept
         // a mask change), or by a signal that liburing could not tell apart
         // because the same call submitted requests: sleep for what is left.
         if (deadline >= 0) {
-            remaining = deadline - monotonic_ns();
+            remaining = deadline - timer::monotonic_ns();
             if (remaining <= 0) {
                 return 0;
             }

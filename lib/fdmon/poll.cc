@@ -5,6 +5,7 @@
 // QAIO_FDMON=poll forces it).  Under a GSource each handler's own GPollFD is
 // given to glib instead.
 #include "lib/fdmon/monitor.hh"
+#include "lib/timer/clock.hh"
 
 #include <atomic>
 #include <mutex>
@@ -72,14 +73,7 @@ public:
                 dirty_ = false;
             }
         }
-        timespec ts;
-        timespec *tsp = nullptr;
-        if (timeout_ns >= 0) {
-            ts.tv_sec = timeout_ns / 1000000000;
-            ts.tv_nsec = timeout_ns % 1000000000;
-            tsp = &ts;
-        }
-        int n = ppoll(wait_fds_.data(), wait_fds_.size(), tsp, nullptr);
+        int n = timer::poll_ns(wait_fds_.data(), wait_fds_.size(), timeout_ns);
         if (n <= 0) {
             return 0;  // timeout, or EINTR: the caller just goes on
         }

@@ -97,9 +97,7 @@ void context::gs_leave_poll_mode() noexcept
 
 bool context::gs_check() noexcept
 {
-    // Release: the wait stays before the withdrawal.  No acquire reads it:
-    // notify() reads notify_me_ relaxed after its seq_cst exchange, and a
-    // stale non-zero costs one spare eventfd write, read by the notifier.
+    // Release, as aio_poll's withdrawal (poll_loop.cc) and for its reasons.
     notify_me_.fetch_and(~1u, std::memory_order_release);
     // A notification alone makes the source dispatch once (QEMU's GSource
     // contract: iterating after aio_notify returns TRUE).

@@ -9,22 +9,7 @@
 #ifndef QAIO_LIB_COROUTINE_SWITCH_ASM_H
 #define QAIO_LIB_COROUTINE_SWITCH_ASM_H
 
-/* QAIO_ASAN, QAIO_TSAN: which sanitizer this translation unit is built with
- * (GCC says __SANITIZE_*__, Clang __has_feature). */
-#if defined(__SANITIZE_ADDRESS__)
-#define QAIO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define QAIO_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define QAIO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define QAIO_TSAN 1
-#endif
-#endif
+#include "lib/support/sanitizer.hh"
 
 /* The assembly entry points need no annotation around the jump (the
  * sanitizers do) and return by pop-and-jump, which a CET shadow stack

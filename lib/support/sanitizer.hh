@@ -1,7 +1,9 @@
-// SPDX-License-Identifier: MIT
-// QAIO_ASAN, QAIO_TSAN: which sanitizer this translation unit is built with
-// (GCC says __SANITIZE_*__, Clang __has_feature).
-#pragma once
+/* SPDX-License-Identifier: MIT */
+/* QAIO_ASAN, QAIO_TSAN: which sanitizer this translation unit is built with
+ * (GCC says __SANITIZE_*__, Clang __has_feature).  Macros and C comments
+ * only: the coroutine switch's assembly includes it too. */
+#ifndef QAIO_LIB_SUPPORT_SANITIZER_HH
+#define QAIO_LIB_SUPPORT_SANITIZER_HH
 
 #if defined(__SANITIZE_ADDRESS__)
 #define QAIO_ASAN 1
@@ -16,4 +18,6 @@
 #if __has_feature(thread_sanitizer)
 #define QAIO_TSAN 1
 #endif
+#endif
+
 #endif

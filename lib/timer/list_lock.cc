@@ -69,6 +69,8 @@ bool list_lock::claim(uintptr_t me) noexcept
 {
     uintptr_t expected = 0;
     uintptr_t want = bias_allowed() ? me : revoked;
+    // Release: the claim is seen by the acquire loads and CASes of state_ in
+    // lock_slow() and revoke().
     return state_.compare_exchange_strong(expected, want, std::memory_order_acq_rel,
                                           std::memory_order_relaxed) &&
            want == me;
@@ -76,6 +78,7 @@ bool list_lock::claim(uintptr_t me) noexcept
 
 void list_lock::lock_slow() noexcept
 {
+    // Acquire: pairs with claim()'s CAS and revoke()'s release store.
     uintptr_t st = state_.load(std::memory_order_acquire);
     // The owner that met a revocation is in no step: the mutex is safe for
     // it at once.  Anybody else waits until no step can be running.
@@ -89,6 +92,8 @@ void list_lock::lock_slow() noexcept
 void list_lock::revoke() noexcept
 {
     for (unsigned spins = 0;; spins++) {
+        // Acquire: pairs with claim()'s CAS and another revoker's release
+        // store of `revoked` below.
         uintptr_t st = state_.load(std::memory_order_acquire);
         if (st == revoked) {
             return;
@@ -109,9 +114,13 @@ void list_lock::revoke() noexcept
         }
         // The owner's next check sees the mark, or its busy_ shows its step.
         barrier_on_every_thread();
+        // Acquire: pairs with the owner's release of busy_ at the end of its
+        // step (list_lock.hh), so the step's writes are seen under the mutex.
         for (unsigned waits = 0; busy_.load(std::memory_order_acquire); waits++) {
             pause_a_little(waits);
         }
+        // Release: pairs with the acquire loads of state_ above and in
+        // lock_slow(); their threads then meet at the mutex.
         state_.store(revoked, std::memory_order_release);
         return;
     }

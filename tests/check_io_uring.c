@@ -4,12 +4,12 @@
  * aio_setup_linux_io_uring).  The behaviours it shares with linux-aio come
  * from engine_common.c; here are its own: -EAGAIN and -EINTR completions
  * resubmitted, short reads continued at the advanced offset with the rest of
- * the vector (trap 30), a short read then end of file zero-filling the
- * rest, a plugged engine submitting once the ring fills, and an unsupported
- * request type aborting.  White-box: linked with the core's objects so that
- * the fault-injection wrappers (tests/fault_inject.c) see the engine's
- * liburing calls.  Skipped, with a message, when io_uring is configured out
- * or the kernel refuses it.
+ * the vector (QEMU once used the byte count as the offset), a short read
+ * then end of file zero-filling the rest, a plugged engine submitting once
+ * the ring fills, and an unsupported request type aborting.  White-box:
+ * linked with the core's objects so that the fault-injection wrappers
+ * (tests/fault_inject.c) see the engine's liburing calls.  Skipped, with a
+ * message, when io_uring is configured out or the kernel refuses it.
  */
 #include "engine_common.h"
 

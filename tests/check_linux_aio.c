@@ -7,7 +7,8 @@
  * completion ring cannot be read, and QEMU's linux-aio semantics for a short
  * read (the rest reads as zeroes) and for unsupported request types (-EIO).
  * White-box: linked with the core's objects, so that the fault-injection
- * wrappers (tests/fault_inject.c) see the engine's libaio calls (trap 29).
+ * wrappers (tests/fault_inject.c) see the engine's libaio calls (a queue that
+ * io_submit fills only in part must wait, not fail).
  * Skipped, with a message, when linux-aio is configured out or the kernel
  * refuses an AIO context.
  */

@@ -68,7 +68,10 @@ static void plain_bh(void *opaque)
     Job *j = opaque;
 
     j->ran_in = qemu_get_current_aio_context();
-    qatomic_set(&j->done, true);
+    /* Release: the waiter's acquire of done then sees ran_in.  Without a
+     * context lock nothing else orders the two threads when the waiter
+     * finds done set without sleeping. */
+    qatomic_store_release(&j->done, true);
     aio_wait_kick();
 }
 
@@ -77,8 +80,8 @@ START_TEST(wait_unlocked_on_iothread_context_ends_on_kick)
     Job j = { .ctx = io_ctx };
 
     aio_bh_schedule_oneshot(io_ctx, plain_bh, &j);
-    AIO_WAIT_WHILE_UNLOCKED(io_ctx, !qatomic_read(&j.done));
-    ck_assert(j.done);
+    AIO_WAIT_WHILE_UNLOCKED(io_ctx, !qatomic_load_acquire(&j.done));
+    ck_assert(qatomic_read(&j.done));
     ck_assert_ptr_eq(j.ran_in, io_ctx);
 }
 END_TEST

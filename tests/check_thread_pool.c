@@ -267,7 +267,9 @@ static void wait_at_least(int *p, int want)
 {
     int64_t end = t_now_ns() + 20 * 1000000000LL;
 
-    while (qatomic_read(p) < want) {
+    /* Acquire: pairs with the worker's qatomic_inc, so what it wrote before
+     * (the job's thread and tid) is seen here. */
+    while (qatomic_load_acquire(p) < want) {
         if (t_now_ns() > end) {
             ck_abort_msg("counter stuck at %d, expected %d", qatomic_read(p), want);
         }

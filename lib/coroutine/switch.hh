@@ -133,33 +133,22 @@ inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
     // stack, a thread's): start from clean shadow.
     __asan_unpoison_memory_region(base, size);
 #endif
-    f->asan_fake_stack_ = nullptr;
-    f->bottom_ = base;
-    f->size_ = size;
+    *f = fiber_state{nullptr, base, size, nullptr, 0};
 #if defined(QAIO_TSAN)
     f->tsan_fiber_ = __tsan_create_fiber(0);
-#else
-    f->tsan_fiber_ = nullptr;
 #endif
 #if defined(QAIO_HAVE_VALGRIND_H)
     f->valgrind_id_ = VALGRIND_STACK_REGISTER(base, static_cast<char *>(base) + size);
-#else
-    f->valgrind_id_ = 0;
 #endif
 }
 
 // The thread's own stack, whose bounds ASan tells us at the first switch.
 inline void fiber_adopt_thread(fiber_state *f) noexcept
 {
-    f->asan_fake_stack_ = nullptr;
-    f->bottom_ = nullptr;
-    f->size_ = 0;
+    *f = fiber_state{};
 #if defined(QAIO_TSAN)
     f->tsan_fiber_ = __tsan_get_current_fiber();
-#else
-    f->tsan_fiber_ = nullptr;
 #endif
-    f->valgrind_id_ = 0;
 }
 
 // The stack goes away; its fiber has switched away for the last time.

@@ -14,6 +14,7 @@
 #endif
 #include "bench.h"
 
+#include <glib-unix.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -941,6 +942,34 @@ bool bench_eventfds_open(int n, int **fds, int *nopen, char *why, size_t whylen)
         return false;
     }
     return true;
+}
+
+static gboolean bench_glib_count(gint fd, GIOCondition cond, gpointer dispatched)
+{
+    (*(uint64_t *)dispatched)++;
+    return G_SOURCE_CONTINUE;
+}
+
+GMainContext *bench_glib_watch(const int *fds, int n, uint64_t *dispatched)
+{
+    GMainContext *mc = g_main_context_new();
+
+    for (int i = 0; i < n; i++) {
+        GSource *src = g_unix_fd_source_new(fds[i], G_IO_IN);
+
+        g_source_set_callback(src, (GSourceFunc)(void (*)(void))bench_glib_count,
+                              dispatched, NULL);
+        g_source_attach(src, mc);
+        g_source_unref(src);
+    }
+    return mc;
+}
+
+void bench_glib_iterate(GMainContext *mc, uint64_t iters)
+{
+    for (uint64_t i = 0; i < iters; i++) {
+        g_main_context_iteration(mc, FALSE);
+    }
 }
 
 uint64_t bench_rand(uint64_t *state)

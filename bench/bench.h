@@ -197,6 +197,14 @@ bool bench_io_uring_usable(char *why, size_t whylen);
  */
 bool bench_eventfds_open(int n, int **fds, int *nopen, char *why, size_t whylen);
 
+/*
+ * glib's side of the fd suites: a new GMainContext watching fds[0..n) for
+ * reading, each dispatch adding one to *dispatched; and `iters`
+ * non-blocking iterations of it.
+ */
+GMainContext *bench_glib_watch(const int *fds, int n, uint64_t *dispatched);
+void bench_glib_iterate(GMainContext *mc, uint64_t iters);
+
 /* A fixed-seed pseudo-random generator, so runs are comparable. */
 uint64_t bench_rand(uint64_t *state);
 

@@ -40,13 +40,23 @@ static const bench_suite *const bench_suites[] = {
 };
 
 /* The knob table, as libqaio reads it. */
+enum {
+#define QAIO_KNOB_WHEN(id, words) bench_when_##id,
+#include "lib/support/knobs.def"
+};
+
+static const char *const bench_when_words[] = {
+#define QAIO_KNOB_WHEN(id, words) [bench_when_##id] = words,
+#include "lib/support/knobs.def"
+};
+
 static const struct {
-    const char *name, *values, *when, *fallback, *help;
+    const char *name, *values, *fallback, *help;
+    int when;
 } bench_knobs[] = {
 #define QAIO_KNOB(id, name, values, type, default_, when, help) \
-    { name, values, #when, default_, help },
+    { name, values, default_, help, bench_when_##when },
 #include "lib/support/knobs.def"
-#undef QAIO_KNOB
 };
 
 /* Prints `text` from column `indent`, broken at spaces before column 78. */
@@ -76,16 +86,9 @@ static void print_wrapped(FILE *out, int indent, const char *text)
 static void print_knobs(FILE *out)
 {
     for (size_t i = 0; i < ARRAY_SIZE(bench_knobs); i++) {
-        const char *when = bench_knobs[i].when;
-        char *line;
-
-        when = strcmp(when, "each_context") == 0 ? "at every aio_context_new"
-             : strcmp(when, "each_engine") == 0 ? "at every io_uring engine setup"
-             : strcmp(when, "each_pool") == 0 ? "at every thread-pool creation"
-             : strcmp(when, "load") == 0 ? "once, when libqaio is loaded"
-             : "once, at its first use";
-        line = g_strdup_printf("%s (default: %s; read %s)", bench_knobs[i].help,
-                               bench_knobs[i].fallback, when);
+        char *line = g_strdup_printf("%s (default: %s; read %s)", bench_knobs[i].help,
+                                     bench_knobs[i].fallback,
+                                     bench_when_words[bench_knobs[i].when]);
         fprintf(out, "  %s=%s\n", bench_knobs[i].name, bench_knobs[i].values);
         print_wrapped(out, 6, line);
         g_free(line);

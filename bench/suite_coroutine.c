@@ -293,12 +293,6 @@ static void co_run(void)
                           &cases[inest].stats),
              "/mmap", &cases[inest].stats, &cases[immap].stats, 0.25,
              "≤0.25x mmap cycle");
-#ifdef QAIO_HAVE_BOOST_CONTEXT
-    bench_note("coroutine", "qaio switches with Boost.Context fcontext");
-#else
-    bench_note("coroutine", "qaio switches with ucontext + sigsetjmp/siglongjmp "
-               "(configured without Boost.Context)");
-#endif
 
     bench_alive("[coroutine] tear-down");
     bench_worker_call(w, co_teardown, s);

@@ -22,7 +22,6 @@
 #include "bench.h"
 #include "qaio/fd-monitor.h"
 
-#include <glib-unix.h>
 
 #ifdef QAIO_HAVE_LIBEVENT
 #include <event2/event.h>
@@ -116,16 +115,8 @@ static void fd_glib_iteration_body(void *opaque, uint64_t iters)
 {
     fd_case *c = opaque;
 
-    for (uint64_t i = 0; i < iters; i++) {
-        g_main_context_iteration(c->mc, FALSE);
-    }
+    bench_glib_iterate(c->mc, iters);
     c->ops += iters;
-}
-
-static gboolean fd_glib_cb(gint fd, GIOCondition cond, gpointer opaque)
-{
-    ((fd_case *)opaque)->dispatched++;
-    return G_SOURCE_CONTINUE;
 }
 
 #ifdef QAIO_HAVE_LIBEVENT
@@ -241,15 +232,7 @@ static void fd_setup(void *opaque)
         break;
 #endif
     default:
-        c->mc = g_main_context_new();
-        for (int i = 0; i < c->n; i++) {
-            GSource *src = g_unix_fd_source_new(c->fds[i], G_IO_IN);
-
-            g_source_set_callback(src, (GSourceFunc)(void (*)(void))fd_glib_cb,
-                                  c, NULL);
-            g_source_attach(src, c->mc);
-            g_source_unref(src);
-        }
+        c->mc = bench_glib_watch(c->fds, c->n, &c->dispatched);
         break;
     }
     c->ok = true;

@@ -26,7 +26,6 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 
-#ifdef QAIO_HAVE_BOOST_CONTEXT
 /*
  * Boost.Context's C-linkage primitives (libboost_context).  Weak, so that
  * the program links whether or not libboost_context is named on its own
@@ -41,7 +40,6 @@ typedef struct {
 transfer_t jump_fcontext(fcontext_t const to, void *vp) __attribute__((weak));
 fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
     __attribute__((weak));
-#endif
 
 enum {
     LOCK_MAX_PER_THREAD = 4,
@@ -73,10 +71,8 @@ struct lock_state {
     uint64_t iters;
     pthread_mutex_t pm;
     _Atomic unsigned word;
-#ifdef QAIO_HAVE_BOOST_CONTEXT
     void *bare_stack;
     fcontext_t bare_peer;
-#endif
 
     /* contended, on two pollers */
     lock_poller p[2];
@@ -136,7 +132,6 @@ static void lock_atomics_body(void *opaque, uint64_t iters)
     }
 }
 
-#ifdef QAIO_HAVE_BOOST_CONTEXT
 /* The other side of the ping-pong: jumps straight back, forever. */
 static void lock_bare_peer(transfer_t t)
 {
@@ -155,7 +150,6 @@ static void lock_bare_body(void *opaque, uint64_t iters)
     }
     s->bare_peer = peer;
 }
-#endif
 
 static void lock_single_setup(void *opaque)
 {
@@ -167,13 +161,11 @@ static void lock_single_setup(void *opaque)
     }
     qemu_co_mutex_init(&s->m);
     pthread_mutex_init(&s->pm, NULL);
-#ifdef QAIO_HAVE_BOOST_CONTEXT
     if (make_fcontext && jump_fcontext) {
         s->bare_stack = g_malloc(LOCK_BARE_STACK);
         s->bare_peer = make_fcontext((char *)s->bare_stack + LOCK_BARE_STACK,
                                      LOCK_BARE_STACK, lock_bare_peer);
     }
-#endif
 }
 
 static void lock_single_teardown(void *opaque)
@@ -186,9 +178,7 @@ static void lock_single_teardown(void *opaque)
         aio_context_unref(s->ctx);
     }
     /* The bare peer is parked mid-loop on its stack: just drop both. */
-#ifdef QAIO_HAVE_BOOST_CONTEXT
     g_free(s->bare_stack);
-#endif
 }
 
 /* ---- contended ------------------------------------------------------------ */
@@ -379,14 +369,12 @@ static void lock_run(void)
     cases[n++] = BENCH_CASE("pthread", lock_pthread_body, s, s->single);
     ia = n;
     cases[n++] = BENCH_CASE("atomics", lock_atomics_body, s, s->single);
-#ifdef QAIO_HAVE_BOOST_CONTEXT
     if (s->bare_peer) {
         ib = n;
         cases[n++] = BENCH_CASE("bare", lock_bare_body, s, s->single);
     } else {
         bench_note("lock", "bare jump not measured: libboost_context is not loaded");
     }
-#endif
     bench_measure(cases, n, "lock", "uncontended lock+unlock", 1, 3);
 
     bench_stats none = { .median_ns = -1 };

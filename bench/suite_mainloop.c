@@ -19,7 +19,6 @@
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 
-#include <glib-unix.h>
 
 enum { ML_NSIZES = 4 };
 static const int ml_sizes[ML_NSIZES] = { 1, 64, 1024, 10000 };
@@ -40,12 +39,6 @@ static void ml_qaio_cb(void *opaque)
     ((ml_case *)opaque)->dispatched++;
 }
 
-static gboolean ml_glib_cb(gint fd, GIOCondition cond, gpointer opaque)
-{
-    ((ml_case *)opaque)->dispatched++;
-    return G_SOURCE_CONTINUE;
-}
-
 static void ml_qaio_body(void *opaque, uint64_t iters)
 {
     ml_case *c = opaque;
@@ -60,9 +53,7 @@ static void ml_glib_body(void *opaque, uint64_t iters)
 {
     ml_case *c = opaque;
 
-    for (uint64_t i = 0; i < iters; i++) {
-        g_main_context_iteration(c->mc, FALSE);
-    }
+    bench_glib_iterate(c->mc, iters);
     c->ops += iters;
 }
 
@@ -83,15 +74,7 @@ static void ml_setup(void *opaque)
         return;
     }
     if (c->glib) {
-        c->mc = g_main_context_new();
-        for (int i = 0; i < c->n; i++) {
-            GSource *src = g_unix_fd_source_new(c->fds[i], G_IO_IN);
-
-            g_source_set_callback(src, (GSourceFunc)(void (*)(void))ml_glib_cb,
-                                  c, NULL);
-            g_source_attach(src, c->mc);
-            g_source_unref(src);
-        }
+        c->mc = bench_glib_watch(c->fds, c->n, &c->dispatched);
     } else {
         for (int i = 0; i < c->n; i++) {
             qemu_set_fd_handler(c->fds[i], ml_qaio_cb, NULL, c);

@@ -43,29 +43,21 @@ AC_DEFUN([QAIO_WITH_IO_URING], [
   AC_SUBST([QAIO_PC_REQUIRES_PRIVATE])
 ])
 
-# Boost.Context's fcontext for the coroutine switch (the fallback is
-# ucontext + sigsetjmp).
+# Boost.Context's fcontext, the coroutine switch (required: Boost ships it
+# for every architecture Debian builds and for Windows, so the ucontext
+# fallback it once had served no build).
 AC_DEFUN([QAIO_WITH_BOOST_CONTEXT], [
-  AC_ARG_WITH([boost-context],
-    [AS_HELP_STRING([--with-boost-context@<:@=auto|yes|no@:>@],
-      [switch coroutines with Boost.Context's fcontext @<:@default=auto@:>@])],
-    [], [with_boost_context=auto])
-  qaio_boost_context=no
-  AS_IF([test "x$with_boost_context" != xno], [
-    AC_LANG_PUSH([C++])
-    qaio_save_LIBS=$LIBS
-    LIBS="-lboost_context $LIBS"
-    AC_LINK_IFELSE([AC_LANG_PROGRAM(
-        [[#include <boost/context/detail/fcontext.hpp>]],
-        [[boost::context::detail::fcontext_t f = boost::context::detail::make_fcontext(0, 0, 0); (void)f;]])],
-      [qaio_boost_context=yes], [])
-    LIBS=$qaio_save_LIBS
-    AC_LANG_POP([C++])
-    AS_IF([test "x$qaio_boost_context" = xyes],
-      [AC_SUBST([BOOST_CONTEXT_LIBS], [-lboost_context])
-       AC_DEFINE([QAIO_HAVE_BOOST_CONTEXT], [1], [Boost.Context fcontext available])],
-      [test "x$with_boost_context" = xyes],
-      [AC_MSG_ERROR([--with-boost-context=yes but Boost.Context was not found: install the Debian package libboost-context-dev])])
-  ])
-  AM_CONDITIONAL([QAIO_BOOST_CONTEXT], [test "x$qaio_boost_context" = xyes])
+  AC_LANG_PUSH([C++])
+  qaio_save_LIBS=$LIBS
+  LIBS="-lboost_context $LIBS"
+  AC_MSG_CHECKING([for Boost.Context's fcontext])
+  AC_LINK_IFELSE([AC_LANG_PROGRAM(
+      [[#include <boost/context/detail/fcontext.hpp>]],
+      [[boost::context::detail::fcontext_t f = boost::context::detail::make_fcontext(0, 0, 0); (void)f;]])],
+    [AC_MSG_RESULT([yes])],
+    [AC_MSG_RESULT([no])
+     AC_MSG_ERROR([coroutines need Boost.Context's fcontext: install the Debian package libboost-context-dev])])
+  LIBS=$qaio_save_LIBS
+  AC_LANG_POP([C++])
+  AC_SUBST([BOOST_CONTEXT_LIBS], [-lboost_context])
 ])

@@ -42,13 +42,17 @@ table() {
     }
     function cell(s) { gsub(/\|/, "\\|", s); return s }
     BEGIN {
-        when["each_context"] = "at every `aio_context_new`"
-        when["each_engine"] = "at every io_uring engine setup"
-        when["each_pool"] = "at every thread-pool creation"
-        when["once"] = "once, at its first use"
-        when["load"] = "once, when libqaio is loaded"
         print "| variable | read | default | effect |"
         print "|---|---|---|---|"
+    }
+    # The moments come first in the table: QAIO_KNOB_WHEN(id, words).
+    /^QAIO_KNOB_WHEN\(/ {
+        sub(/^QAIO_KNOB_WHEN\(/, "QAIO_KNOB(")
+        if (fields($0) != 2) {
+            printf "%s:%d: malformed row\n", FILENAME, FNR > "/dev/stderr"; exit 1
+        }
+        when[f[1]] = f[2]
+        next
     }
     /^QAIO_KNOB\(/ {
         if (fields($0) != 7 || !(f[6] in when)) {

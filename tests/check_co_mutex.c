@@ -418,14 +418,12 @@ static void run_contended(int per_thread, int iterations, int inside, int outsid
     c->outside = outside;
     c->sleep_ns = sleep_ns;
     pthread_barrier_init(&c->go, NULL, 2);
-    t_iothread_start(&t[0]);
-    t_iothread_start(&t[1]);
+    t_iothread_pair_start(&t[0], &t[1]);
     for (i = 0; i < 2; i++) {
         aio_bh_schedule_oneshot(t[i].ctx, contended_start_bh, c);
     }
     t_wait_for_count(&c->finished, 2 * per_thread);
-    t_iothread_join(&t[0]);
-    t_iothread_join(&t[1]);
+    t_iothread_pair_join(&t[0], &t[1]);
     pthread_barrier_destroy(&c->go);
 
     ck_assert_int_eq(c->counter, __atomic_load_n(&c->atomic_counter, __ATOMIC_RELAXED));
@@ -501,8 +499,7 @@ START_TEST(co_mutex_waiter_resumes_in_its_own_context)
     CrossWake *x = g_new0(CrossWake, 1);
 
     qemu_co_mutex_init(&x->m);
-    t_iothread_start(&a);
-    t_iothread_start(&b);
+    t_iothread_pair_start(&a, &b);
     t_spawn_in(a.ctx, cross_holder, x);
     t_wait_for_count(&x->holding, 1);
     t_spawn_in(b.ctx, cross_waiter, x);
@@ -511,8 +508,7 @@ START_TEST(co_mutex_waiter_resumes_in_its_own_context)
     g_usleep(20000);
     __atomic_store_n(&x->release, 1, __ATOMIC_RELEASE);
     t_wait_for_count(&x->done, 2);
-    t_iothread_join(&a);
-    t_iothread_join(&b);
+    t_iothread_pair_join(&a, &b);
 
     ck_assert_ptr_eq(x->ran_in_ctx, b.ctx);
     ck_assert_int_eq(x->ran_in_thread, 1);
@@ -569,8 +565,7 @@ START_TEST(co_mutex_bias_revoked_while_the_owner_locks_in_a_loop_loses_nothing)
     TIoThread a, b;
     int rounds = 200;
 
-    t_iothread_start(&a);
-    t_iothread_start(&b);
+    t_iothread_pair_start(&a, &b);
     for (int k = 0; k < rounds; k++) {
         BiasRace *r = g_new0(BiasRace, 1);
 
@@ -587,8 +582,7 @@ START_TEST(co_mutex_bias_revoked_while_the_owner_locks_in_a_loop_loses_nothing)
         ck_assert_ptr_null(r->m.to_pop.slh_first);
         g_free(r);
     }
-    t_iothread_join(&a);
-    t_iothread_join(&b);
+    t_iothread_pair_join(&a, &b);
     printf("co_mutex bias: %d rounds of a revocation racing the owner's loop\n", rounds);
 }
 END_TEST
@@ -632,8 +626,7 @@ START_TEST(co_mutex_held_by_a_coroutine_that_moves_thread_is_released_there)
     BiasMove *mv = g_new0(BiasMove, 1);
 
     qemu_co_mutex_init(&mv->m);
-    t_iothread_start(&a);
-    t_iothread_start(&b);
+    t_iothread_pair_start(&a, &b);
     mv->there = b.ctx;
     t_spawn_in(a.ctx, bias_mover, mv);
     t_wait_for_count(&mv->done, 1);
@@ -647,8 +640,7 @@ START_TEST(co_mutex_held_by_a_coroutine_that_moves_thread_is_released_there)
     t_spawn_in(a.ctx, bias_relocker, mv);
     t_wait_for_count(&mv->done, 2);
     ck_assert_uint_eq(mv->m.locked, 0);
-    t_iothread_join(&a);
-    t_iothread_join(&b);
+    t_iothread_pair_join(&a, &b);
     printf("co_mutex bias: after the owner's first use the bias word was %#x%s\n",
            mv->bias_after_first,
            mv->bias_after_first == T_BIAS_REVOKED ? " (biasing off here)" : "");

@@ -315,13 +315,11 @@ START_TEST(co_queue_waiter_in_another_context_is_woken_there_and_misses_nothing)
 
     qemu_co_queue_init(&c->q);
     qemu_co_mutex_init(&c->m);
-    t_iothread_start(&a);
-    t_iothread_start(&b);
+    t_iothread_pair_start(&a, &b);
     t_spawn_in(b.ctx, channel_consumer, c);
     t_spawn_in(a.ctx, channel_producer, c);
     t_wait_for_count(&c->done, 2);
-    t_iothread_join(&a);
-    t_iothread_join(&b);
+    t_iothread_pair_join(&a, &b);
 
     ck_assert_int_eq(c->produced, QUEUE_ITEMS);
     ck_assert_int_eq(c->consumed, QUEUE_ITEMS);

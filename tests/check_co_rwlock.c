@@ -596,16 +596,14 @@ START_TEST(co_rwlock_from_two_threads_keeps_writers_exclusive)
 
     qemu_co_rwlock_init(&s->lock);
     s->iterations = 5000;
-    t_iothread_start(&t[0]);
-    t_iothread_start(&t[1]);
+    t_iothread_pair_start(&t[0], &t[1]);
     for (j = 0; j < 3; j++) {
         for (i = 0; i < 2; i++) {
             t_spawn_in(t[i].ctx, rw_thread_worker, s);
         }
     }
     t_wait_for_count(&s->finished, 6);
-    t_iothread_join(&t[0]);
-    t_iothread_join(&t[1]);
+    t_iothread_pair_join(&t[0], &t[1]);
     ck_assert_int_eq(s->violations, 0);
     ck_assert_int_eq(s->lock.owners, 0);
     ck_assert_uint_eq(s->lock.mutex.locked, 0);

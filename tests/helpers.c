@@ -555,6 +555,18 @@ void t_iothread_join(TIoThread *t)
     sem_destroy(&t->ready);
 }
 
+void t_iothread_pair_start(TIoThread *a, TIoThread *b)
+{
+    t_iothread_start(a);
+    t_iothread_start(b);
+}
+
+void t_iothread_pair_join(TIoThread *a, TIoThread *b)
+{
+    t_iothread_join(a);
+    t_iothread_join(b);
+}
+
 typedef struct {
     CoroutineEntry *fn;
     void *arg;

@@ -165,6 +165,10 @@ void t_iothread_start(TIoThread *t);
 /* Stop the thread through a BH in its context, join it, drop the context. */
 void t_iothread_join(TIoThread *t);
 
+/* The two threads of a cross-thread test, started and joined together. */
+void t_iothread_pair_start(TIoThread *a, TIoThread *b);
+void t_iothread_pair_join(TIoThread *a, TIoThread *b);
+
 /* Create and start a coroutine in the thread that polls ctx. */
 void t_spawn_in(AioContext *ctx, CoroutineEntry *fn, void *arg);
 

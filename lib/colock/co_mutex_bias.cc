@@ -3,21 +3,18 @@
 #include "lib/colock/co_mutex_bias.hh"
 
 #include "lib/coroutine/coroutine.hh"
-#include "lib/coroutine/switch.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 #include "lib/support/membarrier.hh"
+#include "lib/support/sanitizer.hh"
 
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
-
 #include <mutex>
 #include <pthread.h>
 #include <sched.h>
-#include <unistd.h>
 #if __has_include(<sys/single_threaded.h>)
 #include <sys/single_threaded.h>
 #define QAIO_HAVE_SINGLE_THREADED 1
@@ -39,12 +36,8 @@ uint32_t n_used = 0;         // ids 1..n_used have been handed out
 pthread_key_t slot_key;
 bool enabled = false;        // the knob allows biasing; set by setup()
 
-// Registration for MEMBARRIER_CMD_PRIVATE_EXPEDITED.  In a process with one
-// thread it is a few microseconds; once there are others the kernel waits
-// for an RCU grace period (0.2-70 ms here).  So it happens at load, while
-// the process normally has one thread; a process that has more by then (a
-// library loaded later) registers on a thread of its own.  Slots, hence
-// biases, exist only once it is done: every revocation comes after it.
+// Registration for MEMBARRIER_CMD_PRIVATE_EXPEDITED (see "Registration" in
+// co_mutex_bias.hh).
 enum registration_state : int { reg_unknown, reg_pending, reg_done, reg_unavailable };
 std::atomic<int> registration{reg_unknown};
 
@@ -86,23 +79,26 @@ void register_in_background() noexcept
     }
 }
 
-// QAIO_COMUTEX_BIAS=0 at load spares the process the system call.
-bool bias_off_in_environment() noexcept
+// Off under TSan or with QAIO_COMUTEX_BIAS=0 (which, read at load, spares
+// the process the registration).
+bool bias_allowed() noexcept
 {
-    return support::knob_int(support::knob::comutex_bias).value_or(1) == 0;
+#if defined(QAIO_TSAN)
+    return false;
+#else
+    return support::knob_int(support::knob::comutex_bias).value_or(1) != 0;
+#endif
 }
 
 __attribute__((constructor)) void register_at_load() noexcept
 {
-#if !defined(QAIO_TSAN)
-    if (bias_off_in_environment()) {
+    if (!bias_allowed()) {
         return;
     }
 #if defined(QAIO_HAVE_SINGLE_THREADED)
     if (__libc_single_threaded) {
         register_membarrier();
     }
-#endif
 #endif
 }
 
@@ -127,18 +123,8 @@ void after_fork_in_child() noexcept
 
 void setup() noexcept
 {
-#if defined(QAIO_TSAN)
-    return;
-#else
-    if (support::knob_int(support::knob::comutex_bias).value_or(1) == 0) {
-        return;
-    }
-    if (pthread_key_create(&slot_key, release_slot) != 0 ||
-        pthread_atfork(nullptr, nullptr, after_fork_in_child) != 0) {
-        return;
-    }
-    enabled = true;
-#endif
+    enabled = bias_allowed() && pthread_key_create(&slot_key, release_slot) == 0 &&
+              pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0;
 }
 
 // Whether this thread got its slot, or was refused one for good (it keeps
@@ -226,15 +212,11 @@ void bias_revoke(CoMutex *m, bias_slot *me) noexcept
             continue;
         }
         // The owner's next step sees the mark, or its slot shows the step.
-        // Registration is per address space and survives fork(); should it
-        // be missing anyway, register again rather than go on unordered.
-        if (!support::membarrier::run_on_every_thread()) {
-            int err = errno;
-            QAIO_CHECK(support::membarrier::register_process() &&
-                           support::membarrier::run_on_every_thread(),
-                       "CoMutex %p: membarrier failed (%s) while revoking its bias",
-                       static_cast<void *>(m), strerror(err));
-        }
+        // Registration is per address space; should it be missing anyway,
+        // register again rather than go on unordered.
+        QAIO_CHECK(support::membarrier::run_on_every_thread_registered(),
+                   "CoMutex %p: membarrier failed (%s) while revoking its bias",
+                   static_cast<void *>(m), strerror(errno));
         // Acquire: pairs with the release in the owner's fast_step_end.
         for (unsigned spins = 0; slots[owner].busy.load(std::memory_order_acquire) == m;
              spins++) {

@@ -13,14 +13,9 @@
 // scheduled it, and the abort says so) and it must not have a caller (it
 // would be running, or waiting for a coroutine it entered).
 //
-// Switching.  The switch makes the target the thread's current coroutine,
-// then jumps; the action comes back with whoever resumes us.  enter(),
-// yield() and switch_to() are the backend's (switch_*.cc), composed from the
-// steps defined here, so that the fcontext backend can run them around its
-// jump in assembly.  A coroutine
-// that ends switches to its caller with COROUTINE_TERMINATE; the caller, in
-// enter(), recycles it, and the coroutine's entry loop waits on its stack
-// for the next entry function.
+// Ending.  A coroutine that ends switches to its caller with
+// COROUTINE_TERMINATE; the caller, in enter(), recycles it, and the
+// coroutine's entry loop waits on its stack for the next entry function.
 //
 // Pools, with QEMU 7.2's bounds: a free list per thread holding up to the
 // pool size (64 plus whatever qemu_coroutine_inc_pool_size added) and a

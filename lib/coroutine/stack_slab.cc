@@ -23,6 +23,7 @@
 #include "lib/coroutine/stack_slab.hh"
 
 #include "lib/coroutine/stack_pool.hh"
+#include "qemu/queue.h"
 #include "lib/support/fatal.hh"
 
 #include <atomic>
@@ -61,17 +62,16 @@ constexpr unsigned dirty_cap = dormant_cap;
 
 struct slab {
     char *base_;
-    slab *prev_;             // on the open list while it has a free slot
-    slab *next_;
-    slab *all_prev_;         // on the list of every slab: full slabs are
-    slab *all_next_;         // reachable too (leak checkers, debuggers)
-    uint64_t free_;          // bit i: slot i is free
-    uint64_t dirty_;         // bit i: slot i may hold resident pages
+    QLIST_ENTRY(slab) open_;  // on the open list while it has a free slot
+    QLIST_ENTRY(slab) all_;   // on the list of every slab: full slabs are
+                              // reachable too (leak checkers, debuggers)
+    uint64_t free_;           // bit i: slot i is free
+    uint64_t dirty_;          // bit i: slot i may hold resident pages
 };
 
 std::mutex slabs_lock;
-slab *open_head;             // guarded by slabs_lock
-slab *all_head;              // guarded by slabs_lock
+QLIST_HEAD(, slab) open_slabs;  // guarded by slabs_lock
+QLIST_HEAD(, slab) all_slabs;   // guarded by slabs_lock
 unsigned n_empty;            // guarded by slabs_lock: open slabs with no slot taken
 unsigned n_dirty_free;       // guarded by slabs_lock: free dirty slots, all slabs
 
@@ -104,24 +104,6 @@ bool probe_guard_markers() noexcept
                      std::strerror(err));
     }
     return ok;
-}
-
-void link_open(slab *s) noexcept
-{
-    s->prev_ = nullptr;
-    s->next_ = open_head;
-    if (open_head) {
-        open_head->prev_ = s;
-    }
-    open_head = s;
-}
-
-void unlink_open(slab *s) noexcept
-{
-    (s->prev_ ? s->prev_->next_ : open_head) = s->next_;
-    if (s->next_) {
-        s->next_->prev_ = s->prev_;
-    }
 }
 
 // The guard markers of a new slab: one process_madvise() for all of them
@@ -211,7 +193,8 @@ void discard_slots(slab *s, uint64_t runs) noexcept
 // burst: at most 64 dirty slots).
 void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
 {
-    for (slab *s = open_head; s && n_dirty_free > dirty_cap / 2; s = s->next_) {
+    for (slab *s = QLIST_FIRST(&open_slabs); s && n_dirty_free > dirty_cap / 2;
+         s = QLIST_NEXT(s, open_)) {
         uint64_t runs = s->free_ & s->dirty_;
         if (!runs || s->free_ == all_slots) {
             continue;
@@ -222,7 +205,7 @@ void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
         s->dirty_ &= ~runs;
         n_dirty_free -= unsigned(__builtin_popcountll(runs));
         if (s->free_ == 0) {
-            unlink_open(s);
+            QLIST_REMOVE(s, open_);
         }
         guard.unlock();
         discard_slots(s, runs);
@@ -230,7 +213,7 @@ void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
         // Unlinked above or by a taker since: back on the list (at its
         // head, so the walk goes on over slabs already seen, cheaply).
         if (s->free_ == 0) {
-            link_open(s);
+            QLIST_INSERT_HEAD(&open_slabs, s, open_);
         }
         s->free_ |= runs;
     }
@@ -239,21 +222,17 @@ void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
 stack_slot take_from_slab() noexcept
 {
     std::unique_lock<std::mutex> guard(slabs_lock);
-    while (!open_head) {
+    while (QLIST_EMPTY(&open_slabs)) {
         // Mapped and guarded without the lock; another thread may have
         // opened a slab meanwhile, which is harmless.
         guard.unlock();
         slab *fresh = map_slab();
         guard.lock();
-        fresh->all_next_ = all_head;
-        if (all_head) {
-            all_head->all_prev_ = fresh;
-        }
-        all_head = fresh;
-        link_open(fresh);
+        QLIST_INSERT_HEAD(&all_slabs, fresh, all_);
+        QLIST_INSERT_HEAD(&open_slabs, fresh, open_);
         n_empty++;
     }
-    slab *s = open_head;
+    slab *s = QLIST_FIRST(&open_slabs);
     if (s->free_ == all_slots) {
         n_empty--;
     }
@@ -267,7 +246,7 @@ stack_slot take_from_slab() noexcept
     s->free_ &= ~bit;
     s->dirty_ |= bit;
     if (s->free_ == 0) {
-        unlink_open(s);
+        QLIST_REMOVE(s, open_);
     }
     return {s->base_ + idx * slot_size(), slot_size(), s};
 }
@@ -279,17 +258,14 @@ void give_back_to_slab(const stack_slot &st) noexcept
     slab *unmap = nullptr;
     std::unique_lock<std::mutex> guard(slabs_lock);
     if (s->free_ == 0) {
-        link_open(s);
+        QLIST_INSERT_HEAD(&open_slabs, s, open_);
     }
     s->free_ |= bit;
     n_dirty_free++;
     if (s->free_ == all_slots) {
         if (n_empty >= empty_slabs_kept) {
-            unlink_open(s);
-            (s->all_prev_ ? s->all_prev_->all_next_ : all_head) = s->all_next_;
-            if (s->all_next_) {
-                s->all_next_->all_prev_ = s->all_prev_;
-            }
+            QLIST_REMOVE(s, open_);
+            QLIST_REMOVE(s, all_);
             n_dirty_free -= unsigned(__builtin_popcountll(s->dirty_));
             unmap = s;
         } else {

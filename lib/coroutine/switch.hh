@@ -2,15 +2,11 @@
 // The context-switch backend interface and the sanitizer/valgrind fiber
 // annotations that must sit right next to every switch.
 //
-// Two backends implement the operations below, one file each; the build
-// compiles exactly one of them: switch_fcontext.cc (Boost.Context's
-// jump_fcontext: a few register moves, no system call) and switch_ucontext.cc
-// (makecontext/swapcontext once per stack to start it, then sigsetjmp and
-// siglongjmp without the signal mask, QEMU's technique).  Both keep their
-// state in the same switch_state, so a coroutine has one layout whatever the
-// build chose.  The entry points enter(), yield() and switch_to() of
-// coroutine.hh are coroutine.cc's, around backend_switch(), except on
-// x86-64 with fcontext (switch_x86_64.S).
+// The backend is switch_fcontext.cc, on Boost.Context's jump_fcontext (a few
+// register moves, no system call; Boost ships it for every architecture
+// Debian builds and for Windows).  The entry points enter(), yield() and
+// switch_to() of coroutine.hh are coroutine.cc's, around backend_switch(),
+// except on x86-64 without a sanitizer (switch_x86_64.S).
 //
 // What a switch promises: `from` is the coroutine running on this thread; the
 // caller has already made `to` the thread's current coroutine; the call
@@ -39,7 +35,6 @@
 
 #include "lib/coroutine/switch_asm.h"
 
-#include <csetjmp>
 #include <cstddef>
 #include <cstdint>
 
@@ -68,8 +63,7 @@ constexpr int action_retire = 0;
 
 // Where a suspended coroutine (or a thread's own stack) resumes.
 struct switch_state {
-    void *fctx_;       // fcontext backend: the suspended context
-    sigjmp_buf env_;   // ucontext backend: the same, as a jump buffer
+    void *fctx_;       // the suspended fcontext
 };
 
 // What the sanitizers and valgrind know about one stack.
@@ -81,7 +75,7 @@ struct fiber_state {
     unsigned valgrind_id_;     // valgrind: the registered stack's id
 };
 
-// ---- the backend (switch_fcontext.cc or switch_ucontext.cc) ----------------
+// ---- the backend (switch_fcontext.cc) ---------------------------------------
 
 // Makes `co`, whose stack is set, ready: the first switch to it will run
 // run_coroutine(co) on that stack.  Called once per stack.
@@ -139,33 +133,22 @@ inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
     // stack, a thread's): start from clean shadow.
     __asan_unpoison_memory_region(base, size);
 #endif
-    f->asan_fake_stack_ = nullptr;
-    f->bottom_ = base;
-    f->size_ = size;
+    *f = fiber_state{nullptr, base, size, nullptr, 0};
 #if defined(QAIO_TSAN)
     f->tsan_fiber_ = __tsan_create_fiber(0);
-#else
-    f->tsan_fiber_ = nullptr;
 #endif
 #if defined(QAIO_HAVE_VALGRIND_H)
     f->valgrind_id_ = VALGRIND_STACK_REGISTER(base, static_cast<char *>(base) + size);
-#else
-    f->valgrind_id_ = 0;
 #endif
 }
 
 // The thread's own stack, whose bounds ASan tells us at the first switch.
 inline void fiber_adopt_thread(fiber_state *f) noexcept
 {
-    f->asan_fake_stack_ = nullptr;
-    f->bottom_ = nullptr;
-    f->size_ = 0;
+    *f = fiber_state{};
 #if defined(QAIO_TSAN)
     f->tsan_fiber_ = __tsan_get_current_fiber();
-#else
-    f->tsan_fiber_ = nullptr;
 #endif
-    f->valgrind_id_ = 0;
 }
 
 // The stack goes away; its fiber has switched away for the last time.

@@ -26,7 +26,7 @@
 #define QAIO_CO_CALLER 16
 #define QAIO_CO_WAKEUP 64
 /* detail::thread_state::current_. */
-#define QAIO_TS_CURRENT 384
+#define QAIO_TS_CURRENT 192
 /* enter_frame: its size and the fields the enter loop reads. */
 #define QAIO_FRAME_SIZE 32
 #define QAIO_FRAME_SELF 0

@@ -39,11 +39,30 @@
     mov     %rax, QAIO_CO_FCTX(%rcx)
 .endm
 
-/* Back to the caller without a `ret`. */
-.macro RETURN_BY_JUMP
+/* Drops the `frame` bytes below the return address and goes back to the
+ * caller without a `ret`. */
+.macro RETURN_BY_JUMP frame
+    add     $\frame, %rsp
+    .cfi_adjust_cfa_offset -\frame
     pop     %rcx
     .cfi_adjust_cfa_offset -8
     jmp     *%rcx
+.endm
+
+/* The head and tail of each entry point: global, hidden, with its unwind
+ * information. */
+.macro ENTRY name
+    .p2align 4
+    .globl  \name
+    .hidden \name
+    .type   \name, @function
+\name:
+    .cfi_startproc
+.endm
+
+.macro END name
+    .cfi_endproc
+    .size   \name, .-\name
 .endm
 
     .text
@@ -61,26 +80,15 @@
  *     rsp +  8   enter_frame.ctx_
  *     rsp +  0   enter_frame.self_
  */
-    .p2align 4
-    .globl  qaio.coroutine.enter_here
-    .hidden qaio.coroutine.enter_here
-    .type   qaio.coroutine.enter_here, @function
-qaio.coroutine.enter_here:
-    .cfi_startproc
+ENTRY qaio.coroutine.enter_here
     sub     $40, %rsp
     .cfi_adjust_cfa_offset 40
     mov     %rsp, %rsi
     call    qaio.coroutine.enter_start_here   /* rax = coroutine to enter */
     jmp     .Lenter_loop
-    .cfi_endproc
-    .size   qaio.coroutine.enter_here, .-qaio.coroutine.enter_here
+END qaio.coroutine.enter_here
 
-    .p2align 4
-    .globl  qaio.coroutine.enter
-    .hidden qaio.coroutine.enter
-    .type   qaio.coroutine.enter, @function
-qaio.coroutine.enter:
-    .cfi_startproc
+ENTRY qaio.coroutine.enter
     sub     $40, %rsp
     .cfi_adjust_cfa_offset 40
     mov     %rsp, %rdx
@@ -108,11 +116,8 @@ qaio.coroutine.enter:
     test    %rax, %rax
     jnz     .Lenter_loop
 2:
-    add     $40, %rsp
-    .cfi_adjust_cfa_offset -40
-    RETURN_BY_JUMP
-    .cfi_endproc
-    .size   qaio.coroutine.enter, .-qaio.coroutine.enter
+    RETURN_BY_JUMP 40
+END qaio.coroutine.enter
 
 /*
  * yield(): yield_start() inline when the thread runs a coroutine that has a
@@ -122,12 +127,7 @@ qaio.coroutine.enter:
  *     rsp +  8   return address
  *     rsp +  0   padding (alignment)
  */
-    .p2align 4
-    .globl  qaio.coroutine.yield
-    .hidden qaio.coroutine.yield
-    .type   qaio.coroutine.yield, @function
-qaio.coroutine.yield:
-    .cfi_startproc
+ENTRY qaio.coroutine.yield
     mov     qaio.coroutine.tls_thread@gottpoff(%rip), %rax
     mov     %fs:(%rax), %rax                   /* the thread's state */
     test    %rax, %rax
@@ -155,11 +155,8 @@ qaio.coroutine.yield:
     lea     COROUTINE_YIELD(%rax), %rsi
     call    *jump_fcontext@GOTPCREL(%rip)
     STORE_LEFT_HANDLE
-    add     $8, %rsp
-    .cfi_adjust_cfa_offset -8
-    RETURN_BY_JUMP
-    .cfi_endproc
-    .size   qaio.coroutine.yield, .-qaio.coroutine.yield
+    RETURN_BY_JUMP 8
+END qaio.coroutine.yield
 
 /*
  * switch_to(from = rdi, to = rsi, action = edx) returns the action `from`
@@ -171,12 +168,7 @@ qaio.coroutine.yield:
  *     rsp +  8   to
  *     rsp +  0   action, zero-extended
  */
-    .p2align 4
-    .globl  qaio.coroutine.switch_to
-    .hidden qaio.coroutine.switch_to
-    .type   qaio.coroutine.switch_to, @function
-qaio.coroutine.switch_to:
-    .cfi_startproc
+ENTRY qaio.coroutine.switch_to
     mov     %edx, %edx                         /* an int's upper half is undefined */
     push    %rdi
     .cfi_adjust_cfa_offset 8
@@ -202,11 +194,8 @@ qaio.coroutine.switch_to:
     STORE_LEFT_HANDLE
     mov     %edx, %eax
     and     $3, %eax
-    add     $24, %rsp
-    .cfi_adjust_cfa_offset -24
-    RETURN_BY_JUMP
-    .cfi_endproc
-    .size   qaio.coroutine.switch_to, .-qaio.coroutine.switch_to
+    RETURN_BY_JUMP 24
+END qaio.coroutine.switch_to
 
 #endif
 

@@ -2,11 +2,10 @@
 // Stand-ins for the virtual-clock hooks that QEMU's softmmu (or its tool
 // stubs) provide and qemu-timer calls for QEMU_CLOCK_VIRTUAL: a standalone
 // program has no guest, so, like QEMU's tools, its virtual clock is the host
-// clock; and the main-loop timers' notifier.  Part of the support runtime: libqaio only, never libqaio-core.a.
+// clock; and the main-loop timers' notifier.  Part of the support runtime:
+// libqaio only, never libqaio-core.a.
 #include "lib/mainloop/main_loop.hh"
-
-#include <cstdint>
-#include <sys/time.h>
+#include "lib/timer/clock.hh"
 
 #define QAIO_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -15,9 +14,7 @@ QAIO_RUNTIME_EXPORT int64_t cpus_get_virtual_clock(void);
 
 int64_t cpu_get_clock(void)
 {
-    struct timeval tv;
-    gettimeofday(&tv, nullptr);
-    return int64_t(tv.tv_sec) * 1000000000 + int64_t(tv.tv_usec) * 1000;
+    return qaio::timer::wall_ns();
 }
 
 int64_t cpus_get_virtual_clock(void)

@@ -9,32 +9,20 @@
 #include "lib/loop/context.hh"
 #include "lib/support/fatal.hh"
 
-#include <atomic>
-#include <mutex>
+#include <cerrno>
 
 namespace qaio::mainloop {
 
-namespace {
-
-std::atomic<AioContext *> iohandler_ctx{nullptr};
-std::mutex create_lock;
-
-} // namespace
-
 AioContext *iohandler_context() noexcept
 {
-    if (AioContext *c = iohandler_ctx.load(std::memory_order_acquire)) {
-        return c;
-    }
-    std::lock_guard<std::mutex> g(create_lock);
-    AioContext *c = iohandler_ctx.load(std::memory_order_relaxed);
-    if (!c) {
-        loop::context *ctx = loop::context::create();
-        QAIO_CHECK(ctx, "cannot create the iohandler AioContext (errno %d)", errno);
-        c = ctx->c();
-        iohandler_ctx.store(c, std::memory_order_release);
-    }
-    return c;
+    // A function-local static: created once, by the first caller of any
+    // thread, and seen whole by the others.
+    static AioContext *const ctx = [] {
+        loop::context *c = loop::context::create();
+        QAIO_CHECK(c, "cannot create the iohandler AioContext (errno %d)", errno);
+        return c->c();
+    }();
+    return ctx;
 }
 
 void set_fd_handler(int fd, IOHandler *fd_read, IOHandler *fd_write, void *opaque) noexcept

@@ -37,6 +37,28 @@ ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
     return r;
 }
 
+// Calls fn(segment, length) for each piece of [offset, offset + bytes) of
+// the vector, cut short at its end; returns the bytes visited.  An offset
+// past the end is a caller bug, as in QEMU.
+template <typename Fn>
+size_t for_each_piece(const struct iovec *iov, unsigned cnt, size_t offset, size_t bytes,
+                      Fn fn)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < cnt && (offset || done < bytes); i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
+        fn(base_of(iov[i]) + offset, n, done);
+        done += n;
+        offset = 0;
+    }
+    assert(offset == 0);
+    return done;
+}
+
 } // namespace
 
 QAIO_RUNTIME_EXPORT size_t iov_size(const struct iovec *iov, const unsigned int iov_cnt)
@@ -52,56 +74,25 @@ QAIO_RUNTIME_EXPORT size_t iov_from_buf_full(const struct iovec *iov, unsigned i
                                              size_t offset, const void *buf, size_t bytes)
 {
     const char *src = static_cast<const char *>(buf);
-    size_t done = 0;
-    for (unsigned i = 0; i < iov_cnt && (offset || done < bytes); i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
-        memcpy(base_of(iov[i]) + offset, src + done, n);
-        done += n;
-        offset = 0;
-    }
-    assert(offset == 0);
-    return done;
+    return for_each_piece(iov, iov_cnt, offset, bytes, [&](char *p, size_t n, size_t done) {
+        memcpy(p, src + done, n);
+    });
 }
 
 QAIO_RUNTIME_EXPORT size_t iov_to_buf_full(const struct iovec *iov, const unsigned int iov_cnt,
                                            size_t offset, void *buf, size_t bytes)
 {
     char *dst = static_cast<char *>(buf);
-    size_t done = 0;
-    for (unsigned i = 0; i < iov_cnt && (offset || done < bytes); i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
-        memcpy(dst + done, base_of(iov[i]) + offset, n);
-        done += n;
-        offset = 0;
-    }
-    assert(offset == 0);
-    return done;
+    return for_each_piece(iov, iov_cnt, offset, bytes, [&](char *p, size_t n, size_t done) {
+        memcpy(dst + done, p, n);
+    });
 }
 
 QAIO_RUNTIME_EXPORT size_t iov_memset(const struct iovec *iov, const unsigned int iov_cnt,
                                       size_t offset, int fillc, size_t bytes)
 {
-    size_t done = 0;
-    for (unsigned i = 0; i < iov_cnt && (offset || done < bytes); i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        size_t n = std::min(iov[i].iov_len - offset, bytes - done);
-        memset(base_of(iov[i]) + offset, fillc, n);
-        done += n;
-        offset = 0;
-    }
-    assert(offset == 0);
-    return done;
+    return for_each_piece(iov, iov_cnt, offset, bytes,
+                          [&](char *p, size_t n, size_t) { memset(p, fillc, n); });
 }
 
 // The range is cut out of a private copy of the caller's array, so a partial
@@ -116,20 +107,9 @@ QAIO_RUNTIME_EXPORT ssize_t iov_send_recv(int sockfd, const struct iovec *iov,
     }
     struct iovec *local = g_new(struct iovec, iov_cnt);
     unsigned n = 0;
-    size_t want = 0;
-    for (unsigned i = 0; i < iov_cnt && want < bytes; i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        size_t len = std::min(iov[i].iov_len - offset, bytes - want);
-        local[n].iov_base = base_of(iov[i]) + offset;
-        local[n].iov_len = len;
-        want += len;
-        offset = 0;
-        n++;
-    }
-    assert(offset == 0);
+    size_t want = for_each_piece(iov, iov_cnt, offset, bytes, [&](char *p, size_t len, size_t) {
+        local[n++] = {p, len};
+    });
     // Like QEMU, a range running past the vector's end is a caller bug.
     assert(want == bytes);
 
@@ -204,19 +184,8 @@ QAIO_RUNTIME_EXPORT size_t qemu_iovec_concat_iov(QEMUIOVector *dst, struct iovec
         return 0;
     }
     assert(dst->nalloc != -1);
-    size_t done = 0;
-    for (unsigned i = 0; i < src_cnt && done < sbytes; i++) {
-        if (soffset >= src_iov[i].iov_len) {
-            soffset -= src_iov[i].iov_len;
-            continue;
-        }
-        size_t len = std::min(src_iov[i].iov_len - soffset, sbytes - done);
-        qemu_iovec_add(dst, base_of(src_iov[i]) + soffset, len);
-        done += len;
-        soffset = 0;
-    }
-    assert(soffset == 0);  // the range must start inside the source
-    return done;
+    return for_each_piece(src_iov, src_cnt, soffset, sbytes,
+                          [&](char *p, size_t len, size_t) { qemu_iovec_add(dst, p, len); });
 }
 
 QAIO_RUNTIME_EXPORT void qemu_iovec_concat(QEMUIOVector *dst, QEMUIOVector *src,

@@ -14,7 +14,10 @@ namespace qaio::support {
 namespace {
 
 enum class kind { text, integer, flag };
-enum class when { each_context, each_engine, each_pool, once, load };
+enum class when {
+#define QAIO_KNOB_WHEN(id, words) id,
+#include "lib/support/knobs.def"
+};
 
 struct row {
     const char *name;
@@ -26,7 +29,6 @@ constexpr row table[] = {
 #define QAIO_KNOB(id, name, values, type, default_, when_, help) \
     {name, kind::type, when::when_},
 #include "lib/support/knobs.def"
-#undef QAIO_KNOB
 };
 constexpr int n_knobs = int(sizeof(table) / sizeof(table[0]));
 

@@ -13,7 +13,6 @@ namespace qaio::support {
 enum class knob {
 #define QAIO_KNOB(id, name, values, type, default_, when, help) id,
 #include "lib/support/knobs.def"
-#undef QAIO_KNOB
 };
 
 // "QAIO_..."

@@ -38,4 +38,12 @@ inline bool run_on_every_thread() noexcept
     return call(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
 }
 
+// The same, registering first if the process is not registered yet (the
+// timer lists register at their first revocation; registration survives
+// fork()); false (errno set) if the kernel refuses either call.
+inline bool run_on_every_thread_registered() noexcept
+{
+    return run_on_every_thread() || (register_process() && run_on_every_thread());
+}
+
 } // namespace qaio::support::membarrier

@@ -39,7 +39,7 @@ struct clock_state {
     std::atomic<unsigned> passes_{0};   // timer passes running on the clock
     std::atomic<unsigned> waiters_{0};  // disablers waiting on passes_
     std::mutex lists_lock_;
-    QEMUTimerList *lists_ = nullptr;    // guarded by lists_lock_
+    QLIST_HEAD(, QEMUTimerList) lists_ = QLIST_HEAD_INITIALIZER(lists_);  // lists_lock_
 };
 
 // Constant-initialized and trivially destructible, so lists may be created
@@ -110,7 +110,8 @@ void clock_notify(QEMUClockType type) noexcept
 {
     clock_state &c = clock_of(type);
     std::lock_guard<std::mutex> g(c.lists_lock_);
-    for (QEMUTimerList *tl = c.lists_; tl; tl = tl->clock_next_) {
+    QEMUTimerList *tl;
+    QLIST_FOREACH(tl, &c.lists_, clock_link_) {
         list_notify(tl);
     }
 }
@@ -164,7 +165,8 @@ int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept
     int64_t soonest = -1;
     {
         std::lock_guard<std::mutex> g(c.lists_lock_);
-        for (QEMUTimerList *tl = c.lists_; tl; tl = tl->clock_next_) {
+        QEMUTimerList *tl;
+        QLIST_FOREACH(tl, &c.lists_, clock_link_) {
             int64_t e = list_earliest_matching(tl, attr_mask);
             if (e >= 0 && (soonest < 0 || e < soonest)) {
                 soonest = e;
@@ -182,27 +184,14 @@ void clock_register_list(QEMUTimerList *tl) noexcept
 {
     clock_state &c = clock_of(tl->type_);
     std::lock_guard<std::mutex> g(c.lists_lock_);
-    tl->clock_prev_ = nullptr;
-    tl->clock_next_ = c.lists_;
-    if (c.lists_) {
-        c.lists_->clock_prev_ = tl;
-    }
-    c.lists_ = tl;
+    QLIST_INSERT_HEAD(&c.lists_, tl, clock_link_);
 }
 
 void clock_unregister_list(QEMUTimerList *tl) noexcept
 {
     clock_state &c = clock_of(tl->type_);
     std::lock_guard<std::mutex> g(c.lists_lock_);
-    if (tl->clock_prev_) {
-        tl->clock_prev_->clock_next_ = tl->clock_next_;
-    } else {
-        c.lists_ = tl->clock_next_;
-    }
-    if (tl->clock_next_) {
-        tl->clock_next_->clock_prev_ = tl->clock_prev_;
-    }
-    tl->clock_prev_ = tl->clock_next_ = nullptr;
+    QLIST_REMOVE(tl, clock_link_);
 }
 
 int timeout_ns_to_ms(int64_t ns) noexcept

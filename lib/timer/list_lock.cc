@@ -37,19 +37,6 @@ bool bias_allowed() noexcept
     return allowed;
 }
 
-void barrier_on_every_thread() noexcept
-{
-    static std::once_flag registered;
-    std::call_once(registered, [] {
-        QAIO_CHECK(support::membarrier::register_process(),
-                   "cannot register for membarrier to revoke a timer list's bias: %s",
-                   std::strerror(errno));
-    });
-    QAIO_CHECK(support::membarrier::run_on_every_thread(),
-               "membarrier failed while revoking a timer list's bias: %s",
-               std::strerror(errno));
-}
-
 // For a thread that was preempted in the middle of a step.
 void pause_a_little(unsigned spins) noexcept
 {
@@ -113,7 +100,9 @@ void list_lock::revoke() noexcept
             continue;
         }
         // The owner's next check sees the mark, or its busy_ shows its step.
-        barrier_on_every_thread();
+        QAIO_CHECK(support::membarrier::run_on_every_thread_registered(),
+                   "membarrier failed while revoking a timer list's bias: %s",
+                   std::strerror(errno));
         // Acquire: pairs with the owner's release of busy_ at the end of its
         // step (list_lock.hh), so the step's writes are seen under the mutex.
         for (unsigned waits = 0; busy_.load(std::memory_order_acquire); waits++) {

@@ -39,13 +39,6 @@ bool before(const entry &a, const entry &b) noexcept
     return a.expire < b.expire || (a.expire == b.expire && a.seq < b.seq);
 }
 
-// Places @e at slot @i and records the slot in its timer.
-void put(QEMUTimerList &tl, size_t i, const entry &e) noexcept
-{
-    tl.heap_[i] = e;
-    e.timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
-}
-
 // Records slot @i of the heap at @h in its timer.
 inline void note_slot(entry *h, size_t i) noexcept
 {
@@ -121,7 +114,7 @@ void remove_at(QEMUTimerList &tl, size_t i) noexcept
     entry last = tl.heap_.back();
     tl.heap_.pop_back();
     if (i < tl.heap_.size()) {
-        put(tl, i, last);
+        tl.heap_[i] = last;
         fix(tl, i);
     }
 }
@@ -162,6 +155,24 @@ QEMUTimerList *list_of(QEMUTimer *ts) noexcept
     QAIO_CHECK(tl, "timer %p (cb %p) armed without a timer list "
                "(not initialized, or deinitialized)", (void *)ts, (void *)ts->cb);
     return tl;
+}
+
+// Arms @ts at @expire_ns (negative: 0); with @only_sooner, only if it is
+// unarmed or armed later.  Notifies the list when @ts became its head.
+inline void arm(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
+{
+    QEMUTimerList *tl = list_of(ts);
+    bool head = false;
+    {
+        std::lock_guard<list_lock> g(tl->lock_);
+        int64_t cur = only_sooner ? load_expire(ts) : -1;
+        if (cur == -1 || cur > expire_ns) {
+            head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
+        }
+    }
+    if (head) {
+        list_notify(tl);
+    }
 }
 
 // Finds the earliest timer at or below slot @i whose attributes fit @mask;
@@ -456,31 +467,12 @@ void timer_disarm(QEMUTimer *ts) noexcept
 
 void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
 {
-    QEMUTimerList *tl = list_of(ts);
-    bool head;
-    {
-        std::lock_guard<list_lock> g(tl->lock_);
-        head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
-    }
-    if (head) {
-        list_notify(tl);
-    }
+    arm(ts, expire_ns, false);
 }
 
 void timer_anticipate_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
 {
-    QEMUTimerList *tl = list_of(ts);
-    bool head = false;
-    {
-        std::lock_guard<list_lock> g(tl->lock_);
-        int64_t cur = load_expire(ts);
-        if (cur == -1 || cur > expire_ns) {
-            head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
-        }
-    }
-    if (head) {
-        list_notify(tl);
-    }
+    arm(ts, expire_ns, true);
 }
 
 void timer_arm(QEMUTimer *ts, int64_t expire) noexcept

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "qemu/queue.h"
 #include "qemu/timer.h"
 
 #include "lib/timer/list_lock.hh"
@@ -39,9 +40,8 @@ struct QEMUTimerList {
     std::vector<entry> heap_;  // guarded by lock_
     uint64_t next_seq_ = 0;    // guarded by lock_
 
-    // Links in the clock's registry, guarded by the registry lock.
-    QEMUTimerList *clock_prev_ = nullptr;
-    QEMUTimerList *clock_next_ = nullptr;
+    // Link in the clock's registry, guarded by the registry lock.
+    QLIST_ENTRY(QEMUTimerList) clock_link_{};
 };
 
 namespace qaio::timer {

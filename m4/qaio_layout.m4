@@ -25,6 +25,10 @@ AC_DEFUN([QAIO_AIO_CONTEXT_LAYOUT], [
   set dummy $qaio_layout_row; shift
   qaio_layout=$[1]; qaio_tlg_offset=$[2]; qaio_context_size=$[3]; qaio_l_aio=$[4]; qaio_l_uring=$[5]
   AC_SUBST([QAIO_AIO_CONTEXT_LAYOUT_NAME], [$qaio_layout])
+  AS_IF([test "x$qaio_qemu_api" = x7.2],
+    [qaio_layout_abi=$qaio_layout],
+    [qaio_layout_abi="qemu-$qaio_qemu_api:$qaio_layout"])
+  AC_SUBST([QAIO_AIO_CONTEXT_ABI], [$qaio_layout_abi])
   AC_SUBST([QAIO_AIO_CONTEXT_TLG_OFFSET], [$qaio_tlg_offset])
   AC_SUBST([QAIO_AIO_CONTEXT_SIZE], [$qaio_context_size])
   AC_SUBST([QAIO_AIO_CONTEXT_LAYOUT_LINUX_AIO], [$qaio_l_aio])

@@ -139,7 +139,7 @@ struct AioContext {
 extern
 #endif
 __attribute__((weak)) const char qaio_program_aio_context_layout[] =
-    QAIO_AIO_CONTEXT_LAYOUT;
+    QAIO_AIO_CONTEXT_ABI;
 #endif
 
 /* Contexts */

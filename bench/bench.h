@@ -21,6 +21,28 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 
+/* The thread pool at either QEMU API level: 7.2 names the context's pool,
+ * 10.0 always submits to the current context's (block/thread-pool.h). */
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#define bench_pool_submit_co(pool, func, arg) \
+    ((void)(pool), thread_pool_submit_co((func), (arg)))
+#define bench_pool_submit_aio(pool, func, arg, cb, opaque) \
+    ((void)(pool), thread_pool_submit_aio((func), (arg), (cb), (opaque)))
+#else
+#define bench_pool_submit_co(pool, func, arg) thread_pool_submit_co((pool), (func), (arg))
+#define bench_pool_submit_aio(pool, func, arg, cb, opaque) \
+    thread_pool_submit_aio((pool), (func), (arg), (cb), (opaque))
+#endif
+
+/* aio_set_fd_handler at either QEMU API level (7.2 has is_external). */
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#define bench_set_fd_handler(ctx, fd, io_read, io_write, io_poll, ready, opaque) \
+    aio_set_fd_handler((ctx), (fd), (io_read), (io_write), (io_poll), (ready), (opaque))
+#else
+#define bench_set_fd_handler(ctx, fd, io_read, io_write, io_poll, ready, opaque) \
+    aio_set_fd_handler((ctx), (fd), false, (io_read), (io_write), (io_poll), (ready), (opaque))
+#endif
+
 /* ---- options ------------------------------------------------------------ */
 
 typedef struct bench_opts {

@@ -168,18 +168,26 @@ static void coroutine_fn io_co(void *opaque)
         switch (j->eng) {
 #ifdef CONFIG_LINUX_AIO
         case ENG_LINUX_AIO:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+            r = laio_co_submit(j->place->fd, s->offset, &s->qiov, type, 0, 0);
+#else
             r = laio_co_submit(NULL, e, j->place->fd, s->offset, &s->qiov,
                                type, 0);
+#endif
             break;
 #endif
 #ifdef CONFIG_LINUX_IO_URING
         case ENG_IO_URING:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+            r = luring_co_submit(NULL, j->place->fd, s->offset, &s->qiov, type, 0);
+#else
             r = luring_co_submit(NULL, e, j->place->fd, s->offset, &s->qiov,
                                  type);
+#endif
             break;
 #endif
         case ENG_THREADS:
-            r = thread_pool_submit_co(e, io_pool_rw, s);
+            r = bench_pool_submit_co(e, io_pool_rw, s);
             break;
         default:
             break;

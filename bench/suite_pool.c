@@ -49,7 +49,7 @@ typedef struct pool_slot {
 struct pool_state {
     bench_worker *host;     /* owns every loop; measures */
     AioContext *ctx;
-    ThreadPool *pool;
+    void *pool;        /* the context's (aio_get_thread_pool) */
     char why[160];
     GMainContext *gctx;
     GThreadPool *gpool;
@@ -122,7 +122,7 @@ static void coroutine_fn pool_co(void *opaque)
     pool_slot *sl = opaque;
 
     while (pool_next(sl)) {
-        pool_done(sl, thread_pool_submit_co(sl->s->pool, pool_job, sl));
+        pool_done(sl, bench_pool_submit_co(sl->s->pool, pool_job, sl));
     }
     sl->s->in_flight--;
 }
@@ -146,7 +146,7 @@ static void pool_aio_cb(void *opaque, int ret)
 
     pool_done(sl, ret);
     if (pool_next(sl)) {
-        thread_pool_submit_aio(sl->s->pool, pool_job, sl, pool_aio_cb, sl);
+        bench_pool_submit_aio(sl->s->pool, pool_job, sl, pool_aio_cb, sl);
     } else {
         sl->s->in_flight--;
     }
@@ -159,8 +159,8 @@ static void pool_aio_body(void *opaque, uint64_t iters)
 
     for (int i = 0; i < n; i++) {
         pool_next(&s->slots[i]);
-        thread_pool_submit_aio(s->pool, pool_job, &s->slots[i], pool_aio_cb,
-                               &s->slots[i]);
+        bench_pool_submit_aio(s->pool, pool_job, &s->slots[i], pool_aio_cb,
+                              &s->slots[i]);
     }
     pool_qaio_drain(s);
 }

@@ -76,23 +76,38 @@ static int pread_pwrite_worker(void *opaque)
 /* Reads or writes @len bytes at @offset; the coroutine yields until done. */
 static int coroutine_fn do_io(int fd, int type, void *buf, size_t len, uint64_t offset)
 {
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
     AioContext *ctx = qemu_get_current_aio_context();
+#endif
     QEMUIOVector qiov;
 
     qemu_iovec_init_buf(&qiov, buf, len);
+    /* QEMU 10.0 submits to the current context's engine or pool. */
     switch (copy.engine) {
 #ifdef CONFIG_LINUX_AIO
     case ENGINE_LINUX_AIO:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+        return laio_co_submit(fd, offset, &qiov, type, 0, 0);
+#else
         return laio_co_submit(NULL, aio_get_linux_aio(ctx), fd, offset, &qiov, type, 0);
+#endif
 #endif
 #ifdef CONFIG_LINUX_IO_URING
     case ENGINE_IO_URING:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+        return luring_co_submit(NULL, fd, offset, &qiov, type, 0);
+#else
         return luring_co_submit(NULL, aio_get_linux_io_uring(ctx), fd, offset, &qiov, type);
+#endif
 #endif
     default: {
         PreadWrite p = { fd, type, buf, len, offset };
 
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+        return thread_pool_submit_co(pread_pwrite_worker, &p);
+#else
         return thread_pool_submit_co(aio_get_thread_pool(ctx), pread_pwrite_worker, &p);
+#endif
     }
     }
 }

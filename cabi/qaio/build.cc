@@ -14,5 +14,5 @@ QAIO_EXPORT const char *qaio_build_description(void)
 #ifdef CONFIG_LINUX_IO_URING
            " io_uring"
 #endif
-           "; AioContext layout: " QAIO_AIO_CONTEXT_LAYOUT;
+           "; AioContext layout: " QAIO_AIO_CONTEXT_ABI;
 }

@@ -35,6 +35,24 @@ extern "C" {
 #define QEMU_AIO_WRITE_ZEROES 0x0020
 #define QEMU_AIO_COPY_RANGE   0x0040
 #define QEMU_AIO_TRUNCATE     0x0080
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/* Zoned block devices' requests (QEMU 8.0 and later). */
+#define QEMU_AIO_ZONE_REPORT  0x0100
+#define QEMU_AIO_ZONE_MGMT    0x0200
+#define QEMU_AIO_ZONE_APPEND  0x0400
+#define QEMU_AIO_TYPE_MASK \
+        (QEMU_AIO_READ | \
+         QEMU_AIO_WRITE | \
+         QEMU_AIO_IOCTL | \
+         QEMU_AIO_FLUSH | \
+         QEMU_AIO_DISCARD | \
+         QEMU_AIO_WRITE_ZEROES | \
+         QEMU_AIO_COPY_RANGE | \
+         QEMU_AIO_TRUNCATE | \
+         QEMU_AIO_ZONE_REPORT | \
+         QEMU_AIO_ZONE_MGMT | \
+         QEMU_AIO_ZONE_APPEND)
+#else
 #define QEMU_AIO_TYPE_MASK \
         (QEMU_AIO_READ | \
          QEMU_AIO_WRITE | \
@@ -44,6 +62,7 @@ extern "C" {
          QEMU_AIO_WRITE_ZEROES | \
          QEMU_AIO_COPY_RANGE | \
          QEMU_AIO_TRUNCATE)
+#endif
 
 /* AIO flags */
 #define QEMU_AIO_MISALIGNED   0x1000
@@ -72,13 +91,16 @@ void laio_cleanup(LinuxAioState *s);
  * -ENOSPC for a short write, -EIO for an unsupported @type, or the kernel's
  * -errno.
  */
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState *s, int fd,
                                 uint64_t offset, QEMUIOVector *qiov, int type,
                                 uint64_t dev_max_batch);
+#endif
 /* laio_detach_aio_context: stop completing requests in @old_context. */
 void laio_detach_aio_context(LinuxAioState *s, AioContext *old_context);
 /* laio_attach_aio_context: complete requests in @new_context from now on. */
 void laio_attach_aio_context(LinuxAioState *s, AioContext *new_context);
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 /* laio_io_plug: open a (nestable) batch; submissions are queued. */
 void laio_io_plug(BlockDriverState *bs, LinuxAioState *s);
 /*
@@ -87,6 +109,7 @@ void laio_io_plug(BlockDriverState *bs, LinuxAioState *s);
  */
 void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
                     uint64_t dev_max_batch);
+#endif
 #endif
 
 /* io_uring */
@@ -110,16 +133,20 @@ void luring_cleanup(LuringState *s);
  * Returns: 0 on success (a read ending at end of file is zero-filled),
  * -ENOSPC for a short write, or the kernel's -errno.
  */
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState *s, int fd,
                                   uint64_t offset, QEMUIOVector *qiov, int type);
+#endif
 /* luring_detach_aio_context: stop completing requests in @old_context. */
 void luring_detach_aio_context(LuringState *s, AioContext *old_context);
 /* luring_attach_aio_context: complete requests in @new_context from now on. */
 void luring_attach_aio_context(LuringState *s, AioContext *new_context);
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 /* luring_io_plug: open a (nestable) batch; submissions are queued. */
 void luring_io_plug(BlockDriverState *bs, LuringState *s);
 /* luring_io_unplug: close one batch level; the last one submits the queue. */
 void luring_io_unplug(BlockDriverState *bs, LuringState *s);
+#endif
 #endif
 
 #ifdef __cplusplus

@@ -25,6 +25,8 @@ typedef int ThreadPoolFunc(void *opaque);
 
 typedef struct ThreadPool ThreadPool;
 
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
+
 /*
  * thread_pool_new: create a pool whose completions run in @ctx (NULL: the
  * main context) and whose limits are read from @ctx.
@@ -65,6 +67,7 @@ void thread_pool_submit(ThreadPool *pool, ThreadPoolFunc *func, void *arg);
  * start workers up to the minimum and let workers above the maximum exit.
  */
 void thread_pool_update_params(ThreadPool *pool, struct AioContext *ctx);
+#endif /* QEMU 10.0's pools: to come */
 
 #ifdef __cplusplus
 }

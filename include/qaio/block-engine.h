@@ -20,6 +20,8 @@
 extern "C" {
 #endif
 
+/* The table over QEMU 7.2's engine functions (API level 10.0's: to come). */
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 typedef struct QaioBlockEngine {
     const char *name;       /* "linux-aio", "io_uring" */
     unsigned max_in_flight; /* requests the engine hands the kernel at once */
@@ -42,6 +44,7 @@ typedef struct QaioBlockEngine {
  * Returns: a static table, or NULL if this build has no such engine.
  */
 const QaioBlockEngine *qaio_block_engine(const char *name);
+#endif
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
 // The context as a GSource: glib's prepare/check/dispatch/finalize driving
 // the same BHs, handlers and timers as aio_poll.  The notify protocol and
 // the timers are the context's; what glib polls and the handlers it finds
-// ready are the wait backend's (lib/posix/gsource.cc).
+// ready are the wait backend's (lib/posix/aio_poll.cc).
 #include "lib/loop/context.hh"
 
 #include "lib/timer/timer_list.hh"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The POSIX wait backend of a context: its fd handlers and eventfd notifier
 // (handlers.cc), the fd monitor that waits for them and the choice of it
-// (fd_monitor.hh), aio_poll's wait with the busy polling of io_poll handlers
-// (aio_poll.cc) and what glib polls (gsource.cc).
+// (fd_monitor.hh), aio_poll's wait with the busy polling of io_poll handlers,
+// and what glib polls (aio_poll.cc).
 #pragma once
 
 #include "lib/loop/context.hh"
@@ -92,7 +92,6 @@ private:
     std::vector<handler *> by_fd_;
     std::atomic<handler *> deleted_{nullptr};  // see handlers.cc
     std::vector<handler *> poll_list_;
-    int handler_count_ = 0;
     int external_count_ = 0;
     std::atomic<int> poll_disable_cnt_{0};  // written under the lock, peeked without
     bool external_disabled_seen_ = false;

@@ -85,7 +85,6 @@ void fd_backend::retire(handler *h) noexcept
     if (!h->io_poll_) {
         poll_disable_cnt_.fetch_sub(1, std::memory_order_relaxed);
     }
-    handler_count_--;
     h->deleted_.store(true, std::memory_order_relaxed);
     h->deleted_next_ = deleted_.load(std::memory_order_relaxed);
     deleted_.store(h, std::memory_order_relaxed);
@@ -188,7 +187,6 @@ void fd_backend::set_handler(int fd, bool is_external, IOHandler *io_read,
     }
     by_fd_[fd] = h;
     if (h) {
-        handler_count_++;
         if (is_external) {
             external_count_++;
         }

@@ -19,8 +19,7 @@ QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *not
 
 QAIO_EXPORT bool aio_prepare(AioContext *ctx)
 {
-    from(ctx)->gs_leave_poll_mode();
-    return false;
+    return from(ctx)->aio_prepare();
 }
 
 QAIO_EXPORT bool aio_pending(AioContext *ctx)

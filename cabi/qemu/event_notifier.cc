@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // extern "C" definitions of qemu/event_notifier.h (POSIX); each forwards to
-// qaio::loop::notifier.  EventNotifier is embedded by callers, so its layout
+// qaio::posix::notifier.  EventNotifier is embedded by callers, so its layout
 // is asserted here against QEMU 7.2's.
 #include "cabi/export.hh"
-#include "lib/loop/event_notifier.hh"
+#include "lib/posix/event_notifier.hh"
 
 #include <cstddef>
 
@@ -13,7 +13,7 @@ static_assert(offsetof(EventNotifier, wfd) == 4, "EventNotifier.wfd at 4");
 static_assert(offsetof(EventNotifier, initialized) == 8,
               "EventNotifier.initialized at 8");
 
-namespace nt = qaio::loop::notifier;
+namespace nt = qaio::posix::notifier;
 
 QAIO_EXPORT int event_notifier_init(EventNotifier *e, int active)
 {

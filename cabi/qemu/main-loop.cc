@@ -8,7 +8,7 @@
 #include "cabi/opaque.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
-#include "lib/loop/event_notifier.hh"
+#include "lib/posix/event_notifier.hh"
 #include "lib/mainloop/main_loop.hh"
 #include "lib/support/fatal.hh"
 
@@ -54,7 +54,7 @@ QAIO_EXPORT void qemu_set_fd_handler(int fd, IOHandler *fd_read, IOHandler *fd_w
 QAIO_EXPORT void event_notifier_set_handler(EventNotifier *e, EventNotifierHandler *handler)
 {
     // The handler receives the notifier itself, as in QEMU.
-    ml::set_fd_handler(qaio::loop::notifier::read_fd(e), reinterpret_cast<IOHandler *>(handler),
+    ml::set_fd_handler(qaio::posix::notifier::read_fd(e), reinterpret_cast<IOHandler *>(handler),
                        nullptr, e);
 }
 

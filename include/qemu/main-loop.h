@@ -85,6 +85,19 @@ bool qemu_in_main_thread(void);
 void qemu_fd_register(int fd);
 #endif
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <windows.h>
+/* The Windows main loop's wait objects: at most MAXIMUM_WAIT_OBJECTS. */
+typedef void WaitObjectFunc(void *opaque);
+int qemu_add_wait_object(HANDLE handle, WaitObjectFunc *func, void *opaque);
+void qemu_del_wait_object(HANDLE handle, WaitObjectFunc *func, void *opaque);
+/* Run at the start of each main_loop_wait; nonzero: there is work, do not sleep. */
+typedef int PollingFunc(void *opaque);
+int qemu_add_polling_cb(PollingFunc *func, void *opaque);
+void qemu_del_polling_cb(PollingFunc *func, void *opaque);
+#endif
+
 QEMUBH *qemu_bh_new_full(QEMUBHFunc *cb, void *opaque, const char *name,
                          MemReentrancyGuard *reentrancy_guard);
 #define qemu_bh_new(cb, opaque) \

@@ -2,7 +2,7 @@
 // The io_uring block engine (QEMU's luring_*): coroutines read, write and
 // flush a file descriptor through one io_uring instance per engine, and are
 // woken in the engine's AioContext when their request completes.  Not to be
-// confused with lib/fdmon/io_uring.cc, which watches fds for the loop.
+// confused with lib/posix/io_uring.cc, which watches fds for the loop.
 //
 // Design note.
 //

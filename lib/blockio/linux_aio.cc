@@ -41,7 +41,7 @@
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
-#include "lib/loop/event_notifier.hh"
+#include "lib/posix/event_notifier.hh"
 #include "lib/support/fatal.hh"
 
 #include "block/aio.h"
@@ -116,7 +116,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         using namespace qaio::blockio;
         auto *s = new (std::nothrow) LinuxAioState;
         QAIO_CHECK(s, "out of memory allocating a linux-aio engine");
-        int r = qaio::loop::notifier::init(&s->notifier_, 0);
+        int r = qaio::posix::notifier::init(&s->notifier_, 0);
         if (r < 0) {
             *why = {-r, "failed to initialize event notifier"};
             delete s;
@@ -125,7 +125,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         r = io_setup(int(max_events), &s->kctx_);
         if (r < 0) {
             *why = {-r, "failed to create linux AIO context"};
-            qaio::loop::notifier::cleanup(&s->notifier_);
+            qaio::posix::notifier::cleanup(&s->notifier_);
             delete s;
             return nullptr;
         }
@@ -141,7 +141,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
 
     void release_kernel_side() noexcept
     {
-        qaio::loop::notifier::cleanup(&notifier_);
+        qaio::posix::notifier::cleanup(&notifier_);
         int r = io_destroy(kctx_);
         if (r < 0) {
             fprintf(stderr, "laio_cleanup: io_destroy of AIO context %p failed: %s\n",
@@ -151,7 +151,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
 
     void watch(qaio::loop::context *ctx) noexcept
     {
-        int fd = qaio::loop::notifier::read_fd(&notifier_);
+        int fd = qaio::posix::notifier::read_fd(&notifier_);
         if (ctx) {
             ctx->set_fd_handler(fd, false, on_notifier, nullptr, on_poll, on_ready, this);
         } else {
@@ -321,7 +321,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         if (!s->ring_) {
             // io_getevents cannot tell what is there without a system call:
             // clear first, so a completion signalled later wakes us again.
-            if (qaio::loop::notifier::test_and_clear(&s->notifier_)) {
+            if (qaio::posix::notifier::test_and_clear(&s->notifier_)) {
                 s->process();
             }
             return;
@@ -332,7 +332,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         // more look at the ring after the clear catches whatever signalled
         // in between.
         s->process();
-        qaio::loop::notifier::test_and_clear(&s->notifier_);
+        qaio::posix::notifier::test_and_clear(&s->notifier_);
         if (s->ring_has_events()) {
             s->process();
         }
@@ -366,7 +366,7 @@ int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov
         io_prep_fdsync(&r.iocb_, fd);
         break;
     }
-    io_set_eventfd(&r.iocb_, loop::notifier::read_fd(&s->notifier_));
+    io_set_eventfd(&r.iocb_, posix::notifier::read_fd(&s->notifier_));
     r.iocb_.data = &r;
     return s->queue_and_wait(&r, [&] {
         return !s->plugged_ || s->queue_.size() >= s->max_batch(dev_max_batch);

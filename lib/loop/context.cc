@@ -3,16 +3,10 @@
 // (see context.hh for the protocol) and the thread's current context.
 #include "lib/loop/context.hh"
 
-#include "lib/loop/fd_monitor.hh"
 #include "lib/loop/level_hooks.hh"
-#include "lib/loop/event_notifier.hh"
-#include "lib/loop/lockcnt.hh"
 #include "lib/support/fatal.hh"
-#include "lib/support/knobs.hh"
 #include "lib/timer/timer_list.hh"
 
-#include <cerrno>
-#include <fcntl.h>
 #include <new>
 #include <unistd.h>
 
@@ -27,26 +21,7 @@ static_assert(alignof(context) <= 16, "g_source_new only guarantees malloc align
 const size_t context::offset =
     (sizeof(AioContext) + alignof(context) - 1) / alignof(context) * alignof(context);
 
-// The context's own notifier: readable when aio_notify wrote the eventfd.
-void notifier_read(void *opaque)
-{
-    auto *ctx = static_cast<context *>(opaque);
-    notifier::test_and_clear(&ctx->notifier_);
-}
-
-// Busy polling sees notifications through the flag, without a system call.
-bool notifier_poll(void *opaque)
-{
-    auto *ctx = static_cast<context *>(opaque);
-    return ctx->notified_.load(std::memory_order_relaxed);
-}
-
 namespace {
-
-void notifier_poll_ready(void *)
-{
-    // Nothing to do: aio_poll accepts the notification itself.
-}
 
 void timer_list_notify(void *opaque, QEMUClockType)
 {
@@ -57,23 +32,15 @@ void timer_list_notify(void *opaque, QEMUClockType)
 
 context *context::create() noexcept
 {
-    // The only step that can fail comes first, so a half-built context never
-    // reaches glib's finalize callback.
-    EventNotifier n;
-    int r = notifier::init(&n, 0);
-    if (r < 0) {
-        errno = -r;
+    // The only step that can fail (the backend's notifier) comes first, so
+    // a half-built context never reaches glib's finalize callback.
+    std::unique_ptr<wait_backend> backend = make_wait_backend();
+    if (!backend) {
         return nullptr;
-    }
-    // The context's own eventfd blocks: it is read only once it is known to
-    // be readable, or by the io_uring monitor's READ request, which must
-    // wait in the kernel instead of failing with EAGAIN.
-    if (n.rfd == n.wfd) {
-        fcntl(n.rfd, F_SETFL, fcntl(n.rfd, F_GETFL) & ~O_NONBLOCK);
     }
     GSource *s = g_source_new(&gsource_funcs, static_cast<guint>(offset + sizeof(context)));
     auto *ctx = new (reinterpret_cast<char *>(s) + offset) context();
-    ctx->notifier_ = n;
+    ctx->backend_ = std::move(backend);
     ctx->set_home_thread();
     g_source_set_can_recurse(s, TRUE);
 
@@ -83,16 +50,10 @@ context *context::create() noexcept
     pthread_mutex_init(&ctx->lock_, &attr);
     pthread_mutexattr_destroy(&attr);
 
-    lockcnt::init(&ctx->list_lock_);
     AioContext *c = ctx->c();
     timer::group_init(&c->tlg, timer_list_notify, ctx);
 
-    if (auto max_ns = support::knob_int(support::knob::poll_max_ns)) {
-        ctx->poll_max_ns_ = *max_ns;
-    }
-    ctx->setup_monitor();
-    ctx->set_fd_handler(notifier::read_fd(&ctx->notifier_), false, notifier_read,
-                        nullptr, notifier_poll, notifier_poll_ready, ctx, true);
+    ctx->backend_->attach(ctx);
     co_schedule_init(ctx);
     stats_register(ctx);
     if (level_hooks.created) {
@@ -116,25 +77,8 @@ void context::finalize() noexcept
     bh_finalize(this);
     stats_unregister(this);
 
-    // Handlers still registered by their owners are dropped with the context.
-    lockcnt::lock(&list_lock_);
-    for (handler *h : by_fd_) {
-        if (h) {
-            delete h;
-        }
-    }
-    by_fd_.clear();
-    for (handler *h = deleted_.exchange(nullptr, std::memory_order_relaxed); h;) {
-        handler *next = h->deleted_next_;
-        delete h;
-        h = next;
-    }
-    lockcnt::unlock(&list_lock_);
-
-    destroy_monitor();
-    notifier::cleanup(&notifier_);
+    backend_.reset();  // with the handlers their owners left registered
     timer::group_deinit(&c()->tlg);
-    lockcnt::destroy(&list_lock_);
     pthread_mutex_destroy(&lock_);
     this->~context();
 }
@@ -147,7 +91,7 @@ void context::notify() noexcept
     // announcement in poll() / gs_prepare().
     notified_.exchange(true, std::memory_order_seq_cst);
     if (notify_me_.load(std::memory_order_relaxed)) {
-        notifier::set(&notifier_);
+        backend_->wake();
         if (stats_enabled()) {
             stats_.notify_writes.fetch_add(1, std::memory_order_relaxed);
         }

@@ -9,8 +9,8 @@
 // two views is pointer arithmetic, never a lookup.
 //
 // Notify protocol: a waker first publishes its work (BH flags, timer list),
-// then sets notified_, then (full barrier) reads notify_me_ and writes the
-// eventfd only if the loop has announced it may sleep.  The loop announces
+// then sets notified_, then (full barrier) reads notify_me_ and wakes the
+// wait backend only if the loop has announced it may sleep.  The loop announces
 // (notify_me_ += 2 in aio_poll, |= 1 in GSource prepare), then (full barrier)
 // looks for work and at notified_ before sleeping.  Either the waker sees the
 // announcement, or the loop sees the work: no wake-up is lost.
@@ -18,9 +18,10 @@
 
 #include "block/aio.h"
 #include "lib/loop/bh.hh"
-#include "lib/loop/handlers.hh"
 #include "lib/loop/stats.hh"
+#include "lib/loop/wait_backend.hh"
 #include "lib/support/current_context.hh"
+#include "lib/timer/timer_list.hh"
 
 #include <atomic>
 #include <memory>
@@ -28,9 +29,6 @@
 #include <vector>
 
 namespace qaio::loop {
-
-class fd_monitor;
-class monitor_choice;
 
 // What another module attaches to a context on demand (its thread pool, its
 // block engines) and the context releases when it is finalized: a small
@@ -49,7 +47,7 @@ constexpr unsigned attachment_slots = 4;
 
 class context {
 public:
-    static context *create() noexcept;  // nullptr if the notifier fails; errno set
+    static context *create() noexcept;  // nullptr if the backend fails; errno set
 
     static context *from(AioContext *c) noexcept
     {
@@ -93,30 +91,46 @@ public:
         std::atomic_thread_fence(std::memory_order_seq_cst);
     }
 
-    // --- fd handlers (handlers.cc) -------------------------------------------
+    // Announced by aio_poll before it looks for work and may sleep (the
+    // RMW is the full barrier that pairs with notify()); returns whether a
+    // notification is already pending, when the wait must only look.
+    bool announce_sleep() noexcept
+    {
+        notify_me_.fetch_add(2, std::memory_order_seq_cst);
+        return notified_.load(std::memory_order_relaxed);
+    }
+    // Release: the wait stays before the withdrawal.  No acquire reads it:
+    // notify() reads notify_me_ relaxed after its seq_cst exchange, and a
+    // stale non-zero costs one spare wake-up, which the backend absorbs.
+    void withdraw_sleep() noexcept { notify_me_.fetch_sub(2, std::memory_order_release); }
+    // Busy polling sees notifications through the flag, without a system call.
+    bool notified() const noexcept { return notified_.load(std::memory_order_relaxed); }
+
+    // --- what the wait backend does (wait_backend.hh) ------------------------
+    wait_backend &backend() noexcept { return *backend_; }
     void set_fd_handler(int fd, bool is_external, IOHandler *io_read,
                         IOHandler *io_write, AioPollFn *io_poll,
-                        IOHandler *io_poll_ready, void *opaque,
-                        bool is_ctx_notifier = false) noexcept;
-    void set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept;
-    void visit_begin() noexcept;
-    void visit_end() noexcept;
-    void sync_external() noexcept;   // follow aio_disable/enable_external
-    // Every aio_poll and glib prepare: one load unless the monitor may grow.
-    void maybe_upgrade_monitor() noexcept
+                        IOHandler *io_poll_ready, void *opaque) noexcept
     {
-        if (__builtin_expect(monitor_may_grow_, 0)) {
-            upgrade_monitor();
-        }
+        backend_->set_fd_handler(fd, is_external, io_read, io_write, io_poll,
+                                 io_poll_ready, opaque);
     }
-    // Automatic choice, handed to glib with few fds: epoll -> poll(2).
-    void prefer_poll_under_glib() noexcept;
-    // Moves every registration to `next` and makes it the monitor.
-    void switch_monitor(std::unique_ptr<fd_monitor> next) noexcept;
-    bool poll_disabled() const noexcept
+    void set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept
     {
-        return poll_disable_cnt_.load(std::memory_order_relaxed) > 0;
+        backend_->set_fd_poll(fd, begin, end);
     }
+    void set_poll_params(int64_t max_ns, int64_t grow, int64_t shrink) noexcept
+    {
+        backend_->set_poll_params(max_ns, grow, shrink);
+        notify();
+    }
+    bool poll_disabled() const noexcept { return backend_->poll_disabled(); }
+    void setup_monitor() noexcept { backend_->setup(); }
+    void destroy_monitor() noexcept { backend_->destroy(); }
+    const char *monitor_name() const noexcept { return backend_->name(); }
+    // The monitor QAIO_FDMON forced and the context could not set up, or
+    // nullptr.
+    const char *monitor_unhonoured() const noexcept { return backend_->unhonoured(); }
 
     // --- home thread -----------------------------------------------------------
     // The thread that may poll the context: the last one that bound it
@@ -134,28 +148,39 @@ public:
         }
     }
 
-    // --- event processing (poll_loop.cc) -------------------------------------
-    bool poll(bool blocking) noexcept;
-    int64_t compute_timeout() noexcept;
-    bool dispatch_ready(ready_list &ready) noexcept;
-    void poll_set_started(ready_list &ready, bool started) noexcept;
-    void set_poll_params(int64_t max_ns, int64_t grow, int64_t shrink) noexcept;
+    // --- event processing ------------------------------------------------------
+    // aio_poll: the backend waits and dispatches (wait_backend.hh), first
+    // calling poll_entered().
+    bool poll(bool blocking) noexcept { return backend_->poll(blocking); }
+    void poll_entered() noexcept
+    {
+        check_poller("aio_poll");
+        if (stats_enabled()) {
+            stats_.aio_poll_calls++;
+        }
+    }
+    // How long the loop may sleep: 0 if a BH is due, else until the next
+    // timer or the idle BHs' 10 ms (< 0: no limit).
+    int64_t compute_timeout() noexcept
+    {
+        int64_t timeout = bh_timeout(this);
+        if (timeout == 0) {
+            return 0;
+        }
+        int64_t deadline = timer::group_deadline_ns(&c()->tlg);
+        // The sooner, a negative value (no limit) being the latest.
+        return static_cast<uint64_t>(deadline) < static_cast<uint64_t>(timeout) ? deadline
+                                                                                 : timeout;
+    }
+    stats &counters() noexcept { return stats_; }
 
     // --- GSource mode (gsource.cc) --------------------------------------------
-    void use_g_source() noexcept;
+    void use_g_source() noexcept { backend_->use_g_source(); }
     bool gs_prepare(int *timeout_ms) noexcept;
     bool gs_check() noexcept;
     void gs_dispatch() noexcept;
-    bool gs_pending() noexcept;
-    void gs_leave_poll_mode() noexcept;  // also aio_prepare
-
-    // --- fd monitor (handlers.cc; the choice is the wait backend's) -----------
-    void setup_monitor() noexcept;
-    void destroy_monitor() noexcept;
-    const char *monitor_name() const noexcept;
-    // The monitor QAIO_FDMON forced and the context could not set up, or
-    // nullptr.
-    const char *monitor_unhonoured() const noexcept;
+    bool gs_pending() noexcept { return backend_->gs_pending(); }
+    bool aio_prepare() noexcept { return backend_->prepare(); }
 
     // --- attachments -----------------------------------------------------------
     // The object of kind `k` attached to this context, nullptr if none.
@@ -199,18 +224,9 @@ private:
     friend void stats_register(context *ctx) noexcept;
     friend void stats_unregister(context *ctx) noexcept;
     friend bool may_poll(AioContext *ctx) noexcept;
-    // File-local helpers of the loop (bh.cc, co_schedule.cc, context.cc,
-    // handlers.cc, poll_loop.cc, stats.cc).
+    // File-local helpers of the loop (bh.cc, co_schedule.cc, stats.cc).
     friend void push_pending(context *ctx, bh *b) noexcept;
     friend void co_schedule_bh_cb(void *opaque);
-    friend void notifier_read(void *opaque);
-    friend bool notifier_poll(void *opaque);
-    friend void retire(context *ctx, handler *h) noexcept;
-    friend void free_deleted(context *ctx) noexcept;
-    friend int effective_events(context *ctx, const handler *h) noexcept;
-    friend bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept;
-    friend bool try_poll_mode(context *ctx, ready_list &ready, int64_t *timeout) noexcept;
-    friend void adapt_poll_time(context *ctx, int64_t block_ns) noexcept;
     friend void stats_print(context *ctx) noexcept;
     friend void stats_print_all_at_exit();
 
@@ -221,33 +237,14 @@ private:
 
     std::atomic<unsigned> notify_me_{0};
     std::atomic<bool> notified_{false};
-    EventNotifier notifier_{};
 
     std::atomic<bh *> bh_pending_{nullptr};
     bh_slice *slices_head_ = nullptr;
     bh_slice **slices_tail_ = &slices_head_;
 
-    QemuLockCnt list_lock_{};
-    std::vector<handler *> by_fd_;
-    std::atomic<handler *> deleted_{nullptr};  // see handlers.cc
-    std::vector<handler *> poll_list_;
-    int handler_count_ = 0;
-    int external_count_ = 0;
-    std::atomic<int> poll_disable_cnt_{0};  // written under the lock, peeked without
-    bool external_disabled_seen_ = false;
-
-    std::unique_ptr<monitor_choice> monitor_choice_;
-    std::unique_ptr<fd_monitor> monitor_;
-    bool monitor_may_grow_ = false;  // monitor_choice_->may_grow(*monitor_)
-    bool gsource_mode_ = false;
-    ready_list gs_ready_;
+    // Everything platform-specific: handlers, notifier, how to wait.
+    std::unique_ptr<wait_backend> backend_;
     bool gs_checked_ = false;  // check() ran in this glib iteration
-
-    int64_t poll_max_ns_ = 0;
-    int64_t poll_grow_ = 0;
-    int64_t poll_shrink_ = 0;
-    int64_t poll_ns_ = 0;
-    bool poll_started_ = false;
 
     int64_t aio_max_batch_ = 0;
     int64_t thread_pool_min_ = 0;
@@ -270,7 +267,6 @@ private:
     context *stats_next_ = nullptr;
 
     void check_foreign_poller(const char *what) noexcept __attribute__((cold));
-    void upgrade_monitor() noexcept;
 };
 
 // ---- cross-context entry of coroutines (co_schedule.cc) -------------------

@@ -3,7 +3,6 @@
 // finalized, and at exit for contexts still alive then.
 #include "lib/loop/stats.hh"
 
-#include "lib/loop/fd_monitor.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/knobs.hh"
 

@@ -5,7 +5,7 @@
 
 #include "qemu/event_notifier.h"
 
-namespace qaio::loop::notifier {
+namespace qaio::posix::notifier {
 
 int init(EventNotifier *e, int active) noexcept;
 void init_fd(EventNotifier *e, int fd) noexcept;
@@ -17,4 +17,4 @@ bool test_and_clear(EventNotifier *e) noexcept;
 inline int read_fd(const EventNotifier *e) noexcept { return e->rfd; }
 inline int write_fd(const EventNotifier *e) noexcept { return e->wfd; }
 
-} // namespace qaio::loop::notifier
+} // namespace qaio::posix::notifier

@@ -5,7 +5,7 @@
 // non-blocking, so setting a notifier that is already full (eventfd counter at
 // its maximum, pipe buffer full) is not an error: it is signalled either way,
 // and several sets before one clear collapse into a single readiness.
-#include "lib/loop/event_notifier.hh"
+#include "lib/posix/event_notifier.hh"
 
 #include <cerrno>
 #include <cstdint>
@@ -13,7 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-namespace qaio::loop::notifier {
+namespace qaio::posix::notifier {
 
 namespace {
 
@@ -121,4 +121,4 @@ bool test_and_clear(EventNotifier *e) noexcept
     return pending;
 }
 
-} // namespace qaio::loop::notifier
+} // namespace qaio::posix::notifier

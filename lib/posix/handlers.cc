@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The fd handler registry of a context: registration, replacement and
-// removal from any thread, deferred freeing while the home thread visits the
-// handlers, and the bookkeeping that follows aio_disable/enable_external.
+// The POSIX backend's life and its fd handler registry: registration,
+// replacement and removal from any thread, deferred freeing while the home
+// thread visits the handlers, the bookkeeping that follows
+// aio_disable/enable_external, the fd monitor's setup and changes, and the
+// context's eventfd notifier, registered as a handler.
 //
 // A replaced handler becomes a new node and the old one is retired like a
 // removed one, so the home thread never reads a callback/opaque pair that
@@ -19,7 +21,7 @@
 // before update() happens-before the poller's reads (the mutex pairs them).
 // Retiring a node first detaches it: by_fd_ no longer names it, and
 // update(h, old, 0) returns only once the monitor will never hand it out
-// again (monitor.hh).
+// again (fd_monitor.hh).
 //
 // The poller.  The home thread reads nodes only while visiting, between
 // visit_begin() (lockcnt inc) and visit_end() (lockcnt dec or dec_and_lock),
@@ -57,44 +59,41 @@
 // the other direction, what a writer did under the lock (the flag, the
 // links) happens-before a free by the last visitor through the writer's
 // unlock (release) and dec_and_lock (acquire).
-#include "lib/loop/context.hh"
-
-#include "lib/loop/fd_monitor.hh"
-#include "lib/loop/lockcnt.hh"
+#include "lib/posix/backend.hh"
 #include "lib/support/fatal.hh"
+#include "lib/support/knobs.hh"
 
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
 #include <new>
 
-namespace qaio::loop {
+namespace qaio::posix {
 
 // Detaches h from the registry; it is freed now if nobody visits, or by the
 // last visitor.  Called with the registry lock held.
-void retire(context *ctx, handler *h) noexcept
+void fd_backend::retire(handler *h) noexcept
 {
     if (h->events_) {
         int old = h->events_;
         h->events_ = 0;
-        ctx->monitor_->update(h, old, 0);
+        monitor_->update(h, old, 0);
     }
     if (h->is_external_) {
-        ctx->external_count_--;
+        external_count_--;
     }
     if (!h->io_poll_) {
-        ctx->poll_disable_cnt_.fetch_sub(1, std::memory_order_relaxed);
+        poll_disable_cnt_.fetch_sub(1, std::memory_order_relaxed);
     }
-    ctx->handler_count_--;
     h->deleted_.store(true, std::memory_order_relaxed);
-    h->deleted_next_ = ctx->deleted_.load(std::memory_order_relaxed);
-    ctx->deleted_.store(h, std::memory_order_relaxed);
+    h->deleted_next_ = deleted_.load(std::memory_order_relaxed);
+    deleted_.store(h, std::memory_order_relaxed);
 }
 
 // With the registry lock held and no visitor (see the top of the file).
-void free_deleted(context *ctx) noexcept
+void fd_backend::free_deleted() noexcept
 {
-    handler *h = ctx->deleted_.exchange(nullptr, std::memory_order_relaxed);
+    handler *h = deleted_.exchange(nullptr, std::memory_order_relaxed);
     handler *kept = nullptr;
     while (h) {
         handler *next = h->deleted_next_;
@@ -106,7 +105,7 @@ void free_deleted(context *ctx) noexcept
             continue;
         }
         if (h->on_poll_list_) {
-            auto &pl = ctx->poll_list_;
+            auto &pl = poll_list_;
             for (size_t i = 0; i < pl.size(); i++) {
                 if (pl[i] == h) {
                     pl[i] = pl.back();
@@ -118,18 +117,18 @@ void free_deleted(context *ctx) noexcept
         delete h;
         h = next;
     }
-    ctx->deleted_.store(kept, std::memory_order_relaxed);
+    deleted_.store(kept, std::memory_order_relaxed);
 }
 
-int effective_events(context *ctx, const handler *h) noexcept
+int fd_backend::effective_events(const handler *h) const noexcept
 {
-    if (h->is_external_ && ctx->external_disabled_seen_) {
+    if (h->is_external_ && external_disabled_seen_) {
         return 0;
     }
     return h->wanted_events();
 }
 
-void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
+void fd_backend::set_handler(int fd, bool is_external, IOHandler *io_read,
                              IOHandler *io_write, AioPollFn *io_poll,
                              IOHandler *io_poll_ready, void *opaque,
                              bool is_ctx_notifier) noexcept
@@ -154,12 +153,12 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
         QAIO_CHECK(h, "out of memory registering fd %d", fd);
         h->fd_ = fd;
         h->is_external_ = is_external;
-        h->is_ctx_notifier_ = is_ctx_notifier;
-        h->drain_by_read_ = is_ctx_notifier && notifier_.rfd == notifier_.wfd;
         h->io_read_ = io_read;
         h->io_write_ = io_write;
         h->io_poll_ = io_poll;
         h->io_poll_ready_ = io_poll_ready;
+        h->is_ctx_notifier_ = is_ctx_notifier;
+        h->drain_by_read_ = is_ctx_notifier && notifier_.rfd == notifier_.wfd;
         h->opaque_ = opaque;
         h->pfd_.fd = fd;
     }
@@ -184,18 +183,17 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
             h->io_poll_begin_.store(old->poll_begin(), std::memory_order_relaxed);
             h->io_poll_end_.store(old->poll_end(), std::memory_order_relaxed);
         }
-        retire(this, old);
+        retire(old);
     }
     by_fd_[fd] = h;
     if (h) {
-        handler_count_++;
         if (is_external) {
             external_count_++;
         }
         if (!h->io_poll_) {
             poll_disable_cnt_.fetch_add(1, std::memory_order_relaxed);
         }
-        h->events_ = effective_events(this, h);
+        h->events_ = effective_events(h);
         h->pfd_.events = static_cast<gushort>(h->wanted_events());
         if (h->events_) {
             monitor_->update(h, 0, h->events_);
@@ -203,13 +201,13 @@ void context::set_fd_handler(int fd, bool is_external, IOHandler *io_read,
     }
     // Free at once if the home thread is not visiting: case (a) above.
     if (lockcnt::count(&list_lock_) == 0) {
-        free_deleted(this);
+        free_deleted();
     }
     lockcnt::unlock(&list_lock_);
-    notify();
+    ctx_->notify();
 }
 
-void context::set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept
+void fd_backend::set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept
 {
     lockcnt::lock(&list_lock_);
     if (fd >= 0 && static_cast<size_t>(fd) < by_fd_.size() && by_fd_[fd]) {
@@ -219,26 +217,21 @@ void context::set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept
     lockcnt::unlock(&list_lock_);
 }
 
-void context::visit_begin() noexcept
-{
-    lockcnt::inc(&list_lock_);
-}
-
-void context::visit_end() noexcept
+void fd_backend::visit_end() noexcept
 {
     // The last visitor frees what was removed meanwhile: case (b) above.  A
     // removal racing with the peek is freed by the next visit or writer.
     if (!deleted_.load(std::memory_order_relaxed)) {
         lockcnt::dec(&list_lock_);
     } else if (lockcnt::dec_and_lock(&list_lock_)) {
-        free_deleted(this);
+        free_deleted();
         lockcnt::unlock(&list_lock_);
     }
 }
 
-void context::sync_external() noexcept
+void fd_backend::sync_external() noexcept
 {
-    bool disabled = qaio_external_disable_count(c()) != 0;
+    bool disabled = qaio_external_disable_count(ctx_->c()) != 0;
     if (disabled == external_disabled_seen_) {
         return;
     }
@@ -248,7 +241,7 @@ void context::sync_external() noexcept
         for (handler *h : by_fd_) {
             if (h && h->is_external_) {
                 int old = h->events_;
-                h->events_ = effective_events(this, h);
+                h->events_ = effective_events(h);
                 if (old != h->events_) {
                     monitor_->update(h, old, h->events_);
                 }
@@ -258,50 +251,22 @@ void context::sync_external() noexcept
     lockcnt::unlock(&list_lock_);
 }
 
-// The monitor itself is the wait backend's choice (make_monitor_choice);
-// the context only asks the choice at creation, as its registrations grow,
-// and when glib takes over.
-void context::setup_monitor() noexcept
+void fd_backend::upgrade_monitor() noexcept
 {
-    if (!monitor_) {
-        monitor_choice_ = make_monitor_choice();
-        monitor_ = monitor_choice_->first(stats_);
-        monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);
-    }
-}
-
-void context::destroy_monitor() noexcept
-{
-    monitor_.reset();
-    monitor_may_grow_ = false;
-}
-
-const char *context::monitor_name() const noexcept
-{
-    return monitor_ ? monitor_->name() : "none";
-}
-
-const char *context::monitor_unhonoured() const noexcept
-{
-    return monitor_choice_ ? monitor_choice_->unhonoured() : nullptr;
-}
-
-void context::upgrade_monitor() noexcept
-{
-    if (std::unique_ptr<fd_monitor> next = monitor_choice_->grown(*monitor_, stats_)) {
+    if (std::unique_ptr<fd_monitor> next = monitor_choice_->grown(*monitor_, ctx_->counters())) {
         switch_monitor(std::move(next));
     }
     monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);  // a fallback ends it
 }
 
-void context::prefer_poll_under_glib() noexcept
+void fd_backend::prefer_poll_under_glib() noexcept
 {
     if (std::unique_ptr<fd_monitor> next = monitor_choice_->under_glib(*monitor_)) {
         switch_monitor(std::move(next));
     }
 }
 
-void context::switch_monitor(std::unique_ptr<fd_monitor> next) noexcept
+void fd_backend::switch_monitor(std::unique_ptr<fd_monitor> next) noexcept
 {
     lockcnt::lock(&list_lock_);
     for (handler *h : by_fd_) {
@@ -312,7 +277,7 @@ void context::switch_monitor(std::unique_ptr<fd_monitor> next) noexcept
     monitor_.swap(next);
     monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);
     if (gsource_mode_) {
-        monitor_->gsource_attach(source());
+        monitor_->gsource_attach(ctx_->source());
     }
     // The poll monitor detaches its GPollFDs from the source as it goes; the
     // lock keeps their handlers alive meanwhile.
@@ -320,4 +285,74 @@ void context::switch_monitor(std::unique_ptr<fd_monitor> next) noexcept
     lockcnt::unlock(&list_lock_);
 }
 
-} // namespace qaio::loop
+fd_backend::~fd_backend()
+{
+    // Handlers still registered by their owners are dropped with the context.
+    lockcnt::lock(&list_lock_);
+    for (handler *h : by_fd_) {
+        delete h;
+    }
+    by_fd_.clear();
+    for (handler *h = deleted_.exchange(nullptr, std::memory_order_relaxed); h;) {
+        handler *next = h->deleted_next_;
+        delete h;
+        h = next;
+    }
+    lockcnt::unlock(&list_lock_);
+    destroy();
+    notifier::cleanup(&notifier_);
+    lockcnt::destroy(&list_lock_);
+}
+
+void fd_backend::attach(loop::context *ctx) noexcept
+{
+    ctx_ = ctx;
+    lockcnt::init(&list_lock_);
+    if (auto max_ns = support::knob_int(support::knob::poll_max_ns)) {
+        poll_max_ns_ = *max_ns;
+    }
+    setup();
+    // The context's own notifier: readable when aio_notify wrote the
+    // eventfd; busy polling sees notifications through the flag instead,
+    // without a system call, and aio_poll accepts them itself.
+    auto read = [](void *b) { notifier::test_and_clear(&static_cast<fd_backend *>(b)->notifier_); };
+    auto poll = [](void *b) { return static_cast<fd_backend *>(b)->ctx_->notified(); };
+    auto poll_ready = [](void *) {};
+    set_handler(notifier::read_fd(&notifier_), false, read, nullptr, poll, poll_ready, this, true);
+}
+
+// The monitor itself is the choice's (make_monitor_choice); the backend
+// only asks it at creation, as its registrations grow, and when glib takes
+// over.
+void fd_backend::setup() noexcept
+{
+    if (!monitor_) {
+        monitor_choice_ = make_monitor_choice();
+        monitor_ = monitor_choice_->first(ctx_->counters());
+        monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);
+    }
+}
+
+} // namespace qaio::posix
+
+std::unique_ptr<qaio::loop::wait_backend> qaio::loop::make_wait_backend() noexcept
+{
+    EventNotifier n;
+    int r = posix::notifier::init(&n, 0);
+    if (r < 0) {
+        errno = -r;
+        return nullptr;
+    }
+    // The context's own eventfd blocks: it is read only once it is known to
+    // be readable, or by the io_uring monitor's READ request, which must
+    // wait in the kernel instead of failing with EAGAIN.
+    if (n.rfd == n.wfd) {
+        fcntl(n.rfd, F_SETFL, fcntl(n.rfd, F_GETFL) & ~O_NONBLOCK);
+    }
+    auto *b = new (std::nothrow) posix::fd_backend(n);
+    if (!b) {
+        posix::notifier::cleanup(&n);
+        errno = ENOMEM;
+    }
+    return std::unique_ptr<wait_backend>(b);
+}

@@ -4,7 +4,7 @@
 // fds; past epoll_threshold the selector replaces it with epoll (unless
 // QAIO_FDMON=poll forces it).  Under a GSource each handler's own GPollFD is
 // given to glib instead.
-#include "lib/fdmon/monitor.hh"
+#include "lib/posix/fd_monitor.hh"
 #include "lib/timer/clock.hh"
 
 #include <atomic>
@@ -13,7 +13,7 @@
 #include <poll.h>
 #include <vector>
 
-namespace qaio::fdmon {
+namespace qaio::posix {
 
 namespace {
 
@@ -23,7 +23,7 @@ public:
     {
         // A finalizing source is already destroyed and drops its polls itself.
         if (source_ && !g_source_is_destroyed(source_)) {
-            for (loop::handler *h : owners_) {
+            for (handler *h : owners_) {
                 g_source_remove_poll(source_, &h->pfd_);
             }
         }
@@ -32,7 +32,7 @@ public:
     const char *name() const noexcept override { return "poll"; }
     unsigned features() const noexcept override { return 0; }
 
-    void update(loop::handler *h, int old_events, int new_events) noexcept override
+    void update(handler *h, int old_events, int new_events) noexcept override
     {
         std::lock_guard<std::mutex> guard(mu_);
         if (old_events == 0) {
@@ -63,7 +63,7 @@ public:
         count_.store(static_cast<int>(fds_.size()), std::memory_order_relaxed);
     }
 
-    int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept override
+    int wait(ready_list &ready, int64_t timeout_ns) noexcept override
     {
         {
             std::lock_guard<std::mutex> guard(mu_);
@@ -95,16 +95,16 @@ public:
     {
         std::lock_guard<std::mutex> guard(mu_);
         source_ = source;
-        for (loop::handler *h : owners_) {
+        for (handler *h : owners_) {
             g_source_add_poll(source_, &h->pfd_);
         }
     }
 
-    int gsource_check(loop::ready_list &ready) noexcept override
+    int gsource_check(ready_list &ready) noexcept override
     {
         std::lock_guard<std::mutex> guard(mu_);
         int pushed = 0;
-        for (loop::handler *h : owners_) {
+        for (handler *h : owners_) {
             int rev = h->pfd_.revents & (h->pfd_.events | G_IO_HUP | G_IO_ERR);
             if (rev) {
                 h->pfd_.revents = 0;
@@ -120,12 +120,12 @@ public:
 private:
     std::mutex mu_;
     std::vector<pollfd> fds_;
-    std::vector<loop::handler *> owners_;
+    std::vector<handler *> owners_;
     bool dirty_ = true;
     std::atomic<int> count_{0};
     // Home thread only: the arrays ppoll works on.
     std::vector<pollfd> wait_fds_;
-    std::vector<loop::handler *> wait_owners_;
+    std::vector<handler *> wait_owners_;
     GSource *source_ = nullptr;
 };
 
@@ -136,4 +136,4 @@ std::unique_ptr<monitor> make_poll() noexcept
     return std::unique_ptr<monitor>(new (std::nothrow) poll_monitor);
 }
 
-} // namespace qaio::fdmon
+} // namespace qaio::posix

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The io_uring doorbell (see doorbell.hh): one multishot POLL_ADD on a
 // watched fd, whose completions only say "something happened".
-#include "lib/fdmon/doorbell.hh"
+#include "lib/posix/doorbell.hh"
 
 #include <atomic>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <new>
 #include <poll.h>
 
-namespace qaio::fdmon {
+namespace qaio::posix {
 
 namespace {
 
@@ -107,4 +107,4 @@ std::unique_ptr<doorbell> make_doorbell(int fd) noexcept
     return std::unique_ptr<doorbell>(new (std::nothrow) uring_doorbell(fd));
 }
 
-} // namespace qaio::fdmon
+} // namespace qaio::posix

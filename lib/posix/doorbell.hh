@@ -26,7 +26,7 @@
 
 #include <memory>
 
-namespace qaio::fdmon {
+namespace qaio::posix {
 
 class doorbell {
 public:
@@ -46,4 +46,4 @@ std::unique_ptr<doorbell> make_doorbell(int fd) noexcept;
 inline std::unique_ptr<doorbell> make_doorbell(int) noexcept { return nullptr; }
 #endif
 
-} // namespace qaio::fdmon
+} // namespace qaio::posix

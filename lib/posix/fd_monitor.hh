@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The wait backend's interfaces, as the loop sees them: an fd monitor (how
-// a context waits for its fds) and the monitor choice (which monitor, and
-// when to change it).  The loop knows no implementation: lib/fdmon has
-// three monitors (poll.cc, epoll.cc, io_uring.cc) and the choice
-// (choice.cc), and defines make_monitor_choice() below.
+// How the POSIX backend waits: an fd monitor (how a context waits for its
+// fds) and the monitor choice (which monitor, and when to change it); three
+// monitors (poll.cc, epoll.cc, io_uring.cc) and the choice (choice.cc).
 //
 // Threading: update() runs with the context's registry lock held, from any
 // thread, possibly while the home thread is inside wait(); everything else
@@ -12,13 +10,13 @@
 // owns (io_uring keeps a slot table so late completions find no handler).
 #pragma once
 
-#include "lib/loop/handlers.hh"
+#include "lib/posix/handlers.hh"
 #include "lib/loop/stats.hh"
 
 #include <cstdint>
 #include <memory>
 
-namespace qaio::loop {
+namespace qaio::posix {
 
 class fd_monitor {
 public:
@@ -43,13 +41,13 @@ public:
     // Starts (old_events == 0), changes, or stops (new_events == 0)
     // watching h->fd_ for the G_IO_* bits in new_events.  h->events_ already
     // holds new_events when this is called.
-    virtual void update(loop::handler *h, int old_events,
+    virtual void update(handler *h, int old_events,
                         int new_events) noexcept = 0;
 
     // Waits up to timeout_ns (< 0: no limit, 0: just look) and pushes every
     // ready handler onto `ready` with its revents.  Returns the number pushed;
     // a wait interrupted by a signal returns 0.
-    virtual int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept = 0;
+    virtual int wait(ready_list &ready, int64_t timeout_ns) noexcept = 0;
 
     // True when busy polling must stop because a real wait has work to do
     // (io_uring: completions ready or requests unsubmitted).
@@ -68,7 +66,7 @@ public:
     // Before glib polls: flush queued kernel requests.
     virtual void gsource_prepare() noexcept {}
     // After glib polled: push the ready handlers without blocking.
-    virtual int gsource_check(loop::ready_list &ready) noexcept = 0;
+    virtual int gsource_check(ready_list &ready) noexcept = 0;
 
     // Number of fds currently watched (for the poll -> epoll upgrade).
     virtual int watched() const noexcept = 0;
@@ -82,10 +80,10 @@ public:
     virtual ~monitor_choice() = default;
     // The monitor a new context starts with; never nullptr.  Counts a
     // fallback in `s`.
-    virtual std::unique_ptr<fd_monitor> first(stats &s) noexcept = 0;
+    virtual std::unique_ptr<fd_monitor> first(loop::stats &s) noexcept = 0;
     // A monitor to move to now that `current` watches more fds, or nullptr.
     virtual std::unique_ptr<fd_monitor> grown(const fd_monitor &current,
-                                              stats &s) noexcept = 0;
+                                              loop::stats &s) noexcept = 0;
     // Whether grown() may ever return a monitor while `current` is the one.
     virtual bool may_grow(const fd_monitor &current) const noexcept = 0;
     // A monitor to move to when glib takes over the context, or nullptr.
@@ -94,8 +92,15 @@ public:
     virtual const char *unhonoured() const noexcept = 0;
 };
 
-// Defined by the wait backend (lib/fdmon/choice.cc): the choice QAIO_FDMON
-// asks for; aborts on a value it does not know.
+// The choice QAIO_FDMON asks for (choice.cc); aborts on a value it does not
+// know.
 std::unique_ptr<monitor_choice> make_monitor_choice() noexcept;
 
-} // namespace qaio::loop
+// The monitors, for the choice: nullptr when the kernel refuses one, with the
+// reason in `error` (-errno), or when it was not configured (-ENOSYS).
+using monitor = fd_monitor;
+std::unique_ptr<monitor> make_poll() noexcept;
+std::unique_ptr<monitor> make_epoll(int &error) noexcept;
+std::unique_ptr<monitor> make_io_uring(int &error) noexcept;
+
+} // namespace qaio::posix

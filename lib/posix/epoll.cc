@@ -53,8 +53,8 @@
 // epoll_wait can tell.  A rebuild puts a new instance under the epoll fd
 // number, which the doorbell's poll (holding the old file) cannot see: the
 // doorbell is made anew with it.
-#include "lib/fdmon/doorbell.hh"
-#include "lib/fdmon/monitor.hh"
+#include "lib/posix/doorbell.hh"
+#include "lib/posix/fd_monitor.hh"
 #include "lib/support/fatal.hh"
 
 #include <atomic>
@@ -67,7 +67,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace qaio::fdmon {
+namespace qaio::posix {
 
 namespace {
 
@@ -88,7 +88,7 @@ int from_epoll(uint32_t ev) noexcept
 
 // One registration.
 struct slot {
-    loop::handler *h = nullptr;  // null: free or quarantined
+    handler *h = nullptr;  // null: free or quarantined
     int fd = -1;
     int want = 0;                // G_IO_* bits
     uint32_t gen = 0;
@@ -113,7 +113,7 @@ public:
     const char *name() const noexcept override { return "epoll"; }
     unsigned features() const noexcept override { return watches_many; }
 
-    void update(loop::handler *h, int, int new_events) noexcept override
+    void update(handler *h, int, int new_events) noexcept override
     {
         // The doorbell would ring for a ready fd added now; this also covers
         // what it cannot see (an always-ready file).
@@ -150,7 +150,7 @@ public:
         }
     }
 
-    int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept override
+    int wait(ready_list &ready, int64_t timeout_ns) noexcept override
     {
         rebuild_if_needed();
         // Before looking: whatever rings from now on is news.
@@ -193,7 +193,7 @@ public:
 
     void gsource_prepare() noexcept override { rebuild_if_needed(); }
 
-    int gsource_check(loop::ready_list &ready) noexcept override
+    int gsource_check(ready_list &ready) noexcept override
     {
         // Under glib the doorbell is not what says idle; keep its ring from
         // filling up.
@@ -225,7 +225,7 @@ private:
         return ev;
     }
 
-    uint32_t find_locked(const loop::handler *h) const noexcept
+    uint32_t find_locked(const handler *h) const noexcept
     {
         // mon_index_ may be another monitor's (before an upgrade), so it
         // only counts if the slot points back at h.
@@ -236,7 +236,7 @@ private:
         return no_slot;
     }
 
-    uint32_t alloc_locked(loop::handler *h) noexcept
+    uint32_t alloc_locked(handler *h) noexcept
     {
         uint32_t i;
         if (free_head_ != no_slot) {
@@ -344,7 +344,7 @@ private:
         idle_.store(false, std::memory_order_relaxed);
     }
 
-    int collect(loop::ready_list &ready, int timeout_ms) noexcept
+    int collect(ready_list &ready, int timeout_ms) noexcept
     {
         int n = epoll_wait(epfd_, events_, max_events, timeout_ms);
         if (n <= 0) {
@@ -364,7 +364,7 @@ private:
         return pushed;
     }
 
-    int push_always_ready(loop::ready_list &ready) noexcept
+    int push_always_ready(ready_list &ready) noexcept
     {
         if (always_ready_count_.load(std::memory_order_relaxed) == 0) {
             return 0;
@@ -425,4 +425,4 @@ std::unique_ptr<monitor> make_epoll(int &error) noexcept
     return std::unique_ptr<monitor>(m);
 }
 
-} // namespace qaio::fdmon
+} // namespace qaio::posix

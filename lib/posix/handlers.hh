@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace qaio::loop {
+namespace qaio::posix {
 
 // Pseudo event bit: busy polling found the handler ready (call io_poll_ready).
 constexpr int revents_poll_ready = 1 << 16;
@@ -142,4 +142,4 @@ private:
     int count_ = 0;
 };
 
-} // namespace qaio::loop
+} // namespace qaio::posix

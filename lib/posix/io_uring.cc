@@ -64,7 +64,7 @@
 // wait to be submitted (without the latter, a re-armed fd could never be
 // seen by a loop that keeps polling).  surely_idle() is its negation, and
 // lets a non-blocking aio_poll skip the system call altogether.
-#include "lib/fdmon/monitor.hh"
+#include "lib/posix/fd_monitor.hh"
 #include "lib/support/fatal.hh"
 #include "lib/timer/clock.hh"
 
@@ -78,7 +78,7 @@
 #include <poll.h>
 #include <vector>
 
-namespace qaio::fdmon {
+namespace qaio::posix {
 
 namespace {
 
@@ -113,7 +113,7 @@ uint64_t make_user_data(uint32_t index, uint32_t gen) noexcept
 
 // One registration, and the poll request that serves it.
 struct slot {
-    loop::handler *h = nullptr;  // null: unregistered (free, or draining)
+    handler *h = nullptr;  // null: unregistered (free, or draining)
     int fd = -1;                 // copied at registration: the ring side never reads h
     int want = 0;                // G_IO_* bits the registration asks for
     int armed_events = 0;        // mask of the POLL_ADD in flight
@@ -137,8 +137,8 @@ public:
     int init() noexcept;
 
     const char *name() const noexcept override { return "io_uring"; }
-    void update(loop::handler *h, int old_events, int new_events) noexcept override;
-    int wait(loop::ready_list &ready, int64_t timeout_ns) noexcept override;
+    void update(handler *h, int old_events, int new_events) noexcept override;
+    int wait(ready_list &ready, int64_t timeout_ns) noexcept override;
     bool need_wait() noexcept override;
     // Completions are posted by the kernel without our help (task work runs
     // whenever this thread returns from the kernel, interrupts included), so
@@ -147,12 +147,12 @@ public:
     unsigned features() const noexcept override { return watches_many | polls_unpollable; }
     void gsource_attach(GSource *source) noexcept override;
     void gsource_prepare() noexcept override;
-    int gsource_check(loop::ready_list &ready) noexcept override;
+    int gsource_check(ready_list &ready) noexcept override;
     int watched() const noexcept override { return live_.load(std::memory_order_relaxed); }
 
 private:
     // Registration side, under mu_.
-    uint32_t find_locked(const loop::handler *h) const noexcept;
+    uint32_t find_locked(const handler *h) const noexcept;
     uint32_t alloc_slot_locked() noexcept;
     void free_slot_locked(uint32_t i) noexcept;
     void enqueue_locked(uint32_t i) noexcept;
@@ -162,8 +162,8 @@ private:
     bool flush_changes() noexcept;
     bool apply_locked(uint32_t i) noexcept;
     void submit_pending() noexcept;
-    int reap(loop::ready_list &ready, int *reported) noexcept;
-    bool complete_locked(const io_uring_cqe *cqe, loop::ready_list &ready) noexcept;
+    int reap(ready_list &ready, int *reported) noexcept;
+    bool complete_locked(const io_uring_cqe *cqe, ready_list &ready) noexcept;
 
     io_uring ring_ {};
     bool ring_ready_ = false;
@@ -222,7 +222,7 @@ io_uring_monitor::~io_uring_monitor()
 
 // ---- registration side -----------------------------------------------------
 
-uint32_t io_uring_monitor::find_locked(const loop::handler *h) const noexcept
+uint32_t io_uring_monitor::find_locked(const handler *h) const noexcept
 {
     // mon_index_ may be stale (another monitor's index, or a slot since
     // freed), so it only counts if the slot points back at h.
@@ -280,7 +280,7 @@ void io_uring_monitor::enqueue_locked(uint32_t i) noexcept
     changes_.store(true, std::memory_order_release);
 }
 
-void io_uring_monitor::update(loop::handler *h, int old_events, int new_events) noexcept
+void io_uring_monitor::update(handler *h, int old_events, int new_events) noexcept
 {
     std::lock_guard<std::mutex> lock(mu_);
     uint32_t i = find_locked(h);
@@ -431,7 +431,7 @@ void io_uring_monitor::submit_pending() noexcept
 
 // Consumes one completion.  True if it reported a live handler (pushed, or
 // skipped by push() because the handler already waits on a ready list).
-bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, loop::ready_list &ready) noexcept
+bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, ready_list &ready) noexcept
 {
     uint64_t ud = io_uring_cqe_get_data64(cqe);
     uint32_t index_plus_one = static_cast<uint32_t>(ud);
@@ -454,7 +454,7 @@ bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, loop::ready_list
     }
     int res = cqe->res;
     if (s.read_drain && res == int(sizeof(drain_buf_))) {
-        ready.push(s.h, G_IO_IN | loop::revents_drained);
+        ready.push(s.h, G_IO_IN | revents_drained);
         return true;
     }
     if (s.read_drain && res >= 0) {
@@ -484,7 +484,7 @@ bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, loop::ready_list
 
 // Consumes every available completion.  Returns how many handlers landed
 // on `ready`; *reported also counts those push() left on another list.
-int io_uring_monitor::reap(loop::ready_list &ready, int *reported) noexcept
+int io_uring_monitor::reap(ready_list &ready, int *reported) noexcept
 {
     const int before = ready.size();
     int seen_live = 0;
@@ -519,7 +519,7 @@ int io_uring_monitor::reap(loop::ready_list &ready, int *reported) noexcept
     return ready.size() - before;
 }
 
-int io_uring_monitor::wait(loop::ready_list &ready, int64_t timeout_ns) noexcept
+int io_uring_monitor::wait(ready_list &ready, int64_t timeout_ns) noexcept
 {
     if (timeout_ns == 0) {
         flush_changes();
@@ -594,7 +594,7 @@ void io_uring_monitor::gsource_prepare() noexcept
     submit_pending();
 }
 
-int io_uring_monitor::gsource_check(loop::ready_list &ready) noexcept
+int io_uring_monitor::gsource_check(ready_list &ready) noexcept
 {
     return reap(ready, nullptr);
 }
@@ -611,4 +611,4 @@ std::unique_ptr<monitor> make_io_uring(int &error) noexcept
     return m;
 }
 
-} // namespace qaio::fdmon
+} // namespace qaio::posix

@@ -13,7 +13,7 @@
 // error; when QAIO_FDMON forced the refused backend, the fallback is also
 // said once on stderr and in the QAIO_STATS line, since whoever forced it is
 // measuring or testing that backend and must not be misled.
-#include "lib/fdmon/monitor.hh"
+#include "lib/posix/fd_monitor.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
@@ -22,7 +22,14 @@
 #include <cstring>
 #include <string_view>
 
-namespace qaio::fdmon {
+namespace qaio::posix {
+
+#ifndef CONFIG_EPOLL
+std::unique_ptr<monitor> make_epoll(int &error) noexcept { error = -ENOSYS; return nullptr; }
+#endif
+#ifndef CONFIG_LINUX_IO_URING
+std::unique_ptr<monitor> make_io_uring(int &error) noexcept { error = -ENOSYS; return nullptr; }
+#endif
 
 namespace {
 
@@ -64,7 +71,7 @@ void report_forced_fallback(kind forced, const char *name, int error) noexcept
                  name, name, std::strerror(-error));
 }
 
-class choice final : public loop::monitor_choice {
+class choice final : public monitor_choice {
 public:
     explicit choice(kind k) noexcept : kind_(k) {}
 
@@ -141,15 +148,11 @@ private:
 
 } // namespace
 
-} // namespace qaio::fdmon
-
-namespace qaio::loop {
-
 std::unique_ptr<monitor_choice> make_monitor_choice() noexcept
 {
-    auto *c = new (std::nothrow) fdmon::choice(fdmon::from_knob());
+    auto *c = new (std::nothrow) choice(from_knob());
     QAIO_CHECK(c, "out of memory choosing an fd monitor");
     return std::unique_ptr<monitor_choice>(c);
 }
 
-} // namespace qaio::loop
+} // namespace qaio::posix

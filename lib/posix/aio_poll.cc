@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT
-// aio_poll: one iteration of a context in its home thread, and the adaptive
-// userspace polling that may replace the wait.
+// aio_poll on POSIX: one iteration of a context in its home thread, and the
+// adaptive userspace polling of io_poll handlers that may replace the wait;
+// then the same handlers under glib (the context's side: lib/loop/gsource.cc).
 //
 // Order of one call: announce a possible sleep (blocking only) -> compute the
 // timeout -> busy-poll the io_poll handlers if allowed -> wait in the fd
 // monitor -> accept notifications -> adapt the polling time -> BHs -> ready
 // handlers -> free handlers removed meanwhile -> timers.
-#include "lib/loop/context.hh"
+#include "lib/posix/backend.hh"
 
-#include "lib/loop/fd_monitor.hh"
 #include "lib/timer/clock.hh"
 #include "lib/timer/timer_list.hh"
 
-namespace qaio::loop {
+namespace qaio::posix {
 
 namespace {
 
@@ -27,11 +27,11 @@ int64_t soonest(int64_t a, int64_t b) noexcept
 
 // Calls io_poll of every polling handler once; pushes those that report
 // readiness.  Returns whether any did, ignoring the context's own notifier.
-bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept
+bool fd_backend::run_poll_handlers_once(ready_list &ready) noexcept
 {
     bool progress = false;
-    AioContext *c = ctx->c();
-    for (handler *h : ctx->poll_list_) {
+    AioContext *c = ctx_->c();
+    for (handler *h : poll_list_) {
         if (h->is_deleted() || h->queued() || (h->is_external_ && qaio_external_disable_count(c))) {
             continue;
         }
@@ -47,48 +47,48 @@ bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept
 
 // Busy polling within the window min(poll_ns_, *timeout).  Returns true when
 // a handler became ready; the wait then only looks (timeout 0).
-bool try_poll_mode(context *ctx, ready_list &ready, int64_t *timeout) noexcept
+bool fd_backend::try_poll_mode(ready_list &ready, int64_t *timeout) noexcept
 {
-    if (ctx->poll_ns_ == 0 || ctx->poll_list_.empty()) {
+    if (poll_ns_ == 0 || poll_list_.empty()) {
         return false;
     }
-    if (ctx->poll_disabled() && !(ctx->monitor_->features() & fd_monitor::polls_unpollable)) {
+    if (poll_disabled() && !(monitor_->features() & fd_monitor::polls_unpollable)) {
         return false;
     }
-    int64_t max_ns = soonest(*timeout, ctx->poll_ns_);
-    if (max_ns == 0 || ctx->monitor_->need_wait()) {
+    int64_t max_ns = soonest(*timeout, poll_ns_);
+    if (max_ns == 0 || monitor_->need_wait()) {
         return false;
     }
-    ctx->poll_set_started(ready, true);
+    poll_set_started(ready, true);
     int64_t start = timer::monotonic_ns();
     bool found = false;
     do {
-        found = run_poll_handlers_once(ctx, ready) || !ready.empty();
-    } while (!found && timer::monotonic_ns() - start < max_ns && !ctx->monitor_->need_wait());
+        found = run_poll_handlers_once(ready) || !ready.empty();
+    } while (!found && timer::monotonic_ns() - start < max_ns && !monitor_->need_wait());
     if (found) {
         *timeout = 0;
-        if (stats_enabled()) {
-            ctx->stats_.poll_hits++;
+        if (loop::stats_enabled()) {
+            ctx_->counters().poll_hits++;
         }
     }
     return found;
 }
 
-void adapt_poll_time(context *ctx, int64_t block_ns) noexcept
+void fd_backend::adapt_poll_time(int64_t block_ns) noexcept
 {
-    if (block_ns <= ctx->poll_ns_) {
+    if (block_ns <= poll_ns_) {
         return;  // the wait ended inside the window: keep it
     }
-    if (block_ns > ctx->poll_max_ns_) {
-        ctx->poll_ns_ = ctx->poll_shrink_ ? ctx->poll_ns_ / ctx->poll_shrink_ : 0;
-    } else if (ctx->poll_ns_ < ctx->poll_max_ns_) {
-        int64_t grow = ctx->poll_grow_ ? ctx->poll_grow_ : 2;
-        int64_t next = ctx->poll_ns_ ? ctx->poll_ns_ * grow : poll_start_ns;
-        ctx->poll_ns_ = next > ctx->poll_max_ns_ ? ctx->poll_max_ns_ : next;
+    if (block_ns > poll_max_ns_) {
+        poll_ns_ = poll_shrink_ ? poll_ns_ / poll_shrink_ : 0;
+    } else if (poll_ns_ < poll_max_ns_) {
+        int64_t grow = poll_grow_ ? poll_grow_ : 2;
+        int64_t next = poll_ns_ ? poll_ns_ * grow : poll_start_ns;
+        poll_ns_ = next > poll_max_ns_ ? poll_max_ns_ : next;
     }
 }
 
-void context::poll_set_started(ready_list &ready, bool started) noexcept
+void fd_backend::poll_set_started(ready_list &ready, bool started) noexcept
 {
     if (started == poll_started_) {
         return;
@@ -110,32 +110,18 @@ void context::poll_set_started(ready_list &ready, bool started) noexcept
     }
 }
 
-void context::set_poll_params(int64_t max_ns, int64_t grow, int64_t shrink) noexcept
+void fd_backend::set_poll_params(int64_t max_ns, int64_t grow, int64_t shrink) noexcept
 {
     poll_max_ns_ = max_ns;
     poll_grow_ = grow;
     poll_shrink_ = shrink;
     poll_ns_ = 0;
-    notify();
 }
 
-int64_t context::compute_timeout() noexcept
-{
-    int64_t timeout = bh_timeout(this);
-    if (timeout == 0) {
-        return 0;
-    }
-    int64_t deadline = timer::group_deadline_ns(&c()->tlg);
-    if (deadline == 0) {
-        return 0;
-    }
-    return soonest(timeout, deadline);
-}
-
-bool context::dispatch_ready(ready_list &ready) noexcept
+bool fd_backend::dispatch_ready(ready_list &ready) noexcept
 {
     bool progress = false;
-    AioContext *c = this->c();
+    AioContext *c = ctx_->c();
     while (handler *h = ready.pop()) {
         if (h->is_deleted() || (h->is_external_ && qaio_external_disable_count(c))) {
             continue;
@@ -168,44 +154,40 @@ bool context::dispatch_ready(ready_list &ready) noexcept
         }
         if (ran && !h->is_ctx_notifier_) {
             progress = true;
-            if (stats_enabled()) {
-                stats_.fd_events++;
+            if (loop::stats_enabled()) {
+                ctx_->counters().fd_events++;
             }
         }
     }
     return progress;
 }
 
-bool context::poll(bool blocking) noexcept
+bool fd_backend::poll(bool blocking) noexcept
 {
-    check_poller("aio_poll");
+    ctx_->poll_entered();
     ready_list ready;
     bool progress = false;
     int64_t start = poll_max_ns_ ? timer::monotonic_ns() : 0;
+    loop::context *ctx = ctx_;
 
-    if (stats_enabled()) {
-        stats_.aio_poll_calls++;
-    }
     sync_external();
     maybe_upgrade_monitor();
 
     // Fast path of a non-blocking call when no fd can be ready: BHs and
     // timers only, without visiting the handlers.
     if (!blocking && !poll_started_ && monitor_->surely_idle()) {
-        notify_accept();
-        progress = bh_poll(this) != 0;
-        return timer::group_run(&c()->tlg) || progress;
+        ctx->notify_accept();
+        progress = loop::bh_poll(ctx) != 0;
+        return timer::group_run(&ctx->c()->tlg) || progress;
     }
     visit_begin();
 
     int64_t timeout = 0;
     if (blocking) {
-        // Announce the possible sleep, then look for work; the RMW is the
-        // full barrier that pairs with notify().
-        notify_me_.fetch_add(2, std::memory_order_seq_cst);
-        timeout = notified_.load(std::memory_order_relaxed) ? 0 : compute_timeout();
+        // Announce the possible sleep, then look for work.
+        timeout = ctx->announce_sleep() ? 0 : ctx->compute_timeout();
     }
-    bool found = poll_max_ns_ && !poll_list_.empty() && try_poll_mode(this, ready, &timeout);
+    bool found = poll_max_ns_ && !poll_list_.empty() && try_poll_mode(ready, &timeout);
     if (!found) {
         // Leaving polling mode may itself find events; then only look.
         poll_set_started(ready, false);
@@ -214,28 +196,81 @@ bool context::poll(bool blocking) noexcept
         }
     }
     if (timeout != 0 || !found || monitor_->need_wait()) {
-        if (timeout != 0 && stats_enabled()) {
-            stats_.blocking_waits++;
+        if (timeout != 0 && loop::stats_enabled()) {
+            ctx->counters().blocking_waits++;
         }
         monitor_->wait(ready, timeout);
     }
     if (blocking) {
-        // Release: the wait stays before the withdrawal.  No acquire reads it:
-        // notify() reads notify_me_ relaxed after its seq_cst exchange, and a
-        // stale non-zero costs one spare eventfd write, read by the notifier.
-        notify_me_.fetch_sub(2, std::memory_order_release);
+        ctx->withdraw_sleep();
     }
-    notify_accept();
+    ctx->notify_accept();
 
     if (poll_max_ns_) {
-        adapt_poll_time(this, timer::monotonic_ns() - start);
+        adapt_poll_time(timer::monotonic_ns() - start);
     }
 
-    progress |= bh_poll(this) != 0;
+    progress |= loop::bh_poll(ctx) != 0;
     progress |= dispatch_ready(ready);
     visit_end();
-    progress |= timer::group_run(&c()->tlg);
+    progress |= timer::group_run(&ctx->c()->tlg);
     return progress;
 }
 
-} // namespace qaio::loop
+// --- under glib ------------------------------------------------------------
+// The fd monitor decides what glib polls: one fd for epoll and io_uring (so
+// a GMainContext iteration costs the same with 10 or 10,000 registered fds),
+// or each handler's GPollFD for the poll monitor.  Unlike QEMU 7.2, taking
+// the GSource does not drop io_uring (see ChangeLog).  Ready handlers found
+// in check() wait on gs_ready_ until dispatch(); a handler removed meanwhile
+// is only marked (queued handlers are not freed until popped), and dispatch
+// skips it.
+
+void fd_backend::use_g_source() noexcept
+{
+    if (!gsource_mode_) {
+        prefer_poll_under_glib();
+    }
+    lockcnt::lock(&list_lock_);
+    if (!gsource_mode_) {
+        gsource_mode_ = true;
+        monitor_->gsource_attach(ctx_->source());
+    }
+    lockcnt::unlock(&list_lock_);
+}
+
+void fd_backend::gs_prepare() noexcept
+{
+    sync_external();
+    maybe_upgrade_monitor();
+    prepare();
+    monitor_->gsource_prepare();
+}
+
+bool fd_backend::prepare() noexcept
+{
+    visit_begin();
+    poll_set_started(gs_ready_, false);
+    visit_end();
+    return false;  // glib polls what the monitor handed it
+}
+
+void fd_backend::gs_check() noexcept
+{
+    visit_begin();
+    monitor_->gsource_check(gs_ready_);
+    visit_end();
+}
+
+void fd_backend::gs_dispatch(bool collect) noexcept
+{
+    visit_begin();
+    if (collect) {
+        monitor_->gsource_check(gs_ready_);
+    }
+    loop::bh_poll(ctx_);
+    dispatch_ready(gs_ready_);
+    visit_end();
+}
+
+} // namespace qaio::posix

@@ -66,6 +66,7 @@
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
+#include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
@@ -404,11 +405,20 @@ AioContext *request_aio_context(BlockAIOCB *acb)
     return reinterpret_cast<request *>(acb)->pool->ctx_->c();
 }
 
-const AIOCBInfo request_info = {
-    .cancel_async = request_cancel_async,
-    .get_aio_context = request_aio_context,
-    .aiocb_size = sizeof(request),
-};
+// AIOCBInfo lost get_aio_context in QEMU 8.0 (the 10.0 level): set it only
+// where the level's struct has it.
+template <class Info> constexpr Info make_request_info() noexcept
+{
+    Info info{};
+    info.cancel_async = request_cancel_async;
+    info.aiocb_size = sizeof(request);
+    if constexpr (requires { info.get_aio_context; }) {
+        info.get_aio_context = request_aio_context;
+    }
+    return info;
+}
+
+const AIOCBInfo request_info = make_request_info<AIOCBInfo>();
 
 // thread_pool_submit_co's waiter, on the coroutine's stack.
 struct co_waiter {
@@ -563,6 +573,11 @@ thread_pool *context_pool(loop::context *ctx) noexcept
         ctx->attach(pool_attachment, p);
     }
     return p;
+}
+
+thread_pool *current_context_pool() noexcept
+{
+    return context_pool(loop::context::from(support::current_context()));
 }
 
 void set_context_params(loop::context *ctx, int64_t min, int64_t max) noexcept

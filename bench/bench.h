@@ -21,6 +21,15 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 
+/* aio_set_fd_handler at either QEMU API level (7.2 has is_external). */
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#define bench_set_fd_handler(ctx, fd, io_read, io_write, io_poll, ready, opaque) \
+    aio_set_fd_handler((ctx), (fd), (io_read), (io_write), (io_poll), (ready), (opaque))
+#else
+#define bench_set_fd_handler(ctx, fd, io_read, io_write, io_poll, ready, opaque) \
+    aio_set_fd_handler((ctx), (fd), false, (io_read), (io_write), (io_poll), (ready), (opaque))
+#endif
+
 /* ---- options ------------------------------------------------------------ */
 
 typedef struct bench_opts {

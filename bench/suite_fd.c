@@ -199,8 +199,7 @@ static void fd_setup(void *opaque)
         }
         qemu_set_current_aio_context(c->ctx);
         for (int i = 0; i < c->n; i++) {
-            aio_set_fd_handler(c->ctx, c->fds[i], false, fd_qaio_cb, NULL,
-                               NULL, NULL, c);
+            bench_set_fd_handler(c->ctx, c->fds[i], fd_qaio_cb, NULL, NULL, NULL, c);
         }
         if (cfg->kind == FD_QAIO_GSOURCE) {
             c->src = aio_get_g_source(c->ctx);
@@ -267,8 +266,7 @@ static void fd_teardown(void *opaque)
             break;
         }
         for (int i = 0; i < c->nopen; i++) {
-            aio_set_fd_handler(c->ctx, c->fds[i], false, NULL, NULL, NULL,
-                               NULL, NULL);
+            bench_set_fd_handler(c->ctx, c->fds[i], NULL, NULL, NULL, NULL, NULL);
         }
         if (c->src) {
             g_main_context_iteration(c->mc, FALSE);

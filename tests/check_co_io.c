@@ -82,7 +82,7 @@ START_TEST(yield_until_fd_readable_replaces_an_existing_handler)
     AioContext *ctx = t_ctx_new_current();
     FdWaiter w = { t_eventfd(), 0, NULL };
 
-    aio_set_fd_handler(ctx, w.fd, false, old_handler, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, w.fd, old_handler, NULL, NULL, NULL, NULL);
     t_co_start(fd_waiter, &w);
     eventfd_write1(w.fd);
     ck_assert(aio_poll(ctx, true));

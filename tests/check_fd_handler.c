@@ -171,7 +171,7 @@ static void fd_data_init(FdData *d, AioContext *ctx)
 
 static void fd_remove(AioContext *ctx, int fd)
 {
-    aio_set_fd_handler(ctx, fd, false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, fd, NULL, NULL, NULL, NULL, NULL);
 }
 
 /* A realtime timer that bounds blocking polls in tests where nothing else
@@ -209,11 +209,11 @@ START_TEST(event_notifier_added_and_removed_without_set_calls_no_handler)
     NotifierData d = { 0 };
 
     notifier_init(&d);
-    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 0);
 
-    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, NULL, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 0);
 
@@ -228,7 +228,7 @@ START_TEST(event_notifier_set_runs_its_handler_once)
     NotifierData d = { .active = 1 };
 
     notifier_init(&d);
-    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 0);
     ck_assert_int_eq(d.active, 1);
@@ -240,7 +240,7 @@ START_TEST(event_notifier_set_runs_its_handler_once)
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 1);
 
-    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, NULL, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     event_notifier_set(&d.e);
     ck_assert(!aio_poll(ctx, false));
@@ -257,7 +257,7 @@ START_TEST(event_notifier_reset_by_its_handler_runs_once_per_aio_poll)
     NotifierData d = { .active = 10, .auto_set = true };
 
     notifier_init(&d);
-    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 0);
 
@@ -270,7 +270,7 @@ START_TEST(event_notifier_reset_by_its_handler_runs_once_per_aio_poll)
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 10);
 
-    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, NULL, NULL, NULL);
     event_notifier_cleanup(&d.e);
     aio_context_unref(ctx);
 }
@@ -284,7 +284,7 @@ START_TEST(set_notifier_makes_blocking_poll_return_and_runs_only_its_handler)
 
     notifier_init(&d);
     notifier_init(&dummy);
-    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 0);
 
@@ -295,7 +295,7 @@ START_TEST(set_notifier_makes_blocking_poll_return_and_runs_only_its_handler)
     ck_assert(aio_poll(ctx, true));
     ck_assert_int_eq(d.n, 2);
 
-    aio_set_event_notifier(ctx, &dummy.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &dummy.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
     for (int i = 3; i <= 6; i++) {
         event_notifier_set(&d.e);
@@ -307,8 +307,8 @@ START_TEST(set_notifier_makes_blocking_poll_return_and_runs_only_its_handler)
     ck_assert_int_eq(d.n, 6);
     ck_assert_int_eq(dummy.n, 0);
 
-    aio_set_event_notifier(ctx, &dummy.e, false, NULL, NULL, NULL);
-    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &dummy.e, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, NULL, NULL, NULL);
     event_notifier_set(&d.e);
     event_notifier_set(&dummy.e);
     ck_assert(!aio_poll(ctx, false));
@@ -321,6 +321,8 @@ START_TEST(set_notifier_makes_blocking_poll_return_and_runs_only_its_handler)
 }
 END_TEST
 
+/* External handlers: QEMU 7.2 only. */
+#if T_API_7_2
 START_TEST(external_notifier_waits_while_external_clients_are_disabled)
 {
     OPEN_CTX(ctx);
@@ -408,11 +410,11 @@ START_TEST(external_handler_does_not_run_once_disabled_mid_pass)
         ext[k] = (ExtHandler){ .ctx = ctx, .fd = t_eventfd() };
     }
     last.fd = t_eventfd();
-    aio_set_fd_handler(ctx, first.fd, false, disabler_cb, NULL, NULL, NULL, &first);
+    t_set_fd_handler(ctx, first.fd, disabler_cb, NULL, NULL, NULL, &first);
     for (int k = 0; k < NEXT; k++) {
         aio_set_fd_handler(ctx, ext[k].fd, true, ext_cb, NULL, NULL, NULL, &ext[k]);
     }
-    aio_set_fd_handler(ctx, last.fd, false, disabler_cb, NULL, NULL, NULL, &last);
+    t_set_fd_handler(ctx, last.fd, disabler_cb, NULL, NULL, NULL, &last);
     ck_assert(!aio_poll(ctx, false));
 
     eventfd_kick(first.fd);
@@ -445,6 +447,7 @@ START_TEST(external_handler_does_not_run_once_disabled_mid_pass)
     aio_context_unref(ctx);
 }
 END_TEST
+#endif
 
 START_TEST(handler_with_null_callbacks_is_removed)
 {
@@ -454,12 +457,12 @@ START_TEST(handler_with_null_callbacks_is_removed)
 
     fd_data_init(&fd, ctx);
     notifier_init(&nd);
-    aio_set_fd_handler(ctx, fd.fd, false, fd_read_cb, NULL, NULL, NULL, &fd);
-    aio_set_event_notifier(ctx, &nd.e, false, notifier_cb, NULL, NULL);
+    t_set_fd_handler(ctx, fd.fd, fd_read_cb, NULL, NULL, NULL, &fd);
+    t_set_event_notifier(ctx, &nd.e, notifier_cb, NULL, NULL);
     t_drain_ctx(ctx);
 
-    aio_set_fd_handler(ctx, fd.fd, false, NULL, NULL, NULL, NULL, NULL);
-    aio_set_event_notifier(ctx, &nd.e, false, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, fd.fd, NULL, NULL, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &nd.e, NULL, NULL, NULL);
     eventfd_kick(fd.fd);
     event_notifier_set(&nd.e);
     ck_assert(!aio_poll(ctx, false));
@@ -483,21 +486,23 @@ START_TEST(aio_poll_right_after_registration_is_not_progress)
 
     fd_data_init(&fd, ctx);
     notifier_init(&d);
-    aio_set_event_notifier(ctx, &d.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
-    aio_set_fd_handler(ctx, fd.fd, false, fd_read_cb, NULL, NULL, NULL, &fd);
+    t_set_fd_handler(ctx, fd.fd, fd_read_cb, NULL, NULL, NULL, &fd);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(d.n, 0);
     ck_assert_int_eq(fd.reads, 0);
 
     fd_remove(ctx, fd.fd);
-    aio_set_event_notifier(ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &d.e, NULL, NULL, NULL);
     close(fd.fd);
     event_notifier_cleanup(&d.e);
     aio_context_unref(ctx);
 }
 END_TEST
 
+/* The context lock: QEMU 7.2 only. */
+#if T_API_7_2
 typedef struct {
     AioContext *ctx;
     NotifierData nd;
@@ -528,7 +533,7 @@ START_TEST(poller_holding_the_context_keeps_it_while_woken_by_another_thread)
 
     pthread_mutex_init(&a.start, NULL);
     notifier_init(&a.nd);
-    aio_set_event_notifier(ctx, &a.nd.e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &a.nd.e, notifier_cb, NULL, NULL);
     ck_assert(!aio_poll(ctx, false));
 
     pthread_mutex_lock(&a.start);
@@ -545,12 +550,13 @@ START_TEST(poller_holding_the_context_keeps_it_while_woken_by_another_thread)
     pthread_join(th, NULL);
     ck_assert(__atomic_load_n(&a.thread_acquired, __ATOMIC_SEQ_CST));
 
-    aio_set_event_notifier(ctx, &a.nd.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &a.nd.e, NULL, NULL, NULL);
     event_notifier_cleanup(&a.nd.e);
     pthread_mutex_destroy(&a.start);
     aio_context_unref(ctx);
 }
 END_TEST
+#endif
 
 /* ---- fd handlers -------------------------------------------------------- */
 
@@ -581,7 +587,7 @@ START_TEST(level_triggered_handler_reading_part_of_data_is_called_again)
 
     make_pipe(p);
     r.fd = p[0];
-    aio_set_fd_handler(ctx, p[0], false, read_one_byte_cb, NULL, NULL, NULL, &r);
+    t_set_fd_handler(ctx, p[0], read_one_byte_cb, NULL, NULL, NULL, &r);
     ck_assert(!aio_poll(ctx, false));
     ck_assert_int_eq(r.calls, 0);
 
@@ -618,7 +624,7 @@ START_TEST(read_handler_runs_on_hangup)
 
     make_pipe(p);
     r.fd = p[0];
-    aio_set_fd_handler(ctx, p[0], false, read_one_byte_cb, NULL, NULL, NULL, &r);
+    t_set_fd_handler(ctx, p[0], read_one_byte_cb, NULL, NULL, NULL, &r);
     ck_assert(!aio_poll(ctx, false));
     close(p[1]);
     ck_assert(aio_poll(ctx, true));
@@ -637,7 +643,7 @@ static void write_three_times_cb(void *opaque)
 
     d->writes++;
     if (d->writes == 3) {
-        aio_set_fd_handler(d->ctx, d->fd, false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(d->ctx, d->fd, NULL, NULL, NULL, NULL, NULL);
     }
 }
 
@@ -647,7 +653,7 @@ START_TEST(write_handler_runs_while_fd_is_writable)
     FdData d;
 
     fd_data_init(&d, ctx);
-    aio_set_fd_handler(ctx, d.fd, false, NULL, write_three_times_cb, NULL, NULL, &d);
+    t_set_fd_handler(ctx, d.fd, NULL, write_three_times_cb, NULL, NULL, &d);
     for (int i = 1; i <= 3; i++) {
         ck_assert(aio_poll(ctx, i == 1));
         ck_assert_int_eq(d.writes, i);
@@ -666,7 +672,7 @@ static void remove_self_cb(void *opaque)
 
     d->reads++;
     /* The fd stays readable: only the removal keeps us from running again. */
-    aio_set_fd_handler(d->ctx, d->fd, false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(d->ctx, d->fd, NULL, NULL, NULL, NULL, NULL);
 }
 
 START_TEST(handler_removed_from_its_own_callback_is_not_called_again)
@@ -675,7 +681,7 @@ START_TEST(handler_removed_from_its_own_callback_is_not_called_again)
     FdData d;
 
     fd_data_init(&d, ctx);
-    aio_set_fd_handler(ctx, d.fd, false, remove_self_cb, NULL, NULL, NULL, &d);
+    t_set_fd_handler(ctx, d.fd, remove_self_cb, NULL, NULL, NULL, &d);
     ck_assert(!aio_poll(ctx, false));
     eventfd_kick(d.fd);
     ck_assert(aio_poll(ctx, false));
@@ -714,7 +720,7 @@ static void fd_found_by_outer_pass_runs_in_nested_poll(AioContext *ctx, bool und
     fd_data_init(&np.d, ctx);
     np.reads_seen_by_nested_poll = -1;
     np.nested_progress = false;
-    aio_set_fd_handler(ctx, np.d.fd, false, fd_read_cb, NULL, NULL, NULL, &np.d);
+    t_set_fd_handler(ctx, np.d.fd, fd_read_cb, NULL, NULL, NULL, &np.d);
     ck_assert(!aio_poll(ctx, false));
     bh = aio_bh_new(ctx, nested_poll_bh, &np);
     eventfd_kick(np.d.fd);
@@ -777,7 +783,7 @@ static void add_b_cb(void *opaque)
     al->a.reads++;
     eventfd_drain(al->a.fd);
     if (al->a.reads == 1) {
-        aio_set_fd_handler(al->a.ctx, al->b.fd, false, fd_read_cb, NULL, NULL, NULL, &al->b);
+        t_set_fd_handler(al->a.ctx, al->b.fd, fd_read_cb, NULL, NULL, NULL, &al->b);
     }
 }
 
@@ -788,7 +794,7 @@ START_TEST(handler_added_from_callback_runs_later)
 
     fd_data_init(&al.a, ctx);
     fd_data_init(&al.b, ctx);
-    aio_set_fd_handler(ctx, al.a.fd, false, add_b_cb, NULL, NULL, NULL, &al);
+    t_set_fd_handler(ctx, al.a.fd, add_b_cb, NULL, NULL, NULL, &al);
     ck_assert(!aio_poll(ctx, false));
     eventfd_kick(al.a.fd);
     eventfd_kick(al.b.fd);
@@ -823,8 +829,8 @@ START_TEST(registering_an_fd_again_replaces_its_callbacks)
     FdData d;
 
     fd_data_init(&d, ctx);
-    aio_set_fd_handler(ctx, d.fd, false, fd_read_cb, NULL, NULL, NULL, &d);
-    aio_set_fd_handler(ctx, d.fd, false, other_read_cb, NULL, NULL, NULL, &d);
+    t_set_fd_handler(ctx, d.fd, fd_read_cb, NULL, NULL, NULL, &d);
+    t_set_fd_handler(ctx, d.fd, other_read_cb, NULL, NULL, NULL, &d);
     ck_assert(!aio_poll(ctx, false));
     eventfd_kick(d.fd);
     ck_assert(aio_poll(ctx, true));
@@ -845,7 +851,7 @@ START_TEST(removing_unregistered_fd_is_noop)
 
     fd_data_init(&d, ctx);
     fd_data_init(&stranger, ctx);
-    aio_set_fd_handler(ctx, d.fd, false, fd_read_cb, NULL, NULL, NULL, &d);
+    t_set_fd_handler(ctx, d.fd, fd_read_cb, NULL, NULL, NULL, &d);
     fd_remove(ctx, stranger.fd);
     fd_remove(ctx, stranger.fd);
     ck_assert(!aio_poll(ctx, false));
@@ -889,8 +895,8 @@ START_TEST(set_fd_handler_on_closed_fd_does_not_crash)
     bogus.ctx = ctx;
     bogus.fd = fd;
 
-    aio_set_fd_handler(ctx, fd, false, fd_read_cb, NULL, NULL, NULL, &bogus);
-    aio_set_fd_handler(ctx, good.fd, false, fd_read_cb, NULL, NULL, NULL, &good);
+    t_set_fd_handler(ctx, fd, fd_read_cb, NULL, NULL, NULL, &bogus);
+    t_set_fd_handler(ctx, good.fd, fd_read_cb, NULL, NULL, NULL, &good);
     for (int i = 0; i < 3; i++) {
         aio_poll(ctx, false);
     }
@@ -927,7 +933,7 @@ START_TEST(io_poll_without_io_poll_ready_is_ignored)
     d.poll_result = true;
     b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
     aio_context_set_poll_params(ctx, 1000000, 0, 0, &error_abort);
-    aio_set_fd_handler(ctx, d.fd, false, fd_read_cb, NULL, fd_poll_cb, NULL, &d);
+    t_set_fd_handler(ctx, d.fd, fd_read_cb, NULL, fd_poll_cb, NULL, &d);
     ck_assert(!aio_poll(ctx, false));
 
     for (int i = 1; i <= 5; i++) {
@@ -955,9 +961,12 @@ static void register_polling_handler(AioContext *ctx, FdData *d, bool poll_resul
 {
     fd_data_init(d, ctx);
     d->poll_result = poll_result;
-    aio_set_fd_handler(ctx, d->fd, false, fd_read_cb, NULL, fd_poll_cb,
+    t_set_fd_handler(ctx, d->fd, fd_read_cb, NULL, fd_poll_cb,
                        fd_poll_ready_cb, d);
+#if T_API_7_2
+    /* 10.0 has no way to hook an fd's polling begin and end. */
     aio_set_fd_poll(ctx, d->fd, fd_poll_begin_cb, fd_poll_end_cb);
+#endif
     ck_assert(!aio_poll(ctx, false));
     eventfd_kick(d->fd);
     for (int i = 0; i < 100 && d->reads + d->poll_readys == 0; i++) {
@@ -1066,7 +1075,7 @@ START_TEST(polling_handler_always_ready_does_not_starve_fd_handlers)
     aio_context_set_poll_params(ctx, 1000000, 0, 0, &error_abort);
     register_polling_handler(ctx, &busy, true);
     fd_data_init(&plain, ctx);
-    aio_set_fd_handler(ctx, plain.fd, false, fd_read_cb, NULL, NULL, NULL, &plain);
+    t_set_fd_handler(ctx, plain.fd, fd_read_cb, NULL, NULL, NULL, &plain);
     b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
     /* Let the polling time grow (if this monitor polls with a plain fd
      * handler registered at all). */
@@ -1092,6 +1101,7 @@ START_TEST(polling_handler_always_ready_does_not_starve_fd_handlers)
 }
 END_TEST
 
+#if T_API_7_2
 START_TEST(aio_set_fd_poll_on_unknown_fd_does_nothing)
 {
     OPEN_CTX(ctx);
@@ -1113,6 +1123,7 @@ START_TEST(aio_set_fd_poll_on_unknown_fd_does_nothing)
     aio_context_unref(ctx);
 }
 END_TEST
+#endif
 
 /* ---- monitors: many fds, epoll upgrade ---------------------------------- */
 
@@ -1156,10 +1167,14 @@ static void grow_and_shrink_around_64_fds(AioContext *ctx, bool expect_upgrade)
     int hi;
 
     fd_data_init(&ext, ctx);
+#if T_API_7_2
     aio_set_fd_handler(ctx, ext.fd, true, fd_read_cb, NULL, NULL, NULL, &ext);
+#else
+    (void)ext_expect;  /* 10.0: no external handler, nothing disables them */
+#endif
     for (; n < GROW_FROM - 1; n++) {
         fd_data_init(&fds[n], ctx);
-        aio_set_fd_handler(ctx, fds[n].fd, false, fd_read_cb, NULL, NULL, NULL, &fds[n]);
+        t_set_fd_handler(ctx, fds[n].fd, fd_read_cb, NULL, NULL, NULL, &fds[n]);
     }
     t_drain_ctx(ctx);
     hi = n;
@@ -1169,13 +1184,17 @@ static void grow_and_shrink_around_64_fds(AioContext *ctx, bool expect_upgrade)
         bool disabled = step % 2 == 1;
         int ready;
 
+#if T_API_7_2
         if (disabled) {
             aio_disable_external(ctx);
             eventfd_kick(ext.fd);
         }
+#else
+        (void)disabled;
+#endif
         if (growing) {
             fd_data_init(&fds[n], ctx);
-            aio_set_fd_handler(ctx, fds[n].fd, false, fd_read_cb, NULL, NULL, NULL,
+            t_set_fd_handler(ctx, fds[n].fd, fd_read_cb, NULL, NULL, NULL,
                                &fds[n]);
             n++;
             hi = MAX(hi, n);
@@ -1190,11 +1209,14 @@ static void grow_and_shrink_around_64_fds(AioContext *ctx, bool expect_upgrade)
         expect[ready]++;
         ck_assert_msg(aio_poll(ctx, true), "step %d (%d handlers): no progress", step, n);
         assert_only_ready_ran(fds, expect, hi);
+#if T_API_7_2
         ck_assert_int_eq(ext.reads, ext_expect);
+#endif
         while (aio_poll(ctx, false)) {
         }
         assert_only_ready_ran(fds, expect, hi);
 
+#if T_API_7_2
         if (disabled) {
             ck_assert_msg(ext.reads == ext_expect,
                           "external handler ran while external clients were disabled");
@@ -1203,6 +1225,7 @@ static void grow_and_shrink_around_64_fds(AioContext *ctx, bool expect_upgrade)
             ext_expect++;
             ck_assert_int_eq(ext.reads, ext_expect);
         }
+#endif
         if (!growing) {
             close(fds[n].fd);
         }
@@ -1239,6 +1262,7 @@ START_TEST(automatic_poll_monitor_upgrades_to_epoll_and_keeps_dispatching)
 }
 END_TEST
 
+#if T_API_7_2
 static void serve_100_notifiers_with_external_disabled(AioContext *ctx)
 {
     enum { N = 100 };
@@ -1247,7 +1271,7 @@ static void serve_100_notifiers_with_external_disabled(AioContext *ctx)
     memset(nd, 0, sizeof(nd));
     for (int k = 0; k < N; k++) {
         notifier_init(&nd[k]);
-        aio_set_event_notifier(ctx, &nd[k].e, false, notifier_cb, NULL, NULL);
+        t_set_event_notifier(ctx, &nd[k].e, notifier_cb, NULL, NULL);
     }
     /* A wait with more than 64 fds (where a poll monitor may upgrade). */
     t_drain_ctx(ctx);
@@ -1269,7 +1293,7 @@ static void serve_100_notifiers_with_external_disabled(AioContext *ctx)
         int expect = (k == 0 || k == 42 || k == 99) ? 1 : 0;
 
         ck_assert_msg(nd[k].n == expect, "notifier %d ran %d times", k, nd[k].n);
-        aio_set_event_notifier(ctx, &nd[k].e, false, NULL, NULL, NULL);
+        t_set_event_notifier(ctx, &nd[k].e, NULL, NULL, NULL);
         event_notifier_cleanup(&nd[k].e);
     }
     aio_context_unref(ctx);
@@ -1293,6 +1317,7 @@ START_TEST(upgraded_epoll_monitor_serves_non_external_handlers_while_external_di
     }
 }
 END_TEST
+#endif
 
 START_TEST(many_fds_one_ready_dispatches_only_that_one)
 {
@@ -1306,7 +1331,7 @@ START_TEST(many_fds_one_ready_dispatches_only_that_one)
     expect = g_new0(int, N);
     for (int k = 0; k < N; k++) {
         fd_data_init(&fds[k], ctx);
-        aio_set_fd_handler(ctx, fds[k].fd, false, fd_read_cb, NULL, NULL, NULL, &fds[k]);
+        t_set_fd_handler(ctx, fds[k].fd, fd_read_cb, NULL, NULL, NULL, &fds[k]);
     }
     t_drain_ctx(ctx);
 
@@ -1376,19 +1401,26 @@ static void *churn_thread(void *opaque)
     Churner *c = opaque;
 
     for (int r = 0; r < CHURN_ROUNDS; r++) {
+#if T_API_7_2
         aio_set_fd_handler(c->ctx, c->fd, r % 3 == 0, churn_read_cb, NULL,
                            r % 2 ? churn_poll_cb : NULL, churn_hook_cb, c);
         aio_set_fd_poll(c->ctx, c->fd, churn_hook_cb, churn_hook_cb);
+#else
+        t_set_fd_handler(c->ctx, c->fd, churn_read_cb, NULL,
+                         r % 2 ? churn_poll_cb : NULL, churn_hook_cb, c);
+#endif
         if (r % 5 == 0) {
             /* A replacement: the old node is retired like a removed one. */
-            aio_set_fd_handler(c->ctx, c->fd, false, churn_read_cb, NULL, churn_poll_cb,
+            t_set_fd_handler(c->ctx, c->fd, churn_read_cb, NULL, churn_poll_cb,
                                churn_hook_cb, c);
         }
+#if T_API_7_2
         if (r % 7 == 0) {
             aio_disable_external(c->ctx);
             aio_enable_external(c->ctx);
         }
-        aio_set_fd_handler(c->ctx, c->fd, false, NULL, NULL, NULL, NULL, NULL);
+#endif
+        t_set_fd_handler(c->ctx, c->fd, NULL, NULL, NULL, NULL, NULL);
     }
     __atomic_fetch_add(c->done, 1, __ATOMIC_RELEASE);
     aio_notify(c->ctx);
@@ -1431,7 +1463,7 @@ static void churn_while_polling(AioContext *ctx, bool under_glib)
     t_drain_ctx(ctx);
 
     fd_data_init(&last, ctx);
-    aio_set_fd_handler(ctx, last.fd, false, fd_read_cb, NULL, NULL, NULL, &last);
+    t_set_fd_handler(ctx, last.fd, fd_read_cb, NULL, NULL, NULL, &last);
     eventfd_kick(last.fd);
     ck_assert(aio_poll(ctx, true));
     ck_assert_int_eq(last.reads, 1);
@@ -1570,7 +1602,7 @@ static void idle_polls_then_readiness(AioContext *ctx)
     ReadCount r = { .fd = t_eventfd(), .drain = true };
     pthread_t th;
 
-    aio_set_fd_handler(ctx, r.fd, false, read_count_cb, NULL, NULL, NULL, &r);
+    t_set_fd_handler(ctx, r.fd, read_count_cb, NULL, NULL, NULL, &r);
     t_drain_ctx(ctx);
     for (int k = 0; k < 3; k++) {
         ck_assert(!aio_poll(ctx, false));
@@ -1592,7 +1624,7 @@ static void idle_polls_then_readiness(AioContext *ctx)
         ck_assert(aio_poll(ctx, false));
         ck_assert_int_eq(r.runs, 2 + k);
     }
-    aio_set_fd_handler(ctx, r.fd, false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, r.fd, NULL, NULL, NULL, NULL, NULL);
     t_drain_ctx(ctx);
     close(r.fd);
 }
@@ -1634,12 +1666,12 @@ START_TEST(automatic_monitor_is_epoll_then_poll_under_glib_until_64_fds)
     ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), "poll");
     for (int k = 0; k < 70; k++) {
         fds[k] = t_eventfd();
-        aio_set_fd_handler(ctx, fds[k], false, read_count_cb, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(ctx, fds[k], read_count_cb, NULL, NULL, NULL, NULL);
     }
     aio_poll(ctx, false);
     ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), "epoll");
     for (int k = 0; k < 70; k++) {
-        aio_set_fd_handler(ctx, fds[k], false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(ctx, fds[k], NULL, NULL, NULL, NULL, NULL);
         close(fds[k]);
     }
     g_source_unref(src);
@@ -1669,18 +1701,24 @@ static Suite *fd_handler_suite(void)
                         t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, set_notifier_makes_blocking_poll_return_and_runs_only_its_handler,
                         t_fdmon_lo(), t_fdmon_hi());
+#if T_API_7_2
     tcase_add_loop_test(tc, external_notifier_waits_while_external_clients_are_disabled,
                         t_fdmon_lo(), t_fdmon_hi());
+#endif
+#if T_API_7_2
     tcase_add_loop_test(tc, external_handler_does_not_run_once_disabled_mid_pass,
                         t_fdmon_lo(), t_fdmon_hi());
+#endif
     tcase_add_loop_test(tc, handler_with_null_callbacks_is_removed, t_fdmon_lo(), t_fdmon_hi());
     suite_add_tcase(s, tc);
 
     tc = tcase_create("acquire");
     tcase_add_loop_test(tc, aio_poll_right_after_registration_is_not_progress,
                         t_fdmon_lo(), t_fdmon_hi());
+#if T_API_7_2
     tcase_add_loop_test(tc, poller_holding_the_context_keeps_it_while_woken_by_another_thread,
                         t_fdmon_lo(), t_fdmon_hi());
+#endif
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fd");
@@ -1714,7 +1752,9 @@ static Suite *fd_handler_suite(void)
                         t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, polling_handler_always_ready_does_not_starve_fd_handlers,
                         t_fdmon_lo(), t_fdmon_hi());
+#if T_API_7_2
     tcase_add_loop_test(tc, aio_set_fd_poll_on_unknown_fd_does_nothing, t_fdmon_lo(), t_fdmon_hi());
+#endif
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
@@ -1729,8 +1769,10 @@ static Suite *fd_handler_suite(void)
     tc = tcase_create("monitor");
     tcase_add_loop_test(tc, epoll_upgrade_and_back_keeps_dispatching_while_external_toggles,
                         t_fdmon_lo(), t_fdmon_hi());
+#if T_API_7_2
     tcase_add_loop_test(tc, non_external_handlers_are_served_while_external_clients_are_disabled,
                         t_fdmon_lo(), t_fdmon_hi());
+#endif
     if (t_ensure_fd_limit(T_MANY_FDS + 200)) {
         tcase_add_loop_test(tc, many_fds_one_ready_dispatches_only_that_one, t_fdmon_lo(),
                             t_fdmon_hi());
@@ -1740,8 +1782,10 @@ static Suite *fd_handler_suite(void)
     }
     if (t_fdmon_free_tests_run_here()) {
         tcase_add_test(tc, automatic_poll_monitor_upgrades_to_epoll_and_keeps_dispatching);
+#if T_API_7_2
         tcase_add_test(tc,
                        upgraded_epoll_monitor_serves_non_external_handlers_while_external_disabled);
+#endif
         tcase_add_test(tc, forced_io_uring_that_cannot_be_set_up_says_so_once_and_counts_it);
         tcase_add_test(tc, forced_epoll_that_cannot_be_set_up_says_so_once_and_counts_it);
     }

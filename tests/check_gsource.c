@@ -137,12 +137,12 @@ static void notifier_cb(EventNotifier *e)
 static void notifier_add(AioContext *ctx, NotifierData *d)
 {
     ck_assert_int_eq(event_notifier_init(&d->e, 0), 0);
-    aio_set_event_notifier(ctx, &d->e, false, notifier_cb, NULL, NULL);
+    t_set_event_notifier(ctx, &d->e, notifier_cb, NULL, NULL);
 }
 
 static void notifier_del(AioContext *ctx, NotifierData *d)
 {
-    aio_set_event_notifier(ctx, &d->e, false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &d->e, NULL, NULL, NULL);
     event_notifier_cleanup(&d->e);
 }
 
@@ -338,7 +338,7 @@ START_TEST(event_notifier_set_runs_its_handler_once)
     drain(&g);
     ck_assert_int_eq(d.n, 1);
 
-    aio_set_event_notifier(g.ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(g.ctx, &d.e, NULL, NULL, NULL);
     event_notifier_set(&d.e);
     drain(&g);
     ck_assert_int_eq(d.n, 1);
@@ -401,8 +401,8 @@ START_TEST(set_notifier_runs_only_its_handler_once_per_set_under_glib)
     ck_assert_int_eq(d.n, 6);
     ck_assert_int_eq(dummy.n, 0);
 
-    aio_set_event_notifier(g.ctx, &dummy.e, false, NULL, NULL, NULL);
-    aio_set_event_notifier(g.ctx, &d.e, false, NULL, NULL, NULL);
+    t_set_event_notifier(g.ctx, &dummy.e, NULL, NULL, NULL);
+    t_set_event_notifier(g.ctx, &d.e, NULL, NULL, NULL);
     event_notifier_set(&d.e);
     event_notifier_set(&dummy.e);
     drain(&g);
@@ -516,17 +516,17 @@ START_TEST(fd_handler_toggled_100k_times_under_glib_keeps_the_loop_working)
 
     /* Warm up allocator and glib's poll array before measuring. */
     for (int i = 0; i < 1000; i++) {
-        aio_set_fd_handler(g.ctx, fd, false, count_read_cb, NULL, NULL, NULL, &calls);
+        t_set_fd_handler(g.ctx, fd, count_read_cb, NULL, NULL, NULL, &calls);
         iter(&g, false);
-        aio_set_fd_handler(g.ctx, fd, false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(g.ctx, fd, NULL, NULL, NULL, NULL, NULL);
     }
 #ifndef UNDER_SANITIZER
     rss0 = rss_bytes();
 #endif
     for (int i = 0; i < TOGGLES; i++) {
-        aio_set_fd_handler(g.ctx, fd, false, count_read_cb, NULL, NULL, NULL, &calls);
+        t_set_fd_handler(g.ctx, fd, count_read_cb, NULL, NULL, NULL, &calls);
         iter(&g, false);
-        aio_set_fd_handler(g.ctx, fd, false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(g.ctx, fd, NULL, NULL, NULL, NULL, NULL);
     }
     drain(&g);
     ck_assert_int_eq(calls, 0);
@@ -577,7 +577,7 @@ START_TEST(many_fds_in_gsource_mode_dispatch_only_the_ready_one)
     expect = g_new0(int, N);
     for (int k = 0; k < N; k++) {
         m[k].fd = t_eventfd();
-        aio_set_fd_handler(g.ctx, m[k].fd, false, many_read_cb, NULL, NULL, NULL, &m[k]);
+        t_set_fd_handler(g.ctx, m[k].fd, many_read_cb, NULL, NULL, NULL, &m[k]);
     }
     drain(&g);
 
@@ -595,7 +595,7 @@ START_TEST(many_fds_in_gsource_mode_dispatch_only_the_ready_one)
     }
 
     for (int k = 0; k < N; k++) {
-        aio_set_fd_handler(g.ctx, m[k].fd, false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(g.ctx, m[k].fd, NULL, NULL, NULL, NULL, NULL);
     }
     drain(&g);
     for (int k = 0; k < N; k++) {

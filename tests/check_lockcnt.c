@@ -9,7 +9,7 @@
  * asleep hangs the test, which Check reports as a timeout.
  */
 #include "qemu/osdep.h"
-#include "qemu/thread.h"
+#include "qemu/lockcnt.h"
 #include "helpers.h"
 
 #include <pthread.h>

@@ -188,7 +188,9 @@ START_TEST(iohandler_context_is_its_own_gsource_beside_the_main_context)
     ck_assert_str_eq(g_source_get_name(&qemu_get_aio_context()->source), "aio-context");
     ck_assert_ptr_eq(g_source_get_context(src), g_main_context_default());
     g_source_unref(src);
+#if T_API_7_2
     qemu_fd_register(0);    /* a no-op on POSIX */
+#endif
 }
 END_TEST
 
@@ -428,14 +430,97 @@ END_TEST
 
 START_TEST(big_lock_stubs_behave_as_qemu_tools_stubs)
 {
+#if T_API_7_2
     ck_assert(!qemu_mutex_iothread_locked());
     qemu_mutex_lock_iothread();
     ck_assert(!qemu_mutex_iothread_locked());
     qemu_mutex_unlock_iothread();
+#else
+    ck_assert(!bql_locked());
+    bql_lock();
+    ck_assert(!bql_locked());
+    bql_unlock();
+#endif
     /* before init: current and main context are both NULL */
     ck_assert(qemu_in_main_thread());
 }
 END_TEST
+
+#if !T_API_7_2
+/* QEMU 10.0's stubs: a test may pretend to hold the lock, and while it
+ * blocks unlocking (nestable), dropping the lock is a bug. */
+START_TEST(mock_lock_makes_the_big_lock_held)
+{
+    ck_assert(!bql_locked());
+    rust_bql_mock_lock();
+    ck_assert(bql_locked());
+}
+END_TEST
+
+START_TEST(blocked_unlock_sections_nest_and_end)
+{
+    rust_bql_mock_lock();
+    bql_block_unlock(true);
+    bql_block_unlock(true);
+    bql_block_unlock(false);
+    bql_block_unlock(false);
+    bql_unlock();   /* no section left: allowed */
+}
+END_TEST
+
+START_TEST(unlock_inside_a_blocked_section_aborts)
+{
+    rust_bql_mock_lock();
+    bql_block_unlock(true);
+    bql_unlock();
+}
+END_TEST
+
+START_TEST(blocking_unlock_without_the_lock_aborts)
+{
+    bql_block_unlock(true);
+}
+END_TEST
+
+START_TEST(ending_more_blocked_sections_than_begun_aborts)
+{
+    rust_bql_mock_lock();
+    bql_block_unlock(true);
+    bql_block_unlock(false);
+    bql_block_unlock(false);
+}
+END_TEST
+
+/* BQL_LOCK_GUARD leaves a lock it found held alone: inside a blocked
+ * section, its end would otherwise abort in bql_unlock. */
+START_TEST(lock_guard_leaves_a_held_lock_alone)
+{
+    rust_bql_mock_lock();
+    bql_block_unlock(true);
+    {
+        BQL_LOCK_GUARD();
+        ck_assert(bql_locked());
+    }
+    bql_block_unlock(false);
+}
+END_TEST
+
+/* Not held: the guard takes the lock and drops it at the end of its scope,
+ * which aborts if that end is inside a blocked section (only reachable by
+ * the guard calling bql_unlock). */
+static void guard_then_block(void)
+{
+    BQL_LOCK_GUARD();
+    rust_bql_mock_lock();
+    bql_block_unlock(true);
+}
+
+START_TEST(lock_guard_drops_the_lock_it_took)
+{
+    guard_then_block();
+}
+END_TEST
+#endif
 
 /* ---- signals ------------------------------------------------------------------ */
 
@@ -505,6 +590,15 @@ static Suite *main_loop_suite(void)
     tc = tcase_create("context");
     tcase_add_test(tc, main_context_is_the_main_threads_current_context);
     tcase_add_test(tc, big_lock_stubs_behave_as_qemu_tools_stubs);
+#if !T_API_7_2
+    tcase_add_test(tc, mock_lock_makes_the_big_lock_held);
+    tcase_add_test(tc, blocked_unlock_sections_nest_and_end);
+    tcase_add_test_raise_signal(tc, unlock_inside_a_blocked_section_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, blocking_unlock_without_the_lock_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, ending_more_blocked_sections_than_begun_aborts, SIGABRT);
+    tcase_add_test(tc, lock_guard_leaves_a_held_lock_alone);
+    tcase_add_test_raise_signal(tc, lock_guard_drops_the_lock_it_took, SIGABRT);
+#endif
     suite_add_tcase(s, tc);
 
     tc = tcase_create("signal");

@@ -264,7 +264,7 @@ static void timers_with_70_fds(AioContext *ctx)
 
     for (int k = 0; k < NFDS; k++) {
         fds[k] = t_eventfd();
-        aio_set_fd_handler(ctx, fds[k], false, count_read_cb, NULL, NULL, NULL, &calls);
+        t_set_fd_handler(ctx, fds[k], count_read_cb, NULL, NULL, NULL, &calls);
     }
     t_drain_ctx(ctx);
     d.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_cb, &d);
@@ -288,7 +288,7 @@ static void timers_with_70_fds(AioContext *ctx)
     ck_assert_int_eq(calls, 0);
 
     for (int k = 0; k < NFDS; k++) {
-        aio_set_fd_handler(ctx, fds[k], false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(ctx, fds[k], NULL, NULL, NULL, NULL, NULL);
         close(fds[k]);
     }
     timer_free(d.t);

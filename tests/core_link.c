@@ -50,9 +50,48 @@ void error_report(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* Per thread, as QEMU's own flag: a vCPU thread holding the lock. */
+/* Per thread, as QEMU's own flag: a vCPU thread holding the lock.  The
+ * names are the API level's (QEMU 9.0 renamed them). */
 static __thread bool big_lock_held;
 
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+bool bql_locked(void)
+{
+    return big_lock_held;
+}
+
+void bql_lock_impl(const char *file, int line)
+{
+    big_lock_held = true;
+}
+
+void bql_unlock(void)
+{
+    big_lock_held = false;
+}
+#define big_lock() bql_lock()
+#define big_unlock() bql_unlock()
+
+/* QEMU 10.0's block graph lock (block/graph-lock.c): it stores each new
+ * context's lock in AioContext.bdrv_graph, as this one does. */
+static int graph_registered;
+static BdrvGraphRWlock *const graph_marker = (BdrvGraphRWlock *)&graph_registered;
+
+void register_aiocontext(AioContext *ctx)
+{
+    ctx->bdrv_graph = graph_marker;
+    graph_registered++;
+}
+
+void unregister_aiocontext(AioContext *ctx)
+{
+    graph_registered--;
+}
+
+void cpus_set_virtual_clock(int64_t new_time)
+{
+}
+#else
 bool qemu_mutex_iothread_locked(void)
 {
     return big_lock_held;
@@ -67,6 +106,9 @@ void qemu_mutex_unlock_iothread(void)
 {
     big_lock_held = false;
 }
+#define big_lock() qemu_mutex_lock_iothread()
+#define big_unlock() qemu_mutex_unlock_iothread()
+#endif
 
 void qemu_timer_notify_cb(void *opaque, QEMUClockType type)
 {
@@ -112,10 +154,10 @@ static void *vcpu_thread(void *opaque)
     bool *ok = opaque;
 
     *ok = qemu_get_current_aio_context() == NULL;
-    qemu_mutex_lock_iothread();
+    big_lock();
     *ok = *ok && qemu_get_current_aio_context() == qemu_get_aio_context() &&
           in_aio_context_home_thread(qemu_get_aio_context());
-    qemu_mutex_unlock_iothread();
+    big_unlock();
     *ok = *ok && qemu_get_current_aio_context() == NULL &&
           !in_aio_context_home_thread(qemu_get_aio_context());
     return NULL;
@@ -148,10 +190,29 @@ int main(void)
     pthread_t vcpu;
     bool vcpu_ok = false;
 
-    qemu_mutex_lock_iothread();
+    big_lock();
     if (qemu_init_main_loop(NULL) < 0) {
         return 1;
     }
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+    {
+        AioContext *ctx = aio_context_new(NULL);
+
+        /* the main context, then this one */
+        if (!ctx || ctx->bdrv_graph != graph_marker || graph_registered < 2 ||
+            qemu_get_aio_context()->bdrv_graph != graph_marker) {
+            fprintf(stderr, "core_link: aio_context_new did not register the "
+                    "context with the block graph lock\n");
+            return 1;
+        }
+        int before = graph_registered;
+        aio_context_unref(ctx);
+        if (graph_registered != before - 1) {
+            fprintf(stderr, "core_link: a finalized context stays registered\n");
+            return 1;
+        }
+    }
+#endif
     co = qemu_coroutine_create(co_entry, NULL);
     qemu_coroutine_enter(co);
     bh = qemu_bh_new(bh_cb, co);

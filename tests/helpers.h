@@ -15,6 +15,7 @@
 #include "qaio/fd-monitor.h"
 
 #include "qemu/coroutine.h"
+#include "api_level.h"
 
 #include <check.h>
 #include <pthread.h>

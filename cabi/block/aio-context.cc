@@ -34,16 +34,6 @@ QAIO_EXPORT void aio_context_unref(AioContext *ctx)
     g_source_unref(&ctx->source);
 }
 
-QAIO_EXPORT void aio_context_acquire(AioContext *ctx)
-{
-    from(ctx)->acquire();
-}
-
-QAIO_EXPORT void aio_context_release(AioContext *ctx)
-{
-    from(ctx)->release();
-}
-
 QAIO_EXPORT void aio_context_setup(AioContext *ctx)
 {
     from(ctx)->setup_monitor();
@@ -71,14 +61,6 @@ QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
                                              Error **errp)
 {
     from(ctx)->set_poll_params(max_ns, grow, shrink);
-}
-
-QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
-                                            Error **errp)
-{
-    context *c = from(ctx);
-    c->set_max_batch(max_batch);
-    c->notify();
 }
 
 QAIO_EXPORT bool aio_poll_disabled(AioContext *ctx)

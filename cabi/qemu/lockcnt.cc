@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// extern "C" definitions of the qemu_lockcnt_* functions of qemu/thread.h;
+// extern "C" definitions of the qemu_lockcnt_* functions of qemu/lockcnt.h;
 // each forwards to qaio::loop::lockcnt.  On Linux QemuLockCnt is one futex
 // word that callers embed (AioContext's list lock in QEMU), so its size is
 // asserted here.

@@ -71,11 +71,6 @@ QAIO_EXPORT GSource *iohandler_get_g_source(void)
     return &ctx->source;
 }
 
-QAIO_EXPORT void qemu_fd_register(int fd)
-{
-    // POSIX: nothing to do (Win32 ties sockets to the main context here).
-}
-
 QAIO_EXPORT QEMUBH *qemu_bh_new_full(QEMUBHFunc *cb, void *opaque, const char *name,
                                      MemReentrancyGuard *reentrancy_guard)
 {

@@ -70,11 +70,6 @@ QAIO_EXPORT int64_t qemu_clock_deadline_ns_all(QEMUClockType type, int attr_mask
     return qt::clock_deadline_ns_all(type, attr_mask);
 }
 
-QAIO_EXPORT QEMUTimerList *qemu_clock_get_main_loop_timerlist(QEMUClockType type)
-{
-    return qt::main_list(&main_loop_tlg, type);
-}
-
 QAIO_EXPORT void qemu_clock_notify(QEMUClockType type)
 {
     qt::clock_notify(type);
@@ -126,11 +121,6 @@ QAIO_EXPORT bool timerlist_expired(QEMUTimerList *timer_list)
 QAIO_EXPORT int64_t timerlist_deadline_ns(QEMUTimerList *timer_list)
 {
     return qt::list_deadline_ns(timer_list);
-}
-
-QAIO_EXPORT QEMUClockType timerlist_get_clock(QEMUTimerList *timer_list)
-{
-    return qt::list_clock(timer_list);
 }
 
 QAIO_EXPORT bool timerlist_run_timers(QEMUTimerList *timer_list)

@@ -5,8 +5,12 @@
  * its home thread or as a GSource of a GMainContext.
  *
  * The context is a GSource (the source is its first member).  Only the fields
- * that inline functions of this header touch have fixed offsets (`tlg` and
- * `external_disable_cnt`); the rest is qaio's own state.
+ * that inline functions of this header (and, at API level 10.0, QEMU's block
+ * graph lock) touch have fixed offsets: `tlg`, and `external_disable_cnt` at
+ * 7.2, `bdrv_graph` at 10.0; the rest is qaio's own state.
+ *
+ * The QEMU API level (qaio/config.h, configure --with-qemu-api) selects the
+ * prototypes and inlines that differ between QEMU 7.2 and 10.0.
  */
 #ifndef QEMU_AIO_H
 #define QEMU_AIO_H
@@ -17,6 +21,11 @@
 #include "qemu/event_notifier.h"
 #include "qemu/thread.h"
 #include "qemu/timer.h"
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#include "qemu/lockcnt.h"
+#include "qemu/coroutine-core.h"
+#include "block/graph-lock.h"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,9 +36,23 @@ typedef void BlockCompletionFunc(void *opaque, int ret);
 
 typedef struct AIOCBInfo {
     void (*cancel_async)(BlockAIOCB *acb);
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
     AioContext *(*get_aio_context)(BlockAIOCB *acb);
+#endif
     size_t aiocb_size;
 } AIOCBInfo;
+
+#ifdef QAIO_BUILDING_LIBQAIO
+/* The library's own AIOCBInfo, written the same at every API level (10.0
+ * dropped get_aio_context). */
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#define QAIO_AIOCB_INFO(cancel, get_context, size) \
+    { .cancel_async = (cancel), .aiocb_size = (size) }
+#else
+#define QAIO_AIOCB_INFO(cancel, get_context, size) \
+    { .cancel_async = (cancel), .get_aio_context = (get_context), .aiocb_size = (size) }
+#endif
+#endif
 
 struct BlockAIOCB {
     const AIOCBInfo *aiocb_info;
@@ -62,6 +85,7 @@ typedef bool AioPollFn(void *opaque);
 typedef void IOHandler(void *opaque);
 
 struct ThreadPool;
+struct ThreadPoolAio;
 struct LinuxAioState;
 struct LuringState;
 
@@ -76,6 +100,23 @@ struct LuringState;
  */
 #define QAIO_AIO_CONTEXT_PRIVATE_BYTES (QAIO_AIO_CONTEXT_TLG_OFFSET - sizeof(GSource))
 
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/* QEMU 10.0: the block graph lock's pointer sits after QEMU's unused context
+ * lock, before every field that depends on the engines. */
+#define QAIO_AIO_CONTEXT_BDRV_GRAPH_OFFSET 144
+#define QAIO_AIO_CONTEXT_TAIL_BYTES \
+    (QAIO_AIO_CONTEXT_SIZE - QAIO_AIO_CONTEXT_TLG_OFFSET - sizeof(QEMUTimerListGroup))
+
+struct AioContext {
+    GSource source;
+    char qaio_private[QAIO_AIO_CONTEXT_BDRV_GRAPH_OFFSET - sizeof(GSource)];
+    BdrvGraphRWlock *bdrv_graph;
+    char qaio_private_mid[QAIO_AIO_CONTEXT_TLG_OFFSET - QAIO_AIO_CONTEXT_BDRV_GRAPH_OFFSET -
+                          sizeof(BdrvGraphRWlock *)];
+    QEMUTimerListGroup tlg;
+    char qaio_private_tail[QAIO_AIO_CONTEXT_TAIL_BYTES];
+};
+#else
 /* The rest of QEMU's AioContext, unused here: it keeps sizeof at QEMU's. */
 #define QAIO_AIO_CONTEXT_TAIL_BYTES \
     (QAIO_AIO_CONTEXT_SIZE - QAIO_AIO_CONTEXT_TLG_OFFSET - sizeof(QEMUTimerListGroup) - sizeof(int))
@@ -87,6 +128,7 @@ struct AioContext {
     int external_disable_cnt;
     char qaio_private_tail[QAIO_AIO_CONTEXT_TAIL_BYTES];
 };
+#endif
 
 /*
  * The layout this program was compiled with, for libqaio to compare with
@@ -105,21 +147,31 @@ __attribute__((weak)) const char qaio_program_aio_context_layout[] =
 AioContext *aio_context_new(Error **errp);
 void aio_context_ref(AioContext *ctx);
 void aio_context_unref(AioContext *ctx);
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 void aio_context_acquire(AioContext *ctx);
 void aio_context_release(AioContext *ctx);
+#endif
 void aio_context_setup(AioContext *ctx);
 void aio_context_destroy(AioContext *ctx);
 void aio_context_use_g_source(AioContext *ctx);
 void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
                                  int64_t grow, int64_t shrink,
                                  Error **errp);
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch);
+#else
 void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
                                 Error **errp);
+#endif
 void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min,
                                         int64_t max, Error **errp);
 bool aio_poll_disabled(AioContext *ctx);
 GSource *aio_get_g_source(AioContext *ctx);
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+struct ThreadPoolAio *aio_get_thread_pool(AioContext *ctx);
+#else
 struct ThreadPool *aio_get_thread_pool(AioContext *ctx);
+#endif
 #ifdef CONFIG_LINUX_AIO
 struct LinuxAioState *aio_setup_linux_aio(AioContext *ctx, Error **errp);
 struct LinuxAioState *aio_get_linux_aio(AioContext *ctx);
@@ -160,6 +212,16 @@ void aio_dispatch(AioContext *ctx);
 bool aio_poll(AioContext *ctx, bool blocking);
 int64_t aio_compute_timeout(AioContext *ctx);
 
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+void aio_set_fd_handler(AioContext *ctx, int fd,
+                        IOHandler *io_read, IOHandler *io_write,
+                        AioPollFn *io_poll, IOHandler *io_poll_ready,
+                        void *opaque);
+void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
+                            EventNotifierHandler *io_read,
+                            AioPollFn *io_poll,
+                            EventNotifierHandler *io_poll_ready);
+#else
 void aio_set_fd_handler(AioContext *ctx, int fd, bool is_external,
                         IOHandler *io_read, IOHandler *io_write,
                         AioPollFn *io_poll, IOHandler *io_poll_ready,
@@ -170,6 +232,7 @@ void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
                             bool is_external, EventNotifierHandler *io_read,
                             AioPollFn *io_poll,
                             EventNotifierHandler *io_poll_ready);
+#endif
 void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *notifier,
                                  EventNotifierHandler *io_poll_begin,
                                  EventNotifierHandler *io_poll_end);
@@ -206,7 +269,8 @@ static inline void aio_timer_init(AioContext *ctx, QEMUTimer *ts,
     timer_init_full(ts, &ctx->tlg, type, scale, 0, cb, opaque);
 }
 
-/* External clients */
+/* External clients (QEMU 7.2; 10.0 removed them) */
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 static inline void aio_disable_external(AioContext *ctx)
 {
     qatomic_inc(&ctx->external_disable_cnt);
@@ -233,6 +297,21 @@ static inline bool aio_node_check(AioContext *ctx, bool is_external)
 {
     return !is_external || !qatomic_read(&ctx->external_disable_cnt);
 }
+#endif
+
+#ifdef QAIO_BUILDING_LIBQAIO
+/* The library's view of external clients, the same at every API level: at
+ * 10.0 no handler is external and nothing disables them. */
+static inline int qaio_external_disable_count(AioContext *ctx)
+{
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+    (void)ctx;
+    return 0;
+#else
+    return qatomic_read(&ctx->external_disable_cnt);
+#endif
+}
+#endif
 
 /* Coroutines and contexts */
 void aio_co_schedule(AioContext *ctx, Coroutine *co);

@@ -7,7 +7,11 @@
  * Each entry calls the engine's exported function itself (laio_init,
  * luring_co_submit, aio_setup_linux_io_uring...): the engine pointer is
  * passed as void *, the BlockDriverState as NULL, and io_uring ignores
- * dev_max_batch, which only linux-aio takes.
+ * dev_max_batch, which only linux-aio takes.  At the 10.0 level, where QEMU
+ * submits only to the current context's engine and batches with defer_call
+ * sections, co_submit hands the request to the given engine through the
+ * same path as laio_co_submit / luring_co_submit, and plug/unplug are
+ * defer_call_begin / defer_call_end.
  */
 #ifndef QAIO_BLOCK_ENGINE_H
 #define QAIO_BLOCK_ENGINE_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Thread primitives' layouts and the lock counter (QemuLockCnt), which QEMU 7.2
- * declares in this header.  The QemuMutex family's functions come from QEMU's
+ * Thread primitives' layouts, and at API level 7.2 the lock counter
+ * (QemuLockCnt), which QEMU 7.2 declares in this header and 10.0 in
+ * qemu/lockcnt.h.  The QemuMutex family's functions come from QEMU's
  * util/qemu-thread-*.c inside a QEMU tree; only their layouts are fixed here.
  */
 #ifndef QEMU_THREAD_H
@@ -30,32 +31,12 @@ struct QemuCond {
 };
 #endif
 
-/*
- * QemuLockCnt: a counter of concurrent visitors combined with a lock.  Visits
- * (inc/dec) proceed in parallel; the lock excludes other lock holders and any
- * visitor that would raise the count from zero.  On Linux the whole state is
- * one word: the low two bits are the lock, the rest counts visitors.
- */
-struct QemuLockCnt {
-#ifndef CONFIG_LINUX
-    QemuMutex mutex;
-#endif
-    unsigned count;
-};
-
-void qemu_lockcnt_init(QemuLockCnt *lockcnt);
-void qemu_lockcnt_destroy(QemuLockCnt *lockcnt);
-void qemu_lockcnt_inc(QemuLockCnt *lockcnt);
-void qemu_lockcnt_dec(QemuLockCnt *lockcnt);
-bool qemu_lockcnt_dec_and_lock(QemuLockCnt *lockcnt);
-bool qemu_lockcnt_dec_if_lock(QemuLockCnt *lockcnt);
-void qemu_lockcnt_lock(QemuLockCnt *lockcnt);
-void qemu_lockcnt_unlock(QemuLockCnt *lockcnt);
-void qemu_lockcnt_inc_and_unlock(QemuLockCnt *lockcnt);
-unsigned qemu_lockcnt_count(QemuLockCnt *lockcnt);
-
 #ifdef __cplusplus
 }
+#endif
+
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
+#include "qemu/lockcnt.h"
 #endif
 
 #endif

@@ -71,7 +71,21 @@ bool qemu_clock_has_timers(QEMUClockType type);
 bool qemu_clock_expired(QEMUClockType type);
 bool qemu_clock_use_for_deadline(QEMUClockType type);
 int64_t qemu_clock_deadline_ns_all(QEMUClockType type, int attr_mask);
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/*
+ * qemu_clock_advance_virtual_time: move QEMU_CLOCK_VIRTUAL forward to
+ * @target_ns, one timer deadline at a time, running the virtual timers that
+ * expire on the way (the main loop's and the main context's).  The clock is
+ * set through cpus_set_virtual_clock(), which does nothing in a program
+ * without a guest: there the virtual clock is the host's, and the call
+ * returns once that has reached @target_ns.
+ *
+ * Returns: the virtual clock afterwards.
+ */
+int64_t qemu_clock_advance_virtual_time(int64_t target_ns);
+#else
 QEMUTimerList *qemu_clock_get_main_loop_timerlist(QEMUClockType type);
+#endif
 void qemu_clock_notify(QEMUClockType type);
 void qemu_clock_enable(QEMUClockType type, bool enabled);
 bool qemu_clock_run_timers(QEMUClockType type);
@@ -84,7 +98,9 @@ void timerlist_free(QEMUTimerList *timer_list);
 bool timerlist_has_timers(QEMUTimerList *timer_list);
 bool timerlist_expired(QEMUTimerList *timer_list);
 int64_t timerlist_deadline_ns(QEMUTimerList *timer_list);
+#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 QEMUClockType timerlist_get_clock(QEMUTimerList *timer_list);
+#endif
 bool timerlist_run_timers(QEMUTimerList *timer_list);
 void timerlist_notify(QEMUTimerList *timer_list);
 

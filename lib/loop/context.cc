@@ -4,6 +4,7 @@
 #include "lib/loop/context.hh"
 
 #include "lib/loop/fd_monitor.hh"
+#include "lib/loop/level_hooks.hh"
 #include "lib/loop/event_notifier.hh"
 #include "lib/loop/lockcnt.hh"
 #include "lib/support/fatal.hh"
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 // The big QEMU lock's "held by this thread?" (see current_context.cc).
-extern "C" bool qemu_mutex_iothread_locked(void);
+#include "qemu/main-loop.h"
 
 namespace qaio::loop {
 
@@ -85,7 +86,6 @@ context *context::create() noexcept
     lockcnt::init(&ctx->list_lock_);
     AioContext *c = ctx->c();
     timer::group_init(&c->tlg, timer_list_notify, ctx);
-    c->external_disable_cnt = 0;
 
     if (auto max_ns = support::knob_int(support::knob::poll_max_ns)) {
         ctx->poll_max_ns_ = *max_ns;
@@ -95,11 +95,17 @@ context *context::create() noexcept
                         nullptr, notifier_poll, notifier_poll_ready, ctx, true);
     co_schedule_init(ctx);
     stats_register(ctx);
+    if (level_hooks.created) {
+        level_hooks.created(c);
+    }
     return ctx;
 }
 
 void context::finalize() noexcept
 {
+    if (level_hooks.finalizing) {
+        level_hooks.finalizing(c());
+    }
     for (attachment &a : attachments_) {
         if (a.kind) {
             a.kind->finalize(this);
@@ -179,7 +185,7 @@ bool may_poll(AioContext *ctx) noexcept
     }
     // QEMU's main context: any thread that holds the big lock (a vCPU
     // thread; never in the tools, whose lock is a stub).
-    return ctx == main_context() && qemu_mutex_iothread_locked();
+    return ctx == main_context() && qaio_big_lock_held();
 }
 
 void context::check_foreign_poller(const char *what) noexcept

@@ -238,7 +238,7 @@ void context::visit_end() noexcept
 
 void context::sync_external() noexcept
 {
-    bool disabled = qatomic_read(&c()->external_disable_cnt) != 0;
+    bool disabled = qaio_external_disable_count(c()) != 0;
     if (disabled == external_disabled_seen_) {
         return;
     }

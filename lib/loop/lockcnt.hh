@@ -5,7 +5,7 @@
 // defer freeing fd handlers removed during a walk.
 #pragma once
 
-#include "qemu/thread.h"
+#include "qemu/lockcnt.h"
 
 namespace qaio::loop::lockcnt {
 

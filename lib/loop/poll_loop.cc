@@ -32,7 +32,7 @@ bool run_poll_handlers_once(context *ctx, ready_list &ready) noexcept
     bool progress = false;
     AioContext *c = ctx->c();
     for (handler *h : ctx->poll_list_) {
-        if (h->is_deleted() || h->queued() || !aio_node_check(c, h->is_external_)) {
+        if (h->is_deleted() || h->queued() || (h->is_external_ && qaio_external_disable_count(c))) {
             continue;
         }
         if (h->io_poll_(h->opaque_)) {
@@ -137,7 +137,7 @@ bool context::dispatch_ready(ready_list &ready) noexcept
     bool progress = false;
     AioContext *c = this->c();
     while (handler *h = ready.pop()) {
-        if (h->is_deleted() || !aio_node_check(c, h->is_external_)) {
+        if (h->is_deleted() || (h->is_external_ && qaio_external_disable_count(c))) {
             continue;
         }
         int rev = h->revents_;

@@ -22,8 +22,7 @@
 // What QEMU provides around the main loop's sleep: the big lock (softmmu or
 // the tools' stubs) and the record/replay lock; the support runtime's
 // stand-ins in libqaio.
-extern "C" void qemu_mutex_lock_iothread_impl(const char *file, int line);
-extern "C" void qemu_mutex_unlock_iothread(void);
+#include "qemu/main-loop.h"
 extern "C" void replay_mutex_lock(void);
 extern "C" void replay_mutex_unlock(void);
 
@@ -94,13 +93,13 @@ int glib_wait(int64_t timeout_ns) noexcept
         timeout_ns = soonest(timeout_ns, int64_t(glib_timeout) * 1000000);
     }
 
-    qemu_mutex_unlock_iothread();
+    qaio_big_lock_drop();
     replay_mutex_unlock();
     static_assert(sizeof(GPollFD) == sizeof(pollfd), "GPollFD is a struct pollfd");
     int ret = timer::poll_ns(reinterpret_cast<pollfd *>(ml.pollfds->data), ml.pollfds->len,
                              timeout_ns);
     replay_mutex_lock();
-    qemu_mutex_lock_iothread_impl(__FILE__, __LINE__);
+    qaio_big_lock_take();
 
     if (g_main_context_check(gctx, max_priority, &g_array_index(ml.pollfds, GPollFD, base),
                              n)) {

@@ -6,10 +6,10 @@
 
 #include <atomic>
 
-// The big QEMU lock's "held by this thread?": QEMU's own inside a QEMU tree
-// (a system emulator's real lock, the tools' stub), the support runtime's
-// stand-in in libqaio.
-extern "C" bool qemu_mutex_iothread_locked(void);
+// The big QEMU lock's "held by this thread?" (qaio_big_lock_held): QEMU's
+// own inside a QEMU tree (a system emulator's real lock, the tools' stub),
+// the support runtime's stand-in in libqaio.
+#include "qemu/main-loop.h"
 
 namespace qaio::support {
 
@@ -28,7 +28,7 @@ AioContext *current_context() noexcept
     // QEMU 7.2's rule: a thread without a context of its own (a vCPU
     // thread) acts in the main context while it holds the big lock.
     AioContext *main = main_context();
-    if (main && qemu_mutex_iothread_locked()) {
+    if (main && qaio_big_lock_held()) {
         return main;
     }
     return nullptr;

@@ -275,7 +275,7 @@ static void fd_cb(void *opaque)
     case ACT_SELF_A:
         break;  /* stays readable: runs again at every pass */
     case ACT_SELF_B:
-        aio_set_fd_handler(m.ctx[r->c], f->fd, false, NULL, NULL, NULL, NULL, NULL);
+        t_set_fd_handler(m.ctx[r->c], f->fd, NULL, NULL, NULL, NULL, NULL);
         f->registered = false;
         break;
     }
@@ -445,7 +445,7 @@ static void fd_register(int c, int i)
 {
     MFd *f = &m.fd[c][i];
 
-    aio_set_fd_handler(m.ctx[c], f->fd, false, fd_cb, NULL, NULL, NULL, &fd_refs[c][i]);
+    t_set_fd_handler(m.ctx[c], f->fd, fd_cb, NULL, NULL, NULL, &fd_refs[c][i]);
     f->registered = true;
     f->reg_tick = ++m.tick;
 }
@@ -507,7 +507,7 @@ static void exec_op(const Op *op)
         break;
     case OP_FD_REMOVE:
         if (f->open) {
-            aio_set_fd_handler(ctx, f->fd, false, NULL, NULL, NULL, NULL, NULL);
+            t_set_fd_handler(ctx, f->fd, NULL, NULL, NULL, NULL, NULL);
             f->registered = false;
         }
         break;
@@ -534,7 +534,7 @@ static void exec_op(const Op *op)
     case OP_FD_CLOSE:
         if (f->open) {
             if (f->registered) {
-                aio_set_fd_handler(ctx, f->fd, false, NULL, NULL, NULL, NULL, NULL);
+                t_set_fd_handler(ctx, f->fd, NULL, NULL, NULL, NULL, NULL);
                 f->registered = false;
             }
             close(f->fd);

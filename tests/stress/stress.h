@@ -15,6 +15,7 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qapi/error.h"
+#include "../api_level.h"
 
 #include <pthread.h>
 #include <semaphore.h>

@@ -83,12 +83,12 @@ static void other_read_cb(void *opaque)
 
 static void set_handler(Churner *c, IOHandler *cb)
 {
-    aio_set_fd_handler(c->ctx, c->fd, false, cb, NULL, NULL, NULL, c);
+    t_set_fd_handler(c->ctx, c->fd, cb, NULL, NULL, NULL, c);
 }
 
 static void remove_handler(Churner *c)
 {
-    aio_set_fd_handler(c->ctx, c->fd, false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(c->ctx, c->fd, NULL, NULL, NULL, NULL, NULL);
 }
 
 static void *churn_thread(void *opaque)

@@ -154,7 +154,7 @@ static void coroutine_fn io_co(void *opaque)
 {
     io_slot *s = opaque;
     io_job *j = s->job;
-    void *e = j->host->engine[j->eng];
+    void *e G_GNUC_UNUSED = j->host->engine[j->eng];
     int type G_GNUC_UNUSED = j->write ? QEMU_AIO_WRITE : QEMU_AIO_READ;
 
     for (;;) {
@@ -168,18 +168,30 @@ static void coroutine_fn io_co(void *opaque)
         switch (j->eng) {
 #ifdef CONFIG_LINUX_AIO
         case ENG_LINUX_AIO:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+            r = laio_co_submit(j->place->fd, s->offset, &s->qiov, type, 0, 0);
+#else
             r = laio_co_submit(NULL, e, j->place->fd, s->offset, &s->qiov,
                                type, 0);
+#endif
             break;
 #endif
 #ifdef CONFIG_LINUX_IO_URING
         case ENG_IO_URING:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+            r = luring_co_submit(NULL, j->place->fd, s->offset, &s->qiov, type, 0);
+#else
             r = luring_co_submit(NULL, e, j->place->fd, s->offset, &s->qiov,
                                  type);
+#endif
             break;
 #endif
         case ENG_THREADS:
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+            r = thread_pool_submit_co(io_pool_rw, s);  /* the current context's pool */
+#else
             r = thread_pool_submit_co(e, io_pool_rw, s);
+#endif
             break;
         default:
             break;

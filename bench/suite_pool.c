@@ -21,6 +21,19 @@
 #include "block/thread-pool.h"
 #include "qemu/coroutine.h"
 
+/* The context's pool at either API level: at 10.0 a ThreadPoolAio, whose
+ * submissions go to the current context's pool (the host's). */
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#define POOL_TYPE ThreadPoolAio
+#define POOL_SUBMIT_CO(pool, func, arg) thread_pool_submit_co((func), (arg))
+#define POOL_SUBMIT_AIO(pool, func, arg, cb, opaque) \
+    thread_pool_submit_aio((func), (arg), (cb), (opaque))
+#else
+#define POOL_TYPE ThreadPool
+#define POOL_SUBMIT_CO thread_pool_submit_co
+#define POOL_SUBMIT_AIO thread_pool_submit_aio
+#endif
+
 #ifdef QAIO_HAVE_LIBUV
 #include <uv.h>
 #endif
@@ -49,7 +62,7 @@ typedef struct pool_slot {
 struct pool_state {
     bench_worker *host;     /* owns every loop; measures */
     AioContext *ctx;
-    ThreadPool *pool;
+    POOL_TYPE *pool;
     char why[160];
     GMainContext *gctx;
     GThreadPool *gpool;
@@ -122,7 +135,7 @@ static void coroutine_fn pool_co(void *opaque)
     pool_slot *sl = opaque;
 
     while (pool_next(sl)) {
-        pool_done(sl, thread_pool_submit_co(sl->s->pool, pool_job, sl));
+        pool_done(sl, POOL_SUBMIT_CO(sl->s->pool, pool_job, sl));
     }
     sl->s->in_flight--;
 }
@@ -146,7 +159,7 @@ static void pool_aio_cb(void *opaque, int ret)
 
     pool_done(sl, ret);
     if (pool_next(sl)) {
-        thread_pool_submit_aio(sl->s->pool, pool_job, sl, pool_aio_cb, sl);
+        POOL_SUBMIT_AIO(sl->s->pool, pool_job, sl, pool_aio_cb, sl);
     } else {
         sl->s->in_flight--;
     }
@@ -159,8 +172,8 @@ static void pool_aio_body(void *opaque, uint64_t iters)
 
     for (int i = 0; i < n; i++) {
         pool_next(&s->slots[i]);
-        thread_pool_submit_aio(s->pool, pool_job, &s->slots[i], pool_aio_cb,
-                               &s->slots[i]);
+        POOL_SUBMIT_AIO(s->pool, pool_job, &s->slots[i], pool_aio_cb,
+                        &s->slots[i]);
     }
     pool_qaio_drain(s);
 }

@@ -44,14 +44,14 @@ START_TEST(plugged_engine_submits_once_the_ring_fills)
         t_req_buf(&reqs[i], s, f.fd, QEMU_AIO_READ, (uint64_t)i * 4096,
                   (char *)buf + i * 4096, 4096, &q[i]);
     }
-    luring_io_plug(NULL, s);
+    t_eng->plug(s);
     before = t_fault_count.submit_calls;
     t_start_requests(reqs, 127, false);
     ck_assert_uint_eq(t_fault_count.submit_calls, before);
     t_start_requests(reqs + 127, N - 127, false);
     during = t_fault_count.submit_calls - before;
     ck_assert_uint_ge(during, 1);
-    luring_io_unplug(NULL, s);
+    t_eng->unplug(s, 0);
     t_wait_requests(ctx, reqs, N);
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(reqs[i].ret, 0);
@@ -184,6 +184,9 @@ int main(void)
     tcase_add_test(tc_faults, short_reads_continue_at_the_advanced_offset);
     tcase_add_test(tc_faults, short_read_then_end_of_file_zero_fills_the_rest);
     tcase_add_test(tc_faults, everything_at_once_still_completes_each_request_once);
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+    t_engine_add_level10_tests(s);
+#endif
     return t_run_suite(s);
 }
 

@@ -32,11 +32,11 @@ static unsigned plugged_submissions(AioContext *ctx, int n)
         t_req_buf(&reqs[i], s, f.fd, QEMU_AIO_READ, (uint64_t)i * 4096,
                   (char *)buf + i * 4096, 4096, &q[i]);
     }
-    laio_io_plug(NULL, s);
+    t_eng->plug(s);
     before = t_fault_count.submit_calls;
     t_start_requests(reqs, n, false);
     during = t_fault_count.submit_calls - before;
-    laio_io_unplug(NULL, s, t_dev_max_batch);
+    t_eng->unplug(s, t_dev_max_batch);
     t_wait_requests(ctx, reqs, n);
     for (int i = 0; i < n; i++) {
         ck_assert_int_eq(reqs[i].ret, 0);
@@ -63,7 +63,11 @@ START_TEST(plugged_queue_goes_out_at_the_context_aio_max_batch)
 {
     AioContext *ctx = t_engine_ctx_new();
 
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+    aio_context_set_aio_params(ctx, 8);
+#else
     aio_context_set_aio_params(ctx, 8, &error_abort);
+#endif
     ck_assert_uint_eq(plugged_submissions(ctx, 20), 2);
     aio_context_unref(ctx);
 }
@@ -232,6 +236,9 @@ int main(void)
     tcase_add_test(tc_faults, completions_come_through_io_getevents_when_the_ring_is_hidden);
     tcase_add_test(tc_faults, short_read_completion_zero_fills_the_rest);
     tcase_add_test(tc_faults, everything_at_once_still_completes_each_request_once);
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+    t_engine_add_level10_tests(s);
+#endif
     return t_run_suite(s);
 }
 

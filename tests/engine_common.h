@@ -95,6 +95,10 @@ void t_req_buf(t_req *r, void *engine, int fd, int type, uint64_t offset,
 void t_engine_add_common_tests(Suite *s, TCase **tc_init, TCase **tc_io,
                                TCase **tc_batch, TCase **tc_faults);
 
+/* At the 10.0 level: adds TCase "level10" (FUA, FDSYNC, defer_call batching
+ * through QEMU 10.0's exported submission functions). */
+void t_engine_add_level10_tests(Suite *s);
+
 /* For fault tests: a buffered file and an fd monitor that is not io_uring
  * (the io_uring wrappers would see its calls too). */
 AioContext *t_fault_ctx_new(void);

@@ -47,8 +47,32 @@ static void alter_result(long long *res)
     }
 }
 
+/* One request of a submission the kernel is about to see. */
+static void record_request(bool write, bool dsync, bool fsync)
+{
+    t_fault_count.submitted++;
+    if (write) {
+        if (dsync) {
+            t_fault_count.dsync_writes++;
+        } else {
+            t_fault_count.plain_writes++;
+        }
+    }
+    if (fsync) {
+        t_fault_count.fsyncs++;
+    }
+}
+
+static void record_batch(unsigned n)
+{
+    if (n > t_fault_count.largest_batch) {
+        t_fault_count.largest_batch = n;
+    }
+}
+
 #if defined(T_FAULT_LINUX_AIO) && defined(CONFIG_LINUX_AIO)
 #include <libaio.h>
+#include <linux/fs.h>
 
 int __real_io_setup(int maxevents, io_context_t *ctxp);
 int __real_io_submit(io_context_t ctx, long nr, struct iocb *ios[]);
@@ -95,6 +119,12 @@ int __wrap_io_submit(io_context_t ctx, long nr, struct iocb *ios[])
         t_fault_count.submit_partial++;
         nr /= 2;
     }
+    record_batch(nr);
+    for (long i = 0; i < nr; i++) {
+        record_request(ios[i]->aio_lio_opcode == IO_CMD_PWRITEV,
+                       ios[i]->aio_rw_flags & RWF_DSYNC,
+                       ios[i]->aio_lio_opcode == IO_CMD_FDSYNC);
+    }
     return __real_io_submit(ctx, nr, ios);
 }
 
@@ -124,6 +154,7 @@ int __wrap_io_getevents(io_context_t ctx, long min_nr, long nr,
 
 #if defined(T_FAULT_IO_URING) && defined(CONFIG_LINUX_IO_URING)
 #include <liburing.h>
+#include <linux/fs.h>
 
 int __real_io_uring_submit(struct io_uring *ring);
 unsigned __real_io_uring_peek_batch_cqe(struct io_uring *ring,
@@ -151,6 +182,14 @@ int __wrap_io_uring_submit(struct io_uring *ring)
     if (every(t_faults.submit_enomem_every, n)) {
         t_fault_count.submit_enomem++;
         return -ENOMEM;
+    }
+    /* The SQEs liburing is about to hand over: from its head to its tail. */
+    record_batch(ring->sq.sqe_tail - ring->sq.sqe_head);
+    for (unsigned h = ring->sq.sqe_head; h != ring->sq.sqe_tail; h++) {
+        const struct io_uring_sqe *sqe = &ring->sq.sqes[h & ring->sq.ring_mask];
+
+        record_request(sqe->opcode == IORING_OP_WRITEV, sqe->rw_flags & RWF_DSYNC,
+                       sqe->opcode == IORING_OP_FSYNC);
     }
     return __real_io_uring_submit(ring);
 }

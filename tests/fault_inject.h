@@ -47,6 +47,14 @@ typedef struct t_fault_counts {
     unsigned truncated;
     unsigned eagain;
     unsigned eintr;
+    /* What the submissions that reached the kernel asked for: requests in
+     * all, the most in one call, writes with RWF_DSYNC (FUA) and without,
+     * and flushes (IO_CMD_FDSYNC, IORING_OP_FSYNC). */
+    unsigned submitted;
+    unsigned largest_batch;
+    unsigned dsync_writes;
+    unsigned plain_writes;
+    unsigned fsyncs;
 } t_fault_counts;
 
 /* What to inject (zero: nothing), and what was injected so far. */

@@ -15,7 +15,7 @@
 using qaio::cabi::from;
 using qaio::cabi::to_c;
 
-QAIO_EXPORT struct ThreadPool *aio_get_thread_pool(AioContext *ctx)
+QAIO_EXPORT qaio::cabi::aio_pool_handle *aio_get_thread_pool(AioContext *ctx)
 {
     return to_c(qaio::pool::context_pool(from(ctx)));
 }

@@ -2,12 +2,13 @@
 // qaio/block-engine.h: the build's block engines behind one table.  Each
 // entry calls the engine's exported QEMU function, so that a caller of the
 // table exercises exactly the C API; name and limit come from lib/blockio.
+// Submission and batching are the level's (engine-request.hh).
 #include "qemu/osdep.h"
 #include "block/raw-aio.h"
 #include "qaio/block-engine.h"
 
+#include "cabi/block/engine-request.hh"
 #include "cabi/export.hh"
-#include "lib/blockio/engines.hh"
 
 #include <cstring>
 
@@ -24,11 +25,9 @@ const QaioBlockEngine linux_aio = {
     [](void *s, AioContext *ctx) { laio_detach_aio_context(laio(s), ctx); },
     [](AioContext *ctx, Error **errp) -> void * { return aio_setup_linux_aio(ctx, errp); },
     [](AioContext *ctx) -> void * { return aio_get_linux_aio(ctx); },
-    [](void *s, int fd, uint64_t offset, QEMUIOVector *qiov, int type, uint64_t dev_max_batch) {
-        return laio_co_submit(nullptr, laio(s), fd, offset, qiov, type, dev_max_batch);
-    },
-    [](void *s) { laio_io_plug(nullptr, laio(s)); },
-    [](void *s, uint64_t dev_max_batch) { laio_io_unplug(nullptr, laio(s), dev_max_batch); },
+    qaio::cabi::laio_table_submit,
+    qaio::cabi::laio_table_plug,
+    qaio::cabi::laio_table_unplug,
 };
 #endif
 
@@ -43,11 +42,9 @@ const QaioBlockEngine io_uring = {
     [](void *s, AioContext *ctx) { luring_detach_aio_context(luring(s), ctx); },
     [](AioContext *ctx, Error **errp) -> void * { return aio_setup_linux_io_uring(ctx, errp); },
     [](AioContext *ctx) -> void * { return aio_get_linux_io_uring(ctx); },
-    [](void *s, int fd, uint64_t offset, QEMUIOVector *qiov, int type, uint64_t) {
-        return luring_co_submit(nullptr, luring(s), fd, offset, qiov, type);
-    },
-    [](void *s) { luring_io_plug(nullptr, luring(s)); },
-    [](void *s, uint64_t) { luring_io_unplug(nullptr, luring(s)); },
+    qaio::cabi::luring_table_submit,
+    qaio::cabi::luring_table_plug,
+    qaio::cabi::luring_table_unplug,
 };
 #endif
 

@@ -85,6 +85,7 @@ typedef bool AioPollFn(void *opaque);
 typedef void IOHandler(void *opaque);
 
 struct ThreadPool;
+struct ThreadPoolAio;
 struct LinuxAioState;
 struct LuringState;
 
@@ -166,7 +167,9 @@ void aio_context_set_thread_pool_params(AioContext *ctx, int64_t min,
                                         int64_t max, Error **errp);
 bool aio_poll_disabled(AioContext *ctx);
 GSource *aio_get_g_source(AioContext *ctx);
-#if !QAIO_QEMU_API_AT_LEAST(10, 0)
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+struct ThreadPoolAio *aio_get_thread_pool(AioContext *ctx);
+#else
 struct ThreadPool *aio_get_thread_pool(AioContext *ctx);
 #endif
 #ifdef CONFIG_LINUX_AIO

@@ -13,6 +13,12 @@
  * that context, which must be the context of the coroutines submitting to it.
  * aio_setup_linux_aio() / aio_setup_linux_io_uring() (block/aio.h) create the
  * engine of a context on first use and tie its lifetime to the context's.
+ *
+ * At the 10.0 level submissions go to the current context's engine, a write
+ * can ask for FUA (BDRV_REQ_FUA), and plug/unplug are gone: requests made
+ * inside a defer_call_begin() / defer_call_end() section (qemu/defer-call.h)
+ * reach the kernel together when the section ends, or earlier once the
+ * engine's batch is full.
  */
 #ifndef QEMU_RAW_AIO_H
 #define QEMU_RAW_AIO_H
@@ -21,6 +27,9 @@
 #include "block/aio.h"
 #include "qemu/coroutine.h"
 #include "qemu/iov.h"
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#include "block/block-common.h"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,7 +100,17 @@ void laio_cleanup(LinuxAioState *s);
  * -ENOSPC for a short write, -EIO for an unsupported @type, or the kernel's
  * -errno.
  */
-#if !QAIO_QEMU_API_AT_LEAST(10, 0)
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/*
+ * At 10.0: on the current context's engine; a write with BDRV_REQ_FUA in
+ * @flags is on stable storage when it completes (RWF_DSYNC); a flush goes
+ * as IO_CMD_FDSYNC (see laio_has_fdsync()); @dev_max_batch caps how many
+ * requests wait for the end of a defer_call section.
+ */
+int coroutine_fn laio_co_submit(int fd, uint64_t offset, QEMUIOVector *qiov,
+                                int type, BdrvRequestFlags flags,
+                                uint64_t dev_max_batch);
+#else
 int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState *s, int fd,
                                 uint64_t offset, QEMUIOVector *qiov, int type,
                                 uint64_t dev_max_batch);
@@ -109,7 +128,17 @@ void laio_io_plug(BlockDriverState *bs, LinuxAioState *s);
  */
 void laio_io_unplug(BlockDriverState *bs, LinuxAioState *s,
                     uint64_t dev_max_batch);
+#else
+/* laio_has_fdsync: whether the kernel flushes @fd through linux-aio. */
+bool laio_has_fdsync(int fd);
+/* laio_has_fua: whether writes can carry BDRV_REQ_FUA. */
+bool laio_has_fua(void);
 #endif
+#elif QAIO_QEMU_API_AT_LEAST(10, 0)
+static inline bool laio_has_fua(void)
+{
+    return false;
+}
 #endif
 
 /* io_uring */
@@ -133,7 +162,15 @@ void luring_cleanup(LuringState *s);
  * Returns: 0 on success (a read ending at end of file is zero-filled),
  * -ENOSPC for a short write, or the kernel's -errno.
  */
-#if !QAIO_QEMU_API_AT_LEAST(10, 0)
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/*
+ * At 10.0: on the current context's engine; a write with BDRV_REQ_FUA in
+ * @flags is on stable storage when it completes (RWF_DSYNC); @bs is unused.
+ */
+int coroutine_fn luring_co_submit(BlockDriverState *bs, int fd, uint64_t offset,
+                                  QEMUIOVector *qiov, int type,
+                                  BdrvRequestFlags flags);
+#else
 int coroutine_fn luring_co_submit(BlockDriverState *bs, LuringState *s, int fd,
                                   uint64_t offset, QEMUIOVector *qiov, int type);
 #endif
@@ -146,7 +183,15 @@ void luring_attach_aio_context(LuringState *s, AioContext *new_context);
 void luring_io_plug(BlockDriverState *bs, LuringState *s);
 /* luring_io_unplug: close one batch level; the last one submits the queue. */
 void luring_io_unplug(BlockDriverState *bs, LuringState *s);
+#else
+/* luring_has_fua: whether writes can carry BDRV_REQ_FUA. */
+bool luring_has_fua(void);
 #endif
+#elif QAIO_QEMU_API_AT_LEAST(10, 0)
+static inline bool luring_has_fua(void)
+{
+    return false;
+}
 #endif
 
 #ifdef __cplusplus

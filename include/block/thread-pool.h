@@ -8,6 +8,13 @@
  * it can be cancelled (bdrv_aio_cancel_async) as long as no worker has
  * started it.  QEMU's own header includes block/block.h only for BlockAIOCB;
  * this one takes it from block/aio.h.
+ *
+ * At the 10.0 level that pool is ThreadPoolAio, and ThreadPool is a generic
+ * pool that belongs to no context: work items run on its threads and
+ * nothing completes in an event loop.  A new generic pool has no thread and
+ * runs nothing until its caller raises its maximum
+ * (thread_pool_set_max_threads(), thread_pool_adjust_max_threads_to_work()
+ * or thread_pool_submit_immediate()).  Any thread may use it.
  */
 #ifndef QEMU_THREAD_POOL_H
 #define QEMU_THREAD_POOL_H
@@ -67,7 +74,94 @@ void thread_pool_submit(ThreadPool *pool, ThreadPoolFunc *func, void *arg);
  * start workers up to the minimum and let workers above the maximum exit.
  */
 void thread_pool_update_params(ThreadPool *pool, struct AioContext *ctx);
-#endif /* QEMU 10.0's pools: to come */
+#else
+
+typedef struct ThreadPoolAio ThreadPoolAio;
+
+/*
+ * thread_pool_new_aio: an AIO pool whose completions run in @ctx (NULL: the
+ * main context) and whose limits are read from @ctx.
+ */
+ThreadPoolAio *thread_pool_new_aio(struct AioContext *ctx);
+
+/*
+ * thread_pool_free_aio: stop every worker and free @pool (NULL is
+ * accepted).  Every request must have had its completion run.
+ */
+void thread_pool_free_aio(ThreadPoolAio *pool);
+
+/*
+ * thread_pool_submit_aio: queue func(@arg) on the pool of the current
+ * AioContext; cb(@opaque, ret) runs later in that context, exactly once,
+ * with the function's result or -ECANCELED.
+ *
+ * Returns: the request, cancellable until a worker starts it.
+ */
+BlockAIOCB *thread_pool_submit_aio(ThreadPoolFunc *func, void *arg,
+                                   BlockCompletionFunc *cb, void *opaque);
+
+/*
+ * thread_pool_submit_co: the same from a coroutine, which yields until the
+ * function has run.
+ *
+ * Returns: the function's result.
+ */
+int coroutine_fn thread_pool_submit_co(ThreadPoolFunc *func, void *arg);
+
+/*
+ * thread_pool_update_params: take @ctx's thread-pool-min / -max for @pool,
+ * start workers up to the minimum and let workers above the maximum exit.
+ */
+void thread_pool_update_params(ThreadPoolAio *pool, struct AioContext *ctx);
+
+/* thread_pool_new: a generic pool with no thread (see the top). */
+ThreadPool *thread_pool_new(void);
+
+/*
+ * thread_pool_free: wait until every submitted item has finished, then free
+ * @pool (NULL is accepted).  A pool whose maximum was never set gets one
+ * thread to run what is queued.
+ */
+void thread_pool_free(ThreadPool *pool);
+
+/*
+ * thread_pool_submit: queue func(@opaque) on @pool.  Its return value is
+ * ignored; @opaque_destroy, if not NULL, is called with @opaque on the
+ * worker thread once @func has returned.
+ */
+void thread_pool_submit(ThreadPool *pool, ThreadPoolFunc *func,
+                        void *opaque, GDestroyNotify opaque_destroy);
+
+/*
+ * thread_pool_submit_immediate: thread_pool_submit(), and make sure the
+ * item starts now: the maximum is raised to the number of items queued or
+ * running, so a thread is started for it if none is free.
+ */
+void thread_pool_submit_immediate(ThreadPool *pool, ThreadPoolFunc *func,
+                                  void *opaque, GDestroyNotify opaque_destroy);
+
+/*
+ * thread_pool_wait: return once every item submitted to @pool has finished,
+ * destroy notifier included; the pool stays usable.
+ */
+void thread_pool_wait(ThreadPool *pool);
+
+/*
+ * thread_pool_set_max_threads: let @pool run at most @max_threads (> 0)
+ * items at once, starting threads for queued items at once.
+ *
+ * Returns: false if threads could not be started.
+ */
+bool thread_pool_set_max_threads(ThreadPool *pool, int max_threads);
+
+/*
+ * thread_pool_adjust_max_threads_to_work: set the maximum to the number of
+ * items queued or running (at least one).
+ *
+ * Returns: as thread_pool_set_max_threads().
+ */
+bool thread_pool_adjust_max_threads_to_work(ThreadPool *pool);
+#endif
 
 #ifdef __cplusplus
 }

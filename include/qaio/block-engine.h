@@ -7,7 +7,11 @@
  * Each entry calls the engine's exported function itself (laio_init,
  * luring_co_submit, aio_setup_linux_io_uring...): the engine pointer is
  * passed as void *, the BlockDriverState as NULL, and io_uring ignores
- * dev_max_batch, which only linux-aio takes.
+ * dev_max_batch, which only linux-aio takes.  At the 10.0 level, where QEMU
+ * submits only to the current context's engine and batches with defer_call
+ * sections, co_submit hands the request to the given engine through the
+ * same path as laio_co_submit / luring_co_submit, and plug/unplug are
+ * defer_call_begin / defer_call_end.
  */
 #ifndef QAIO_BLOCK_ENGINE_H
 #define QAIO_BLOCK_ENGINE_H
@@ -20,8 +24,6 @@
 extern "C" {
 #endif
 
-/* The table over QEMU 7.2's engine functions (API level 10.0's: to come). */
-#if !QAIO_QEMU_API_AT_LEAST(10, 0)
 typedef struct QaioBlockEngine {
     const char *name;       /* "linux-aio", "io_uring" */
     unsigned max_in_flight; /* requests the engine hands the kernel at once */
@@ -44,7 +46,6 @@ typedef struct QaioBlockEngine {
  * Returns: a static table, or NULL if this build has no such engine.
  */
 const QaioBlockEngine *qaio_block_engine(const char *name);
-#endif
 
 #ifdef __cplusplus
 }

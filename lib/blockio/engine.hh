@@ -66,6 +66,7 @@ struct engine_core {
     request_queue queue_;
     unsigned in_flight_ = 0;  // handed to the kernel, not completed yet
     unsigned plugged_ = 0;
+    const deferral *defer_ = nullptr;  // the 10.0 level's, from the last submission
     bool blocked_ = false;    // the kernel refused more: wait for a completion
     unsigned reaping_ = 0;    // completion passes on the stack
     uint64_t passes_ = 0;     // passes started, to notice nested ones
@@ -75,16 +76,31 @@ template <class Engine>
 struct engine : engine_core {
     using engine_core::engine_core;
 
-    // Queue r, submit at once if submit_now() says so after the push, and
-    // wait in coroutine context for the result.
+    // Queue r, submit at once if submit_now() says so after the push (else,
+    // at 10.0, when the caller's deferral section ends), and wait in
+    // coroutine context for the result.
     template <typename SubmitNow>
-    int queue_and_wait(request *r, SubmitNow submit_now) noexcept
+    int queue_and_wait(request *r, const deferral *defer, SubmitNow submit_now) noexcept
     {
+        defer_ = defer;
         queue_.push(r);
-        if (!blocked_ && submit_now()) {
-            self()->submit_and_reap();
+        if (!blocked_) {
+            if (submit_now()) {
+                self()->submit_and_reap();
+            } else if (defer_) {
+                defer_->call(flush_deferred, self());
+            }
         }
         return r->wait();
+    }
+
+    // The end of a deferral section: hand over what it queued.
+    static void flush_deferred(void *opaque)
+    {
+        Engine *s = static_cast<Engine *>(opaque);
+        if (!s->plugged_ && !s->blocked_ && s->has_work()) {
+            s->submit_and_reap();
+        }
     }
 
     // One pass over the completions available now (see the top of this
@@ -92,6 +108,12 @@ struct engine : engine_core {
     // kernel.
     bool reap_pass() noexcept
     {
+        // At 10.0 a pass is a deferral section, so that what the woken
+        // coroutines defer (QEMU's devices: their notifications) is batched.
+        const deferral *defer = defer_;
+        if (defer) {
+            defer->begin();
+        }
         ++reaping_;
         uint64_t pass = ++passes_;
         loop::bh_schedule(completion_bh_, 0);
@@ -109,10 +131,14 @@ struct engine : engine_core {
         }
         loop::bh_cancel(completion_bh_);
         --reaping_;
+        bool submitted = false;
         if (!plugged_ && !blocked_ && self()->has_work()) {
-            return self()->submit_queued();
+            submitted = self()->submit_queued();
         }
-        return false;
+        if (defer) {
+            defer->end();  // this engine's deferred flush finds nothing left
+        }
+        return submitted;
     }
 
     // Submit the queue now; reap if the kernel took something.

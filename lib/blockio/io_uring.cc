@@ -103,6 +103,7 @@
 #include <cerrno>
 #include <cstring>
 #include <liburing.h>
+#include <linux/fs.h>
 #include <new>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -126,6 +127,7 @@ struct uring_request : request {
     uint64_t offset_;
     size_t done_bytes_ = 0;  // bytes already read by earlier attempts
     int fd_;
+    bool fua_ = false;       // write with RWF_DSYNC
 };
 
 void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
@@ -138,7 +140,8 @@ void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
         break;
     }
     case op::write:
-        io_uring_prep_writev(sqe, r->fd_, r->qiov_->iov, unsigned(r->qiov_->niov), r->offset_);
+        io_uring_prep_writev2(sqe, r->fd_, r->qiov_->iov, unsigned(r->qiov_->niov), r->offset_,
+                              r->fua_ ? RWF_DSYNC : 0);
         break;
     case op::flush:
         io_uring_prep_fsync(sqe, r->fd_, IORING_FSYNC_DATASYNC);
@@ -506,16 +509,19 @@ namespace qaio::blockio {
 QAIO_BLOCKIO_ENGINE_OPERATIONS(LuringState);
 
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
-                     op kind) noexcept
+                     op kind, bool fua, const deferral *defer) noexcept
 {
     s->check_submit();
     uring_request r(kind);
     r.qiov_ = qiov;
     r.offset_ = offset;
     r.fd_ = fd;
-    return s->queue_and_wait(&r, [&] {
+    r.fua_ = fua;
+    // At 10.0 outside a pass, the caller's deferral section decides.
+    return s->queue_and_wait(&r, defer, [&] {
         unsigned queued = s->queue_.size();
-        return (!s->plugged_ && (!s->reaping_ || queued >= reap_batch)) ||
+        bool batching = defer ? true : s->plugged_ > 0;
+        return (!batching && !s->reaping_) || (!s->plugged_ && s->reaping_ && queued >= reap_batch) ||
                s->in_flight_ + queued >= ring_entries;
     });
 }

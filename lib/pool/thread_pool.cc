@@ -66,6 +66,7 @@
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
+#include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
@@ -561,6 +562,11 @@ thread_pool *context_pool(loop::context *ctx) noexcept
         ctx->attach(pool_attachment, p);
     }
     return p;
+}
+
+thread_pool *current_context_pool() noexcept
+{
+    return context_pool(loop::context::from(support::current_context()));
 }
 
 void set_context_params(loop::context *ctx, int64_t min, int64_t max) noexcept

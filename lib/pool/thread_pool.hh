@@ -46,6 +46,8 @@ void update_params(thread_pool *p, loop::context *ctx) noexcept;
 
 // The context's own pool, created on first use (aio_get_thread_pool).
 thread_pool *context_pool(loop::context *ctx) noexcept;
+// The pool of the thread's current AioContext (10.0's submissions).
+thread_pool *current_context_pool() noexcept;
 // Stores already validated limits in ctx and applies them to its pool.
 void set_context_params(loop::context *ctx, int64_t min, int64_t max) noexcept;
 // At context finalization: frees the context's pool, if any.

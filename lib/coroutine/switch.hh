@@ -69,7 +69,9 @@ constexpr int action_retire = 0;
 // Where a suspended coroutine (or a thread's own stack) resumes.
 struct switch_state {
     void *fctx_;       // fcontext backend: the suspended context
+#ifndef _WIN32
     sigjmp_buf env_;   // ucontext backend: the same, as a jump buffer
+#endif
 };
 
 // What the sanitizers and valgrind know about one stack.

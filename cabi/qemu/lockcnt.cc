@@ -6,8 +6,16 @@
 #include "cabi/export.hh"
 #include "lib/loop/lockcnt.hh"
 
+#include <cstddef>
+
 #ifdef CONFIG_LINUX
 static_assert(sizeof(QemuLockCnt) == 4, "QemuLockCnt must be 4 bytes on Linux");
+#endif
+#ifdef _WIN32
+// QEMU 7.2 on Windows: a QemuMutex (an SRWLOCK and a flag) beside the count.
+static_assert(sizeof(QemuMutex) == 16, "QemuMutex must be 16 bytes on Windows");
+static_assert(sizeof(QemuLockCnt) == 24, "QemuLockCnt must be 24 bytes on Windows");
+static_assert(offsetof(QemuLockCnt, count) == 16, "QemuLockCnt.count at 16 on Windows");
 #endif
 
 namespace lc = qaio::loop::lockcnt;

@@ -4,7 +4,9 @@
 // data symbols (main_loop_tlg, use_rt_clock, clock_start) and the
 // constructor that fills them, as QEMU's qemu-timer-common.c does at load.
 #include <cstddef>
+#ifndef _WIN32
 #include <poll.h>
+#endif
 
 #include "cabi/export.hh"
 #include "qemu/timer.h"
@@ -23,21 +25,30 @@ static_assert(offsetof(QEMUTimer, next) == 32);
 static_assert(offsetof(QEMUTimer, attributes) == 40);
 static_assert(offsetof(QEMUTimer, scale) == 44);
 static_assert(sizeof(QEMUTimerListGroup) == 32);
+#ifndef _WIN32
 // qemu_poll_ns hands GPollFD arrays straight to ppoll.
 static_assert(sizeof(GPollFD) == sizeof(struct pollfd));
 static_assert(offsetof(GPollFD, fd) == offsetof(struct pollfd, fd));
 static_assert(offsetof(GPollFD, events) == offsetof(struct pollfd, events));
 static_assert(offsetof(GPollFD, revents) == offsetof(struct pollfd, revents));
+#endif
 
 // The braces make these definitions (zero-initialized, in .bss like QEMU's).
 extern "C" {
 __attribute__((visibility("default"))) QEMUTimerListGroup main_loop_tlg;
 __attribute__((visibility("default"))) int use_rt_clock;
 __attribute__((visibility("default"))) int64_t clock_start;
+#ifdef _WIN32
+// What QEMU's Windows get_clock() (an inline of qemu/timer.h) scales by.
+int64_t clock_freq;
+#endif
 }
 
 __attribute__((constructor)) static void timer_data_init()
 {
+#ifdef _WIN32
+    clock_freq = qt::counter_frequency();
+#endif
     use_rt_clock = qt::monotonic_available();
     clock_start = qt::monotonic_ns();
     qt::main_list(&main_loop_tlg, QEMU_CLOCK_REALTIME);
@@ -220,5 +231,9 @@ QAIO_EXPORT int qemu_timeout_ns_to_ms(int64_t ns)
 
 QAIO_EXPORT int qemu_poll_ns(GPollFD *fds, guint nfds, int64_t timeout)
 {
+#ifdef _WIN32
+    return qt::poll_ns(fds, nfds, timeout);
+#else
     return qt::poll_ns(reinterpret_cast<struct pollfd *>(fds), nfds, timeout);
+#endif
 }

@@ -26,6 +26,16 @@
 #include <fcntl.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#else
+/* Windows, as QEMU's osdep does it there: Winsock before windows.h, and
+ * QEMU's own struct iovec (Windows has none). */
+#include <winsock2.h>
+#include <windows.h>
+#include <sys/time.h>
+struct iovec {
+    void *iov_base;
+    size_t iov_len;
+};
 #endif
 #include <glib.h>
 

@@ -29,6 +29,20 @@ struct QemuCond {
     pthread_cond_t cond;
     bool initialized;
 };
+#else
+/* QEMU 7.2's Windows layouts (qemu/thread-win32.h): 16, 48 and 16 bytes. */
+struct QemuMutex {
+    SRWLOCK lock;
+    bool initialized;
+};
+struct QemuRecMutex {
+    CRITICAL_SECTION lock;
+    bool initialized;
+};
+struct QemuCond {
+    CONDITION_VARIABLE var;
+    bool initialized;
+};
 #endif
 
 #ifdef __cplusplus

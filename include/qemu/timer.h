@@ -227,6 +227,15 @@ extern int64_t clock_start;
 
 #ifdef _WIN32
 extern int64_t clock_freq;
+
+static inline int64_t get_clock(void)
+{
+    LARGE_INTEGER ti;
+
+    QueryPerformanceCounter(&ti);
+    /* QueryPerformanceFrequency's ticks per second, scaled to ns. */
+    return (int64_t)((__int128)ti.QuadPart * NANOSECONDS_PER_SECOND / clock_freq);
+}
 #else
 extern int use_rt_clock;
 

@@ -7,6 +7,7 @@
 #include "lib/support/knobs.hh"
 #include "lib/support/membarrier.hh"
 #include "lib/support/sanitizer.hh"
+#include "lib/support/signals_blocked.hh"
 
 #include <atomic>
 #include <cerrno>
@@ -67,12 +68,12 @@ void register_in_background() noexcept
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);  // no signal handler runs there
     pthread_t tid;
-    int r = pthread_create(&tid, &attr, registrar_main, nullptr);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    int r;
+    {
+        support::signals_blocked quiet;  // no signal handler runs there
+        r = pthread_create(&tid, &attr, registrar_main, nullptr);
+    }
     pthread_attr_destroy(&attr);
     if (r != 0) {
         registration.store(reg_unavailable, std::memory_order_relaxed);

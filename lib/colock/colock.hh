@@ -21,7 +21,9 @@
 #include "lib/loop/context.hh"
 
 #include <sys/types.h>
+#ifndef _WIN32
 #include <sys/uio.h>
+#endif
 
 namespace qaio::colock {
 

@@ -39,6 +39,14 @@
 // these functions bind locally (the backend's assembly calls them directly).
 #pragma GCC visibility push(hidden)
 
+// The names switch_x86_64.S knows these symbols by.  Windows builds no
+// assembly, and its emulated thread-locals cannot take an assembler name.
+#ifdef _WIN32
+#define QAIO_ASM_NAME(name)
+#else
+#define QAIO_ASM_NAME(name) asm(name)
+#endif
+
 namespace qaio::coroutine {
 
 struct alignas(64) coroutine {
@@ -68,12 +76,12 @@ Coroutine *create(CoroutineEntry *entry, void *opaque) noexcept;
 // qemu_aio_coroutine_enter: runs `co` (recording `ctx` as its context) until
 // it yields or ends, then the coroutines it woke, depth-first.  Aborts if
 // `co` is scheduled or already entered.
-void enter(AioContext *ctx, Coroutine *co) noexcept asm("qaio.coroutine.enter");
+void enter(AioContext *ctx, Coroutine *co) noexcept QAIO_ASM_NAME("qaio.coroutine.enter");
 // qemu_coroutine_enter: enter() in this thread's current context.
-void enter_here(Coroutine *co) noexcept asm("qaio.coroutine.enter_here");
+void enter_here(Coroutine *co) noexcept QAIO_ASM_NAME("qaio.coroutine.enter_here");
 
 // Back to whoever entered the running coroutine; aborts outside coroutines.
-void yield() noexcept asm("qaio.coroutine.yield");
+void yield() noexcept QAIO_ASM_NAME("qaio.coroutine.yield");
 
 // The running coroutine, or the thread's leader (never null).
 Coroutine *self() noexcept;
@@ -114,7 +122,7 @@ void destroy(Coroutine *co) noexcept;
 // Makes `to` current and switches to it; returns the action `from` is
 // resumed with.
 int switch_to(Coroutine *from, Coroutine *to, int action) noexcept
-    asm("qaio.coroutine.switch_to");
+    QAIO_ASM_NAME("qaio.coroutine.switch_to");
 
 // ---- the thread's state ---------------------------------------------------------
 namespace detail {
@@ -131,7 +139,7 @@ struct thread_state {
 // %fs-relative access instead of a __tls_get_addr call, 8 bytes of static
 // TLS.  Read only as coroutine.cc's accessors and the fcontext backend's
 // assembly do: never across a switch.
-extern thread_local thread_state *tls_thread asm("qaio.coroutine.tls_thread")
+extern thread_local thread_state *tls_thread QAIO_ASM_NAME("qaio.coroutine.tls_thread")
     __attribute__((tls_model("initial-exec")));
 
 } // namespace detail
@@ -157,15 +165,15 @@ struct enter_frame {
 // it and makes it current: the caller then switches f->self_ -> result with
 // COROUTINE_ENTER.
 coroutine *enter_start(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept
-    asm("qaio.coroutine.enter_start");
+    QAIO_ASM_NAME("qaio.coroutine.enter_start");
 // The same in this thread's current context.
 coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept
-    asm("qaio.coroutine.enter_start_here");
+    QAIO_ASM_NAME("qaio.coroutine.enter_start_here");
 // After f->to_ came back with `action`: recycles it if it ended, queues what
 // it woke, and returns the next coroutine to switch to (prepared as by
 // enter_start), or nullptr when enter() is done.
 coroutine *enter_resumed(enter_frame *f, int action) noexcept
-    asm("qaio.coroutine.enter_resumed");
+    QAIO_ASM_NAME("qaio.coroutine.enter_resumed");
 
 // yield()'s first half: leaves the running coroutine for its caller, which
 // is made current; aborts outside coroutines.
@@ -173,10 +181,10 @@ struct switch_pair {
     coroutine *from_;
     coroutine *to_;
 };
-switch_pair yield_start() noexcept asm("qaio.coroutine.yield_start");
+switch_pair yield_start() noexcept QAIO_ASM_NAME("qaio.coroutine.yield_start");
 
 // switch_to()'s first half: makes `to` current.
-void switch_start(coroutine *to) noexcept asm("qaio.coroutine.switch_start");
+void switch_start(coroutine *to) noexcept QAIO_ASM_NAME("qaio.coroutine.switch_start");
 
 // The coroutine running on this thread, or its leader.
 coroutine *running() noexcept;

@@ -12,7 +12,11 @@
 
 #include <atomic>
 #include <mutex>
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <unistd.h>
+#endif
 
 namespace qaio::coroutine {
 
@@ -49,7 +53,15 @@ size_t read_stack_size() noexcept
 
 size_t page_size() noexcept
 {
+#ifdef _WIN32
+    static const size_t page = [] {
+        SYSTEM_INFO info;
+        GetSystemInfo(&info);
+        return size_t(info.dwPageSize);
+    }();
+#else
     static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+#endif
     return page;
 }
 

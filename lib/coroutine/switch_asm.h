@@ -13,9 +13,10 @@
 
 /* The assembly entry points need no annotation around the jump (the
  * sanitizers do) and return by pop-and-jump, which a CET shadow stack
- * forbids.  -DQAIO_SWITCH_GENERIC in CPPFLAGS builds the C++ entry points
- * instead, to measure what the assembly gains. */
-#if defined(__x86_64__) && !defined(QAIO_ASAN) && !defined(QAIO_TSAN) && \
+ * forbids; and they are ELF, System V ABI code, not Windows'.
+ * -DQAIO_SWITCH_GENERIC in CPPFLAGS builds the C++ entry points instead, to
+ * measure what the assembly gains. */
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(QAIO_ASAN) && !defined(QAIO_TSAN) && \
     !defined(__CET__) && !defined(QAIO_SWITCH_GENERIC)
 #define QAIO_SWITCH_ASM 1
 #endif

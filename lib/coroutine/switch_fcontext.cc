@@ -13,10 +13,7 @@
 // The fast path (x86-64, no sanitizer, no CET) is switch_x86_64.S.
 #include "lib/coroutine/coroutine.hh"
 
-// Boost.Context's only header declaring the fcontext primitives; its
-// public fiber and continuation classes are built on them and add a
-// record and a call per switch.
-#include <boost/context/detail/fcontext.hpp>
+#include "lib/coroutine/fcontext.hh"
 
 namespace qaio::coroutine {
 

@@ -69,6 +69,7 @@
 #include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
+#include "lib/support/signals_blocked.hh"
 
 #include <atomic>
 #include <cerrno>
@@ -266,12 +267,12 @@ void thread_pool::start_thread_locked() noexcept
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     // Workers take no signals: they are the home thread's business, and a
     // handler must not run on a thread that holds the pool's mutex.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t tid;
-    int r = pthread_create(&tid, &attr, worker_main, this);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    int r;
+    {
+        support::signals_blocked quiet;
+        r = pthread_create(&tid, &attr, worker_main, this);
+    }
     pthread_attr_destroy(&attr);
     QAIO_CHECK(r == 0, "thread pool %p: cannot create a worker thread: %s",
                static_cast<void *>(this), std::strerror(r));

@@ -13,7 +13,9 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#ifndef _WIN32
 #include <sys/socket.h>
+#endif
 
 #define QAIO_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -24,6 +26,24 @@ char *base_of(const struct iovec &v) noexcept
     return static_cast<char *>(v.iov_base);
 }
 
+#ifdef _WIN32
+// Winsock: one send/recv of the first element (QEMU 7.2's fd is the SOCKET
+// itself there); the caller resumes after a partial transfer.  Winsock's
+// error goes to errno as QEMU's socket wrappers put it.
+ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
+{
+    (void)cnt;
+    SOCKET s = static_cast<SOCKET>(fd);
+    int len = iov[0].iov_len > INT_MAX ? INT_MAX : int(iov[0].iov_len);
+    int r = do_send ? send(s, base_of(iov[0]), len, 0) : recv(s, base_of(iov[0]), len, 0);
+    if (r == SOCKET_ERROR) {
+        int err = WSAGetLastError();
+        errno = err == WSAEWOULDBLOCK ? EAGAIN : err == WSAEINTR ? EINTR : EIO;
+        return -1;
+    }
+    return r;
+}
+#else
 // One sendmsg/recvmsg over a whole array, retried on EINTR.
 ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
 {
@@ -36,6 +56,7 @@ ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
     } while (r < 0 && errno == EINTR);
     return r;
 }
+#endif
 
 // Calls fn(segment, length) for each piece of [offset, offset + bytes) of
 // the vector, cut short at its end; returns the bytes visited.  An offset

@@ -10,6 +10,7 @@
 // rather than per list so that the wait holds no registry lock: a callback
 // still running may then create or free timer lists without deadlocking.
 #include "lib/support/futex.hh"
+#include "lib/support/static_mutex.hh"
 #include "lib/timer/clock.hh"
 
 #include <climits>
@@ -38,7 +39,7 @@ struct clock_state {
     std::atomic<bool> enabled_;
     std::atomic<unsigned> passes_{0};   // timer passes running on the clock
     std::atomic<unsigned> waiters_{0};  // disablers waiting on passes_
-    std::mutex lists_lock_;
+    support::static_mutex lists_lock_;
     QLIST_HEAD(, QEMUTimerList) lists_ = QLIST_HEAD_INITIALIZER(lists_);  // lists_lock_
 };
 
@@ -66,6 +67,30 @@ int64_t wall_ns() noexcept
     return tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
 }
 
+#ifdef _WIN32
+// QEMU's Windows clock: the performance counter, scaled to ns with the
+// frequency that QEMU's inline get_clock() reads from clock_freq.
+int64_t counter_frequency() noexcept
+{
+    LARGE_INTEGER f;
+    QueryPerformanceFrequency(&f);
+    return f.QuadPart;
+}
+
+int64_t monotonic_ns() noexcept
+{
+    static const int64_t frequency = counter_frequency();
+    LARGE_INTEGER t;
+    QueryPerformanceCounter(&t);
+    return int64_t(__int128(t.QuadPart) * NANOSECONDS_PER_SECOND / frequency);
+}
+
+// The counter never fails from Windows XP on.
+bool monotonic_available() noexcept
+{
+    return true;
+}
+#else
 int64_t monotonic_ns() noexcept
 {
     struct timespec ts;
@@ -80,6 +105,7 @@ bool monotonic_available() noexcept
     struct timespec ts;
     return clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
 }
+#endif
 
 int64_t clock_now_ns(QEMUClockType type) noexcept
 {
@@ -109,7 +135,7 @@ bool clock_use_for_deadline(QEMUClockType) noexcept
 void clock_notify(QEMUClockType type) noexcept
 {
     clock_state &c = clock_of(type);
-    std::lock_guard<std::mutex> g(c.lists_lock_);
+    std::lock_guard<support::static_mutex> g(c.lists_lock_);
     QEMUTimerList *tl;
     QLIST_FOREACH(tl, &c.lists_, clock_link_) {
         list_notify(tl);
@@ -164,7 +190,7 @@ int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept
     }
     int64_t soonest = -1;
     {
-        std::lock_guard<std::mutex> g(c.lists_lock_);
+        std::lock_guard<support::static_mutex> g(c.lists_lock_);
         QEMUTimerList *tl;
         QLIST_FOREACH(tl, &c.lists_, clock_link_) {
             int64_t e = list_earliest_matching(tl, attr_mask);
@@ -183,14 +209,14 @@ int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept
 void clock_register_list(QEMUTimerList *tl) noexcept
 {
     clock_state &c = clock_of(tl->type_);
-    std::lock_guard<std::mutex> g(c.lists_lock_);
+    std::lock_guard<support::static_mutex> g(c.lists_lock_);
     QLIST_INSERT_HEAD(&c.lists_, tl, clock_link_);
 }
 
 void clock_unregister_list(QEMUTimerList *tl) noexcept
 {
     clock_state &c = clock_of(tl->type_);
-    std::lock_guard<std::mutex> g(c.lists_lock_);
+    std::lock_guard<support::static_mutex> g(c.lists_lock_);
     QLIST_REMOVE(tl, clock_link_);
 }
 
@@ -204,6 +230,12 @@ int timeout_ns_to_ms(int64_t ns) noexcept
     return ms > INT32_MAX ? INT32_MAX : int(ms);
 }
 
+#ifdef _WIN32
+int poll_ns(GPollFD *fds, unsigned nfds, int64_t timeout) noexcept
+{
+    return g_poll(fds, nfds, timeout_ns_to_ms(timeout));
+}
+#else
 int poll_ns(struct pollfd *fds, nfds_t nfds, int64_t timeout) noexcept
 {
     if (timeout < 0) {
@@ -216,6 +248,7 @@ int poll_ns(struct pollfd *fds, nfds_t nfds, int64_t timeout) noexcept
     ts.tv_nsec = long(timeout % NANOSECONDS_PER_SECOND);
     return ppoll(fds, nfds, &ts, nullptr);
 }
+#endif
 
 void set_timer_slack() noexcept
 {

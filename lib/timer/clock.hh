@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#ifndef _WIN32
 #include <poll.h>
+#endif
 
 #include "qemu/timer.h"
 
@@ -52,7 +54,15 @@ void pass_end(QEMUClockType type) noexcept;
 int timeout_ns_to_ms(int64_t ns) noexcept;
 // ppoll with an ns timeout; negative waits forever.  Returns ppoll's result
 // (-1 with errno set on failure, as QEMU's callers expect).
+#ifdef _WIN32
+// Windows has no ppoll: glib's poll, the timeout rounded up to ms as QEMU's
+// Windows build does.
+int poll_ns(GPollFD *fds, unsigned nfds, int64_t timeout) noexcept;
+// The performance counter's ticks per second (QEMU's clock_freq).
+int64_t counter_frequency() noexcept;
+#else
 int poll_ns(struct pollfd *fds, nfds_t nfds, int64_t timeout) noexcept;
+#endif
 // Shrinks the calling thread's timer slack to 1 ns (Linux), so that sleeps
 // of the poller end at their deadline rather than up to 50 us late.  The
 // slack is per thread and inherited by threads created afterwards.

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// Every signal blocked on the calling thread for the lifetime of the object,
+// so that a thread created meanwhile starts with them blocked (and no signal
+// handler runs on a helper thread).  Windows has no POSIX signals.
+#pragma once
+
+#ifndef _WIN32
+#include <csignal>
+#include <pthread.h>
+#endif
+
+namespace qaio::support {
+
+class signals_blocked {
+public:
+    signals_blocked() noexcept
+    {
+#ifndef _WIN32
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old_);
+#endif
+    }
+    ~signals_blocked()
+    {
+#ifndef _WIN32
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+#endif
+    }
+    signals_blocked(const signals_blocked &) = delete;
+    signals_blocked &operator=(const signals_blocked &) = delete;
+
+private:
+#ifndef _WIN32
+    sigset_t old_;
+#endif
+};
+
+} // namespace qaio::support

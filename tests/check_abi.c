@@ -32,6 +32,9 @@
 #include "qemu/iov.h"
 #include "block/thread-pool.h"
 #include "block/raw-aio.h"
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+#include "qemu/defer-call.h"   /* the support runtime's stand-ins */
+#endif
 #include "helpers.h"
 
 #include <stddef.h>

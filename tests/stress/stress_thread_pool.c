@@ -14,6 +14,36 @@
 #include "block/thread-pool.h"
 #include "qemu/coroutine.h"
 
+/* The context's pool at either API level: at 10.0 a ThreadPoolAio, and a
+ * request goes to the current context's pool, which the checks below say
+ * is the one the driver names. */
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+typedef ThreadPoolAio Pool;
+
+static void check_current_pool(Pool *pool)
+{
+    s_check(pool == aio_get_thread_pool(qemu_get_current_aio_context()),
+            "the driver's pool is not the current context's");
+}
+
+static BlockAIOCB *submit_aio(Pool *pool, ThreadPoolFunc *func, void *arg,
+                              BlockCompletionFunc *cb, void *opaque)
+{
+    check_current_pool(pool);
+    return thread_pool_submit_aio(func, arg, cb, opaque);
+}
+
+static int coroutine_fn submit_co(Pool *pool, ThreadPoolFunc *func, void *arg)
+{
+    check_current_pool(pool);
+    return thread_pool_submit_co(func, arg);
+}
+#else
+typedef ThreadPool Pool;
+#define submit_aio thread_pool_submit_aio
+#define submit_co thread_pool_submit_co
+#endif
+
 enum { HOMES = 2, BATCH = 64, CO_SUBMITTERS = 3 };
 
 typedef struct {
@@ -83,7 +113,7 @@ static void cancel(Req *r)
 static void coroutine_fn driver_fn(void *opaque)
 {
     Home *h = opaque;
-    ThreadPool *pool = aio_get_thread_pool(h->io.ctx);
+    Pool *pool = aio_get_thread_pool(h->io.ctx);
     AioContext *ctx = h->io.ctx;
     s_rng rng;
 
@@ -96,7 +126,7 @@ static void coroutine_fn driver_fn(void *opaque)
 
             r->home = h;
             r->spin = s_rand(&rng, 4) ? 0 : s_rand(&rng, 20000);
-            r->acb = thread_pool_submit_aio(pool, work, r, done_cb, r);
+            r->acb = submit_aio(pool, work, r, done_cb, r);
             if (s_rand(&rng, 4) == 0) {
                 cancel(r);  /* at once: usually still queued */
             }
@@ -133,10 +163,10 @@ static int co_work(void *opaque)
 static void coroutine_fn co_submitter_fn(void *opaque)
 {
     Home *h = opaque;
-    ThreadPool *pool = aio_get_thread_pool(h->io.ctx);
+    Pool *pool = aio_get_thread_pool(h->io.ctx);
 
     for (int n = 1; s_running(); n++) {
-        int ret = thread_pool_submit_co(pool, co_work, (void *)(intptr_t)n);
+        int ret = submit_co(pool, co_work, (void *)(intptr_t)n);
 
         s_check(ret == n * 3, "thread_pool_submit_co returned %d for %d", ret, n * 3);
         h->co_done++;

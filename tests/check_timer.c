@@ -615,10 +615,13 @@ static void main_notify(void *opaque, QEMUClockType type)
 #if !T_API_7_2
 /* QEMU 10.0: the virtual clock moved by hand runs the virtual timers it
  * passes.  Without a guest the clock is the host's (cpus_set_virtual_clock
- * does nothing), so the call returns once the host clock got there. */
+ * does nothing), so the call returns once the host clock got there.  The
+ * virtual clock starts disabled, as in QEMU, until a VM runs: enabled here
+ * as a running VM would. */
 START_TEST(advancing_virtual_time_runs_the_virtual_timers_passed)
 {
     int fired = 0, late = 0;
+    qemu_clock_enable(QEMU_CLOCK_VIRTUAL, true);
     int64_t start = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     int64_t target = start + 5 * SCALE_MS;
     QEMUTimer *due = timer_new_ns(QEMU_CLOCK_VIRTUAL, group_cb, &fired);

@@ -91,6 +91,49 @@ void unregister_aiocontext(AioContext *ctx)
 void cpus_set_virtual_clock(int64_t new_time)
 {
 }
+
+/* QEMU 10.0's util/defer-call.c, which the engines batch through: calls
+ * deferred inside a section run once, at the end of the outermost one. */
+static __thread unsigned defer_depth;   /* per thread, as QEMU's */
+static __thread struct {
+    void (*fn)(void *);
+    void *opaque;
+} deferred[64];
+static __thread unsigned n_deferred;
+
+void defer_call_begin(void)
+{
+    defer_depth++;
+}
+
+void defer_call_end(void)
+{
+    if (--defer_depth == 0) {
+        for (unsigned i = 0; i < n_deferred; i++) {
+            deferred[i].fn(deferred[i].opaque);
+        }
+        n_deferred = 0;
+    }
+}
+
+void defer_call(void (*fn)(void *), void *opaque)
+{
+    if (defer_depth == 0) {
+        fn(opaque);
+        return;
+    }
+    for (unsigned i = 0; i < n_deferred; i++) {
+        if (deferred[i].fn == fn && deferred[i].opaque == opaque) {
+            return;
+        }
+    }
+    if (n_deferred == sizeof(deferred) / sizeof(deferred[0])) {
+        abort();
+    }
+    deferred[n_deferred].fn = fn;
+    deferred[n_deferred].opaque = opaque;
+    n_deferred++;
+}
 #else
 bool qemu_mutex_iothread_locked(void)
 {

@@ -11,6 +11,7 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qemu/main-loop.h"
+#include "qapi/error.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -312,6 +313,27 @@ static void test_main_loop(void)
     printf("ok main loop\n");
 }
 
+/* No busy polling on Windows: asking for it is an error, turning it off
+ * (max_ns 0) and the aio parameters are accepted. */
+static void test_poll_params(void)
+{
+    AioContext *ctx = aio_context_new(NULL);
+    Error *err = NULL;
+
+    aio_context_set_poll_params(ctx, 0, 0, 0, &err);
+    CHECK(err == NULL, "max_ns 0 refused");
+    aio_context_set_poll_params(ctx, 32768, 2, 2, &err);
+    CHECK(err != NULL, "busy polling accepted");
+    CHECK(err && strstr(error_get_pretty(err), "not implemented on Windows"),
+          "message: %s", err ? error_get_pretty(err) : "(none)");
+    error_free(err);
+    err = NULL;
+    aio_context_set_aio_params(ctx, 16, &err);
+    CHECK(err == NULL, "aio params refused");
+    aio_context_unref(ctx);
+    printf("ok poll params\n");
+}
+
 int main(void)
 {
     WSADATA wsa;
@@ -321,6 +343,7 @@ int main(void)
     test_same_handle_twice();
     test_sockets();
     test_gsource();
+    test_poll_params();
     test_main_loop();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

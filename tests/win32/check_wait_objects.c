@@ -310,6 +310,17 @@ static void test_main_loop(void)
     qemu_del_polling_cb(polling_cb, NULL);
     main_loop_wait(true);
     CHECK(polls == 1, "removed polling callback ran");
+
+    /* qemu_fd_register: data arriving on the socket wakes a blocking
+     * main_loop_wait (without it, nothing would: the run times out). */
+    make_pair();
+    main_loop_wait(true);
+    qemu_fd_register((int)pair[0]);
+    send(pair[1], "x", 1, 0);
+    main_loop_wait(false);
+    CHECK(true, "main_loop_wait woken by a registered socket");
+    closesocket(pair[0]);
+    closesocket(pair[1]);
     printf("ok main loop\n");
 }
 

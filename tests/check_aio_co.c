@@ -27,7 +27,9 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#ifndef _WIN32
 #include <sys/wait.h>
+#endif
 
 /* ---- helpers ------------------------------------------------------------ */
 

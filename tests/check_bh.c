@@ -18,7 +18,9 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#ifndef _WIN32
 #include <sys/wait.h>
+#endif
 
 /* A BH with a run counter; it reschedules itself until it has run `max`
  * times, and with `delete_at_max` deletes itself on that last run. */

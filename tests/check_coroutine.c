@@ -27,8 +27,10 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stddef.h>
+#ifndef _WIN32
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#endif
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -71,6 +73,8 @@ static void log_add(Log *log, char c)
     log->s[log->n] = '\0';
 }
 
+#ifndef _WIN32
+/* Linux: the stacks' mappings as /proc shows them. */
 /* Lines of /proc/self/maps: what the kernel's vm.max_map_count limits. */
 static int count_mappings(void)
 {
@@ -118,6 +122,8 @@ static bool find_mapping(uintptr_t addr, bool want_holder, Mapping *out)
     g_free(text);
     return found;
 }
+
+#endif
 
 /* ---- basic (QEMU's /basic/...) ------------------------------------------- */
 
@@ -520,6 +526,9 @@ START_TEST(pool_size_can_grow_and_shrink_back)
 }
 END_TEST
 
+#ifndef _WIN32
+/* Linux: the tests below count and probe the stacks' mappings (/proc,
+ * pagemap, madvise); Windows' stacks are stack_win32.cc's. */
 /*
  * Pool imbalance across threads: thread A creates coroutines and runs each to its first yield;
  * thread B finishes them.  Batches go through a small queue, so at most
@@ -1108,6 +1117,8 @@ START_TEST(without_guard_markers_an_overflow_still_faults)
 }
 END_TEST
 
+#endif
+
 /* ---- the lower layer (coroutine_int.h) --------------------------------------- */
 
 typedef struct {
@@ -1404,9 +1415,13 @@ static Suite *coroutine_suite(void)
     tc = tcase_create("pool");
     tcase_add_test(tc, sequential_lifecycles_reuse_a_bounded_set_of_coroutines);
     tcase_add_test(tc, pool_size_can_grow_and_shrink_back);
+#ifndef _WIN32
     tcase_add_test(tc, coroutines_created_on_one_thread_and_ended_on_another_keep_maps_bounded);
+#endif
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
+
+#ifndef _WIN32
 
     tc = tcase_create("stack");
     tcase_add_test(tc, coroutine_stack_has_a_guard_page_below_it);
@@ -1449,6 +1464,8 @@ static Suite *coroutine_suite(void)
 #endif
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
+
+#endif
 
     tc = tcase_create("lower_layer");
     tcase_add_test(tc, lower_layer_switch_hands_over_actions_both_ways);

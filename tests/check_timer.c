@@ -106,10 +106,10 @@ START_TEST(mod_moves_armed_timer)
 {
     QEMUTimerList *tl = private_list();
     ttimer a;
-    int64_t far = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 3600 * NANOSECONDS_PER_SECOND;
+    int64_t far_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 3600 * NANOSECONDS_PER_SECOND;
 
     tt_init(&a, tl, 1, SCALE_NS, 0);
-    timer_mod_ns(&a.t, far);
+    timer_mod_ns(&a.t, far_ns);
     ck_assert(timer_pending(&a.t));
     ck_assert(!timerlist_run_timers(tl));
     timer_mod_ns(&a.t, 10);
@@ -692,21 +692,34 @@ END_TEST
 
 START_TEST(poll_ns_waits_with_ns_timeout)
 {
-    int p[2];
     GPollFD fd;
 
     ck_assert_int_eq(qemu_poll_ns(NULL, 0, 0), 0);
     ck_assert_int_eq(qemu_poll_ns(NULL, 0, 1000), 0);
     ck_assert_int_eq(qemu_poll_ns(NULL, 0, SCALE_MS), 0);
+#ifdef _WIN32
+    /* glib polls HANDLEs there: a signalled event is ready. */
+    HANDLE ev = CreateEvent(NULL, TRUE, TRUE, NULL);
+
+    ck_assert_ptr_nonnull(ev);
+    fd.fd = (gintptr)ev;
+#else
+    int p[2];
+
     ck_assert_int_eq(pipe(p), 0);
     ck_assert_int_eq(write(p[1], "x", 1), 1);
     fd.fd = p[0];
+#endif
     fd.events = G_IO_IN;
     fd.revents = 0;
     ck_assert_int_eq(qemu_poll_ns(&fd, 1, -1), 1);  /* ready: no wait */
     ck_assert(fd.revents & G_IO_IN);
+#ifdef _WIN32
+    CloseHandle(ev);
+#else
     close(p[0]);
     close(p[1]);
+#endif
 }
 END_TEST
 
@@ -731,7 +744,7 @@ static void *mt_worker(void *opaque)
         QEMUTimer *t = &mine[x % PER_THREAD];
         switch ((x >> 8) % 3) {
         case 0: timer_mod_ns(t, (x >> 16) % 1000); break;           /* due */
-        case 1: timer_mod_anticipate_ns(t, INT64_MAX / 2); break;   /* far */
+        case 1: timer_mod_anticipate_ns(t, INT64_MAX / 2); break;   /* far_ns */
         default: timer_del(t); break;
         }
     }
@@ -763,7 +776,7 @@ START_TEST(mod_and_del_from_other_threads_keep_list_consistent)
     for (int i = 0; i < THREADS; i++) {
         for (int j = 0; j < PER_THREAD; j++) {
             QEMUTimer *t = &mt_timers[i][j];
-            /* Whatever is left armed is the far-future kind. */
+            /* Whatever is left armed is the far_ns-future kind. */
             ck_assert(!timer_pending(t) || t->expire_time == INT64_MAX / 2);
             timer_del(t);
         }
@@ -776,7 +789,7 @@ END_TEST
 /*
  * The lock of a list used by one thread is biased to it (no atomic
  * operations); a second thread's first lock revokes the bias while the
- * owner keeps going.  Each thread churns timers of its own with far
+ * owner keeps going.  Each thread churns timers of its own with far_ns
  * deadlines and keeps a shadow of what each should be; at the end every
  * timer matches its shadow, and arming all of them due fires each once.
  */

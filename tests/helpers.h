@@ -173,4 +173,9 @@ void t_iothread_pair_join(TIoThread *a, TIoThread *b);
 /* Create and start a coroutine in the thread that polls ctx. */
 void t_spawn_in(AioContext *ctx, CoroutineEntry *fn, void *arg);
 
+#ifdef _WIN32
+/* POSIX's re-entrant rand(), which mingw's C library lacks. */
+int rand_r(unsigned *seed);
+#endif
+
 #endif

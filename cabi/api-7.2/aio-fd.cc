@@ -24,7 +24,9 @@ QAIO_EXPORT void aio_set_fd_poll(AioContext *ctx, int fd, IOHandler *io_poll_beg
     from(ctx)->set_fd_poll(fd, io_poll_begin, io_poll_end);
 }
 
+#ifndef _WIN32
 // Event-notifier handlers receive the notifier itself, as in QEMU.
+// Windows: cabi/block/aio-win32.cc.
 QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
                                         bool is_external, EventNotifierHandler *io_read,
                                         AioPollFn *io_poll,
@@ -36,3 +38,4 @@ QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier
                                        reinterpret_cast<IOHandler *>(io_poll_ready),
                                        notifier);
 }
+#endif

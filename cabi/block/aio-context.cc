@@ -56,12 +56,15 @@ QAIO_EXPORT GSource *aio_get_g_source(AioContext *ctx)
     return &ctx->source;
 }
 
+#ifndef _WIN32
+// Windows: cabi/block/aio-win32.cc (no busy polling there).
 QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
                                              int64_t grow, int64_t shrink,
                                              Error **errp)
 {
     from(ctx)->set_poll_params(max_ns, grow, shrink);
 }
+#endif
 
 QAIO_EXPORT bool aio_poll_disabled(AioContext *ctx)
 {

@@ -8,6 +8,8 @@
 
 using qaio::cabi::from;
 
+#ifndef _WIN32
+// Windows: cabi/block/aio-win32.cc.
 QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *notifier,
                                              EventNotifierHandler *io_poll_begin,
                                              EventNotifierHandler *io_poll_end)
@@ -16,6 +18,7 @@ QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *not
                                     reinterpret_cast<IOHandler *>(io_poll_begin),
                                     reinterpret_cast<IOHandler *>(io_poll_end));
 }
+#endif
 
 QAIO_EXPORT bool aio_prepare(AioContext *ctx)
 {

@@ -8,7 +8,9 @@
 #include "cabi/opaque.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
+#ifndef _WIN32
 #include "lib/posix/event_notifier.hh"
+#endif
 #include "lib/mainloop/main_loop.hh"
 #include "lib/support/fatal.hh"
 
@@ -54,8 +56,13 @@ QAIO_EXPORT void qemu_set_fd_handler(int fd, IOHandler *fd_read, IOHandler *fd_w
 QAIO_EXPORT void event_notifier_set_handler(EventNotifier *e, EventNotifierHandler *handler)
 {
     // The handler receives the notifier itself, as in QEMU.
+#ifdef _WIN32
+    from(ml::iohandler_context())->backend().set_event_notifier(e, false, handler, nullptr,
+                                                                 nullptr);
+#else
     ml::set_fd_handler(qaio::posix::notifier::read_fd(e), reinterpret_cast<IOHandler *>(handler),
                        nullptr, e);
+#endif
 }
 
 QAIO_EXPORT AioContext *iohandler_get_aio_context(void)

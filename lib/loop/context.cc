@@ -5,10 +5,10 @@
 
 #include "lib/loop/level_hooks.hh"
 #include "lib/support/fatal.hh"
+#include "lib/support/thread_id.hh"
 #include "lib/timer/timer_list.hh"
 
 #include <new>
-#include <unistd.h>
 
 // The big QEMU lock's "held by this thread?" (see current_context.cc).
 #include "qemu/main-loop.h"
@@ -110,7 +110,7 @@ void set_current_context(AioContext *ctx) noexcept
 
 void context::set_home_thread() noexcept
 {
-    home_tid_.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+    home_tid_.store(support::thread_id(), std::memory_order_relaxed);
     home_thread_.store(pthread_self(), std::memory_order_relaxed);
 }
 
@@ -143,7 +143,7 @@ void context::check_foreign_poller(const char *what) noexcept
                "thread %d: a context is polled only by the thread that bound it "
                "(qemu_set_current_aio_context) or, until one does, by its creator; "
                "QEMU's main context also by a thread holding the big lock",
-               what, static_cast<void *>(c()), static_cast<int>(gettid()), name,
+               what, static_cast<void *>(c()), support::thread_id(), name,
                home_tid_.load(std::memory_order_relaxed));
 }
 

@@ -15,6 +15,9 @@
 #include "lib/support/fatal.hh"
 #include "lib/timer/clock.hh"
 #include "lib/timer/timer_list.hh"
+#ifdef _WIN32
+#include "lib/win32/main_loop.hh"
+#endif
 
 #include <cerrno>
 #include <climits>
@@ -93,13 +96,30 @@ int glib_wait(int64_t timeout_ns) noexcept
         timeout_ns = soonest(timeout_ns, int64_t(glib_timeout) * 1000000);
     }
 
+#ifdef _WIN32
+    // Windows: the polling callbacks first (one that reports work means no
+    // sleep), and the wait objects polled with glib's HANDLEs.
+    if (win32::run_polling_cbs()) {
+        timeout_ns = 0;
+    }
+    guint glib_end = ml.pollfds->len;
+    win32::append_wait_objects(ml.pollfds);
+#endif
     qaio_big_lock_drop();
     replay_mutex_unlock();
+#ifdef _WIN32
+    int ret = timer::poll_ns(reinterpret_cast<GPollFD *>(ml.pollfds->data), ml.pollfds->len,
+                             timeout_ns);
+#else
     static_assert(sizeof(GPollFD) == sizeof(pollfd), "GPollFD is a struct pollfd");
     int ret = timer::poll_ns(reinterpret_cast<pollfd *>(ml.pollfds->data), ml.pollfds->len,
                              timeout_ns);
+#endif
     replay_mutex_lock();
     qaio_big_lock_take();
+#ifdef _WIN32
+    win32::dispatch_wait_objects(ml.pollfds, glib_end);
+#endif
 
     if (g_main_context_check(gctx, max_priority, &g_array_index(ml.pollfds, GPollFD, base),
                              n)) {
@@ -118,11 +138,13 @@ int init(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *timer_notify,
     timer::init_main_lists(main_tlg, timer_notify);
     ml.tlg = main_tlg;
 
+#ifndef _WIN32
     int r = signals_init();
     if (r < 0) {
         *failed_step = "failed to create signalfd";
         return r;
     }
+#endif
     loop::context *ctx = loop::context::create();
     if (!ctx) {
         *failed_step = "failed to create the main AioContext";

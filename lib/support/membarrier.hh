@@ -67,6 +67,11 @@ inline bool run_on_every_thread() noexcept
     return call(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
 }
 
+} // namespace qaio::support::membarrier
+#endif
+
+namespace qaio::support::membarrier {
+
 // The same, registering first if the process is not registered yet (the
 // timer lists register at their first revocation; registration survives
 // fork()); false (errno set) if the kernel refuses either call.
@@ -76,4 +81,3 @@ inline bool run_on_every_thread_registered() noexcept
 }
 
 } // namespace qaio::support::membarrier
-#endif

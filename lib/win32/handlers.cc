@@ -29,7 +29,11 @@ handle_backend::~handle_backend()
     for (waiter *w = head_.load(std::memory_order_relaxed); w;) {
         waiter *next = w->next.load(std::memory_order_relaxed);
         if (!w->deleted.load(std::memory_order_relaxed)) {
-            g_source_remove_poll(ctx_->source(), &w->pfd);
+            // A destroyed source (g_source_destroy, then the last unref)
+            // refuses the call; its poll list goes with it anyway.
+            if (!g_source_is_destroyed(ctx_->source())) {
+                g_source_remove_poll(ctx_->source(), &w->pfd);
+            }
             if (w->socket != INVALID_SOCKET) {
                 WSAEventSelect(w->socket, nullptr, 0);
             }

@@ -85,31 +85,28 @@ bool run_polling_cbs() noexcept
     return work != 0;
 }
 
-int poll(GArray *fds, int64_t timeout_ns) noexcept
+void append_wait_objects(GArray *fds) noexcept
 {
-    guint base = fds->len;
-    size_t count = wait_objects.size();
     for (const wait_object &w : wait_objects) {
         GPollFD pfd = {reinterpret_cast<gintptr>(w.handle), G_IO_IN, 0};
         g_array_append_val(fds, pfd);
     }
-    // Rounded up: a timer must not be run early.
-    gint ms = timeout_ns < 0 ? -1
-              : timeout_ns >= int64_t(INT32_MAX) * 1000000
-                  ? INT32_MAX
-                  : static_cast<gint>((timeout_ns + 999999) / 1000000);
-    int ret = g_poll(reinterpret_cast<GPollFD *>(fds->data), fds->len, ms);
+}
+
+void dispatch_wait_objects(GArray *fds, guint end) noexcept
+{
+    // Only those appended: a callback may add wait objects meanwhile.
+    size_t count = fds->len - end;
     dispatching = true;
     for (size_t i = 0; i < count; i++) {
         const wait_object w = wait_objects[i];
-        if (w.handle && g_array_index(fds, GPollFD, base + i).revents) {
+        if (w.handle && g_array_index(fds, GPollFD, end + i).revents) {
             w.func(w.opaque);
         }
     }
     dispatching = false;
     std::erase_if(wait_objects, [](const wait_object &w) { return !w.handle; });
-    g_array_set_size(fds, base);
-    return ret;
+    g_array_set_size(fds, end);
 }
 
 void fd_register(int fd, AioContext *ctx) noexcept

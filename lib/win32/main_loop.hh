@@ -19,10 +19,11 @@ int add_polling_cb(PollingFunc *func, void *opaque) noexcept;
 void del_polling_cb(PollingFunc *func, void *opaque) noexcept;
 // Runs every polling callback; true if one reported work.
 bool run_polling_cbs() noexcept;
-// Polls `fds` (HANDLEs, as glib's GPollFDs are on Windows) and the wait
-// objects for up to timeout_ns (< 0: no limit), then runs the callbacks of
-// the signalled wait objects.  Returns g_poll's result.
-int poll(GArray *fds, int64_t timeout_ns) noexcept;
+// main_loop_wait's poll: appends the wait objects' HANDLEs to the GPollFDs
+// (after glib's), and after the poll runs the callbacks of the signalled
+// ones and drops them from `fds` again (the array ends at `end` after it).
+void append_wait_objects(GArray *fds) noexcept;
+void dispatch_wait_objects(GArray *fds, guint end) noexcept;
 // qemu_fd_register: binds the socket's network events to `ctx`'s notifier.
 void fd_register(int fd, AioContext *ctx) noexcept;
 

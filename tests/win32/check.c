@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <stdarg.h>
+#include <windows.h>
 
 jmp_buf ck_win32_escape;
 const char *ck_win32_test_name;
@@ -95,6 +96,47 @@ static bool selected(const char *var, const char *name)
     return !want || !*want || strcmp(want, name) == 0;
 }
 
+typedef struct {
+    TCase *tc;
+    TCaseTest *t;
+    int i;
+    bool passed;
+} OneRun;
+
+static DWORD WINAPI one_run(LPVOID arg)
+{
+    OneRun *r = arg;
+
+    if (setjmp(ck_win32_escape) == 0) {
+        if (r->tc->setup) {
+            r->tc->setup();
+        }
+        r->t->fn(r->i);
+        if (r->tc->teardown) {
+            r->tc->teardown();
+        }
+        r->passed = true;
+    }
+    return 0;
+}
+
+/* Each test on a thread of its own: the nearest to Check's fork here, so
+ * that per-thread state (the thread's current AioContext, its coroutine)
+ * starts fresh for every test, as the suites expect. */
+static bool run_on_new_thread(TCase *tc, TCaseTest *t, int i)
+{
+    OneRun r = { tc, t, i, false };
+    HANDLE h = CreateThread(NULL, 0, one_run, &r, 0, NULL);
+
+    if (!h) {
+        printf("%s: cannot create its thread (error %lu)\n", t->name, GetLastError());
+        return false;
+    }
+    WaitForSingleObject(h, INFINITE);
+    CloseHandle(h);
+    return r.passed;
+}
+
 void srunner_run_all(SRunner *sr, enum print_output mode)
 {
     (void)mode;
@@ -113,14 +155,7 @@ void srunner_run_all(SRunner *sr, enum print_output mode)
             }
             for (int i = t->lo; i < t->hi; i++) {
                 ck_win32_test_name = t->name;
-                if (setjmp(ck_win32_escape) == 0) {
-                    if (tc->setup) {
-                        tc->setup();
-                    }
-                    t->fn(i);
-                    if (tc->teardown) {
-                        tc->teardown();
-                    }
+                if (run_on_new_thread(tc, t, i)) {
                     sr->passed++;
                 } else {
                     sr->failed++;

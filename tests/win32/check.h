@@ -3,8 +3,9 @@
  * The subset of Check's API (check.h) that qaio's platform-neutral suites use,
  * for the Windows build, where Check has no mingw port: the same suite
  * sources compile against it.  Tests run in the process, one after the
- * other (no fork: a failing assertion ends its test with a longjmp, and a
- * test that crashes ends the run); tcase_add_test_raise_signal tests are
+ * other, each on a new thread (no fork: per-thread state starts fresh, but a
+ * failing assertion ends its test with a longjmp, and a test that crashes
+ * ends the run); tcase_add_test_raise_signal tests are
  * reported as skipped (Windows has no signals to catch them with);
  * timeouts are not enforced (the Wine runner bounds the whole program).
  * srunner_run_all prints one line per failure and "N passed, N failed".

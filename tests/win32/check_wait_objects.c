@@ -11,6 +11,7 @@
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qemu/main-loop.h"
+#include "qapi/error.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -309,7 +310,39 @@ static void test_main_loop(void)
     qemu_del_polling_cb(polling_cb, NULL);
     main_loop_wait(true);
     CHECK(polls == 1, "removed polling callback ran");
+
+    /* qemu_fd_register: data arriving on the socket wakes a blocking
+     * main_loop_wait (without it, nothing would: the run times out). */
+    make_pair();
+    main_loop_wait(true);
+    qemu_fd_register((int)pair[0]);
+    send(pair[1], "x", 1, 0);
+    main_loop_wait(false);
+    CHECK(true, "main_loop_wait woken by a registered socket");
+    closesocket(pair[0]);
+    closesocket(pair[1]);
     printf("ok main loop\n");
+}
+
+/* No busy polling on Windows: asking for it is an error, turning it off
+ * (max_ns 0) and the aio parameters are accepted. */
+static void test_poll_params(void)
+{
+    AioContext *ctx = aio_context_new(NULL);
+    Error *err = NULL;
+
+    aio_context_set_poll_params(ctx, 0, 0, 0, &err);
+    CHECK(err == NULL, "max_ns 0 refused");
+    aio_context_set_poll_params(ctx, 32768, 2, 2, &err);
+    CHECK(err != NULL, "busy polling accepted");
+    CHECK(err && strstr(error_get_pretty(err), "not implemented on Windows"),
+          "message: %s", err ? error_get_pretty(err) : "(none)");
+    error_free(err);
+    err = NULL;
+    aio_context_set_aio_params(ctx, 16, &err);
+    CHECK(err == NULL, "aio params refused");
+    aio_context_unref(ctx);
+    printf("ok poll params\n");
 }
 
 int main(void)
@@ -321,6 +354,7 @@ int main(void)
     test_same_handle_twice();
     test_sockets();
     test_gsource();
+    test_poll_params();
     test_main_loop();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -71,18 +71,33 @@ static bool has_fua(void)
     return luring_has_fua();
 }
 
-START_TEST(fua_write_reaches_the_kernel_with_dsync)
+/* A context with the engine under test and a 64 KiB file, fault counts
+ * zeroed; finish10 undoes it. */
+static AioContext *start10(t_file *f, bool direct)
 {
     AioContext *ctx = t_fault_ctx_new();
-    void *buf = t_buf(4096);
-    QEMUIOVector qiov;
-    t_file f;
-    t_req r;
 
     t_faults_reset();
     t_eng->setup(ctx, &error_abort);
+    t_file_open(f, 1 << 16, direct);
+    return ctx;
+}
+
+static void finish10(AioContext *ctx, t_file *f)
+{
+    t_file_close(f);
+    aio_context_unref(ctx);
+}
+
+START_TEST(fua_write_reaches_the_kernel_with_dsync)
+{
+    t_file f;
+    AioContext *ctx = start10(&f, true);
+    void *buf = t_buf(4096);
+    QEMUIOVector qiov;
+    t_req r;
+
     ck_assert(has_fua());
-    t_file_open(&f, 1 << 16, true);
     t_pattern_fill(buf, 8192, 4096);
     t_req_buf(&r, NULL, f.fd, QEMU_AIO_WRITE, 8192, buf, 4096, &qiov);
     run10(ctx, &r, 1, fua_entry, false);
@@ -97,22 +112,18 @@ START_TEST(fua_write_reaches_the_kernel_with_dsync)
     ck_assert_uint_eq(t_fault_count.dsync_writes, 1);
     ck_assert_uint_eq(t_fault_count.plain_writes, 1);
     free(buf);
-    t_file_close(&f);
-    aio_context_unref(ctx);
+    finish10(ctx, &f);
 }
 END_TEST
 
 START_TEST(fua_on_a_read_is_not_a_dsync_write)
 {
-    AioContext *ctx = t_fault_ctx_new();
+    t_file f;
+    AioContext *ctx = start10(&f, true);
     void *buf = t_buf(4096);
     QEMUIOVector qiov;
-    t_file f;
     t_req r;
 
-    t_faults_reset();
-    t_eng->setup(ctx, &error_abort);
-    t_file_open(&f, 1 << 16, true);
     t_req_buf(&r, NULL, f.fd, QEMU_AIO_READ, 4096, buf, 4096, &qiov);
     run10(ctx, &r, 1, fua_entry, false);
     ck_assert_int_eq(r.ret, 0);
@@ -120,19 +131,16 @@ START_TEST(fua_on_a_read_is_not_a_dsync_write)
     ck_assert_uint_eq(t_fault_count.submitted, 1);
     ck_assert_uint_eq(t_fault_count.dsync_writes + t_fault_count.plain_writes, 0);
     free(buf);
-    t_file_close(&f);
-    aio_context_unref(ctx);
+    finish10(ctx, &f);
 }
 END_TEST
 
 START_TEST(flush_reaches_the_kernel_as_one_fdsync)
 {
-    AioContext *ctx = t_fault_ctx_new();
     t_file f;
+    AioContext *ctx = start10(&f, false);
     t_req r;
 
-    t_eng->setup(ctx, &error_abort);
-    t_file_open(&f, 1 << 16, false);
 #ifdef CONFIG_LINUX_AIO
     /* A regular file on a kernel with AIO fsync (4.18 and later). */
     if (strcmp(t_eng->name, "linux-aio") == 0) {
@@ -147,8 +155,7 @@ START_TEST(flush_reaches_the_kernel_as_one_fdsync)
     ck_assert_int_eq(r.ret, 0);
     ck_assert_uint_eq(t_fault_count.fsyncs, 1);
     ck_assert_uint_eq(t_fault_count.submitted, 1);
-    t_file_close(&f);
-    aio_context_unref(ctx);
+    finish10(ctx, &f);
 }
 END_TEST
 
@@ -175,21 +182,17 @@ static void check_reads(t_req *reqs, void **bufs)
 /* N_BATCH reads started one by one, inside a section or not; checks them. */
 static void run_batch(bool in_section)
 {
-    AioContext *ctx = t_fault_ctx_new();
+    t_file f;
+    AioContext *ctx = start10(&f, true);
     QEMUIOVector qiovs[N_BATCH];
     void *bufs[N_BATCH];
     t_req reqs[N_BATCH];
-    t_file f;
 
-    t_faults_reset();
-    t_eng->setup(ctx, &error_abort);
-    t_file_open(&f, 1 << 16, true);
     batch_reads(&f, reqs, bufs, qiovs);
     run10(ctx, reqs, N_BATCH, plain_entry, in_section);
     check_reads(reqs, bufs);
     ck_assert_uint_eq(t_fault_count.submitted, N_BATCH);
-    t_file_close(&f);
-    aio_context_unref(ctx);
+    finish10(ctx, &f);
 }
 
 START_TEST(defer_call_section_submits_its_requests_in_one_call)

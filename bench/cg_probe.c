@@ -5,6 +5,8 @@
  * timings on a loaded 2-vCPU machine cannot.  Written against the API
  * level's common calls only (no is_external), so it builds at 7.2 and 10.0
  * alike; the fd case registers through an EventNotifier. */
+#include "config.h"
+
 #include "qemu/osdep.h"
 #include "block/aio.h"
 #include "qemu/coroutine.h"
@@ -14,6 +16,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef QAIO_HAVE_LIBUV
+#include <uv.h>
+#endif
+
+/* The timers suite's case with 10 pending (bench/suite_timers.c): the
+ * measured timer is armed at one of many pseudo-random deadlines between
+ * 1 and 61 minutes ahead, among 10 timers pending in the same range. */
+enum { PENDING = 10, DEADLINES = 4096 };
+static int64_t ahead_ms[DEADLINES], pending_ms[PENDING];
+
+static void deadlines_init(void)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < DEADLINES + PENDING; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t ms = 60000 + (int64_t)(x % 3600000);
+        if (i < DEADLINES) {
+            ahead_ms[i] = ms;
+        } else {
+            pending_ms[i - DEADLINES] = ms;
+        }
+    }
+}
 
 static long n;
 static CoMutex mutex;
@@ -45,10 +70,41 @@ static void notifier_ready(EventNotifier *e)
 {
 }
 
+#ifdef QAIO_HAVE_LIBUV
+static void uv_nothing(uv_timer_t *t)
+{
+}
+
+/* libuv's uv_timer_start + uv_timer_stop in the same situation. */
+static void uv_timers10(void)
+{
+    uv_loop_t loop;
+    uv_timer_t pending[PENDING], measured;
+
+    uv_loop_init(&loop);
+    for (int i = 0; i < PENDING; i++) {
+        uv_timer_init(&loop, &pending[i]);
+        uv_timer_start(&pending[i], uv_nothing, pending_ms[i], 0);
+    }
+    uv_timer_init(&loop, &measured);
+    for (long i = 0; i < n; i++) {
+        uv_timer_start(&measured, uv_nothing, ahead_ms[i % DEADLINES], 0);
+        uv_timer_stop(&measured);
+    }
+    for (int i = 0; i < PENDING; i++) {
+        uv_close((uv_handle_t *)&pending[i], NULL);
+    }
+    uv_close((uv_handle_t *)&measured, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s enter_yield|lifecycle|comutex|timer|bh|bh_blocking|fd N\n",
+        fprintf(stderr, "usage: %s enter_yield|lifecycle|comutex|timer|timers10|"
+                "uv_timers10|bh|bh_blocking|fd N\n",
                 argv[0]);
         return 2;
     }
@@ -76,6 +132,30 @@ int main(int argc, char **argv)
             timer_del(t);
         }
         timer_free(t);
+    } else if (!strcmp(op, "timers10")) {
+        QEMUTimer pending[PENDING], measured;
+        int64_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        deadlines_init();
+        for (int i = 0; i < PENDING; i++) {
+            aio_timer_init(ctx, &pending[i], QEMU_CLOCK_REALTIME, SCALE_MS, nothing, NULL);
+            timer_mod(&pending[i], now / SCALE_MS + pending_ms[i]);
+        }
+        aio_timer_init(ctx, &measured, QEMU_CLOCK_REALTIME, SCALE_NS, nothing, NULL);
+        for (long i = 0; i < n; i++) {
+            timer_mod_ns(&measured, now + ahead_ms[i % DEADLINES] * SCALE_MS);
+            timer_del(&measured);
+        }
+        for (int i = 0; i < PENDING; i++) {
+            timer_del(&pending[i]);
+        }
+    } else if (!strcmp(op, "uv_timers10")) {
+#ifdef QAIO_HAVE_LIBUV
+        deadlines_init();
+        uv_timers10();
+#else
+        fprintf(stderr, "%s: built without libuv\n", argv[0]);
+        return 77;
+#endif
     } else if (!strcmp(op, "bh") || !strcmp(op, "bh_blocking")) {
         bool blocking = !strcmp(op, "bh_blocking");
         QEMUBH *bh = aio_bh_new(ctx, nothing, NULL);

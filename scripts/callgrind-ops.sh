@@ -5,12 +5,14 @@
 # divided by N, so that start-up and exit cancel out.  Repeatable for one
 # build whatever load the machine has.
 #   scripts/callgrind-ops.sh [BUILDDIR [OP...]]    (default: build, every op)
+# timers10 is the timers suite's case with 10 timers pending; uv_timers10 is
+# libuv's uv_timer_start+stop in the same situation, its peer there.
 # CG_PROBE=PATH measures a probe built elsewhere (an older tree's library,
 # linked with an rpath) instead of BUILDDIR's.
 set -eu
 builddir=${1:-build}
 [ $# -gt 0 ] && shift
-ops=${*:-enter_yield lifecycle comutex timer bh bh_blocking fd}
+ops=${*:-enter_yield lifecycle comutex timer timers10 uv_timers10 bh bh_blocking fd}
 if [ -n "${CG_PROBE:-}" ]; then
     probe=$CG_PROBE run=
 else

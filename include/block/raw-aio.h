@@ -4,7 +4,10 @@
  * flags, and the two Linux engines that a coroutine uses to read and write a
  * file descriptor without blocking its thread.  linux-aio (laio_*) drives a
  * kernel AIO context through libaio; io_uring (luring_*) drives an io_uring
- * instance through liburing.  Each exists only in builds configured with it
+ * instance through liburing.  On Windows, win32-aio (win32_aio_*) reads and
+ * writes file HANDLEs with overlapped I/O and completes requests through an
+ * I/O completion port, calling a BlockCompletionFunc as QEMU's raw-win32
+ * driver expects.  Each exists only in builds configured with it
  * (CONFIG_LINUX_AIO, CONFIG_LINUX_IO_URING in qaio/config.h), exactly like a
  * QEMU built without the library: the functions are then neither declared
  * nor defined.
@@ -192,6 +195,56 @@ static inline bool luring_has_fua(void)
 {
     return false;
 }
+#endif
+
+/* Windows host AIO */
+#ifdef _WIN32
+typedef struct QEMUWin32AIOState QEMUWin32AIOState;
+
+/*
+ * win32_aio_init: a new engine with its own I/O completion port and
+ * completion notifier, not yet attached to any AioContext.
+ * Returns: the engine, or NULL when Windows refuses the port or the event.
+ */
+QEMUWin32AIOState *win32_aio_init(void);
+/* win32_aio_cleanup: destroy a detached engine with no request outstanding. */
+void win32_aio_cleanup(QEMUWin32AIOState *aio);
+/*
+ * win32_aio_attach: associate @hfile with the engine's completion port, so
+ * that requests on it complete through the engine.  @hfile must have been
+ * opened with FILE_FLAG_OVERLAPPED, and a handle belongs to one port for
+ * its whole life.
+ * Returns: 0, or -EINVAL when Windows refuses the association (a handle not
+ * opened for overlapped I/O, or already associated).
+ */
+int win32_aio_attach(QEMUWin32AIOState *aio, HANDLE hfile);
+/*
+ * win32_aio_submit: start an overlapped read (@type QEMU_AIO_READ) or write
+ * (QEMU_AIO_WRITE) of @bytes at @offset of @hfile, into or from @qiov; a
+ * vector of several elements goes through a bounce buffer.  @cb(@opaque,
+ * ret) runs once, in the engine's AioContext, when the request completes:
+ * ret is 0 (a read ending at or beyond end of file is zero-filled), -EINVAL
+ * for a short write, or -EIO for a request Windows failed.  Call it in the
+ * thread of the engine's AioContext.
+ * Returns: the request, or NULL (and @cb never runs) when it cannot start:
+ * another @type (QEMU_AIO_FLUSH included: flush with FlushFileBuffers), a
+ * handle not attached with win32_aio_attach (said on stderr), @bytes beyond
+ * @qiov's size or 4 GiB, no memory for a bounce buffer, or Windows failing
+ * the request at once.
+ */
+BlockAIOCB *win32_aio_submit(BlockDriverState *bs, QEMUWin32AIOState *aio,
+                             HANDLE hfile, uint64_t offset, uint64_t bytes,
+                             QEMUIOVector *qiov, BlockCompletionFunc *cb,
+                             void *opaque, int type);
+/* win32_aio_detach_aio_context: stop completing requests in @old_context. */
+void win32_aio_detach_aio_context(QEMUWin32AIOState *aio,
+                                  AioContext *old_context);
+/*
+ * win32_aio_attach_aio_context: complete requests in @new_context from now
+ * on, those that finished while the engine was detached included.
+ */
+void win32_aio_attach_aio_context(QEMUWin32AIOState *aio,
+                                  AioContext *new_context);
 #endif
 
 #ifdef __cplusplus

@@ -5,10 +5,13 @@
  * eventfds) while one of them is ready: the middle one is written once and
  * never read, so, handlers being level-triggered, every iteration dispatches
  * exactly that one.  main_loop_wait(nonblocking) runs glib's default
- * context, where qaio's iohandler context is one source exposing its fd
- * monitor's single fd; QEMU 7.2 gives glib every handler's fd instead, which
+ * context, where qaio's iohandler context is one source; from 8 fds on it
+ * waits with io_uring, and glib polls the ring's fd plus the fds that were
+ * ready at the last iteration (one system call, whatever n; below 8, glib
+ * polls the fds themselves).  QEMU 7.2 gives glib every handler's fd, which
  * is what the peer does: a bare GMainContext iteration with the same fds as
- * g_unix_fd sources.  The main loop exists once per process and stays bound
+ * g_unix_fd sources.  The note of each qaio row names the iohandler
+ * context's monitor.  The main loop exists once per process and stays bound
  * to its thread, so the sizes are measured one after another on one worker
  * (not interleaved, unlike the fd suite) and its handlers are removed before
  * the next size.  Target: qaio's cost at 10000 at most 1.2x its cost at 1.
@@ -18,6 +21,7 @@
 #include "bench.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "qaio/fd-monitor.h"
 
 
 enum { ML_NSIZES = 4 };
@@ -32,6 +36,7 @@ typedef struct ml_case {
     char why[160];
     uint64_t dispatched, ops;
     GMainContext *mc;
+    const char *monitor;    /* qaio: the iohandler context's fd monitor */
 } ml_case;
 
 static void ml_qaio_cb(void *opaque)
@@ -81,6 +86,7 @@ static void ml_setup(void *opaque)
         }
         main_loop_wait(true);   /* settle: monitor upgrades happen here */
         c->dispatched = 0;
+        c->monitor = qaio_aio_context_fd_monitor(iohandler_get_aio_context());
     }
     c->ok = true;
 }
@@ -135,6 +141,9 @@ static void ml_run_subject(bench_worker *w, bool glib, double *medians,
             medians[k] = bc.stats.median_ns;
             keep[k] = bc.stats;
             valid[k] = c.dispatched == c.ops;
+            if (c.monitor) {
+                bench_result_note(r, "iohandler context on %s", c.monitor);
+            }
             if (!valid[k]) {
                 bench_result_note(r, "handler calls per iteration: %.3f, not 1",
                                   (double)c.dispatched / c.ops);

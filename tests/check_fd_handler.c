@@ -1650,10 +1650,33 @@ END_TEST
 
 /*
  * The automatic choice, by measured cost: epoll for a context driven by
- * aio_poll; poll(2) once glib drives it while it watches few fds (glib
- * then polls the fds themselves); epoll again past 64 fds.
+ * aio_poll; once glib drives it, poll(2) while it watches fewer than 8 fds
+ * (glib then polls the fds themselves), then io_uring (glib's poll stays
+ * the only system call of an iteration), or epoll from 64 fds where the
+ * kernel refuses io_uring.
  */
-START_TEST(automatic_monitor_is_epoll_then_poll_under_glib_until_64_fds)
+static const char *many_fds_monitor_under_glib(void)
+{
+    return t_io_uring_available() ? "io_uring" : "epoll";
+}
+
+static void add_fds(AioContext *ctx, int *fds, int from, int to)
+{
+    for (int k = from; k < to; k++) {
+        fds[k] = t_eventfd();
+        t_set_fd_handler(ctx, fds[k], read_count_cb, NULL, NULL, NULL, NULL);
+    }
+}
+
+static void remove_fds(AioContext *ctx, int *fds, int n)
+{
+    for (int k = 0; k < n; k++) {
+        t_set_fd_handler(ctx, fds[k], NULL, NULL, NULL, NULL, NULL);
+        close(fds[k]);
+    }
+}
+
+START_TEST(automatic_monitor_is_epoll_then_poll_under_glib_until_it_grows)
 {
     int fds[70];
     AioContext *ctx;
@@ -1664,16 +1687,32 @@ START_TEST(automatic_monitor_is_epoll_then_poll_under_glib_until_64_fds)
     ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), "epoll");
     src = aio_get_g_source(ctx);
     ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), "poll");
-    for (int k = 0; k < 70; k++) {
-        fds[k] = t_eventfd();
-        t_set_fd_handler(ctx, fds[k], read_count_cb, NULL, NULL, NULL, NULL);
-    }
+    add_fds(ctx, fds, 0, 6);            /* 7 with the context's notifier */
+    aio_poll(ctx, false);
+    ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), "poll");
+    add_fds(ctx, fds, 6, 70);
+    aio_poll(ctx, false);
+    ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), many_fds_monitor_under_glib());
+    remove_fds(ctx, fds, 70);
+    g_source_unref(src);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+START_TEST(automatic_monitor_of_a_context_handed_to_glib_with_many_fds)
+{
+    int fds[70];
+    AioContext *ctx;
+    GSource *src;
+
+    t_set_fdmon(NULL);
+    ctx = aio_context_new(&error_abort);
+    add_fds(ctx, fds, 0, 70);
     aio_poll(ctx, false);
     ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), "epoll");
-    for (int k = 0; k < 70; k++) {
-        t_set_fd_handler(ctx, fds[k], NULL, NULL, NULL, NULL, NULL);
-        close(fds[k]);
-    }
+    src = aio_get_g_source(ctx);
+    ck_assert_str_eq(qaio_aio_context_fd_monitor(ctx), many_fds_monitor_under_glib());
+    remove_fds(ctx, fds, 70);
     g_source_unref(src);
     aio_context_unref(ctx);
 }
@@ -1689,7 +1728,8 @@ static Suite *fd_handler_suite(void)
                         t_fdmon_hi());
     if (t_fdmon_free_tests_run_here()) {
         tcase_add_test(tc, automatic_monitor_sees_an_fd_readied_after_idle_polls);
-        tcase_add_test(tc, automatic_monitor_is_epoll_then_poll_under_glib_until_64_fds);
+        tcase_add_test(tc, automatic_monitor_is_epoll_then_poll_under_glib_until_it_grows);
+        tcase_add_test(tc, automatic_monitor_of_a_context_handed_to_glib_with_many_fds);
     }
     suite_add_tcase(s, tc);
 

@@ -607,6 +607,126 @@ START_TEST(many_fds_in_gsource_mode_dispatch_only_the_ready_one)
 }
 END_TEST
 
+/* ---- level-triggered handlers under glib --------------------------------
+ * An fd that stays ready runs its handler at every iteration, also once the
+ * io_uring monitor hands it to glib's own poll after a first report; when it
+ * goes idle it is watched again, by aio_poll too; and a removal while it is
+ * in glib's poll set is final. */
+
+typedef struct {
+    int fd;
+    int n;
+} LevelFd;
+
+static void level_cb(void *opaque)
+{
+    ((LevelFd *)opaque)->n++;
+}
+
+static void level_open(GEnv *g, LevelFd *l)
+{
+    l->fd = t_eventfd();
+    l->n = 0;
+    t_set_fd_handler(g->ctx, l->fd, level_cb, NULL, NULL, NULL, l);
+    drain(g);
+    ck_assert_int_eq(l->n, 0);
+}
+
+static void level_write(LevelFd *l)
+{
+    uint64_t one = 1;
+
+    ck_assert_int_eq(write(l->fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+}
+
+static void level_read(LevelFd *l)
+{
+    uint64_t v;
+
+    ck_assert_int_eq(read(l->fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+}
+
+/* Registered and ready, and run twice: the second time (io_uring) through
+ * glib's own poll of the fd. */
+static void level_open_ready(GEnv *g, LevelFd *l)
+{
+    level_open(g, l);
+    level_write(l);
+    ck_assert(iter(g, true));
+    ck_assert(iter(g, false));
+    ck_assert_int_eq(l->n, 2);
+}
+
+static void level_close(GEnv *g, LevelFd *l)
+{
+    t_set_fd_handler(g->ctx, l->fd, NULL, NULL, NULL, NULL, NULL);
+    drain(g);
+    close(l->fd);
+}
+
+START_TEST(fd_staying_ready_runs_at_every_iteration_and_again_after_going_idle)
+{
+    LevelFd l;
+
+    OPEN_GENV(g);
+    level_open(&g, &l);
+    level_write(&l);
+    for (int k = 1; k <= 5; k++) {
+        ck_assert(iter(&g, k == 1));
+        ck_assert_int_eq(l.n, k);
+    }
+    /* idle: nothing to run, and it is watched again afterwards */
+    level_read(&l);
+    drain(&g);
+    ck_assert_int_eq(l.n, 5);
+    level_write(&l);
+    ck_assert(iter(&g, true));
+    ck_assert_int_eq(l.n, 6);
+    level_close(&g, &l);
+    genv_close(&g);
+}
+END_TEST
+
+START_TEST(fd_handler_glib_just_ran_also_runs_from_aio_poll)
+{
+    LevelFd l;
+
+    OPEN_GENV(g);
+    level_open_ready(&g, &l);
+    ck_assert(aio_poll(g.ctx, true));
+    ck_assert_int_eq(l.n, 3);
+    ck_assert(iter(&g, false));
+    ck_assert_int_eq(l.n, 4);
+    /* idle once more, then ready: aio_poll finds it */
+    level_read(&l);
+    drain(&g);
+    level_write(&l);
+    ck_assert(aio_poll(g.ctx, true));
+    ck_assert_int_eq(l.n, 5);
+    level_close(&g, &l);
+    genv_close(&g);
+}
+END_TEST
+
+START_TEST(fd_handler_removed_right_after_running_never_runs_again)
+{
+    LevelFd l;
+
+    OPEN_GENV(g);
+    level_open_ready(&g, &l);
+    /* still readable, but no longer registered */
+    t_set_fd_handler(g.ctx, l.fd, NULL, NULL, NULL, NULL, NULL);
+    drain(&g);
+    aio_poll(g.ctx, false);
+    ck_assert_int_eq(l.n, 2);
+    /* closed while glib may still have polled it: nothing runs, no spin */
+    close(l.fd);
+    drain(&g);
+    ck_assert_int_eq(l.n, 2);
+    genv_close(&g);
+}
+END_TEST
+
 static Suite *gsource_suite(void)
 {
     Suite *s = suite_create("gsource");
@@ -638,6 +758,15 @@ static Suite *gsource_suite(void)
     tcase_add_loop_test(tc, event_notifier_reset_by_its_handler_runs_once_per_iteration,
                         t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, set_notifier_runs_only_its_handler_once_per_set_under_glib,
+                        t_fdmon_lo(), t_fdmon_hi());
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("level");
+    tcase_add_loop_test(tc, fd_staying_ready_runs_at_every_iteration_and_again_after_going_idle,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, fd_handler_glib_just_ran_also_runs_from_aio_poll,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, fd_handler_removed_right_after_running_never_runs_again,
                         t_fdmon_lo(), t_fdmon_hi());
     suite_add_tcase(s, tc);
 

@@ -1,13 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Linking into a QEMU tree, checked: tests/core_link.c plays the QEMU tree
-# (it defines QEMU's side of the imports) and links libqaio-core.a with
-# exactly the flags of `pkg-config --libs qaio-core`, nothing else; then it
-# runs the main loop with a coroutine, a BH and a timer.
+# Linking into a QEMU tree, checked: a C program playing the QEMU tree
+# (tests/PROGRAM.c, with tests/qemu_stand_in.c for QEMU's side of the
+# imports) links libqaio-core.a with exactly the flags of
+# `pkg-config --libs qaio-core`, nothing else, and runs.
+#   core-link.sh [PROGRAM]   PROGRAM: core_link (default; a tree without
+#                            QOM), core_qom (with QOM: tests/core-qom.sh)
 set -eu
 srcdir=${QAIO_SRCDIR:-..}
 builddir=${QAIO_BUILDDIR:-.}
 cc=${QAIO_CC:-cc}
+program=${1:-core_link}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -16,6 +19,7 @@ sed "s|^libdir=.*|libdir=$builddir|" "$builddir/qaio-core.pc" > "$work/qaio-core
 libs=$(PKG_CONFIG_PATH="$work" pkg-config --libs qaio-core)
 echo "pkg-config --libs qaio-core: $libs"
 # shellcheck disable=SC2086
-$cc -I"$srcdir/include" -I"$builddir/include" $(pkg-config --cflags glib-2.0) \
-    ${QAIO_SANITIZER_FLAGS:-} -o "$work/core_link" "$srcdir/tests/core_link.c" $libs
-"$work/core_link"
+$cc -I"$srcdir" -I"$srcdir/include" -I"$builddir/include" $(pkg-config --cflags glib-2.0) \
+    ${QAIO_SANITIZER_FLAGS:-} -o "$work/$program" "$srcdir/tests/$program.c" \
+    "$srcdir/tests/qemu_stand_in.c" $libs
+"$work/$program"

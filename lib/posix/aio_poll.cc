@@ -229,7 +229,7 @@ bool fd_backend::poll(bool blocking) noexcept
 void fd_backend::use_g_source() noexcept
 {
     if (!gsource_mode_) {
-        prefer_poll_under_glib();
+        choose_monitor_under_glib();
     }
     lockcnt::lock(&list_lock_);
     if (!gsource_mode_) {

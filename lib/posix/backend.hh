@@ -74,8 +74,8 @@ private:
         }
     }
     void upgrade_monitor() noexcept;
-    // Automatic choice, handed to glib with few fds: epoll -> poll(2).
-    void prefer_poll_under_glib() noexcept;
+    // Handed to glib: the monitor the choice prefers there (choice.cc).
+    void choose_monitor_under_glib() noexcept;
     // Moves every registration to `next` and makes it the monitor.
     void switch_monitor(std::unique_ptr<fd_monitor> next) noexcept;
     // aio_poll.cc

@@ -5,10 +5,14 @@
 // one-shot poll per dispatched fd, about 1.3x epoll's cost), whose io_uring
 // doorbell spares an idle non-blocking aio_poll its system call as the
 // io_uring monitor did; without epoll, poll(2), upgraded to epoll once the
-// context watches epoll_threshold fds.  A context handed to glib while it
-// watches fewer fds than that moves to poll(2): glib then polls the fds
-// themselves in one system call, where epoll costs a poll of the epoll fd
-// plus an epoll_wait (QEMU 7.2 likewise leaves io_uring for poll(2) there).
+// context watches epoll_threshold fds.  Under glib, where epoll costs two
+// system calls (glib's poll of the epoll fd, then epoll_wait), a context
+// waits with poll(2) while it watches fewer than glib_threshold fds (glib
+// polls them itself, one system call whose cost grows with each fd), then
+// with io_uring, whose iteration is glib's poll alone at any fd count (the
+// completions are read from the shared ring, and handlers that just ran are
+// re-checked by that same poll: io_uring.cc).  Where io_uring is refused,
+// poll(2) grows to epoll at epoll_threshold as without glib.
 // A refused backend is a fallback, counted in the statistics, never an
 // error; when QAIO_FDMON forced the refused backend, the fallback is also
 // said once on stderr and in the QAIO_STATS line, since whoever forced it is
@@ -37,6 +41,10 @@ enum class kind { automatic, poll, epoll, io_uring };
 
 // Registered fds at which an automatically chosen poll monitor becomes epoll.
 constexpr int epoll_threshold = 64;
+// Registered fds (the context's notifier included) at which a glib-driven
+// poll monitor becomes io_uring: below it poll(2) costs the same or less
+// (qaio-bench fd's gsource rows; docs/performance.md).
+constexpr int glib_threshold = 8;
 
 kind from_knob() noexcept
 {
@@ -110,8 +118,18 @@ public:
 
     std::unique_ptr<monitor> grown(const monitor &current, loop::stats &s) noexcept override
     {
-        if (kind_ != kind::automatic || current.watched() < epoll_threshold ||
-            (current.features() & monitor::watches_many)) {
+        if (kind_ != kind::automatic || (current.features() & monitor::watches_many)) {
+            return nullptr;
+        }
+        if (glib_ && !glib_io_uring_refused_ && current.watched() >= glib_threshold) {
+            int error = 0;
+            if (std::unique_ptr<monitor> next = make_io_uring(error)) {
+                s.fdmon_upgrades++;
+                return next;
+            }
+            glib_io_uring_refused_ = true;  // do not try again
+        }
+        if (current.watched() < epoll_threshold) {
             return nullptr;
         }
         int error = 0;
@@ -132,8 +150,19 @@ public:
 
     std::unique_ptr<monitor> under_glib(const monitor &current) noexcept override
     {
-        if (kind_ != kind::automatic || current.watched() >= epoll_threshold ||
-            !(current.features() & monitor::watches_many)) {
+        glib_ = true;
+        if (kind_ != kind::automatic || (current.features() & monitor::glib_polls_alone)) {
+            return nullptr;
+        }
+        if (current.watched() >= glib_threshold) {
+            int error = 0;
+            if (std::unique_ptr<monitor> m = make_io_uring(error)) {
+                return m;
+            }
+            glib_io_uring_refused_ = true;
+        }
+        // Few fds, or no io_uring: poll(2), which grows as said on top.
+        if (current.watched() >= epoll_threshold || !(current.features() & monitor::watches_many)) {
             return nullptr;
         }
         return make_poll();
@@ -144,6 +173,8 @@ public:
 private:
     kind kind_;
     const char *unhonoured_ = nullptr;
+    bool glib_ = false;                   // the context is driven by glib
+    bool glib_io_uring_refused_ = false;  // the kernel refused io_uring there
 };
 
 } // namespace

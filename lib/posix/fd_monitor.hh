@@ -35,6 +35,9 @@ public:
         // monitor still sees fd events by peeking (io_uring's completion
         // queue).
         polls_unpollable = 1u << 1,
+        // Under glib an iteration costs glib's own poll and no system call
+        // of the monitor's, whatever the number of fds (io_uring).
+        glib_polls_alone = 1u << 2,
     };
     virtual unsigned features() const noexcept = 0;
 
@@ -86,7 +89,8 @@ public:
                                               loop::stats &s) noexcept = 0;
     // Whether grown() may ever return a monitor while `current` is the one.
     virtual bool may_grow(const fd_monitor &current) const noexcept = 0;
-    // A monitor to move to when glib takes over the context, or nullptr.
+    // A monitor to move to when glib takes over the context, or nullptr;
+    // grown() then chooses for a glib-driven context.
     virtual std::unique_ptr<fd_monitor> under_glib(const fd_monitor &current) noexcept = 0;
     // The monitor QAIO_FDMON forced and could not be set up, or nullptr.
     virtual const char *unhonoured() const noexcept = 0;

@@ -259,7 +259,7 @@ void fd_backend::upgrade_monitor() noexcept
     monitor_may_grow_ = monitor_choice_->may_grow(*monitor_);  // a fallback ends it
 }
 
-void fd_backend::prefer_poll_under_glib() noexcept
+void fd_backend::choose_monitor_under_glib() noexcept
 {
     if (std::unique_ptr<fd_monitor> next = monitor_choice_->under_glib(*monitor_)) {
         switch_monitor(std::move(next));

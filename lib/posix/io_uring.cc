@@ -39,6 +39,19 @@
 // the visit around wait() has ended.  The loop calls aio_notify after every
 // registration change, which wakes a sleeping wait so the change is applied.
 //
+// Under glib: one system call per iteration.  glib polls the ring fd, and
+// check() reads the completions from the shared ring without entering the
+// kernel; but re-arming the one-shot poll of a handler that just ran would
+// cost an io_uring_enter in prepare() before glib's own poll.  So a handler
+// whose poll completed is handed to glib instead (it becomes "hot"): its fd
+// joins glib's poll set through a GPollFD of its slot, and glib's poll, which
+// happens anyway, is the level-triggered re-check.  While the fd keeps being
+// ready it stays with glib and costs nothing more; the first time glib finds
+// it idle it goes back to the ring (a POLL_ADD submitted by the next
+// prepare).  A wait() (aio_poll on the same context) first takes every hot
+// fd back to the ring, submitted with the wait itself.  Only glib's check
+// reads a hot GPollFD, so a hot slot is never in the kernel as well.
+//
 // Operations used: IORING_OP_POLL_ADD (one-shot), IORING_OP_POLL_REMOVE by
 // user_data (for removals and for event-mask changes), and
 // io_uring_submit_and_wait_timeout with the kernel's extended argument
@@ -73,6 +86,7 @@
 #include <cstring>
 #include <ctime>
 #include <liburing.h>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <poll.h>
@@ -125,6 +139,11 @@ struct slot {
     bool queued = false;         // on the pending FIFO
     bool failed = false;         // POLL_ADD failed: wait for update()
     bool read_drain = false;     // wait by reading the eventfd (ctx notifier)
+    bool reported = false;       // its last poll reported the handler ready
+    bool hot = false;            // watched by glib's poll, not by the ring
+    uint32_t hot_pos = 0;        // index in hot_ while hot
+    // What glib polls while hot; allocated once, at a stable address.
+    std::unique_ptr<GPollFD> hot_pfd;
 };
 
 class io_uring_monitor final : public monitor {
@@ -144,7 +163,10 @@ public:
     // whenever this thread returns from the kernel, interrupts included), so
     // an empty completion ring with nothing to submit is the whole truth.
     bool surely_idle() noexcept override { return !need_wait(); }
-    unsigned features() const noexcept override { return watches_many | polls_unpollable; }
+    unsigned features() const noexcept override
+    {
+        return watches_many | polls_unpollable | glib_polls_alone;
+    }
     void gsource_attach(GSource *source) noexcept override;
     void gsource_prepare() noexcept override;
     int gsource_check(ready_list &ready) noexcept override;
@@ -159,8 +181,12 @@ private:
 
     // Ring side, home thread only.
     io_uring_sqe *get_sqe() noexcept;
-    bool flush_changes() noexcept;
-    bool apply_locked(uint32_t i) noexcept;
+    bool flush_changes(bool for_glib) noexcept;
+    bool apply_locked(uint32_t i, bool for_glib) noexcept;
+    bool heat_locked(uint32_t i) noexcept;
+    void cool_locked(uint32_t i) noexcept;
+    void cool_all() noexcept;
+    bool source_alive() const noexcept { return source_ && !g_source_is_destroyed(source_); }
     void submit_pending() noexcept;
     int reap(ready_list &ready, int *reported) noexcept;
     bool complete_locked(const io_uring_cqe *cqe, ready_list &ready) noexcept;
@@ -183,6 +209,10 @@ private:
     // in enqueue_locked, paired with the acquire loads there.
     std::atomic<bool> changes_ {false};
     std::atomic<int> live_ {0};
+    // Hot slots (see the design note), under mu_; their number is also
+    // read without it by need_wait().
+    std::vector<uint32_t> hot_;
+    std::atomic<int> hot_count_ {0};
 
     // Kept in the monitor, not on wait()'s stack: nothing in the kernel can
     // then refer to a dead frame, whatever path liburing takes.
@@ -210,8 +240,11 @@ io_uring_monitor::~io_uring_monitor()
 {
     // A finalizing GSource is already destroyed and frees its poll list
     // without reading our GPollFD; only a live source must forget it.
-    if (source_ && !g_source_is_destroyed(source_)) {
+    if (source_alive()) {
         g_source_remove_poll(source_, &gpfd_);
+        for (uint32_t i : hot_) {
+            g_source_remove_poll(source_, slots_[i].hot_pfd.get());
+        }
     }
     // Tearing the ring down cancels the polls still in flight; their
     // completions, and the handlers they named, are never looked at.
@@ -259,6 +292,7 @@ void io_uring_monitor::free_slot_locked(uint32_t i) noexcept
     }
     s.want = 0;
     s.failed = false;
+    s.reported = false;
     s.next_free = free_head_;
     free_head_ = i;
 }
@@ -284,6 +318,11 @@ void io_uring_monitor::update(handler *h, int old_events, int new_events) noexce
 {
     std::lock_guard<std::mutex> lock(mu_);
     uint32_t i = find_locked(h);
+    if (i != no_slot) {
+        // Back to the ring: glib must not poll an fd whose handler may be
+        // freed, or with a stale mask.
+        cool_locked(i);
+    }
     if (new_events == 0) {
         if (i == no_slot) {
             return;
@@ -334,11 +373,69 @@ io_uring_sqe *io_uring_monitor::get_sqe() noexcept
     }
 }
 
-// Makes the kernel's view of slot i match its registration.  False if no
-// SQE could be had; the slot then stays at the head of the FIFO.
-bool io_uring_monitor::apply_locked(uint32_t i) noexcept
+// glib polls slot i's fd from now on (see the design note).  False when it
+// cannot (no memory).
+bool io_uring_monitor::heat_locked(uint32_t i) noexcept
 {
     slot &s = slots_[i];
+    if (!s.hot_pfd) {
+        s.hot_pfd.reset(new (std::nothrow) GPollFD{});
+        if (!s.hot_pfd) {
+            return false;
+        }
+    }
+    *s.hot_pfd = GPollFD{s.fd, static_cast<gushort>(s.want), 0};
+    g_source_add_poll(source_, s.hot_pfd.get());
+    s.hot = true;
+    s.hot_pos = static_cast<uint32_t>(hot_.size());
+    hot_.push_back(i);
+    hot_count_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+// Gives a hot slot back to the ring: queued for a POLL_ADD (or for its
+// release, if removed).
+void io_uring_monitor::cool_locked(uint32_t i) noexcept
+{
+    slot &s = slots_[i];
+    if (!s.hot) {
+        return;
+    }
+    if (source_alive()) {
+        g_source_remove_poll(source_, s.hot_pfd.get());
+    }
+    uint32_t last = hot_.back();
+    hot_[s.hot_pos] = last;
+    slots_[last].hot_pos = s.hot_pos;
+    hot_.pop_back();
+    s.hot = false;
+    hot_count_.fetch_sub(1, std::memory_order_relaxed);
+    enqueue_locked(i);
+}
+
+void io_uring_monitor::cool_all() noexcept
+{
+    if (hot_count_.load(std::memory_order_relaxed) == 0) {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!hot_.empty()) {
+        cool_locked(hot_.back());
+    }
+}
+
+// Makes the kernel's view of slot i match its registration, or, before
+// glib polls, hands a slot that just reported its handler to glib.  False
+// if no SQE could be had; the slot then stays at the head of the FIFO.
+bool io_uring_monitor::apply_locked(uint32_t i, bool for_glib) noexcept
+{
+    slot &s = slots_[i];
+    const bool reported = s.reported;
+    s.reported = false;
+    if (for_glib && reported && s.h && !s.armed && !s.failed && !s.read_drain &&
+        source_alive() && heat_locked(i)) {
+        return true;
+    }
     if (!s.h || (s.armed && s.armed_events != s.want)) {
         if (!s.armed) {
             free_slot_locked(i);
@@ -384,7 +481,7 @@ bool io_uring_monitor::apply_locked(uint32_t i) noexcept
 
 // Turns the pending FIFO into SQEs (not submitted yet, unless the SQ ring
 // filled up).  False if it had to stop early.
-bool io_uring_monitor::flush_changes() noexcept
+bool io_uring_monitor::flush_changes(bool for_glib) noexcept
 {
     // Lock-free fast path.  A change enqueued right after this load is
     // followed by the loop's aio_notify, whose wake-up brings us back here.
@@ -394,7 +491,7 @@ bool io_uring_monitor::flush_changes() noexcept
     std::lock_guard<std::mutex> lock(mu_);
     while (pending_head_ != no_slot) {
         uint32_t i = pending_head_;
-        if (!apply_locked(i)) {
+        if (!apply_locked(i, for_glib)) {
             return false;
         }
         slot &s = slots_[i];
@@ -468,6 +565,7 @@ bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, ready_list &read
             return false;
         }
         ready.push(s.h, revents);
+        s.reported = true;
         return true;
     }
     if (res == -ECANCELED || res == -EAGAIN || res == -ENOMEM) {
@@ -521,15 +619,18 @@ int io_uring_monitor::reap(ready_list &ready, int *reported) noexcept
 
 int io_uring_monitor::wait(ready_list &ready, int64_t timeout_ns) noexcept
 {
+    // Hot fds are polled by glib only: back to the ring, whose re-arms this
+    // wait submits (and which reports those still ready at once).
+    cool_all();
     if (timeout_ns == 0) {
-        flush_changes();
+        flush_changes(false);
         submit_pending();
         return reap(ready, nullptr);
     }
     const int64_t deadline = timeout_ns > 0 ? timer::monotonic_ns() + timeout_ns : -1;
     int64_t remaining = timeout_ns;
     for (;;) {
-        flush_changes();
+        flush_changes(false);
         __kernel_timespec *ts = nullptr;
         if (deadline >= 0) {
             ts_.tv_sec = remaining / 1000000000;
@@ -568,8 +669,10 @@ int io_uring_monitor::wait(ready_list &ready, int64_t timeout_ns) noexcept
 
 bool io_uring_monitor::need_wait() noexcept
 {
+    // A hot fd may be ready: only a wait can tell.
     return io_uring_cq_ready(&ring_) > 0 || io_uring_sq_ready(&ring_) > 0 ||
-           io_uring_cq_has_overflow(&ring_) || changes_.load(std::memory_order_acquire);
+           io_uring_cq_has_overflow(&ring_) || changes_.load(std::memory_order_acquire) ||
+           hot_count_.load(std::memory_order_relaxed) > 0;
 }
 
 // ---- GSource mode ------------------------------------------------------------
@@ -589,14 +692,38 @@ void io_uring_monitor::gsource_prepare() noexcept
 {
     // Without this, changes made while only glib runs would never reach the
     // kernel (the LP#1877716 trap); a POLL_ADD whose fd is already ready
-    // completes during the submit, so glib's poll returns at once.
-    flush_changes();
+    // completes during the submit, so glib's poll returns at once.  Handlers
+    // that just ran go to glib's poll instead, without a submit.
+    flush_changes(true);
     submit_pending();
 }
 
 int io_uring_monitor::gsource_check(ready_list &ready) noexcept
 {
-    return reap(ready, nullptr);
+    int pushed = reap(ready, nullptr);
+    if (hot_count_.load(std::memory_order_relaxed) == 0) {
+        return pushed;
+    }
+    // glib's poll was the level check of the hot fds: a ready one stays with
+    // glib; an idle one (or one closed behind the loop's back, POLLNVAL)
+    // goes back to the ring.  Backwards, as cool_locked() moves the last
+    // entry into the hole.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t k = hot_.size(); k-- > 0;) {
+        uint32_t i = hot_[k];
+        slot &s = slots_[i];
+        int rev = s.hot_pfd->revents;
+        s.hot_pfd->revents = 0;
+        rev &= s.want | G_IO_ERR | G_IO_HUP | G_IO_NVAL;
+        if (rev && !(rev & G_IO_NVAL)) {
+            const int before = ready.size();
+            ready.push(s.h, rev);
+            pushed += ready.size() - before;
+        } else {
+            cool_locked(i);
+        }
+    }
+    return pushed;
 }
 
 } // namespace

@@ -70,6 +70,7 @@
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 #include "lib/support/signals_blocked.hh"
+#include "lib/support/thread_name.hh"
 
 #include <atomic>
 #include <cerrno>
@@ -323,7 +324,7 @@ namespace {
 void *worker_main(void *opaque) noexcept
 {
     auto *p = static_cast<thread_pool *>(opaque);
-    pthread_setname_np(pthread_self(), "worker");
+    support::name_this_thread("worker");
 
     pthread_mutex_lock(&p->lock_);
     p->pending_threads_--;

@@ -15,8 +15,12 @@ $OBJDUMP -p "$dll" |
     awk '/\[Ordinal\/Name Pointer\] Table/ { on = 1; next } on && NF == 0 { on = 0 }
          on { print $NF }' | grep -v '^qaio_' | sort > "$dir/dll"
 cat exports-core.list exports-runtime.list | sort > "$dir/want-dll"
+# COMDAT (inline) copies stay global in libqaio-core.a, since the linker
+# keeps one per name across objects; they are not exports.
+$OBJDUMP -h libqaio-core.a | awk '{ print $2 }' |
+    sed -n 's/^\.\(text\|rdata\|data\|bss\)\$//p' | sort -u > "$dir/comdat"
 $NM -g --defined-only libqaio-core.a | awk 'NF == 3 { print $3 }' | grep -v '^qaio_' |
-    sort -u > "$dir/core"
+    grep -v -x -F -f "$dir/comdat" | sort -u > "$dir/core"
 sort exports-core.list > "$dir/want-core"
 status=0
 # Windows' DLLs, as the C runtime, glib, winpthread and qaio call them.

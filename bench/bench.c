@@ -79,7 +79,7 @@ void bench_alive(const char *what)
 static void *bench_watchdog(void *unused)
 {
     for (;;) {
-        sleep(1);
+        g_usleep(G_USEC_PER_SEC);
         uint64_t last = atomic_load_explicit(&bench_last_alive,
                                              memory_order_relaxed);
         if (bench_now_ns() - last > BENCH_WATCHDOG_SECONDS * 1000000000ull) {

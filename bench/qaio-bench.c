@@ -18,8 +18,8 @@
 #endif
 
 extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
-extern const bench_suite bench_suite_pool;        /* suite_pool.c */
 #ifndef _WIN32
+extern const bench_suite bench_suite_pool;        /* suite_pool.c */
 extern const bench_suite bench_suite_startup;     /* suite_startup.c */
 extern const bench_suite bench_suite_mainloop;    /* suite_mainloop.c */
 extern const bench_suite bench_suite_scale;       /* suite_scale.c */
@@ -29,8 +29,9 @@ extern long bench_io_size_mib;                    /* --io-size */
 extern int bench_io_direct;                       /* --io-direct */
 #endif
 
-/* Windows: the suites that need no fd, eventfd, exec, /proc or Linux
- * engine, and no peer library (libevent and libuv are not cross-built). */
+/* Windows: the suites that need no fd, eventfd, file (pool: pread), exec,
+ * /proc or Linux engine, and no peer library (libevent and libuv are not
+ * cross-built). */
 static const bench_suite *const bench_suites[] = {
     &bench_suite_bh,
 #ifndef _WIN32
@@ -43,9 +44,7 @@ static const bench_suite *const bench_suites[] = {
 #ifndef _WIN32
     &bench_suite_mainloop,
     &bench_suite_io,
-#endif
     &bench_suite_pool,
-#ifndef _WIN32
     &bench_suite_startup,
     &bench_suite_scale,
 #endif

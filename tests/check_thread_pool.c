@@ -26,6 +26,7 @@
 #include <signal.h>
 #ifdef _WIN32
 #include <tlhelp32.h>
+#include <unistd.h>     /* usleep: mingw's; qemu/osdep.h includes it on POSIX only */
 /* kernel32's, Windows 10 1607 and later; mingw-w64 10's headers lack it. */
 WINBASEAPI HRESULT WINAPI GetThreadDescription(HANDLE thread, PWSTR *description);
 #else

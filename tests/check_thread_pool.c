@@ -420,6 +420,11 @@ static void set_params(AioContext *c, int64_t min, int64_t max)
 
 static void setup(void)
 {
+#ifdef _WIN32
+    /* The Windows harness runs every test in one process (Check forks each):
+     * an earlier test's idle time would stay in the environment. */
+    _putenv_s("QAIO_THREAD_POOL_IDLE_MS", "");
+#endif
     ctx = aio_context_new(&error_abort);
     t_assert_fdmon(ctx);
     if (!qemu_get_current_aio_context()) {

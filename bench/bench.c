@@ -14,13 +14,14 @@
 #endif
 #include "bench.h"
 
-#include <glib-unix.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#ifndef _WIN32
+#include <glib-unix.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
+#endif
 #ifdef CONFIG_LINUX_IO_URING
 #include <linux/io_uring.h>
 #endif
@@ -55,7 +56,6 @@ static uint64_t bench_t0;
 /* The 1-minute load average when the run started: a busy machine blurs
  * every figure, so the report says how busy it was. */
 static double bench_load_at_start = -1;
-static double bench_loadavg(void);
 
 /* ---- watchdog ----------------------------------------------------------- */
 
@@ -79,7 +79,7 @@ void bench_alive(const char *what)
 static void *bench_watchdog(void *unused)
 {
     for (;;) {
-        sleep(1);
+        g_usleep(G_USEC_PER_SEC);
         uint64_t last = atomic_load_explicit(&bench_last_alive,
                                              memory_order_relaxed);
         if (bench_now_ns() - last > BENCH_WATCHDOG_SECONDS * 1000000000ull) {
@@ -98,7 +98,7 @@ void bench_init(void)
     pthread_t tid;
 
     bench_t0 = bench_now_ns();
-    bench_load_at_start = bench_loadavg();
+    bench_load_at_start = bench_host_load();
     bench_alive("start-up");
     if (pthread_create(&tid, NULL, bench_watchdog, NULL) == 0) {
         pthread_detach(tid);
@@ -526,43 +526,6 @@ static void bench_cell(const char *s, int width, bool right)
     }
 }
 
-static void bench_machine(char *cpu, size_t cpulen, struct utsname *u)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
-
-    g_strlcpy(cpu, "unknown CPU", cpulen);
-    if (f) {
-        while (fgets(line, sizeof(line), f)) {
-            if (g_str_has_prefix(line, "model name")) {
-                char *colon = strchr(line, ':');
-                if (colon) {
-                    g_strlcpy(cpu, g_strstrip(colon + 1), cpulen);
-                }
-                break;
-            }
-        }
-        fclose(f);
-    }
-    if (uname(u) != 0) {
-        memset(u, 0, sizeof(*u));
-    }
-}
-
-static double bench_loadavg(void)
-{
-    FILE *f = fopen("/proc/loadavg", "r");
-    double load = -1;
-
-    if (f) {
-        if (fscanf(f, "%lf", &load) != 1) {
-            load = -1;
-        }
-        fclose(f);
-    }
-    return load;
-}
-
 static char *bench_peer_versions(void)
 {
     GString *s = g_string_new(NULL);
@@ -601,7 +564,9 @@ static char *bench_command_line(int argc, char **argv)
 }
 
 /* The QAIO_* knobs set for this run, as "NAME=value" strings. */
-extern char **environ;
+#ifndef _WIN32
+extern char **environ;  /* mingw's stdlib.h has it */
+#endif
 
 static GPtrArray *bench_knobs_set(void)
 {
@@ -622,18 +587,21 @@ static void bench_report_table(int argc, char **argv)
         "suite", "case", "subject", "metric", "median", "ratio", "target"
     };
     int width[NCOL];
-    char cpu[128], cell[NCOL][160];
-    struct utsname u;
+    char cell[NCOL][160];
+    bench_host h;
     char *peers = bench_peer_versions();
     char *cmd = bench_command_line(argc, argv);
     int met, missed, na;
 
-    bench_machine(cpu, sizeof(cpu), &u);
+    bench_host_get(&h);
     printf("%s\nqaio %s; %ld CPUs (%s); %s %s; load %.2f at start; "
            "median of %d repeats of ~%.2f s\npeers: %s\n", cmd, QAIO_VERSION,
-           sysconf(_SC_NPROCESSORS_ONLN), cpu, u.sysname, u.release,
-           bench_load_at_start, bench_opt.repeats, bench_opt.repeat_seconds,
-           peers);
+           h.cpus, h.cpu, h.system, h.release, bench_load_at_start,
+           bench_opt.repeats, bench_opt.repeat_seconds, peers);
+    if (h.wine) {
+        printf("under Wine %s: these are Wine's figures (Win32 emulated on "
+               "Linux), not Windows figures\n", h.wine);
+    }
     GPtrArray *knobs = bench_knobs_set();
     for (guint k = 0; k < knobs->len; k++) {
         printf("%s\n", (char *)knobs->pdata[k]);
@@ -749,21 +717,26 @@ static void bench_json_number(double v)
 
 static void bench_report_json(int argc, char **argv)
 {
-    char cpu[128];
-    struct utsname u;
+    bench_host h;
     char *cmd = bench_command_line(argc, argv);
     int met, missed, na;
 
-    bench_machine(cpu, sizeof(cpu), &u);
+    bench_host_get(&h);
     printf("{\n  \"tool\": \"qaio-bench\",\n  \"version\": ");
     bench_json_string(QAIO_VERSION);
     printf(",\n  \"command\": ");
     bench_json_string(cmd);
-    printf(",\n  \"machine\": {\"cpus\": %ld, \"cpu_model\": ",
-           sysconf(_SC_NPROCESSORS_ONLN));
-    bench_json_string(cpu);
+    printf(",\n  \"machine\": {\"cpus\": %ld, \"cpu_model\": ", h.cpus);
+    bench_json_string(h.cpu);
     printf(", \"kernel\": ");
-    bench_json_string(u.release);
+    bench_json_string(h.release);
+    /* figures under Wine are Wine's, not Windows' */
+    printf(", \"wine\": ");
+    if (h.wine) {
+        bench_json_string(h.wine);
+    } else {
+        printf("null");
+    }
     printf(", \"load_at_start\": ");
     bench_json_number(bench_load_at_start);
     printf("},\n  \"settings\": {\"repeats\": %d, \"repeat_seconds\": %g, "
@@ -882,15 +855,15 @@ AioContext *bench_context_new(const char *fdmon, char *why, size_t whylen)
 
     /* qaio reads its knobs when a context is created. */
     if (fdmon) {
-        setenv("QAIO_FDMON", fdmon, 1);
+        g_setenv("QAIO_FDMON", fdmon, TRUE);
     } else {
-        unsetenv("QAIO_FDMON");
+        g_unsetenv("QAIO_FDMON");
     }
     ctx = aio_context_new(&err);
     if (saved) {
-        setenv("QAIO_FDMON", saved, 1);
+        g_setenv("QAIO_FDMON", saved, TRUE);
     } else {
-        unsetenv("QAIO_FDMON");
+        g_unsetenv("QAIO_FDMON");
     }
     g_free(saved);
     if (!ctx && why) {
@@ -903,6 +876,7 @@ AioContext *bench_context_new(const char *fdmon, char *why, size_t whylen)
     return ctx;
 }
 
+#ifndef _WIN32
 bool bench_io_uring_usable(char *why, size_t whylen)
 {
 #ifdef CONFIG_LINUX_IO_URING
@@ -971,6 +945,7 @@ void bench_glib_iterate(GMainContext *mc, uint64_t iters)
         g_main_context_iteration(mc, FALSE);
     }
 }
+#endif
 
 uint64_t bench_rand(uint64_t *state)
 {

@@ -195,6 +195,19 @@ void bench_alive(const char *what);
 /* Call first: notes the start time and starts the watchdog. */
 void bench_init(void);
 
+/* The machine the figures come from (bench/host.c). */
+typedef struct bench_host {
+    char cpu[128];          /* model name */
+    long cpus;              /* online */
+    char system[64];        /* Linux, Windows */
+    char release[64];       /* kernel or Windows version */
+    const char *wine;       /* Wine's version when Wine runs this, else NULL */
+} bench_host;
+
+void bench_host_get(bench_host *h);
+/* The 1-minute load average, -1 where the system has none. */
+double bench_host_load(void);
+
 /* ---- qaio helpers ------------------------------------------------------- */
 
 /*
@@ -205,6 +218,8 @@ void bench_init(void);
  */
 AioContext *bench_context_new(const char *fdmon, char *why, size_t whylen);
 
+#ifndef _WIN32
+/* POSIX only: the fd suites' helpers (Windows' build has no fd suite). */
 /*
  * Whether this kernel lets a process create an io_uring instance and qaio
  * was built with io_uring support; otherwise why not.
@@ -226,6 +241,7 @@ bool bench_eventfds_open(int n, int **fds, int *nopen, char *why, size_t whylen)
  */
 GMainContext *bench_glib_watch(const int *fds, int n, uint64_t *dispatched);
 void bench_glib_iterate(GMainContext *mc, uint64_t iters);
+#endif
 
 /* A fixed-seed pseudo-random generator, so runs are comparable. */
 uint64_t bench_rand(uint64_t *state);

@@ -13,30 +13,41 @@
 #include "bench.h"
 
 #include <getopt.h>
+#ifndef _WIN32
 #include <sys/resource.h>
+#endif
 
 extern const bench_suite bench_suite_coroutine;   /* suite_coroutine.c */
+#ifndef _WIN32
+extern const bench_suite bench_suite_pool;        /* suite_pool.c */
 extern const bench_suite bench_suite_startup;     /* suite_startup.c */
 extern const bench_suite bench_suite_mainloop;    /* suite_mainloop.c */
 extern const bench_suite bench_suite_scale;       /* suite_scale.c */
-extern const bench_suite bench_suite_pool;        /* suite_pool.c */
 extern const bench_suite bench_suite_io;          /* suite_io.c, and its options: */
 extern const char *bench_io_path;                 /* --io-path */
 extern long bench_io_size_mib;                    /* --io-size */
 extern int bench_io_direct;                       /* --io-direct */
+#endif
 
+/* Windows: the suites that need no fd, eventfd, file (pool: pread), exec,
+ * /proc or Linux engine, and no peer library (libevent and libuv are not
+ * cross-built). */
 static const bench_suite *const bench_suites[] = {
     &bench_suite_bh,
+#ifndef _WIN32
     &bench_suite_notify,
     &bench_suite_fd,
+#endif
     &bench_suite_timers,
     &bench_suite_lock,
     &bench_suite_coroutine,
+#ifndef _WIN32
     &bench_suite_mainloop,
     &bench_suite_io,
     &bench_suite_pool,
     &bench_suite_startup,
     &bench_suite_scale,
+#endif
 };
 
 /* The knob table, as libqaio reads it. */
@@ -187,6 +198,12 @@ static bool select_suites(const char *list, bool *chosen)
     return ok;
 }
 
+#ifdef _WIN32
+static void raise_fd_limit(void)
+{
+    /* no fd suite, and no such limit */
+}
+#else
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -199,6 +216,7 @@ static void raise_fd_limit(void)
         }
     }
 }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -208,9 +226,11 @@ int main(int argc, char **argv)
         { "repeat", required_argument, NULL, 'r' },
         { "quick", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
+#ifndef _WIN32
         { "io-path", required_argument, NULL, 1000 },
         { "io-size", required_argument, NULL, 1001 },
         { "io-direct", required_argument, NULL, 1002 },
+#endif
         { NULL, 0, NULL, 0 },
     };
     bool chosen[ARRAY_SIZE(bench_suites)] = { false };
@@ -247,6 +267,7 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+#ifndef _WIN32
         case 1000:
             bench_io_path = optarg;
             break;
@@ -268,6 +289,7 @@ int main(int argc, char **argv)
             }
             bench_io_direct = strcmp(optarg, "yes") == 0;
             break;
+#endif
         default:
             usage(stderr);
             return 2;

@@ -23,8 +23,12 @@
 #include "qemu/coroutine.h"
 #include "qemu/coroutine_int.h"
 
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <dlfcn.h>
 #include <sys/mman.h>
+#endif
 
 enum { CO_NEST_DEPTH = 1000, CO_MAP_SIZE = 1 << 20 };
 
@@ -51,6 +55,62 @@ typedef struct co_state {
 } co_state;
 
 static co_jump_fn *co_peer_jump;
+
+/* ---- a stack's memory: what a coroutine stack costs without a pool ------ */
+
+#ifdef _WIN32
+#define CO_MAP_LABEL "VirtualAlloc+Protect+Free 1M"
+
+static size_t co_page_size(void)
+{
+    SYSTEM_INFO si;
+
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+}
+
+static void *co_map(size_t size)
+{
+    return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+static void co_guard(void *p, size_t page)
+{
+    DWORD old;
+
+    VirtualProtect(p, page, PAGE_NOACCESS, &old);
+}
+
+static void co_unmap(void *p, size_t size)
+{
+    VirtualFree(p, 0, MEM_RELEASE);
+}
+#else
+#define CO_MAP_LABEL "mmap+mprotect+munmap 1M"
+
+static size_t co_page_size(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void *co_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void co_guard(void *p, size_t page)
+{
+    mprotect(p, page, PROT_NONE);
+}
+
+static void co_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+#endif
 
 /* ---- qaio --------------------------------------------------------------- */
 
@@ -151,17 +211,28 @@ static void co_mmap_body(void *opaque, uint64_t iters)
     size_t total = CO_MAP_SIZE + s->page;
 
     for (uint64_t i = 0; i < iters; i++) {
-        void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED) {
-            fprintf(stderr, "qaio-bench: mmap: %s\n", strerror(errno));
+        void *p = co_map(total);
+        if (!p) {
+            fprintf(stderr, "qaio-bench: cannot map a 1 MiB stack\n");
             exit(1);
         }
-        mprotect(p, s->page, PROT_NONE);
-        munmap(p, total);
+        co_guard(p, s->page);
+        co_unmap(p, total);
     }
 }
 
+#ifdef _WIN32
+/* Boost's Windows fcontext, which the static libqaio.a carries. */
+co_transfer jump_fcontext(void *to, void *vp);
+void *make_fcontext(void *sp, size_t size, void (*fn)(co_transfer));
+
+static bool co_find_boost(co_state *s, co_make_fn **make)
+{
+    s->jump = jump_fcontext;
+    *make = make_fcontext;
+    return true;
+}
+#else
 /* jump_fcontext and make_fcontext from the process (where qaio's fcontext
  * backend brought libboost_context in) or from the library itself. */
 static bool co_find_boost(co_state *s, co_make_fn **make)
@@ -184,6 +255,7 @@ static bool co_find_boost(co_state *s, co_make_fn **make)
     }
     return true;
 }
+#endif
 
 /* ---- set-up ------------------------------------------------------------- */
 
@@ -192,15 +264,14 @@ static void co_setup(void *opaque)
     co_state *s = opaque;
     co_make_fn *make;
 
-    s->page = (size_t)sysconf(_SC_PAGESIZE);
+    s->page = co_page_size();
     s->leader = qemu_coroutine_self();
     s->bouncer = qemu_coroutine_create(co_bouncer_fn, s);
     qemu_coroutine_enter(s->bouncer);       /* runs up to its first switch */
     s->yielder = qemu_coroutine_create(co_yielder_fn, s);
     qemu_coroutine_enter(s->yielder);
     if (co_find_boost(s, &make)) {
-        s->peer_stack = mmap(NULL, CO_MAP_SIZE, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        s->peer_stack = co_map(CO_MAP_SIZE);
         co_peer_jump = s->jump;
         s->peer = make((char *)s->peer_stack + CO_MAP_SIZE, CO_MAP_SIZE,
                        co_peer_main);
@@ -222,7 +293,7 @@ static void co_teardown(void *opaque)
     qemu_coroutine_enter(s->yielder);
     if (s->peer_stack) {
         /* The peer is parked in its jump; its stack simply goes. */
-        munmap(s->peer_stack, CO_MAP_SIZE);
+        co_unmap(s->peer_stack, CO_MAP_SIZE);
     }
 }
 
@@ -288,7 +359,7 @@ static void co_run(void)
     co_judge(bench_record("coroutine", "lifecycle, warm pool", "qaio",
                           &cases[ilc].stats),
              "/jump", &cases[ilc].stats, jump, 6.0, "≤6x jump_fcontext");
-    bench_record("coroutine", "mmap+mprotect+munmap 1M", "bare", &cases[immap].stats);
+    bench_record("coroutine", CO_MAP_LABEL, "bare", &cases[immap].stats);
     co_judge(bench_record("coroutine", "create, empty pool (nest 1000)", "qaio",
                           &cases[inest].stats),
              "/mmap", &cases[inest].stats, &cases[immap].stats, 0.25,

@@ -60,12 +60,20 @@ AC_DEFUN([QAIO_WINE], [
 ])
 
 # QAIO_WIN32_LAYOUT: after QAIO_AIO_CONTEXT_LAYOUT.  The Windows build has
-# one AioContext layout, QEMU 7.2's as mingw lays it out (measured:
-# docs/win32-layout.md); it replaces the row configure took from
-# include/block/aio-context-layouts.tsv, whose rows are Linux builds'.
+# one AioContext layout per QEMU API level, QEMU's as mingw lays it out
+# (measured with tests/win32/layout.sh: docs/win32-layout.md); it replaces
+# the row configure took from include/block/aio-context-layouts.tsv, whose
+# rows are Linux builds'.  10.0 adds bdrv_graph (8 bytes) before tlg and
+# drops two fields after it.
 AC_DEFUN([QAIO_WIN32_LAYOUT], [
   AS_IF([test "x$qaio_win32" = xyes], [
-    qaio_layout=win32 qaio_tlg_offset=264 qaio_context_size=368
+    AS_CASE([$qaio_qemu_api],
+      [7.2], [qaio_tlg_offset=264 qaio_context_size=368
+              QAIO_AIO_CONTEXT_ABI=win32],
+      [10.0], [qaio_tlg_offset=272 qaio_context_size=368
+               QAIO_AIO_CONTEXT_ABI=qemu-10.0:win32],
+      [AC_MSG_ERROR([no Windows AioContext layout known for QEMU $qaio_qemu_api])])
+    qaio_layout=win32
     QAIO_AIO_CONTEXT_LAYOUT_NAME=$qaio_layout
     QAIO_AIO_CONTEXT_TLG_OFFSET=$qaio_tlg_offset
     QAIO_AIO_CONTEXT_SIZE=$qaio_context_size
@@ -83,4 +91,26 @@ AC_DEFUN([QAIO_MINGW_POSIX_COMPILERS], [
     AS_IF([test -z "$CXX" && command -v "$host_alias-g++-posix" >/dev/null 2>&1],
       [CXX=$host_alias-g++-posix])
   ])
+])
+
+# QAIO_MINGW_STATIC_LIBGCC: after LT_INIT.  libtool links the DLL with
+# -nostdlib and its own list of the C++ runtime's libraries, in which
+# -lgcc_s is libgcc_s_seh-1.dll's import library (-static does not change
+# that); libgcc and its unwinder as archives instead, as g++'s
+# -static-libgcc would, so a Windows user needs only libqaio-0.dll.
+AC_DEFUN([QAIO_MINGW_STATIC_LIBGCC], [
+  AS_IF([test "x$qaio_win32" = xyes], [
+    postdeps_CXX=`echo " $postdeps_CXX " | sed 's/ -lgcc_s -lgcc / -lgcc -lgcc_eh /g'`
+    AS_CASE([" $postdeps_CXX "], [*" -lgcc_s "*],
+      [AC_MSG_ERROR([libtool's C++ link still names -lgcc_s ($postdeps_CXX): libqaio-0.dll would need libgcc_s_seh-1.dll])])
+  ])
+])
+
+# QAIO_WIN32_SYSTEM_LIBS: what libqaio needs of Windows beyond the C
+# runtime: Windows 8's WaitOnAddress (lib/support/futex.hh) and Winsock.
+# QAIO_SYSTEM_LIBS, empty elsewhere, also goes into qaio.pc and qaio-core.pc.
+AC_DEFUN([QAIO_WIN32_SYSTEM_LIBS], [
+  AS_IF([test "x$qaio_win32" = xyes], [QAIO_SYSTEM_LIBS="-lsynchronization -lws2_32"],
+    [QAIO_SYSTEM_LIBS=])
+  AC_SUBST([QAIO_SYSTEM_LIBS])
 ])

@@ -174,8 +174,9 @@ void t_iothread_pair_join(TIoThread *a, TIoThread *b);
 void t_spawn_in(AioContext *ctx, CoroutineEntry *fn, void *arg);
 
 #ifdef _WIN32
-/* POSIX's re-entrant rand(), which mingw's C library lacks. */
+/* POSIX's re-entrant rand() and setenv(), which mingw's C library lacks. */
 int rand_r(unsigned *seed);
+int setenv(const char *name, const char *value, int overwrite);
 #endif
 
 #endif

@@ -22,7 +22,10 @@ const qaio::loop::context_level_hooks qaio::loop::level_hooks = {
 
 QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch)
 {
+#ifndef _WIN32
     qaio::loop::context *c = from(ctx);
     c->set_max_batch(max_batch);
     c->notify();
+#endif
+    // Windows: nothing to tune, there is no linux-aio batch.
 }

@@ -21,7 +21,13 @@ QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier
                                         EventNotifierHandler *io_read, AioPollFn *io_poll,
                                         EventNotifierHandler *io_poll_ready)
 {
+#ifdef _WIN32
+    // Windows: the notifier's HANDLE is a wait object of the context.
+    from(ctx)->backend().set_event_notifier(notifier, false, io_read, io_poll,
+                                            io_poll_ready);
+#else
     from(ctx)->set_fd_handler(event_notifier_get_fd(notifier), false,
                               reinterpret_cast<IOHandler *>(io_read), nullptr, io_poll,
                               reinterpret_cast<IOHandler *>(io_poll_ready), notifier);
+#endif
 }

@@ -24,9 +24,18 @@ QAIO_EXPORT void aio_set_fd_poll(AioContext *ctx, int fd, IOHandler *io_poll_beg
     from(ctx)->set_fd_poll(fd, io_poll_begin, io_poll_end);
 }
 
-#ifndef _WIN32
+#ifdef _WIN32
+// Windows: the notifier's HANDLE is a wait object of the context.
+QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
+                                        bool is_external, EventNotifierHandler *io_notify,
+                                        AioPollFn *io_poll,
+                                        EventNotifierHandler *io_poll_ready)
+{
+    from(ctx)->backend().set_event_notifier(notifier, is_external, io_notify, io_poll,
+                                            io_poll_ready);
+}
+#else
 // Event-notifier handlers receive the notifier itself, as in QEMU.
-// Windows: cabi/block/aio-win32.cc.
 QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
                                         bool is_external, EventNotifierHandler *io_read,
                                         AioPollFn *io_poll,

@@ -66,10 +66,13 @@ QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
 }
 #endif
 
+#ifndef _WIN32
+// util/aio-posix's: QEMU's Windows build has none.
 QAIO_EXPORT bool aio_poll_disabled(AioContext *ctx)
 {
     return from(ctx)->poll_disabled();
 }
+#endif
 
 QAIO_EXPORT void aio_notify(AioContext *ctx)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // block/aio.h on Windows (QEMU's util/aio-win32): the functions whose
 // Windows form differs from POSIX's: event notifiers are HANDLEs, and there
-// is no busy polling.  The rest of aio-fd.cc and aio-context.cc serves both.
+// is no busy polling.  The rest of aio-fd.cc and aio-context.cc serves both;
+// the forms that differ by API level are in cabi/api-*/ (#ifdef _WIN32).
 #include "block/aio.h"
 #include "qapi/error.h"
 
@@ -10,15 +11,6 @@
 #include "lib/loop/context.hh"
 
 using qaio::cabi::from;
-
-QAIO_EXPORT void aio_set_event_notifier(AioContext *ctx, EventNotifier *notifier,
-                                        bool is_external, EventNotifierHandler *io_notify,
-                                        AioPollFn *io_poll,
-                                        EventNotifierHandler *io_poll_ready)
-{
-    from(ctx)->backend().set_event_notifier(notifier, is_external, io_notify, io_poll,
-                                            io_poll_ready);
-}
 
 QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *notifier,
                                              EventNotifierHandler *io_poll_begin,
@@ -36,8 +28,3 @@ QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
     }
 }
 
-QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch,
-                                            Error **errp)
-{
-    // Nothing to tune: Windows has no linux-aio batch.
-}

@@ -70,6 +70,7 @@
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 #include "lib/support/signals_blocked.hh"
+#include "lib/support/thread_name.hh"
 
 #include <atomic>
 #include <cerrno>
@@ -200,7 +201,7 @@ public:
     request_fifo ready_;
 
     pthread_mutex_t lock_;
-    pthread_cond_t request_cond_;  // workers wait for requests (CLOCK_MONOTONIC)
+    pthread_cond_t request_cond_;  // workers wait for requests (wait_clock)
     pthread_cond_t stopped_cond_;  // pool_free waits for workers to exit
     // Under lock_.
     request_queue queue_;
@@ -245,10 +246,19 @@ void spawn_bh_cb(void *opaque)
     }
 }
 
+// The clock of request_cond_'s deadlines.  winpthreads' condition variables
+// wait against the wall clock whatever their attribute says: a monotonic
+// deadline there lies decades in the past, and idle workers retired at once.
+#ifdef _WIN32
+constexpr clockid_t wait_clock = CLOCK_REALTIME;
+#else
+constexpr clockid_t wait_clock = CLOCK_MONOTONIC;
+#endif
+
 timespec deadline_after(int64_t ns) noexcept
 {
     timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(wait_clock, &t);
     int64_t nsec = t.tv_nsec + ns % 1000000000;
     t.tv_sec += static_cast<time_t>(ns / 1000000000 + nsec / 1000000000);
     t.tv_nsec = static_cast<long>(nsec % 1000000000);
@@ -323,7 +333,7 @@ namespace {
 void *worker_main(void *opaque) noexcept
 {
     auto *p = static_cast<thread_pool *>(opaque);
-    pthread_setname_np(pthread_self(), "worker");
+    support::name_this_thread("worker");
 
     pthread_mutex_lock(&p->lock_);
     p->pending_threads_--;
@@ -459,7 +469,7 @@ thread_pool *pool_new(loop::context *ctx) noexcept
     pthread_mutex_init(&p->lock_, nullptr);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_condattr_setclock(&attr, wait_clock);
     pthread_cond_init(&p->request_cond_, &attr);
     pthread_condattr_destroy(&attr);
     pthread_cond_init(&p->stopped_cond_, nullptr);

@@ -32,8 +32,13 @@ std::atomic<bool> mock_locked{false};
 // Only changed by the thread that "holds" the lock.
 std::atomic<unsigned> unlock_blocked{0};
 // What a condition wait releases and retakes, since the stand-in lock is
-// no mutex: it orders the wait against nothing else.
+// no mutex: it orders the wait against nothing else.  Windows' QemuCond is
+// a CONDITION_VARIABLE, which waits with an SRW lock.
+#ifdef _WIN32
+SRWLOCK cond_lock = SRWLOCK_INIT;
+#else
 pthread_mutex_t cond_mutex = PTHREAD_MUTEX_INITIALIZER;
+#endif
 
 } // namespace
 
@@ -67,6 +72,21 @@ void bql_block_unlock(bool increase)
     unlock_blocked.store(increase ? old + 1 : old - 1, std::memory_order_relaxed);
 }
 
+#ifdef _WIN32
+void qemu_cond_wait_bql(QemuCond *cond)
+{
+    AcquireSRWLockExclusive(&cond_lock);
+    SleepConditionVariableSRW(&cond->var, &cond_lock, INFINITE, 0);
+    ReleaseSRWLockExclusive(&cond_lock);
+}
+
+void qemu_cond_timedwait_bql(QemuCond *cond, int ms)
+{
+    AcquireSRWLockExclusive(&cond_lock);
+    SleepConditionVariableSRW(&cond->var, &cond_lock, ms < 0 ? 0 : DWORD(ms), 0);
+    ReleaseSRWLockExclusive(&cond_lock);
+}
+#else
 void qemu_cond_wait_bql(QemuCond *cond)
 {
     pthread_mutex_lock(&cond_mutex);
@@ -89,3 +109,4 @@ void qemu_cond_timedwait_bql(QemuCond *cond, int ms)
     pthread_cond_timedwait(&cond->cond, &cond_mutex, &deadline);
     pthread_mutex_unlock(&cond_mutex);
 }
+#endif

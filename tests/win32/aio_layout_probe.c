@@ -9,6 +9,11 @@
  *
  * Windows: x86_64-w64-mingw32-gcc-posix $(pkg-config --cflags glib-2.0)
  *          against the mingw glib, run under Wine (tests/win32/layout.sh).
+ *
+ * With -DPROBE_QEMU_10_0, QEMU 10.0's AioContext instead: bdrv_graph after
+ * the lock, no external_disable_cnt nor poll_ns after tlg; built for Linux
+ * it must give layout-10.0.tsv's offsets less the engines (tlg 248, size
+ * 344).
  */
 #include <glib.h>
 #include <stdbool.h>
@@ -54,6 +59,9 @@ typedef struct {
 typedef struct {
     GSource source;
     ProbeQemuRecMutex lock;
+#ifdef PROBE_QEMU_10_0
+    void *bdrv_graph;
+#endif
     ProbeListHead aio_handlers;
     ProbeListHead deleted_aio_handlers;
     uint32_t notify_me;
@@ -68,9 +76,13 @@ typedef struct {
     int thread_pool_max;
     void *thread_pool;
     ProbeTimerListGroup tlg;
+#ifndef PROBE_QEMU_10_0
     int external_disable_cnt;
+#endif
     int poll_disable_cnt;
+#ifndef PROBE_QEMU_10_0
     int64_t poll_ns;
+#endif
     int64_t poll_max_ns;
     int64_t poll_grow;
     int64_t poll_shrink;
@@ -87,7 +99,12 @@ typedef struct {
 
 int main(void)
 {
-    printf("# struct\tfield\toffset\tsize   (%s, glib %d.%d.%d headers)\n",
+    printf("# struct\tfield\toffset\tsize   (QEMU %s, %s, glib %d.%d.%d headers)\n",
+#ifdef PROBE_QEMU_10_0
+           "10.0",
+#else
+           "7.2",
+#endif
 #ifdef _WIN32
            "x86_64-w64-mingw32",
 #else
@@ -98,6 +115,9 @@ int main(void)
     SIZE(ProbeAioContext, "AioContext");
     FIELD(ProbeAioContext, "AioContext", source);
     FIELD(ProbeAioContext, "AioContext", lock);
+#ifdef PROBE_QEMU_10_0
+    FIELD(ProbeAioContext, "AioContext", bdrv_graph);
+#endif
     FIELD(ProbeAioContext, "AioContext", aio_handlers);
     FIELD(ProbeAioContext, "AioContext", deleted_aio_handlers);
     FIELD(ProbeAioContext, "AioContext", notify_me);
@@ -112,9 +132,13 @@ int main(void)
     FIELD(ProbeAioContext, "AioContext", thread_pool_max);
     FIELD(ProbeAioContext, "AioContext", thread_pool);
     FIELD(ProbeAioContext, "AioContext", tlg);
+#ifndef PROBE_QEMU_10_0
     FIELD(ProbeAioContext, "AioContext", external_disable_cnt);
+#endif
     FIELD(ProbeAioContext, "AioContext", poll_disable_cnt);
+#ifndef PROBE_QEMU_10_0
     FIELD(ProbeAioContext, "AioContext", poll_ns);
+#endif
     FIELD(ProbeAioContext, "AioContext", poll_max_ns);
     FIELD(ProbeAioContext, "AioContext", poll_grow);
     FIELD(ProbeAioContext, "AioContext", poll_shrink);

@@ -16,9 +16,17 @@ _Static_assert(sizeof(EventNotifier) == 8, "EventNotifier: a HANDLE on Windows")
 _Static_assert(sizeof(QemuMutex) == 16, "QemuMutex: an SRWLOCK and a flag");
 _Static_assert(sizeof(QemuLockCnt) == 24, "QemuLockCnt: a QemuMutex and the count");
 _Static_assert(offsetof(QemuLockCnt, count) == 16, "QemuLockCnt.count at 16");
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/* QEMU 10.0 (docs/win32-layout.md): bdrv_graph before tlg, no
+ * external_disable_cnt. */
+_Static_assert(offsetof(AioContext, bdrv_graph) == 144, "AioContext.bdrv_graph at 144");
+_Static_assert(offsetof(AioContext, tlg) == 272, "AioContext.tlg at 272 on Windows at 10.0");
+_Static_assert(sizeof(AioContext) == 368, "AioContext: 368 bytes on Windows at 10.0");
+#else
 _Static_assert(offsetof(AioContext, tlg) == 264, "AioContext.tlg at 264 on Windows");
 _Static_assert(offsetof(AioContext, external_disable_cnt) == 296,
                "AioContext.external_disable_cnt at 296 on Windows");
+#endif
 
 static int passed, failed;
 

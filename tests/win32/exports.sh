@@ -3,8 +3,10 @@
 # The Windows libraries export what the export table built (exports-core.list,
 # exports-runtime.list, from cabi/exports.tsv) and, beyond it, only qaio_
 # names: the DLL's export table (objdump -p) against both lists, and
-# libqaio-core.a's global definitions (nm) against the core list.  Run on the
-# build host by make check (no Wine needed); NM and OBJDUMP from configure.
+# libqaio-core.a's global C definitions (nm) against the core list.  And the
+# DLL imports only Windows' own DLLs: the C++ runtime, libgcc and winpthread
+# are inside it, glib is static, so a user needs libqaio-0.dll alone.  Run on
+# the build host by make check (no Wine needed); NM and OBJDUMP from configure.
 set -eu
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -13,10 +15,26 @@ $OBJDUMP -p "$dll" |
     awk '/\[Ordinal\/Name Pointer\] Table/ { on = 1; next } on && NF == 0 { on = 0 }
          on { print $NF }' | grep -v '^qaio_' | sort > "$dir/dll"
 cat exports-core.list exports-runtime.list | sort > "$dir/want-dll"
+# libqaio-core.a is the core's objects as they are (Makefile.am says why):
+# beyond the table it defines only qaio's C++ names (namespace qaio, also as
+# emulated-TLS variables), COMDAT (inline) copies, which the linker merges,
+# and Boost's fcontext functions.
+$OBJDUMP -h libqaio-core.a | awk '{ print $2 }' |
+    sed -n 's/^\.\(text\|rdata\|data\|bss\)\$//p' | sort -u > "$dir/comdat"
 $NM -g --defined-only libqaio-core.a | awk 'NF == 3 { print $3 }' | grep -v '^qaio_' |
+    grep -v -x -F -f "$dir/comdat" |
+    grep -v -E '^(__emutls_[vt]\.)?_Z[A-Z]*N[KVR]*4qaio|^(jump|make|ontop)_fcontext$' |
     sort -u > "$dir/core"
 sort exports-core.list > "$dir/want-core"
 status=0
+# Windows' DLLs, as the C runtime, glib, winpthread and qaio call them.
+$OBJDUMP -p "$dll" | awk '/DLL Name:/ { print $3 }' > "$dir/imports"
+if grep -v -i -E '^(kernel32|user32|advapi32|shell32|ole32|ws2_32|msvcrt|api-ms-win-[a-z0-9-]+)\.dll$' \
+        "$dir/imports" > "$dir/foreign"; then
+    echo "FAIL: $dll imports DLLs that Windows does not ship:"
+    cat "$dir/foreign"
+    status=1
+fi
 if ! diff "$dir/want-dll" "$dir/dll" > "$dir/diff"; then
     echo "FAIL: $dll exports differ from the table (< missing, > extra):"
     cat "$dir/diff"
@@ -28,5 +46,5 @@ if ! diff "$dir/want-core" "$dir/core" > "$dir/diff"; then
     status=1
 fi
 [ -s "$dir/dll" ] && [ -s "$dir/core" ] || { echo "FAIL: no export found"; status=1; }
-[ $status = 0 ] && echo "PASS: $(wc -l < "$dir/dll") table names in $dll, $(wc -l < "$dir/core") in libqaio-core.a"
+[ $status = 0 ] && echo "PASS: $(wc -l < "$dir/dll") table names in $dll, $(wc -l < "$dir/core") in libqaio-core.a; imports: $(tr '\n' ' ' < "$dir/imports")"
 exit $status

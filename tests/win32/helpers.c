@@ -85,3 +85,12 @@ int rand_r(unsigned *seed)
     *seed = *seed * 1103515245u + 12345u;
     return (int)((*seed / 65536u) % 32768u);
 }
+
+int setenv(const char *name, const char *value, int overwrite)
+{
+    /* The C runtime's own copy, which libqaio's getenv reads. */
+    if (!overwrite && getenv(name)) {
+        return 0;
+    }
+    return _putenv_s(name, value) == 0 ? 0 : -1;
+}

@@ -35,6 +35,8 @@ WINBASEAPI HRESULT WINAPI GetThreadDescription(HANDLE thread, PWSTR *description
 #endif
 
 #if QAIO_QEMU_API_AT_LEAST(10, 0)
+#include "qemu/defer-call.h"
+
 /* At 10.0 the context's pool is a ThreadPoolAio and requests go to the
  * current context's pool: every pool this suite submits to is that one. */
 typedef ThreadPoolAio TPool;
@@ -622,6 +624,51 @@ START_TEST(nested_aio_poll_in_a_callback_sees_the_other_completions)
     ck_assert_int_eq(nest_depth_max, 2);
 }
 END_TEST
+
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+/* At 10.0 a run of the completion BH is one defer_call section, as in
+ * QEMU's pool: what the callbacks defer runs once, after the last one. */
+static Job defer_jobs[2];
+static int deferred_runs, callbacks_before_deferred;
+
+static void deferred(void *opaque)
+{
+    deferred_runs++;
+    callbacks_before_deferred = defer_jobs[0].calls + defer_jobs[1].calls;
+}
+
+static void defer_done(void *opaque, int ret)
+{
+    job_done(opaque, ret);
+    defer_call(deferred, NULL);
+}
+
+START_TEST(completion_callbacks_share_one_defer_call_section)
+{
+    TPool *pool;
+    int i;
+
+    /* One worker: once it sleeps after the second job, both requests wait
+     * on the done list for one run of the BH. */
+    set_params(ctx, 1, 1);
+    pool = aio_get_thread_pool(ctx);
+    wait_workers(ctx, 1);
+    deferred_runs = 0;
+    for (i = 0; i < 2; i++) {
+        job_init(&defer_jobs[i], 0);
+        defer_jobs[i].aiocb = t_submit_aio(pool, work, &defer_jobs[i], defer_done,
+                                           &defer_jobs[i]);
+        active++;
+    }
+    wait_at_least(&defer_jobs[1].n, 1);
+    wait_sleeping_or_gone(defer_jobs[1].work_tid);
+    ck_assert_int_eq(defer_jobs[0].calls, 0);
+    run_until_done();
+    ck_assert_int_eq(deferred_runs, 1);
+    ck_assert_int_eq(callbacks_before_deferred, 2);
+}
+END_TEST
+#endif
 
 #if T_API_7_2  /* 10.0 has no context lock to hold */
 static void *acquire_and_release(void *opaque)
@@ -1523,6 +1570,9 @@ static Suite *thread_pool_suite(void)
     tcase_add_test(tc, submit_many_runs_each_once_with_serialized_callbacks);
     tcase_add_test(tc, requests_start_and_complete_in_fifo_order_with_one_worker);
     tcase_add_test(tc, nested_aio_poll_in_a_callback_sees_the_other_completions);
+#if QAIO_QEMU_API_AT_LEAST(10, 0)
+    tcase_add_test(tc, completion_callbacks_share_one_defer_call_section);
+#endif
 #if T_API_7_2
     tcase_add_test(tc, completion_callback_runs_without_the_context_lock);
     tcase_add_test(tc, request_aiocb_reports_the_pool_context);

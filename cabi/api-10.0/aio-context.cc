@@ -5,6 +5,7 @@
 // aio_context_set_aio_params has no Error **.  There is no context lock.
 #include "block/aio.h"
 #include "block/graph-lock.h"
+#include "qemu/defer-call.h"
 
 #include "cabi/export.hh"
 #include "cabi/opaque.hh"
@@ -13,11 +14,16 @@
 
 using qaio::cabi::from;
 
-// QEMU's block/graph-lock.c (or its stubs); the support runtime's stand-ins
-// in libqaio.
+// QEMU's block/graph-lock.c and util/defer-call.c (or their stubs); the
+// support runtime's stand-ins in libqaio.
+namespace {
+constexpr qaio::loop::deferral program_deferral = {defer_call_begin, defer_call_end, defer_call};
+}
+
 const qaio::loop::context_level_hooks qaio::loop::level_hooks = {
     register_aiocontext,
     unregister_aiocontext,
+    &program_deferral,
 };
 
 QAIO_EXPORT void aio_context_set_aio_params(AioContext *ctx, int64_t max_batch)

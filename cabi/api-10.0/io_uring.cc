@@ -4,8 +4,9 @@
 // program's defer_call sections; the same submission for
 // qaio/block-engine.h's table.  Built only with CONFIG_LINUX_IO_URING.
 #include "block/raw-aio.h"
+#include "qemu/defer-call.h"
 
-#include "cabi/api-10.0/deferral.hh"
+#include "cabi/api-10.0/engine-flags.hh"
 #include "cabi/export.hh"
 #include "lib/support/current_context.hh"
 
@@ -19,8 +20,7 @@ int coroutine_fn submit(LuringState *s, int fd, uint64_t offset, QEMUIOVector *q
         QAIO_FATAL("invalid AIO request type 0x%x", type);
     }
     return qaio::blockio::luring_submit_co(s, fd, offset, qiov, kind,
-                                           qaio::cabi::engine_fua(kind, flags),
-                                           &qaio::cabi::program_deferral);
+                                           qaio::cabi::engine_fua(kind, flags));
 }
 
 } // namespace

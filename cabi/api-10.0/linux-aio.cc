@@ -4,9 +4,10 @@
 // defer_call sections, and the kernel's abilities; the same submission for
 // qaio/block-engine.h's table.  Built only with CONFIG_LINUX_AIO.
 #include "block/raw-aio.h"
+#include "qemu/defer-call.h"
 #include "qemu/error-report.h"
 
-#include "cabi/api-10.0/deferral.hh"
+#include "cabi/api-10.0/engine-flags.hh"
 #include "cabi/export.hh"
 #include "lib/support/current_context.hh"
 
@@ -21,8 +22,7 @@ int coroutine_fn submit(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector 
         return -EIO;
     }
     return qaio::blockio::laio_submit_co(s, fd, offset, qiov, kind, dev_max_batch,
-                                         qaio::cabi::engine_fua(kind, flags),
-                                         &qaio::cabi::program_deferral);
+                                         qaio::cabi::engine_fua(kind, flags));
 }
 
 } // namespace

@@ -12,7 +12,7 @@
 using qaio::cabi::from;
 using qaio::loop::context;
 
-const qaio::loop::context_level_hooks qaio::loop::level_hooks = {nullptr, nullptr};
+const qaio::loop::context_level_hooks qaio::loop::level_hooks = {nullptr, nullptr, nullptr};
 
 QAIO_EXPORT void aio_context_acquire(AioContext *ctx)
 {

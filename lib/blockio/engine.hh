@@ -35,6 +35,7 @@
 #include "lib/blockio/request.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
+#include "lib/loop/level_hooks.hh"
 
 #include <cstdint>
 
@@ -66,7 +67,6 @@ struct engine_core {
     request_queue queue_;
     unsigned in_flight_ = 0;  // handed to the kernel, not completed yet
     unsigned plugged_ = 0;
-    const deferral *defer_ = nullptr;  // the 10.0 level's, from the last submission
     bool blocked_ = false;    // the kernel refused more: wait for a completion
     unsigned reaping_ = 0;    // completion passes on the stack
     uint64_t passes_ = 0;     // passes started, to notice nested ones
@@ -80,15 +80,14 @@ struct engine : engine_core {
     // at 10.0, when the caller's deferral section ends), and wait in
     // coroutine context for the result.
     template <typename SubmitNow>
-    int queue_and_wait(request *r, const deferral *defer, SubmitNow submit_now) noexcept
+    int queue_and_wait(request *r, SubmitNow submit_now) noexcept
     {
-        defer_ = defer;
         queue_.push(r);
         if (!blocked_) {
             if (submit_now()) {
                 self()->submit_and_reap();
-            } else if (defer_) {
-                defer_->call(flush_deferred, self());
+            } else if (const loop::deferral *defer = loop::level_hooks.defer) {
+                defer->call(flush_deferred, self());
             }
         }
         return r->wait();
@@ -110,7 +109,7 @@ struct engine : engine_core {
     {
         // At 10.0 a pass is a deferral section, so that what the woken
         // coroutines defer (QEMU's devices: their notifications) is batched.
-        const deferral *defer = defer_;
+        const loop::deferral *defer = loop::level_hooks.defer;
         if (defer) {
             defer->begin();
         }

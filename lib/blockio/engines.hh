@@ -30,18 +30,6 @@ struct init_failure {
 // handles the types an engine does not support, as QEMU does.
 enum class op { read, write, flush };
 
-// Batching at the 10.0 level: the program's deferred calls (qemu/defer-call.h:
-// QEMU's own in a QEMU tree, the support runtime's otherwise), which the
-// 10.0 C layer passes with each submission.  A submission that need not go
-// at once is deferred to the end of the caller's section (at once outside
-// one), and each completion pass is a section of its own.  nullptr at 7.2,
-// where plug/unplug batch instead.
-struct deferral {
-    void (*begin)();
-    void (*end)();
-    void (*call)(void (*fn)(void *), void *opaque);
-};
-
 // What tells the engines apart where they are named (messages, the
 // qaio_block_engine table).
 struct engine_kind {
@@ -69,28 +57,24 @@ Engine *context_engine_setup(loop::context *ctx, init_failure *why) noexcept;
 template <class Engine> Engine *context_engine(loop::context *ctx) noexcept;
 
 // Submissions queue, submit per the engine's batching rules, wait (in
-// coroutine context) and return 0 / -errno.  At context finalization,
-// *_context_finalize detach and free the context's engine, if any.
+// coroutine context) and return 0 / -errno.
 #ifdef CONFIG_LINUX_AIO
 extern const engine_kind linux_aio_kind;
 // A 1024-event kernel AIO context; dev_max_batch 0 means no device limit;
 // fua: a write that is on stable storage when it completes (RWF_DSYNC).
 int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
-                   op kind, uint64_t dev_max_batch, bool fua = false,
-                   const deferral *defer = nullptr) noexcept;
+                   op kind, uint64_t dev_max_batch, bool fua = false) noexcept;
 // Whether the kernel takes IO_CMD_FDSYNC for fd (a one-request probe).
 bool laio_fdsync_supported(int fd) noexcept;
 void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept;
-void linux_aio_context_finalize(loop::context *ctx) noexcept;
 #endif
 
 #ifdef CONFIG_LINUX_IO_URING
 extern const engine_kind io_uring_kind;
 // A 128-entry io_uring; short reads, -EAGAIN and -EINTR are handled inside.
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
-                     op kind, bool fua = false, const deferral *defer = nullptr) noexcept;
+                     op kind, bool fua = false) noexcept;
 void luring_unplug(LuringState *s) noexcept;
-void io_uring_context_finalize(loop::context *ctx) noexcept;
 #endif
 
 } // namespace qaio::blockio

@@ -509,7 +509,7 @@ namespace qaio::blockio {
 QAIO_BLOCKIO_ENGINE_OPERATIONS(LuringState);
 
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
-                     op kind, bool fua, const deferral *defer) noexcept
+                     op kind, bool fua) noexcept
 {
     s->check_submit();
     uring_request r(kind);
@@ -518,9 +518,9 @@ int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov
     r.fd_ = fd;
     r.fua_ = fua;
     // At 10.0 outside a pass, the caller's deferral section decides.
-    return s->queue_and_wait(&r, defer, [&] {
+    return s->queue_and_wait(&r, [&] {
         unsigned queued = s->queue_.size();
-        bool batching = defer ? true : s->plugged_ > 0;
+        bool batching = loop::level_hooks.defer || s->plugged_ > 0;
         return (!batching && !s->reaping_) || (!s->plugged_ && s->reaping_ && queued >= reap_batch) ||
                s->in_flight_ + queued >= ring_entries;
     });
@@ -534,14 +534,9 @@ void luring_unplug(LuringState *s) noexcept
     }
 }
 
-void io_uring_context_finalize(loop::context *ctx) noexcept
-{
-    context_engine_finalize<LuringState>(ctx);
-}
-
 } // namespace qaio::blockio
 
 // The context's engine is its attachment of this kind, finalized after the
 // thread pool.
 const qaio::loop::attachment_kind LuringState::attachment = {
-    2, qaio::blockio::io_uring_context_finalize};
+    2, qaio::blockio::context_engine_finalize<LuringState>};

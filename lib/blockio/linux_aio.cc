@@ -350,7 +350,7 @@ namespace qaio::blockio {
 QAIO_BLOCKIO_ENGINE_OPERATIONS(LinuxAioState);
 
 int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
-                   op kind, uint64_t dev_max_batch, bool fua, const deferral *defer) noexcept
+                   op kind, uint64_t dev_max_batch, bool fua) noexcept
 {
     s->check_submit();
     aio_request r(kind);
@@ -372,8 +372,8 @@ int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov
     r.iocb_.data = &r;
     // At 10.0, requests of coroutines a pass woke still go at once (see
     // Batching on top); others wait for the caller's section to end.
-    return s->queue_and_wait(&r, defer, [&] {
-        return (defer ? s->reaping_ > 0 : !s->plugged_) ||
+    return s->queue_and_wait(&r, [&] {
+        return (loop::level_hooks.defer ? s->reaping_ > 0 : !s->plugged_) ||
                s->queue_.size() >= s->max_batch(dev_max_batch);
     });
 }
@@ -404,14 +404,9 @@ void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept
     }
 }
 
-void linux_aio_context_finalize(loop::context *ctx) noexcept
-{
-    context_engine_finalize<LinuxAioState>(ctx);
-}
-
 } // namespace qaio::blockio
 
 // The context's engine is its attachment of this kind, finalized after the
 // thread pool.
 const qaio::loop::attachment_kind LinuxAioState::attachment = {
-    1, qaio::blockio::linux_aio_context_finalize};
+    1, qaio::blockio::context_engine_finalize<LinuxAioState>};

@@ -66,6 +66,7 @@
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
+#include "lib/loop/level_hooks.hh"
 #include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
@@ -365,7 +366,12 @@ void completion_bh_cb(void *opaque)
 {
     auto *p = static_cast<thread_pool *>(opaque);
     loop::context *ctx = p->ctx_;
-
+    // At 10.0 the pass is a deferral section: what the callbacks defer
+    // (QEMU's devices: their submissions and notifications) is batched.
+    const loop::deferral *defer = loop::level_hooks.defer;
+    if (defer) {
+        defer->begin();
+    }
     ctx->acquire();
     for (;;) {
         if (p->ready_.empty()) {
@@ -390,6 +396,9 @@ void completion_bh_cb(void *opaque)
         aiocb_unref(r);
     }
     ctx->release();
+    if (defer) {
+        defer->end();
+    }
 }
 
 void request_cancel_async(BlockAIOCB *acb)

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// The 10.0 level's engine submissions take QEMU's request flags; FUA is the
+// one the engines honour.  (Batching goes through the program's deferred
+// calls: level_hooks.defer, cabi/api-10.0/aio-context.cc.)
+#pragma once
+
+#include "cabi/block/engine-request.hh"
+
+namespace qaio::cabi {
+
+// A write asked to reach stable storage before it completes.
+inline bool engine_fua(blockio::op kind, BdrvRequestFlags flags) noexcept
+{
+    return kind == blockio::op::write && (flags & BDRV_REQ_FUA);
+}
+
+} // namespace qaio::cabi

@@ -170,9 +170,7 @@ public:
         if (pushed) {
             timeout_ns = 0;
         }
-        timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
-                    static_cast<long>(timeout_ns % 1000000000)};
-        pushed += collect(ready, timeout_ns < 0 ? nullptr : &ts);
+        pushed += collect(ready, timeout_ns);
         if (pushed == 0) {
             idle_.store(true, std::memory_order_relaxed);
         }
@@ -205,8 +203,7 @@ public:
         int pushed = push_always_ready(ready);
         if (gpfd_.revents & G_IO_IN) {
             gpfd_.revents = 0;
-            timespec zero{};
-            pushed += collect(ready, &zero);
+            pushed += collect(ready, 0);
         }
         return pushed;
     }
@@ -351,10 +348,11 @@ private:
         idle_.store(false, std::memory_order_relaxed);
     }
 
-    // Waits up to *timeout (forever when null) and pushes what is ready.
-    int collect(ready_list &ready, const timespec *timeout) noexcept
+    // Waits up to timeout_ns (forever when negative) and pushes what is
+    // ready.
+    int collect(ready_list &ready, int64_t timeout_ns) noexcept
     {
-        int n = wait_kernel(timeout);
+        int n = wait_kernel(timeout_ns);
         if (n <= 0) {
             return 0;
         }
@@ -374,22 +372,23 @@ private:
         return pushed;
     }
 
-    // epoll_wait for "forever" (null) and "now" (zero); for a positive
-    // timeout, ppoll on the epoll fd and then epoll_wait(0).  ppoll is
-    // restarted by the kernel after task work (the doorbell's io_uring
-    // completions) where epoll_wait and epoll_pwait2 return EINTR, which
-    // would end a timed wait early.  Returns the events fetched, or <= 0.
-    int wait_kernel(const timespec *timeout) noexcept
+    // A positive timeout waits in ppoll on the epoll fd, then collects with
+    // epoll_wait(0): epoll_wait's own timeout has only milliseconds, and
+    // epoll_pwait2 returns EINTR when task work (the doorbell's io_uring
+    // completions) interrupts it, where the kernel restarts ppoll, so a
+    // timed wait would end early.  Returns the events fetched, or <= 0.
+    int wait_kernel(int64_t timeout_ns) noexcept
     {
-        bool now = timeout && !timeout->tv_sec && !timeout->tv_nsec;
-        if (timeout && !now) {
+        if (timeout_ns > 0) {
             pollfd p{epfd_, POLLIN, 0};
-            if (ppoll(&p, 1, timeout, nullptr) <= 0) {
+            timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
+                        static_cast<long>(timeout_ns % 1000000000)};
+            if (ppoll(&p, 1, &ts, nullptr) <= 0) {
                 return 0;  // timeout or signal
             }
-            now = true;
+            timeout_ns = 0;
         }
-        return epoll_wait(epfd_, events_, max_events, now ? 0 : -1);
+        return epoll_wait(epfd_, events_, max_events, timeout_ns < 0 ? -1 : 0);
     }
 
     int push_always_ready(ready_list &ready) noexcept

@@ -4,7 +4,8 @@
 # with nothing but the documented flags, then runs under Wine.
 #  - libqaio.a: tests/win32/static_link.c with `-static` and
 #    `pkg-config --static --libs qaio` (README's Windows lines);
-#  - libqaio-core.a: tests/core_link.c (a stand-in for QEMU's tree) with
+#  - libqaio-core.a: tests/core_link.c with tests/qemu_stand_in.c (QEMU's
+#    side of the link) and
 #    `pkg-config --libs qaio-core`, as tests/core-link.sh does on Linux,
 #    plus --static and -static: the mingw glib is an archive, and the
 #    program should need no mingw DLL to run.
@@ -21,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 sed "s|^libdir=.*|libdir=$builddir/.libs|" "$builddir/qaio.pc" > "$work/qaio.pc"
 sed "s|^libdir=.*|libdir=$builddir|" "$builddir/qaio-core.pc" > "$work/qaio-core.pc"
 pc() { PKG_CONFIG_PATH="$work" "$PKG_CONFIG" "$@"; }
-cflags="-I$srcdir/include -I$builddir/include $(pc --cflags glib-2.0)"
+cflags="-I$srcdir -I$srcdir/include -I$builddir/include $(pc --cflags glib-2.0)"
 
 libs=$(pc --static --libs qaio)
 echo "-static \`pkg-config --static --libs qaio\`: -static $libs"
@@ -30,7 +31,8 @@ $CC $cflags -o "$work/static_link.exe" "$srcdir/tests/win32/static_link.c" -stat
 libs=$(pc --static --libs qaio-core)
 echo "-static \`pkg-config --static --libs qaio-core\`: -static $libs"
 # shellcheck disable=SC2086
-$CC $cflags -o "$work/core_link.exe" "$srcdir/tests/core_link.c" -static $libs
+$CC $cflags -o "$work/core_link.exe" "$srcdir/tests/core_link.c" \
+    "$srcdir/tests/qemu_stand_in.c" -static $libs
 
 # What each program imports: Windows' own DLLs only.
 for exe in static_link core_link; do

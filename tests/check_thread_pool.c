@@ -418,6 +418,17 @@ static void set_params(AioContext *c, int64_t min, int64_t max)
     aio_context_set_thread_pool_params(c, min, max, &error_abort);
 }
 
+/* The context's pool with exactly one worker, started and idle. */
+static TPool *one_worker_pool(AioContext *c)
+{
+    TPool *pool;
+
+    set_params(c, 1, 1);
+    pool = aio_get_thread_pool(c);
+    wait_workers(c, 1);
+    return pool;
+}
+
 /* ---- fixture -------------------------------------------------------------- */
 
 static void setup(void)
@@ -499,9 +510,7 @@ START_TEST(finished_work_completes_only_when_the_loop_runs)
     TPool *pool;
     Job j;
 
-    set_params(ctx, 1, 1);
-    pool = aio_get_thread_pool(ctx);
-    wait_workers(ctx, 1);
+    pool = one_worker_pool(ctx);
     job_init(&j, 0);
     submit_job(pool, work, &j);
     wait_at_least(&j.n, 1);
@@ -650,9 +659,7 @@ START_TEST(completion_callbacks_share_one_defer_call_section)
 
     /* One worker: once it sleeps after the second job, both requests wait
      * on the done list for one run of the BH. */
-    set_params(ctx, 1, 1);
-    pool = aio_get_thread_pool(ctx);
-    wait_workers(ctx, 1);
+    pool = one_worker_pool(ctx);
     deferred_runs = 0;
     for (i = 0; i < 2; i++) {
         job_init(&defer_jobs[i], 0);
@@ -1013,9 +1020,7 @@ START_TEST(cancelling_finished_work_before_its_callback_has_no_effect)
     TPool *pool;
     Job j;
 
-    set_params(ctx, 1, 1);
-    pool = aio_get_thread_pool(ctx);
-    wait_workers(ctx, 1);
+    pool = one_worker_pool(ctx);
     job_init(&j, 7);
     submit_job(pool, work, &j);
     wait_at_least(&j.n, 1);

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Coroutine I/O helpers: parking until an fd becomes readable, and moving a
-// byte range of an iovec over a non-blocking socket from a coroutine.  The
-// fd wait installs a one-shot read handler in the current context (it
-// replaces any handler the fd had there), whose state lives in the waiting
-// coroutine's frame; the handler removes itself and re-enters the waiter.
-// The socket loop yields on EAGAIN and leaves the re-entry to its caller,
-// as QEMU's does (typically the caller's own fd handler enters it again).
-// iov_send_recv comes from QEMU's util/iov inside a QEMU tree, and from the
-// support runtime in libqaio.
+// Coroutine I/O helpers.  The fd wait installs a one-shot read handler (it
+// replaces the fd's handler in that context) with its state in the waiter's
+// frame.  The socket loop yields on EAGAIN and, as QEMU's, leaves the
+// re-entry to its caller.
 #include "lib/colock/colock.hh"
 
 #include "block/aio.h"
@@ -28,7 +23,7 @@ void fd_readable_cb(void *opaque)
 {
     auto *w = static_cast<fd_wait *>(opaque);
 
-    // Read everything before the entry: *w dies when the waiter resumes.
+    // *w dies when the waiter resumes.
     Coroutine *co = w->co_;
     w->ctx_->set_fd_handler(w->fd_, false, nullptr, nullptr, nullptr, nullptr, nullptr);
     coroutine::enter_here(co);
@@ -60,16 +55,14 @@ ssize_t co_sendv_recvv(int sockfd, struct iovec *iov, unsigned iov_cnt, size_t o
             done += ret;
         } else if (ret < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                // Someone who knows when the socket is ready re-enters us.
-                coroutine::yield();
+                coroutine::yield();  // the caller's fd handler re-enters us
             } else if (done == 0) {
                 return -errno;
             } else {
                 break;
             }
         } else if (!do_send) {
-            // End of stream.  (A send of 0 bytes is retried, as in QEMU.)
-            break;
+            break;  // end of stream (a send of 0 bytes is retried, as in QEMU)
         }
     }
     return done;

@@ -1,47 +1,28 @@
 // SPDX-License-Identifier: MIT
-// CoMutex: a fair mutex for coroutines that may run in several threads.
-// While one thread uses it, taking and releasing it are plain loads and
-// stores (the bias, below); after that, taking a free mutex and releasing
-// one that nobody waits for cost one atomic read-modify-write each.
-// Waiting never blocks a thread: the waiter yields and is woken in its own
-// AioContext.
+// CoMutex: fair, for coroutines in several threads; waiting yields, never
+// blocks a thread.
 //
-// The protocol.  `locked` counts the coroutines that hold or want the mutex:
-// 0 free, 1 held, n > 1 held (or being passed on) with n - 1 lockers that
-// have counted themselves.  A locker first tries 0 -> 1; failing that it
-// counts itself with an increment (finding 0 there means it got the mutex
-// after all), pushes a CoWaitRecord from its own frame on `from_push`, a
-// lock-free stack, and parks.  The unlocking holder decrements `locked`; if
-// it was 1 nobody waits and the mutex is free.  Otherwise the mutex is
-// never released: it goes to the oldest waiter.  Waiters are taken from
-// `to_pop`, a FIFO private to whoever is passing the mutex on, refilled by
-// taking the whole `from_push` stack with one exchange and reversing it.
-// The chosen record is unlinked, its coroutine read, and aio_co_wake runs
-// that coroutine as the new holder; the record itself (in a frame that is
-// about to resume) is not touched again.  As `locked` stays above zero while
-// waiters exist, newcomers cannot barge in ahead of them.
+// `locked` counts holder plus lockers that counted themselves (0 free).  A
+// locker tries 0 -> 1, else increments (0 found: it got the mutex), pushes
+// a CoWaitRecord from its frame on `from_push` (lock-free stack) and parks.
+// The unlocker decrements; from 1 the mutex is free, otherwise it is never
+// released but passed to the oldest waiter, popped from `to_pop` (private
+// to the passer, refilled by exchanging out and reversing `from_push`) and
+// woken with aio_co_wake.  `locked` stays above zero while waiters exist,
+// so newcomers cannot barge in.
 //
-// The gap.  A locker counts itself before it pushes, so an unlocker may see
-// `locked` > 1 and still find no record.  It must not wait for the push (the
-// locker may be preempted on another CPU), so it hands the duty over: it
-// publishes a fresh ticket in `handoff`, then looks at `from_push` again.
-// The locker, after its push, looks at `handoff`.  Each side writes, then
-// reads what the other writes, with a full barrier in between, so at least
-// one of them sees the other.  Whoever sees the other tries to take the
-// ticket back to 0 with a compare-and-swap; exactly one succeeds and does
-// the unlocker's job: pop the oldest record and wake it, or, for a locker
-// that finds its own record, keep the mutex and return without parking.  An
-// unlocker that finds no record leaves; the locker is then sure to see the
-// ticket.  An unlocker that wins starts over at the pop.  Tickets come from
-// `sequence` (never 0), so an unlocker whose ticket was taken long ago, and
-// the mutex since passed on and a new ticket published, cannot take the new
-// one with its stale value.  At any time only one party pops: the unlocking
-// holder, or the one ticket holder while no coroutine holds the mutex.
+// The gap: a locker counts itself before it pushes, so an unlocker may find
+// no record.  It must not wait (the locker may be preempted): it publishes
+// a ticket in `handoff`, then looks at `from_push` again; the locker, after
+// its push, looks at `handoff` (Dekker, a full fence on each side).  Whoever
+// sees the other CASes the ticket to 0; the one that wins pops and wakes
+// the oldest (a locker finding its own record keeps the mutex).  Tickets
+// come from `sequence` (never 0) so that a stale ticket cannot be taken.
+// Only one party pops at a time.
 //
-// Bias.  Before any of that, a mutex used by one thread only is taken and
-// released without atomic read-modify-writes (co_mutex_bias.hh); the first
-// other thread, or a second coroutine of the owner's that finds it taken,
-// revokes that for good and the protocol above applies.
+// Bias: a mutex used by one thread only skips the atomics
+// (co_mutex_bias.hh) until another thread, or a second coroutine of the
+// owner's finding it taken, revokes that for good.
 #include "lib/colock/colock.hh"
 #include "lib/colock/co_mutex_bias.hh"
 
@@ -84,8 +65,7 @@ void push_waiter(CoMutex *m, CoWaitRecord *w) noexcept
     CoWaitRecord *old = head.load(std::memory_order_relaxed);
     do {
         w->next_ = old;
-        // Release: the popper that takes the stack (acquire in pop_waiter)
-        // sees the record's fields.
+        // Release: pairs with pop_waiter's acquire exchange.
     } while (!head.compare_exchange_weak(old, w, std::memory_order_seq_cst,
                                          std::memory_order_relaxed));
 }
@@ -98,7 +78,6 @@ CoWaitRecord *pop_waiter(CoMutex *m) noexcept
         // Acquire: pairs with push_waiter's release.
         CoWaitRecord *pushed =
             at(m->from_push.slh_first).exchange(nullptr, std::memory_order_acquire);
-        // The stack is newest first; reversed, the oldest comes out first.
         while (pushed) {
             CoWaitRecord *next = pushed->next_;
             pushed->next_ = w;
@@ -124,24 +103,20 @@ unsigned next_ticket(CoMutex *m) noexcept
     return t;
 }
 
-// The contended half of lock(): `locked` already counts us, the mutex is
-// held or being passed on.  Returns once we hold it.
+// `locked` already counts us; returns once we hold the mutex.
 [[gnu::noinline]] void lock_slow(CoMutex *m, Coroutine *self) noexcept
 {
     CoWaitRecord w{self, nullptr};
     push_waiter(m, &w);
 
-    // Barrier A: orders the push before the read of `handoff`; pairs with
-    // barrier B in unlock (Dekker: each side writes, then reads the other).
+    // Barrier A: push before reading `handoff`; pairs with barrier B in unlock.
     std::atomic_thread_fence(std::memory_order_seq_cst);
 
     auto handoff = at(m->handoff);
     unsigned ticket = handoff.load(std::memory_order_seq_cst);
-    // Acquire on success: pairs with the unlocker's release of the ticket,
-    // so its writes (and the previous holder's) are visible to us.
+    // Acquire: pairs with the unlocker's seq_cst store of the ticket.
     if (ticket && handoff.compare_exchange_strong(ticket, 0, std::memory_order_acq_rel,
                                                   std::memory_order_relaxed)) {
-        // We hold the ticket: nobody else pops until we are done.
         CoWaitRecord *oldest = pop_waiter(m);
         QAIO_CHECK(oldest, "CoMutex %p: hand-off ticket taken with no waiter queued",
                    static_cast<void *>(m));
@@ -151,8 +126,7 @@ unsigned next_ticket(CoMutex *m) noexcept
         loop::co_wake(oldest->co_);
     }
 
-    // Woken by whoever passes the mutex to us; it is ours then.
-    coroutine::yield();
+    coroutine::yield();  // woken as the holder
 }
 
 } // namespace
@@ -179,8 +153,7 @@ inline void fast_step_end(bias_slot *slot) noexcept
     slot->busy.store(nullptr, std::memory_order_release);
 }
 
-// The biased fast path of lock(); false when the mutex is not ours or is
-// taken.
+// False when the mutex is not biased to us or is taken.
 inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
 {
     auto locked = at(mutex->locked);
@@ -195,18 +168,12 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
     return ok;
 }
 
-// Everything but the biased fast path, out of line so that the fast path
-// saves no registers.
+// Out of line so that the fast path saves no registers.
 [[gnu::noinline]] void lock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
 {
-    // The context the caller was entered in (the core records it on every
-    // enter): in a coroutine that is the thread's current context, read
-    // without another thread-local lookup on this path.
-    AioContext *ctx = self->ctx;
+    AioContext *ctx = self->ctx;  // the current context, without a TLS lookup
     auto locked = at(mutex->locked);
 
-    // The caller's biased attempt failed: the mutex is in the atomic
-    // protocol, nobody's yet, another thread's, or ours and taken.
     for (;;) {
         // Acquire: pairs with the acq_rel CAS of bias_claim or bias_revoke
         // that set it.
@@ -234,10 +201,8 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
     // Acquire: pairs with the release in unlock's decrement.
     if (!locked.compare_exchange_strong(expected, 1, std::memory_order_acquire,
                                         std::memory_order_relaxed)) {
-        // A holder that runs in another context has a short critical
-        // section ahead, most likely on another CPU: waiting for it here
-        // is cheaper than parking and being woken.  A holder in our own
-        // context cannot progress while we spin, so we do not.
+        // Spin on a holder in another context (likely another CPU, short
+        // critical section); one in our context cannot progress meanwhile.
         bool got = false;
         for (int i = 0; i < spin_limit; i++) {
             unsigned now = locked.load(std::memory_order_relaxed);
@@ -260,7 +225,6 @@ inline bool lock_biased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexce
         // two sees the other (a waiter counted, or the mutex free).
         if (!got && locked.fetch_add(1, std::memory_order_seq_cst) != 0) {
             lock_slow(mutex, self);
-            // Woken by co_wake in the context we last ran in.
             ctx = self->ctx;
         }
     }
@@ -284,21 +248,17 @@ void co_mutex_lock(CoMutex *mutex) noexcept
 
 namespace {
 
-// The unlock of the atomic protocol, out of line like lock_unbiased().
 [[gnu::noinline]] void unlock_unbiased(CoMutex *mutex, Coroutine *self, bias_slot *slot) noexcept
 {
     auto locked = at(mutex->locked);
-    // Revoked already, being revoked, or held in biased mode by a coroutine
-    // that moved here from the owner's thread: the atomic protocol from now
-    // on.
+    // Also when held biased by a coroutine that moved off the owner's thread.
     bias_revoke(mutex, slot);
 
     at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
     at(mutex->holder).store(nullptr, std::memory_order_relaxed);
     self->locks_held--;
 
-    // Release: the next holder's acquire (lock's CAS or fetch_add) sees our
-    // critical section.
+    // Release: pairs with the next holder's CAS or fetch_add in lock.
     if (locked.fetch_sub(1, std::memory_order_seq_cst) == 1) {
         return;
     }
@@ -311,20 +271,17 @@ namespace {
             return;
         }
 
-        // A locker has counted itself but not pushed yet: leave it a ticket.
+        // A locker counted itself but has not pushed yet: leave a ticket.
         unsigned ticket = next_ticket(mutex);
         handoff.store(ticket, std::memory_order_seq_cst);
 
-        // Barrier B: orders the ticket before the look at `from_push`;
-        // pairs with barrier A in lock_slow.
+        // Barrier B: pairs with barrier A in lock_slow.
         std::atomic_thread_fence(std::memory_order_seq_cst);
 
         if (!at(mutex->from_push.slh_first).load(std::memory_order_seq_cst)) {
-            // The locker will see the ticket after its push.
-            return;
+            return;  // the locker will see the ticket
         }
-        // It has pushed meanwhile: take the ticket back and pop, unless
-        // the locker took it first and does the wake-up.
+        // Pushed meanwhile: take the ticket back, unless the locker did.
         if (!handoff.compare_exchange_strong(ticket, 0, std::memory_order_acq_rel,
                                              std::memory_order_relaxed)) {
             return;
@@ -347,8 +304,7 @@ void co_mutex_unlock(CoMutex *mutex) noexcept
                "qemu_co_mutex_unlock: CoMutex %p is held by coroutine %p, not by the "
                "caller %p", static_cast<void *>(mutex), static_cast<void *>(holder),
                static_cast<void *>(self));
-    // In a coroutine exactly when self has a caller (the thread's leader,
-    // which self() returns outside coroutines, has none).
+    // Outside coroutines self() is the thread's leader, which has no caller.
     QAIO_CHECK(self->caller,
                "qemu_co_mutex_unlock: CoMutex %p unlocked outside a coroutine",
                static_cast<void *>(mutex));
@@ -356,7 +312,6 @@ void co_mutex_unlock(CoMutex *mutex) noexcept
     if (__builtin_expect(slot != nullptr, 1)) {
         bool biased = fast_step_begin(mutex, slot);
         if (biased) {
-            // Nobody else has touched the mutex, nobody waits.
             at(mutex->ctx).store(nullptr, std::memory_order_relaxed);
             at(mutex->holder).store(nullptr, std::memory_order_relaxed);
             self->locks_held--;

@@ -24,8 +24,7 @@
 namespace qaio::colock {
 namespace {
 
-// Threads holding a slot at one time (a slot is reused after its thread
-// exits); a thread beyond that takes no bias.  64 KiB of slots.
+// Threads holding a slot at one time; one beyond that takes no bias.
 constexpr uint32_t max_slots = 1024;
 
 bias_slot slots[max_slots];
@@ -37,8 +36,6 @@ uint32_t n_used = 0;         // ids 1..n_used have been handed out
 pthread_key_t slot_key;
 bool enabled = false;        // the knob allows biasing; set by setup()
 
-// Registration for MEMBARRIER_CMD_PRIVATE_EXPEDITED (see "Registration" in
-// co_mutex_bias.hh).
 enum registration_state : int { reg_unknown, reg_pending, reg_done, reg_unavailable };
 std::atomic<int> registration{reg_unknown};
 
@@ -56,8 +53,6 @@ void *registrar_main(void *) noexcept
     return nullptr;
 }
 
-// Starts the registration on a thread of its own; the caller's lock goes
-// on with the atomic protocol meanwhile.
 void register_in_background() noexcept
 {
     int expected = reg_unknown;
@@ -65,23 +60,20 @@ void register_in_background() noexcept
                                               std::memory_order_relaxed)) {
         return;
     }
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t tid;
     int r;
     {
         support::signals_blocked quiet;  // no signal handler runs there
-        r = pthread_create(&tid, &attr, registrar_main, nullptr);
+        r = pthread_create(&tid, nullptr, registrar_main, nullptr);
     }
-    pthread_attr_destroy(&attr);
-    if (r != 0) {
+    if (r == 0) {
+        pthread_detach(tid);
+    } else {
         registration.store(reg_unavailable, std::memory_order_relaxed);
     }
 }
 
-// Off under TSan or with QAIO_COMUTEX_BIAS=0 (which, read at load, spares
-// the process the registration).
+// TSan does not see membarrier's ordering.
 bool bias_allowed() noexcept
 {
 #if defined(QAIO_TSAN)
@@ -110,9 +102,8 @@ void release_slot(void *p) noexcept
     free_ids[n_free++] = s->id;
 }
 
-// In a child of fork() only the forking thread is left, and it is in no
-// fast-path step: no slot may keep naming a mutex.  A registration still
-// pending was the parent's thread's, which the child does not have.
+// The child's only thread is in no fast-path step; a pending registration
+// was on a parent's thread the child does not have.
 void after_fork_in_child() noexcept
 {
     for (bias_slot &s : slots) {
@@ -128,12 +119,10 @@ void setup() noexcept
               pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0;
 }
 
-// Whether this thread got its slot, or was refused one for good (it keeps
-// one in its coroutine state once it has one; this covers the threads that
-// got none).
+// This thread got its slot (kept in its coroutine state) or was refused one.
 thread_local bool tls_slot_tried = false;
 
-// Whether slots may be handed out: registration done, or started now.
+// Whether slots may be handed out; starts the registration if need be.
 bool registered() noexcept
 {
     int state = registration.load(std::memory_order_acquire);
@@ -154,7 +143,6 @@ __attribute__((noinline)) bias_slot *bias_slot_create() noexcept
         return nullptr;
     }
     if (!registered()) {
-        // Pending: this thread asks again at its next unbiased mutex.
         if (registration.load(std::memory_order_relaxed) == reg_unavailable) {
             tls_slot_tried = true;
         }
@@ -193,14 +181,12 @@ bool bias_claim(CoMutex *m, bias_slot *me) noexcept
 void bias_revoke(CoMutex *m, bias_slot *me) noexcept
 {
     std::atomic_ref<unsigned> bias(m->bias);
-    // Acquire, and acq_rel in the CASes below: pair with bias_claim's CAS
-    // and with a concurrent revoker's.
+    // Acquire and acq_rel: pair with bias_claim's CAS and other revokers'.
     unsigned b = bias.load(std::memory_order_acquire);
     while (b != bias_revoked) {
         uint32_t owner = b & ~bias_revoking;
         if (owner == 0 || (me && owner == me->id) || owner >= max_slots) {
-            // Nobody's, ours (we are not in a fast-path step of it), or not
-            // a live id (a CoMutex left uninitialised): no step to wait for.
+            // Nobody's, ours, or garbage (uninitialised): no step to wait for.
             if (bias.compare_exchange_weak(b, bias_revoked, std::memory_order_acq_rel,
                                            std::memory_order_acquire)) {
                 return;
@@ -213,8 +199,6 @@ void bias_revoke(CoMutex *m, bias_slot *me) noexcept
             continue;
         }
         // The owner's next step sees the mark, or its slot shows the step.
-        // Registration is per address space; should it be missing anyway,
-        // register again rather than go on unordered.
         QAIO_CHECK(support::membarrier::run_on_every_thread_registered(),
                    "CoMutex %p: membarrier failed (%s) while revoking its bias",
                    static_cast<void *>(m), strerror(errno));

@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: MIT
-// CoQueue: coroutines parked until someone signals a condition, the
-// coroutine counterpart of a condition variable.  The queue threads the
-// parked coroutines through their own Coroutine::co_queue_next link, so it
-// allocates nothing; the lock the caller passes in (any QemuLockable, or
-// none) is what makes it safe across threads.  A waiter is removed by the
-// one who wakes it, before the wake-up, so the same link is free again when
-// the core uses it to queue the woken coroutine behind its waker.
+// CoQueue: the coroutine condition variable, linked through
+// Coroutine::co_queue_next, so it allocates nothing.  A waiter is unlinked
+// by its waker before the wake-up, which frees the link for the core.
 #include "lib/colock/colock.hh"
 
 #include "block/aio.h"
@@ -34,9 +30,7 @@ void co_queue_wait(CoQueue *queue, QemuLockable *lock, CoQueueWaitFlags flags) n
         qemu_lockable_unlock(lock);
     }
 
-    // Woken by co_queue_wake_next, which has already unlinked us.  The
-    // condition may have changed again before we run: callers re-check it.
-    coroutine::yield();
+    coroutine::yield();  // unlinked by the waker; callers re-check the condition
 
     if (lock) {
         qemu_lockable_lock(lock);
@@ -51,8 +45,7 @@ bool co_queue_wake_next(CoQueue *queue, QemuLockable *lock) noexcept
     }
     QSIMPLEQ_REMOVE_HEAD(&queue->entries, co_queue_next);
 
-    // Outside a coroutine the wake-up may enter the waiter right here, and
-    // the waiter's first act is to take the lock: hand it over meanwhile.
+    // Outside a coroutine the waiter may run right here and take the lock.
     if (lock) {
         qemu_lockable_unlock(lock);
     }

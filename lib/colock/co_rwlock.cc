@@ -1,23 +1,17 @@
 // SPDX-License-Identifier: MIT
-// CoRwlock: a readers-writer lock for coroutines with strict FIFO fairness.
-// The embedded CoMutex guards `owners` (the number of readers inside, or -1
-// for a writer) and `tickets`, a queue of CoRwTickets that waiting
-// coroutines keep in their own frames.  Whoever changes `owners` in a way
-// that may let the head ticket in (unlock, downgrade, upgrade giving up its
-// read lock, a reader just admitted) calls wake_head(), which admits the
-// head ticket on its behalf (counts it in `owners` before the wake-up, so
-// no newcomer sneaks in between) and wakes it.  An admitted reader repeats
-// that for the ticket behind it, so a run of queued readers all get in while
-// a queued writer stops the run.  Newcomers queue whenever anybody waits,
-// which keeps a writer from starving behind a stream of readers; an upgrade
-// does not jump the queue either: it gives up its read lock and queues as a
-// writer.  locks_held counts a CoRwlock once per holder, like a CoMutex.
+// CoRwlock: strict FIFO.  The embedded CoMutex guards `owners` (readers
+// inside, or -1 for a writer) and `tickets`, queued in waiters' frames.
+// wake_head() admits the head ticket (counts it in `owners` before the
+// wake-up, so no newcomer sneaks in); an admitted reader repeats it for the
+// next, so a run of readers gets in and a writer stops it.  Newcomers queue
+// whenever anybody waits, and an upgrade queues as a writer, so writers do
+// not starve.  locks_held counts a CoRwlock once per holder.
 #include "lib/colock/colock.hh"
 
 #include "block/aio.h"
 #include "lib/support/fatal.hh"
 
-// A waiting coroutine's place in the queue; lives in its frame.
+// Lives in the waiter's frame.
 struct CoRwTicket {
     bool read_;
     Coroutine *co_;
@@ -28,8 +22,7 @@ namespace qaio::colock {
 
 namespace {
 
-// Called with lock->mutex held; releases it.  Admits and wakes the head
-// ticket if the current owners let it in.
+// Called with lock->mutex held; releases it.
 void wake_head(CoRwlock *lock) noexcept
 {
     CoRwTicket *head = QSIMPLEQ_FIRST(&lock->tickets);
@@ -45,7 +38,6 @@ void wake_head(CoRwlock *lock) noexcept
         }
     }
     if (co) {
-        // Unlinked before the wake-up: the ticket dies with the frame.
         QSIMPLEQ_REMOVE_HEAD(&lock->tickets, next_);
     }
     co_mutex_unlock(&lock->mutex);
@@ -54,9 +46,7 @@ void wake_head(CoRwlock *lock) noexcept
     }
 }
 
-// Called with lock->mutex held; queues self, releases the mutex (waking the
-// head first when `wake` says the caller's change may admit it) and parks
-// until wake_head admits us.
+// Called with lock->mutex held; releases it (through wake_head if `wake`).
 void wait_in_line(CoRwlock *lock, bool read, bool wake) noexcept
 {
     CoRwTicket ticket{read, coroutine::self(), {nullptr}};
@@ -70,8 +60,7 @@ void wait_in_line(CoRwlock *lock, bool read, bool wake) noexcept
     coroutine::yield();
 }
 
-// Called by an admitted coroutine.  A writer reads `owners` without the
-// mutex: nobody changes -1 but the writer itself.  A reader holds the mutex.
+// A writer reads `owners` without the mutex: only it changes -1.
 void check_owners(CoRwlock *lock, bool writer, const char *what) noexcept
 {
     QAIO_CHECK(writer ? lock->owners == -1 : lock->owners > 0,
@@ -99,7 +88,6 @@ void co_rwlock_rdlock(CoRwlock *lock) noexcept
         co_mutex_unlock(&lock->mutex);
     } else {
         wait_in_line(lock, true, false);
-        // Admitted: let the next ticket in if it is a reader too.
         co_mutex_lock(&lock->mutex);
         check_owners(lock, false, "qemu_co_rwlock_rdlock");
         wake_head(lock);
@@ -150,9 +138,7 @@ void co_rwlock_upgrade(CoRwlock *lock) noexcept
         co_mutex_unlock(&lock->mutex);
         return;
     }
-    // Give up the read lock and queue as a writer; our leaving may be what
-    // the head ticket waits for.  locks_held is unchanged: we still count
-    // as a holder while we wait for the write lock.
+    // Queue as a writer; our leaving may admit the head.  locks_held stays.
     lock->owners--;
     wait_in_line(lock, false, true);
     check_owners(lock, true, "qemu_co_rwlock_upgrade");
@@ -164,7 +150,6 @@ void co_rwlock_downgrade(CoRwlock *lock) noexcept
     QAIO_CHECK(lock->owners == -1, "qemu_co_rwlock_downgrade: CoRwlock %p is not "
                "write-locked (owners %d)", static_cast<void *>(lock), lock->owners);
     lock->owners = 1;
-    // A reader at the head may join us now.
     wake_head(lock);
 }
 

@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Sleeping coroutines.  A sleeper publishes itself in the caller's
-// QemuCoSleep and parks, carrying the sleep marker in its `scheduled` field
-// so that any other attempt to enter or schedule it aborts naming the
-// sleep.  The timed form adds a timer in its own frame, on the current
-// context's timer list group, that wakes it like anybody else would; the
-// timer is deleted when the sleeper resumes, however it was woken.
-//
-// Waking is a race between the timer, the code that owns the QemuCoSleep
-// and possibly other threads.  QEMU 7.2 reads and clears `to_wake` with
-// plain accesses; here the clear is an atomic exchange, so exactly one
-// waker gets the coroutine and the others find nothing, and a wake-up
-// before the sleep started or after it ended stays the no-op it is in 7.2.
+// Sleeping coroutines.  A sleeper publishes itself in the QemuCoSleep and
+// parks with the sleep marker in `scheduled`; the timed form adds a timer
+// in its frame, deleted when it resumes.  Unlike 7.2's plain accesses, the
+// wake-up clears `to_wake` with an exchange, so of racing wakers (timer,
+// owner, other threads) exactly one gets the coroutine.
 #include "lib/colock/colock.hh"
 
 #include "block/aio.h"
@@ -41,8 +34,7 @@ void co_sleep_wake(QemuCoSleep *w) noexcept
         return;
     }
     const char *expected = sleep_marker;
-    // Release: the sleeper, and whoever schedules it next, see the marker
-    // gone; pairs with the CAS of co_schedule (lib/loop/co_schedule.cc).
+    // acq_rel: pairs with co_sleep's CAS and co_schedule's (co_schedule.cc).
     if (!std::atomic_ref(co->scheduled)
              .compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
@@ -71,7 +63,6 @@ void co_sleep(QemuCoSleep *w) noexcept
     std::atomic_ref(w->to_wake).store(self, std::memory_order_release);
     coroutine::yield();
 
-    // Only co_sleep_wake resumes us, and it clears to_wake first.
     QAIO_CHECK(std::atomic_ref(w->to_wake).load(std::memory_order_relaxed) == nullptr,
                "qemu_co_sleep: coroutine %p resumed while still published in %p",
                static_cast<void *>(self), static_cast<void *>(w));
@@ -85,8 +76,7 @@ void co_sleep_ns(QemuCoSleep *w, QEMUClockType type, int64_t ns) noexcept
     QEMUTimer timer;
 
     timer::timer_setup(&timer, ctx->tlg.tl[type], SCALE_NS, 0, sleep_timer_cb, w);
-    // The timer fires in this context's thread, hence not before we have
-    // parked below: setting it first leaves no window.
+    // The timer fires in this thread, so not before we have parked.
     int64_t now = timer::clock_now_ns(type);
     timer::timer_arm_ns(&timer, ns > INT64_MAX - now ? INT64_MAX : now + ns);
     co_sleep(w);

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
-// qemu_co_timeout: run a coroutine function with a deadline.  The function
-// runs in a coroutine of its own, queued in the caller's context, while the
-// caller sleeps on QEMU_CLOCK_REALTIME.  Whichever ends first decides: the
-// function's end wakes the caller (result 0), the timer's expiry makes the
-// caller return -ETIMEDOUT and leaves the function running, to be followed
-// by `clean` when it does end.  The two sides share a small heap state that
-// decides the race with one compare-and-swap and is freed by whichever side
-// lets go of it last: in QEMU 7.2 a plain flag decides, which is enough in
-// one thread, but the function may move to another context meanwhile.
+// qemu_co_timeout: the function runs in its own coroutine while the caller
+// sleeps on QEMU_CLOCK_REALTIME.  A heap state shared by both decides the
+// race with one CAS (the function may move to another context, so 7.2's
+// plain flag is not enough) and is freed by the last side out.
 #include "lib/colock/colock.hh"
 
 #include "block/aio.h"
@@ -32,15 +27,13 @@ struct timeout_state {
 
     void unref() noexcept
     {
-        // acq_rel: the last one out sees everything the other side did
-        // (pairs with the other side's unref).
+        // acq_rel: pairs with the other side's unref.
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             delete this;
         }
     }
 
-    // The side that moves `running` to its own outcome wins (acq_rel:
-    // pairs with the other side's decide).
+    // acq_rel: pairs with the other side's decide.
     bool decide(outcome o) noexcept
     {
         outcome expected = outcome::running;
@@ -54,8 +47,7 @@ void timeout_entry(void *opaque)
 
     s->entry_(s->opaque_);
     if (s->decide(outcome::finished)) {
-        // The caller may be sleeping still (or its timer may have just
-        // woken it, which makes this a no-op); either way it returns 0.
+        // A no-op if its timer has just woken the caller; it returns 0.
         co_sleep_wake(&s->sleep_);
     } else if (s->clean_) {
         s->clean_(s->opaque_);
@@ -77,7 +69,7 @@ int co_timeout(CoroutineEntry *entry, void *opaque, uint64_t timeout_ns,
     QAIO_CHECK(s, "qemu_co_timeout: out of memory");
     Coroutine *co = coroutine::create(timeout_entry, s);
 
-    // Queued behind us: it starts once we are asleep below.
+    // Starts once we are asleep.
     loop::co_enter(loop::current_context(), co);
     co_sleep_ns(&s->sleep_, QEMU_CLOCK_REALTIME,
                 timeout_ns > INT64_MAX ? INT64_MAX : static_cast<int64_t>(timeout_ns));

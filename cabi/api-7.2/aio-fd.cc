@@ -21,7 +21,7 @@ QAIO_EXPORT void aio_set_fd_handler(AioContext *ctx, int fd, bool is_external,
 QAIO_EXPORT void aio_set_fd_poll(AioContext *ctx, int fd, IOHandler *io_poll_begin,
                                  IOHandler *io_poll_end)
 {
-    from(ctx)->set_fd_poll(fd, io_poll_begin, io_poll_end);
+    from(ctx)->backend().set_fd_poll(fd, io_poll_begin, io_poll_end);
 }
 
 #ifdef _WIN32

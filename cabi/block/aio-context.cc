@@ -36,22 +36,22 @@ QAIO_EXPORT void aio_context_unref(AioContext *ctx)
 
 QAIO_EXPORT void aio_context_setup(AioContext *ctx)
 {
-    from(ctx)->setup_monitor();
+    from(ctx)->backend().setup();
 }
 
 QAIO_EXPORT void aio_context_destroy(AioContext *ctx)
 {
-    from(ctx)->destroy_monitor();
+    from(ctx)->backend().destroy();
 }
 
 QAIO_EXPORT void aio_context_use_g_source(AioContext *ctx)
 {
-    from(ctx)->use_g_source();
+    from(ctx)->backend().use_g_source();
 }
 
 QAIO_EXPORT GSource *aio_get_g_source(AioContext *ctx)
 {
-    from(ctx)->use_g_source();
+    from(ctx)->backend().use_g_source();
     g_source_ref(&ctx->source);
     return &ctx->source;
 }
@@ -70,7 +70,7 @@ QAIO_EXPORT void aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
 // util/aio-posix's: QEMU's Windows build has none.
 QAIO_EXPORT bool aio_poll_disabled(AioContext *ctx)
 {
-    return from(ctx)->poll_disabled();
+    return from(ctx)->backend().poll_disabled();
 }
 #endif
 

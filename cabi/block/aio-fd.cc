@@ -14,20 +14,20 @@ QAIO_EXPORT void aio_set_event_notifier_poll(AioContext *ctx, EventNotifier *not
                                              EventNotifierHandler *io_poll_begin,
                                              EventNotifierHandler *io_poll_end)
 {
-    from(ctx)->set_fd_poll(event_notifier_get_fd(notifier),
-                                    reinterpret_cast<IOHandler *>(io_poll_begin),
-                                    reinterpret_cast<IOHandler *>(io_poll_end));
+    from(ctx)->backend().set_fd_poll(event_notifier_get_fd(notifier),
+                                     reinterpret_cast<IOHandler *>(io_poll_begin),
+                                     reinterpret_cast<IOHandler *>(io_poll_end));
 }
 #endif
 
 QAIO_EXPORT bool aio_prepare(AioContext *ctx)
 {
-    return from(ctx)->aio_prepare();
+    return from(ctx)->backend().prepare();
 }
 
 QAIO_EXPORT bool aio_pending(AioContext *ctx)
 {
-    return from(ctx)->gs_pending();
+    return from(ctx)->backend().gs_pending();
 }
 
 QAIO_EXPORT void aio_dispatch(AioContext *ctx)

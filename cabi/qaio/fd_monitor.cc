@@ -10,5 +10,5 @@ using qaio::cabi::from;
 
 QAIO_EXPORT const char *qaio_aio_context_fd_monitor(AioContext *ctx)
 {
-    return from(ctx)->monitor_name();
+    return from(ctx)->backend().name();
 }

@@ -73,7 +73,7 @@ QAIO_EXPORT AioContext *iohandler_get_aio_context(void)
 QAIO_EXPORT GSource *iohandler_get_g_source(void)
 {
     AioContext *ctx = ml::iohandler_context();
-    from(ctx)->use_g_source();
+    from(ctx)->backend().use_g_source();
     g_source_ref(&ctx->source);
     return &ctx->source;
 }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Bottom halves: wait-free scheduling from any thread, slice-based dispatch
-// in the home thread (see bh.hh for the design).
+// Bottom halves (design in bh.hh).
 #include "lib/loop/bh.hh"
 
 #include "lib/loop/context.hh"
@@ -15,9 +14,8 @@ void push_pending(context *ctx, bh *b) noexcept
     bh *head = ctx->bh_pending_.load(std::memory_order_relaxed);
     do {
         b->next_ = head;
-        // seq_cst: the callback fields and flags are visible to the poller
-        // that takes the stack in bh_poll(), and the push is ordered before
-        // kick()'s read of notify_me_ (see context::kick).
+        // seq_cst: pairs with bh_poll()'s acquire exchange, and orders the
+        // push before kick()'s read of notify_me_.
     } while (!ctx->bh_pending_.compare_exchange_weak(head, b, std::memory_order_seq_cst,
                                                       std::memory_order_relaxed));
 }
@@ -26,10 +24,7 @@ namespace {
 
 constexpr int64_t idle_bh_timeout_ns = 10 * 1000 * 1000;
 
-// Sets flags (with PENDING) and links the BH unless it already is linked.
-// Scheduling only wakes a loop that may sleep (the BH itself is the work it
-// finds); deletion notifies fully, as QEMU's GSource users expect one more
-// dispatch after it.
+// Deletion notifies fully: QEMU's GSource users expect one more dispatch.
 void enqueue(bh *b, unsigned flags, bool full_notify) noexcept
 {
     context *ctx = b->ctx_;
@@ -37,8 +32,6 @@ void enqueue(bh *b, unsigned flags, bool full_notify) noexcept
     if (!(old & bh_pending)) {
         push_pending(ctx, b);
     }
-    // A BH already linked was pushed before an earlier kick; either way the
-    // loop finds it before sleeping, or is woken here.
     if (full_notify) {
         ctx->notify();
     } else {
@@ -56,17 +49,6 @@ bh *reverse(bh *b) noexcept
         b = next;
     }
     return out;
-}
-
-bh *alloc(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept
-{
-    bh *b = new (std::nothrow) bh;
-    QAIO_CHECK(b, "out of memory allocating BH '%s'", name ? name : "");
-    b->ctx_ = ctx;
-    b->cb_ = cb;
-    b->opaque_ = opaque;
-    b->name_ = name;
-    return b;
 }
 
 int64_t slice_timeout(bh *b, int64_t timeout) noexcept
@@ -93,15 +75,20 @@ const char *name_of(const bh *b) noexcept
 bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name,
            MemReentrancyGuard *guard) noexcept
 {
-    bh *b = alloc(ctx, cb, opaque, name);
+    bh *b = new (std::nothrow) bh;
+    QAIO_CHECK(b, "out of memory allocating BH '%s'", name ? name : "");
+    b->ctx_ = ctx;
+    b->cb_ = cb;
+    b->opaque_ = opaque;
+    b->name_ = name;
     b->guard_ = guard;
     return b;
 }
 
 void bh_call(bh *b) noexcept
 {
-    // Read before the call: the callback may delete its BH.  A guard that
-    // is already engaged does not stop the call; the device decides.
+    // The callback may delete its BH.  An engaged guard does not stop the
+    // call; the device decides.
     MemReentrancyGuard *guard = b->guard_;
     if (!guard) {
         b->cb_(b->opaque_);
@@ -116,8 +103,7 @@ void bh_call(bh *b) noexcept
 void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
                          const char *name) noexcept
 {
-    bh *b = alloc(ctx, cb, opaque, name);
-    enqueue(b, bh_scheduled | bh_oneshot, false);
+    enqueue(bh_new(ctx, cb, opaque, name), bh_scheduled | bh_oneshot, false);
 }
 
 void bh_schedule(bh *b, unsigned extra_flags) noexcept
@@ -143,7 +129,7 @@ void bh_delete(bh *b) noexcept
 int bh_poll(context *ctx) noexcept
 {
     if (!ctx->bh_pending_.load(std::memory_order_relaxed) && !ctx->slices_head_) {
-        return 0;  // spare the exchange (a locked instruction) when idle
+        return 0;  // spare the locked exchange when idle
     }
     bh_slice slice;
     // Acquire: pairs with the release in push_pending().
@@ -155,8 +141,7 @@ int bh_poll(context *ctx) noexcept
     while (bh_slice *s = ctx->slices_head_) {
         bh *b = s->head;
         if (!b) {
-            // Done with this slice (possibly an outer call's: a nested poll
-            // drains those too).
+            // Done with this slice (maybe an outer call's).
             ctx->slices_head_ = s->next;
             if (!ctx->slices_head_) {
                 ctx->slices_tail_ = &ctx->slices_head_;
@@ -164,9 +149,8 @@ int bh_poll(context *ctx) noexcept
             continue;
         }
         s->head = b->next_;
-        // Acquire: pairs with enqueue()'s seq_cst fetch_or, so a scheduler's
-        // writes before qemu_bh_schedule are seen by the callback; release:
-        // with the next fetch_or, which then sees PENDING clear.
+        // Acquire: pairs with enqueue()'s fetch_or; release: with the next
+        // fetch_or, which then sees PENDING clear.
         unsigned f = b->flags_.fetch_and(~(bh_pending | bh_scheduled | bh_idle),
                                          std::memory_order_acq_rel);
         if ((f & (bh_scheduled | bh_deleted)) == bh_scheduled) {
@@ -176,8 +160,6 @@ int bh_poll(context *ctx) noexcept
             if (stats_enabled()) {
                 ctx->stats_.bhs_run++;
             }
-            // The callback may delete or reschedule b; nothing below reads b
-            // except to free a oneshot, which nobody else can reference.
             bh_call(b);
         }
         if (f & (bh_deleted | bh_oneshot)) {

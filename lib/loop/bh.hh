@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Bottom halves (QEMU's QEMUBH).
-//
-// Scheduling is a fetch_or on the BH's flag word; only the caller that sets
-// PENDING pushes the BH onto the context's lock-free pending stack, so a BH
-// is linked at most once.  aio_bh_poll takes the whole stack with a single
-// exchange, reverses it (FIFO within a slice), and processes it as a "slice"
-// on the context's slice list.  BHs scheduled meanwhile go to the next
-// aio_bh_poll; a nested aio_bh_poll (from a BH that calls aio_poll) also
-// drains the outer calls' slices.  Only the home thread pops and frees BHs.
+// Bottom halves (QEMU's QEMUBH).  Only the scheduler that sets PENDING in
+// the flag word pushes the BH on the context's lock-free pending stack, so
+// it is linked at most once.  aio_bh_poll takes the stack with one
+// exchange, reverses it and runs it as a "slice" on the context's slice
+// list; a nested aio_bh_poll also drains the outer calls' slices.  Only the
+// home thread pops and frees BHs.
 #pragma once
 
 #include "block/aio.h"
@@ -36,7 +33,7 @@ struct bh {
     std::atomic<unsigned> flags_{0};
 };
 
-// One aio_bh_poll's batch of BHs, living on that call's stack.
+// On the aio_bh_poll call's stack.
 struct bh_slice {
     bh *head = nullptr;
     bh_slice *next = nullptr;
@@ -44,7 +41,7 @@ struct bh_slice {
 
 bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name,
            MemReentrancyGuard *guard = nullptr) noexcept;
-// Runs the callback, with its guard engaged during the call (aio_bh_call).
+// aio_bh_call: the guard is engaged during the call.
 void bh_call(bh *b) noexcept;
 void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
                          const char *name) noexcept;

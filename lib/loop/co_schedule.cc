@@ -1,29 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Coroutines crossing contexts and threads: aio_co_schedule's per-context
-// list and the BH that drains it, aio_co_enter, aio_co_wake and
+// Coroutines crossing contexts: aio_co_schedule, aio_co_enter, aio_co_wake,
 // aio_co_reschedule_self.
 //
-// Scheduling protocol.  aio_co_schedule first claims the coroutine by
-// setting its `scheduled` marker from null with a compare-and-swap (a second
-// claim, or an enter while it is set, aborts naming the marker), takes a
-// reference on the context for the coroutine's stay and one for its own
-// duration (as QEMU does: the coroutine may run elsewhere and its reference
-// go before this call is done with the context), pushes the coroutine on the context's lock-free
-// list (release CAS, linked through co_scheduled_next) and schedules the
-// context's coroutine BH, which wakes the loop if it may sleep (the BH's
-// own protocol, bh.hh).  The BH takes the whole list with one acquire
-// exchange, pairing with the pushes, so everything the schedulers wrote
-// before scheduling is visible; it reverses the list (scheduling order),
-// and for each coroutine reads the link first (the coroutine may be
-// scheduled again as soon as it runs), acquires the context, clears the
-// marker just before entering it, enters it, releases the context and
-// drops the reference its scheduler took.  The reference keeps the
-// context alive as long as anything is scheduled into it.
-//
-// The marker is cleared by the one who will enter, after taking the
-// coroutine off the list and before the enter checks it, so a coroutine is
-// never on two lists, and never entered while someone still believes it
-// scheduled.
+// aio_co_schedule claims the coroutine by CASing its `scheduled` marker from
+// null (a second claim, or an enter while set, aborts naming the marker),
+// pushes it on the context's lock-free list and schedules the context's
+// BH.  The BH takes the list with one exchange, reverses it, and for each
+// coroutine reads the link first (it may be scheduled again once it runs),
+// clears the marker, enters it under the context lock, and drops the
+// context reference its scheduler took.  So a coroutine is never on two
+// lists nor entered while someone believes it scheduled.
 #include "lib/loop/context.hh"
 
 #include "lib/coroutine/coroutine.hh"
@@ -64,8 +50,7 @@ struct reschedule {
     AioContext *new_ctx;
 };
 
-// Runs in the old context once the coroutine has yielded there, so the new
-// context cannot enter it before it has left.
+// Runs once the coroutine has yielded in the old context.
 void reschedule_bh_cb(void *opaque)
 {
     auto *r = static_cast<reschedule *>(opaque);
@@ -83,8 +68,7 @@ void co_schedule_finalize(context *ctx) noexcept
 {
     // Acquire: pairs with the release CAS in co_schedule().
     Coroutine *co = ctx->co_scheduled_.load(std::memory_order_acquire);
-    // Unreachable unless the context lost a reference it did not give: every
-    // scheduled coroutine holds one.
+    // Every scheduled coroutine holds a reference on the context.
     QAIO_CHECK(!co, "AioContext %p finalized with coroutine %p (entry %p) still scheduled "
                "by '%s'", static_cast<void *>(ctx->c()), static_cast<void *>(co),
                co ? reinterpret_cast<void *>(co->entry) : nullptr,
@@ -107,10 +91,8 @@ void co_schedule(AioContext *c, Coroutine *co) noexcept
                    reinterpret_cast<void *>(co->entry));
     }
     context *ctx = context::from(c);
-    // Two references: one for co's stay on the list, dropped by the BH after
-    // entering it, and one for this call, because the BH may run co, and
-    // drop the first, on another thread before bh_schedule() below is done
-    // with the context.
+    // One reference for co's stay, dropped by the BH; one for this call, as
+    // the BH may drop the first before bh_schedule() below is done.
     g_source_ref(ctx->source());
     g_source_ref(ctx->source());
 
@@ -132,14 +114,11 @@ void co_enter(AioContext *c, Coroutine *co) noexcept
     }
     Coroutine *self = coroutine::self();
     if (self->caller) {
-        // From a coroutine of this context: run co once self yields or ends.
         QAIO_CHECK(self != co, "aio_co_enter: coroutine %p (entry %p) wakes itself",
                    static_cast<void *>(co), reinterpret_cast<void *>(co->entry));
         QSIMPLEQ_INSERT_TAIL(&self->co_queue_wakeup, co, co_queue_next);
         return;
     }
-    // A thread without a context (a tool without a main loop) enters
-    // directly, with no lock to take.
     if (c) {
         context::from(c)->acquire();
     }
@@ -170,7 +149,6 @@ void co_reschedule_self(AioContext *new_ctx) noexcept
                "aio_co_reschedule_self(%p): coroutine %p runs in a thread without a "
                "current AioContext to leave from",
                static_cast<void *>(new_ctx), static_cast<void *>(self));
-    // Lives on this coroutine's stack, which stays put while it is suspended.
     reschedule r = {self, new_ctx};
     bh_schedule_oneshot(context::from(old_ctx), reschedule_bh_cb, &r,
                         "aio_co_reschedule_self_bh");

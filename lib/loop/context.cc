@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// AioContext creation, finalization, the context lock, the notify protocol
-// (see context.hh for the protocol) and the thread's current context.
+// AioContext creation, finalization, notify and the home thread.
 #include "lib/loop/context.hh"
 
 #include "lib/loop/level_hooks.hh"
@@ -9,8 +8,6 @@
 #include "lib/timer/timer_list.hh"
 
 #include <new>
-
-// The big QEMU lock's "held by this thread?" (see current_context.cc).
 #include "qemu/main-loop.h"
 
 namespace qaio::loop {
@@ -32,8 +29,8 @@ void timer_list_notify(void *opaque, QEMUClockType)
 
 context *context::create() noexcept
 {
-    // The only step that can fail (the backend's notifier) comes first, so
-    // a half-built context never reaches glib's finalize callback.
+    // The only step that can fail comes first: glib never finalizes a
+    // half-built context.
     std::unique_ptr<wait_backend> backend = make_wait_backend();
     if (!backend) {
         return nullptr;
@@ -85,10 +82,8 @@ void context::finalize() noexcept
 
 void context::notify() noexcept
 {
-    // The exchange is a full barrier: the work published before it (BH
-    // flags, timer heads) is visible to whoever clears notified_, and the
-    // read of notify_me_ below cannot move above it.  Pairs with the
-    // announcement in poll() / gs_prepare().
+    // Full barrier: pairs with notify_accept() for the published work, and
+    // with announce_sleep() / gs_prepare() for the read of notify_me_.
     notified_.exchange(true, std::memory_order_seq_cst);
     if (notify_me_.load(std::memory_order_relaxed)) {
         backend_->wake();
@@ -114,12 +109,9 @@ void context::set_home_thread() noexcept
     home_thread_.store(pthread_self(), std::memory_order_relaxed);
 }
 
-// The home thread is QEMU's "this thread's current context" extended to
-// contexts that no thread has bound: QEMU 7.2 gives those no home (every
-// aio_poll on one asserts), while programs (and QEMU's own tests before
-// they bind a context) poll them from the thread that created them.  A
-// thread that binds the context later takes it over, as an IOThread takes
-// over the context its creator made for it.
+// The home thread extends QEMU's current context to unbound contexts, which
+// 7.2 gives no home (aio_poll asserts) while programs poll them from their
+// creator; a thread that binds one later (an IOThread) takes it over.
 bool may_poll(AioContext *ctx) noexcept
 {
     context *c = context::from(ctx);
@@ -127,8 +119,6 @@ bool may_poll(AioContext *ctx) noexcept
         own_context() == ctx) {
         return true;
     }
-    // QEMU's main context: any thread that holds the big lock (a vCPU
-    // thread; never in the tools, whose lock is a stub).
     return ctx == main_context() && qaio_big_lock_held();
 }
 

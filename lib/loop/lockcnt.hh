@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// QemuLockCnt operations: a visitor counter fused with a lock in one futex
-// word (Linux) so that walkers of a list run concurrently while a writer that
-// must free nodes waits for the count to drop to zero.  The context uses it to
-// defer freeing fd handlers removed during a walk.
+// QemuLockCnt: walkers of a list run concurrently while a writer that must
+// free nodes waits for the count to drop to zero (lockcnt.cc).
 #pragma once
 
 #include "qemu/lockcnt.h"

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// QAIO_STATS=1: per-context counters printed to stderr when a context is
-// finalized, and at exit for contexts still alive then.
+// QAIO_STATS=1: counters printed when a context is finalized, or at exit.
 #include "lib/loop/stats.hh"
 
 #include "lib/loop/context.hh"
@@ -24,16 +23,14 @@ bool atexit_installed;
 void stats_print(context *ctx) noexcept
 {
     const stats &s = ctx->stats_;
-    // A forced QAIO_FDMON that could not be honoured ends the line, so that
-    // a measurement forced to one monitor shows that it did not get it.
-    const char *unhonoured = ctx->monitor_unhonoured();
+    const char *unhonoured = ctx->backend().unhonoured();
     std::fprintf(stderr,
                  "qaio-stats: ctx=%p fdmon=%s aio_poll=%" PRIu64 " blocking_waits=%" PRIu64
                  " notify_writes=%" PRIu64 " notify_writes_avoided=%" PRIu64
                  " bhs_run=%" PRIu64 " fd_events=%" PRIu64 " poll_hits=%" PRIu64
                  " gsource_dispatches=%" PRIu64 " fdmon_fallbacks=%" PRIu64
                  " fdmon_upgrades=%" PRIu64 "%s%s\n",
-                 static_cast<void *>(ctx->c()), ctx->monitor_name(), s.aio_poll_calls,
+                 static_cast<void *>(ctx->c()), ctx->backend().name(), s.aio_poll_calls,
                  s.blocking_waits, s.notify_writes.load(), s.notify_writes_avoided.load(),
                  s.bhs_run, s.fd_events, s.poll_hits, s.gsource_dispatches,
                  s.fdmon_fallbacks, s.fdmon_upgrades,

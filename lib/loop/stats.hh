@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Per-context counters for QAIO_STATS=1.  Only the home thread increments
-// them, except eventfd writes avoided by aio_notify, which any thread counts
-// (relaxed atomics: statistics, not synchronization).
+// Per-context counters for QAIO_STATS=1; only the home thread increments
+// them, except the notify counts (relaxed atomics).
 #pragma once
 
 #include <atomic>
@@ -24,14 +23,12 @@ struct stats {
 
 class context;
 
-// Set once a context is created with QAIO_STATS=1; hot paths test it before
-// touching shared counters.
+// Hot paths test this before touching counters.
 inline std::atomic<bool> stats_on{false};
 inline bool stats_enabled() noexcept { return stats_on.load(std::memory_order_relaxed); }
 
-// Registers a context for the exit report when QAIO_STATS is set.
 void stats_register(context *ctx) noexcept;
-// Prints the context's counters (if QAIO_STATS is set) and forgets it.
+// Prints the context's counters (if registered) and forgets it.
 void stats_unregister(context *ctx) noexcept;
 
 } // namespace qaio::loop

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The wait backend: the one platform-specific part of a context, owning what
-// the context waits for (fd handlers, the context's own notifier) and how it
-// waits (aio_poll's wait and dispatch, busy polling, what glib polls).  The
-// loop knows only this interface; lib/posix implements it with fd monitors
-// and an eventfd, lib/win32 with wait objects.  The build links one backend,
-// which defines make_wait_backend().  Calls come from the context's home
-// thread, except set_fd_handler, set_fd_poll and wake (any thread).
+// The wait backend: the one platform-specific part of a context, owning
+// what it waits for (fd handlers, its notifier) and how (aio_poll, busy
+// polling, glib).  lib/posix implements it with fd monitors, lib/win32 with
+// wait objects; the build links one.  Calls come from the home thread,
+// except set_fd_handler, set_fd_poll and wake.
 #pragma once
 
 #include "block/aio.h"
@@ -20,23 +18,20 @@ class context;
 class wait_backend {
 public:
     virtual ~wait_backend() = default;
-    // Binds the backend to its context: registers the context's notifier
-    // and picks what to wait with.  Once, before any other call.
+    // Once, before any other call.
     virtual void attach(context *ctx) noexcept = 0;
     virtual void setup() noexcept = 0;    // aio_context_setup
     virtual void destroy() noexcept = 0;  // aio_context_destroy
-    // aio_poll after the poller check: follows the notify protocol
-    // (context::announce_sleep) and runs BHs, handlers and timers.
+    // Follows the notify protocol (context::announce_sleep).
     virtual bool poll(bool blocking) noexcept = 0;
-    // aio_notify's last step: wakes a loop sleeping in poll() or in glib.
+    // Wakes a loop sleeping in poll() or in glib.
     virtual void wake() noexcept = 0;
     virtual void set_fd_handler(int fd, bool is_external, IOHandler *io_read,
                                 IOHandler *io_write, AioPollFn *io_poll,
                                 IOHandler *io_poll_ready, void *opaque) noexcept = 0;
     virtual void set_fd_poll(int fd, IOHandler *begin, IOHandler *end) noexcept = 0;
 #ifdef _WIN32
-    // Windows waits on an EventNotifier's HANDLE (POSIX: on its fd, through
-    // set_fd_handler).
+    // Windows waits on the HANDLE (POSIX: the fd, through set_fd_handler).
     virtual void set_event_notifier(EventNotifier *e, bool is_external,
                                     EventNotifierHandler *io_notify, AioPollFn *io_poll,
                                     EventNotifierHandler *io_poll_ready) noexcept = 0;
@@ -49,26 +44,21 @@ public:
 
     // GSource mode: glib drives the context from use_g_source() on.
     virtual void use_g_source() noexcept = 0;
-    // prepare, after the context announced that glib may sleep.
     virtual void gs_prepare() noexcept = 0;
     // aio_prepare: leaves busy polling; true when something is ready
     // already (Windows: a socket), so that glib must not sleep.
     virtual bool prepare() noexcept = 0;
-    // check: collects what glib's poll found ready, without blocking.
     virtual void gs_check() noexcept = 0;
     virtual bool gs_pending() noexcept = 0;       // aio_pending
-    // dispatch: collects first if check() did not run, then runs BHs and
-    // ready handlers (timers are the context's).
+    // Collects first if check() did not run; timers are the context's.
     virtual void gs_dispatch(bool collect) noexcept = 0;
 
-    // What the context waits with (statistics, qaio_fd_monitor), and what
-    // QAIO_FDMON forced and could not be had (nullptr if nothing).
+    // What the context waits with, and what QAIO_FDMON forced in vain.
     virtual const char *name() const noexcept = 0;
     virtual const char *unhonoured() const noexcept { return nullptr; }
 };
 
-// A new context's backend, or nullptr with errno set when its notifier
-// cannot be made.
+// nullptr with errno set when the notifier cannot be made.
 std::unique_ptr<wait_backend> make_wait_backend() noexcept;
 
 } // namespace qaio::loop

@@ -1,29 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The coroutine core behind qemu/coroutine.h and coroutine_int.h: a
-// coroutine object, the thread's view of which one is running, the pools
-// that recycle them, and the enter/yield protocol.
+// The coroutine core behind qemu/coroutine.h and coroutine_int.h.
 //
-// A coroutine is one stack slot (stack_slab.hh): a guard page, then the
-// stack, with this object at the very top of the stack (so a new coroutine
-// costs no allocation besides its slot, and a pooled one keeps both in one
-// place).  The C
-// struct Coroutine is the first member, so the pointer callers hold is the
-// object itself.  Each thread has a "leader", a coroutine without a stack of
-// its own that stands for the thread's original stack: it is what
-// qemu_coroutine_self() returns outside coroutines, and the caller of the
-// coroutines that thread enters.
+// A coroutine is one stack slot (stack_slab.hh): guard page, stack, and
+// this object at the top of the stack, so a coroutine costs no other
+// allocation.  Each thread has a "leader" standing for its original stack:
+// qemu_coroutine_self() outside coroutines, the caller of what it enters.
+// Ended coroutines go to QEMU's pools (per-thread and global release pool,
+// 7.2's bounds), then to the dormant cache of mapped stacks
+// (stack_pool.hh), then are unmapped.
 //
-// Lifetimes, from the outside in: the QEMU pools (a capped free list per
-// thread and a global release pool, with QEMU 7.2's bounds) recycle ended
-// coroutines with their stacks; what they refuse goes to the dormant cache
-// (stack_pool.hh), which keeps a bounded number of stacks, still mapped and
-// with their guard page, for qemu_coroutine_new(); only what the cache
-// refuses is unmapped.
-//
-// Thread-local state is reached through out-of-line accessors only, and never
-// reused after a switch: a coroutine may be resumed by another thread, and a
-// compiler that kept a thread-local address across the switch would read the
-// old thread's values (a coroutine moved between threads sees stale TLS).
+// TLS is reached through out-of-line accessors only and never reused after
+// a switch: a coroutine may resume on another thread.
 #pragma once
 
 #include "qemu/osdep.h"
@@ -35,12 +22,12 @@
 #include <cstddef>
 #include <type_traits>
 
-// Hidden, as everything in lib/ is; said here too so that the compiler knows
-// these functions bind locally (the backend's assembly calls them directly).
+// Hidden, as all of lib/; said here so that the compiler binds these
+// locally (the assembly calls them directly).
 #pragma GCC visibility push(hidden)
 
-// The names switch_x86_64.S knows these symbols by.  Windows builds no
-// assembly, and its emulated thread-locals cannot take an assembler name.
+// Names for switch_x86_64.S; Windows builds no assembly, and its emulated
+// thread-locals take no assembler name.
 #ifdef _WIN32
 #define QAIO_ASM_NAME(name)
 #else
@@ -69,25 +56,20 @@ inline coroutine *of(Coroutine *c) noexcept
 
 // ---- qemu/coroutine.h ------------------------------------------------------
 
-// A coroutine that will run entry(opaque) when first entered, from this
-// thread's pool, the release pool, or qemu_coroutine_new().
 Coroutine *create(CoroutineEntry *entry, void *opaque) noexcept;
 
-// qemu_aio_coroutine_enter: runs `co` (recording `ctx` as its context) until
-// it yields or ends, then the coroutines it woke, depth-first.  Aborts if
-// `co` is scheduled or already entered.
+// Runs `co` until it yields or ends, then the coroutines it woke,
+// depth-first.  Aborts if `co` is scheduled or already entered.
 void enter(AioContext *ctx, Coroutine *co) noexcept QAIO_ASM_NAME("qaio.coroutine.enter");
-// qemu_coroutine_enter: enter() in this thread's current context.
+// enter() in this thread's current context.
 void enter_here(Coroutine *co) noexcept QAIO_ASM_NAME("qaio.coroutine.enter_here");
 
-// Back to whoever entered the running coroutine; aborts outside coroutines.
 void yield() noexcept QAIO_ASM_NAME("qaio.coroutine.yield");
 
 // The running coroutine, or the thread's leader (never null).
 Coroutine *self() noexcept;
 
-// self() and the CoMutex fast-path slot of the thread (null until
-// set_lock_slot), read together: the lock's fast path needs both.
+// The CoMutex fast path needs self() and the thread's slot together.
 struct self_and_lock_slot {
     Coroutine *self;
     void *lock_slot;
@@ -95,7 +77,6 @@ struct self_and_lock_slot {
 self_and_lock_slot self_with_lock_slot() noexcept;
 void set_lock_slot(void *slot) noexcept;
 
-// True inside a coroutine (one that has a caller).
 bool in_coroutine() noexcept;
 
 // `co` has a caller: it runs, or waits for a coroutine it entered.
@@ -104,7 +85,7 @@ inline bool entered(const Coroutine *co) noexcept
     return co->caller != nullptr;
 }
 
-// The context `co` last ran in; other threads may be recording a new one.
+// Other threads may be recording a new one.
 inline AioContext *context_of(Coroutine *co) noexcept
 {
     return __atomic_load_n(&co->ctx, __ATOMIC_RELAXED);
@@ -115,12 +96,10 @@ void dec_pool_size(unsigned n) noexcept;
 
 // ---- coroutine_int.h: the lower layer ----------------------------------------
 
-// A fresh coroutine (zeroed Coroutine fields) with its stack.
 Coroutine *make() noexcept;
-// Gives a coroutine back for good: to the dormant cache, or unmapped.
+// To the dormant cache, or unmapped.
 void destroy(Coroutine *co) noexcept;
-// Makes `to` current and switches to it; returns the action `from` is
-// resumed with.
+// Returns the action `from` is resumed with.
 int switch_to(Coroutine *from, Coroutine *to, int action) noexcept
     QAIO_ASM_NAME("qaio.coroutine.switch_to");
 
@@ -136,24 +115,18 @@ struct thread_state {
 };
 
 // Null until the thread first touches coroutines.  Initial-exec: one
-// %fs-relative access instead of a __tls_get_addr call, 8 bytes of static
-// TLS.  Read only as coroutine.cc's accessors and the fcontext backend's
-// assembly do: never across a switch.
+// %fs-relative access, not a __tls_get_addr call.  Never read across a switch.
 extern thread_local thread_state *tls_thread QAIO_ASM_NAME("qaio.coroutine.tls_thread")
     __attribute__((tls_model("initial-exec")));
 
 } // namespace detail
 
 // ---- the steps the backends compose -------------------------------------------
-// enter(), yield() and switch_to() are the steps below around one switch
-// per coroutine entered.  coroutine.cc composes them with backend_switch();
-// the fcontext backend on x86-64 composes them in assembly instead
-// (switch_x86_64.S), so that the resumed side reaches its caller by a jump
-// rather than by a return the CPU's return-stack predictor gets wrong (it
-// holds the other stack's return addresses after a switch).  The asm labels
-// give the assembly plain names to define and call.
+// coroutine.cc composes these around backend_switch(); switch_x86_64.S in
+// assembly, so that the resumed side reaches its caller by a jump, not by a
+// return the return-stack predictor gets wrong after a switch.
 
-// The state of one enter() across its switches (32 bytes, on its stack).
+// The state of one enter() across its switches, on its stack.
 struct enter_frame {
     coroutine *self_;      // the enterer: a coroutine or the thread's leader
     AioContext *ctx_;      // recorded in every coroutine entered
@@ -161,32 +134,26 @@ struct enter_frame {
     Coroutine *pending_;   // to run next, linked through co_queue_next
 };
 
-// Checks `co` (not scheduled, not entered), records the enterer and `ctx` in
-// it and makes it current: the caller then switches f->self_ -> result with
-// COROUTINE_ENTER.
+// Checks and prepares `co`, makes it current; the caller then switches
+// f->self_ -> result with COROUTINE_ENTER.
 coroutine *enter_start(AioContext *ctx, Coroutine *co, enter_frame *f) noexcept
     QAIO_ASM_NAME("qaio.coroutine.enter_start");
-// The same in this thread's current context.
 coroutine *enter_start_here(Coroutine *co, enter_frame *f) noexcept
     QAIO_ASM_NAME("qaio.coroutine.enter_start_here");
-// After f->to_ came back with `action`: recycles it if it ended, queues what
-// it woke, and returns the next coroutine to switch to (prepared as by
-// enter_start), or nullptr when enter() is done.
+// After f->to_ came back: recycles it if it ended, queues what it woke;
+// returns the next coroutine to switch to, or nullptr when done.
 coroutine *enter_resumed(enter_frame *f, int action) noexcept
     QAIO_ASM_NAME("qaio.coroutine.enter_resumed");
 
-// yield()'s first half: leaves the running coroutine for its caller, which
-// is made current; aborts outside coroutines.
+// Makes the caller current; aborts outside coroutines.
 struct switch_pair {
     coroutine *from_;
     coroutine *to_;
 };
 switch_pair yield_start() noexcept QAIO_ASM_NAME("qaio.coroutine.yield_start");
 
-// switch_to()'s first half: makes `to` current.
 void switch_start(coroutine *to) noexcept QAIO_ASM_NAME("qaio.coroutine.switch_start");
 
-// The coroutine running on this thread, or its leader.
 coroutine *running() noexcept;
 
 } // namespace qaio::coroutine

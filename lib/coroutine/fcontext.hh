@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The three fcontext primitives of Boost.Context's assembly, as
-// switch_fcontext.cc calls them.  On Linux they come with Boost's header and
-// library; the Windows build links Boost's x86-64 Windows assembly alone
-// (tests/win32/build-boost-fcontext.sh), without Boost's headers, so the
-// declarations of that assembly's C interface are written out here.
+// Boost.Context's fcontext primitives.  The Windows build links Boost's
+// assembly alone (tests/win32/build-boost-fcontext.sh), without headers, so
+// the declarations are written out here.
 #pragma once
 
 #ifdef _WIN32
@@ -13,8 +11,6 @@ namespace boost::context::detail {
 
 using fcontext_t = void *;
 
-// What a jump hands to the resumed side: the context that jumped (now
-// suspended) and the pointer it passed.
 struct transfer_t {
     fcontext_t fctx;
     void *data;
@@ -25,8 +21,6 @@ extern "C" fcontext_t make_fcontext(void *sp, std::size_t size, void (*fn)(trans
 
 } // namespace boost::context::detail
 #else
-// Boost.Context's only header declaring the fcontext primitives; its
-// public fiber and continuation classes are built on them and add a
-// record and a call per switch.
+// The public fiber classes add a record and a call per switch.
 #include <boost/context/detail/fcontext.hpp>
 #endif

@@ -1,33 +1,22 @@
 // SPDX-License-Identifier: MIT
-// The context-switch backend interface and the sanitizer/valgrind fiber
-// annotations that must sit right next to every switch.
+// The context-switch backend (switch_fcontext.cc, on Boost.Context's
+// jump_fcontext) and the sanitizer/valgrind annotations next to every
+// switch.  On x86-64 without sanitizers enter(), yield() and switch_to()
+// are switch_x86_64.S's, elsewhere coroutine.cc's.
 //
-// The backend is switch_fcontext.cc, on Boost.Context's jump_fcontext (a few
-// register moves, no system call; Boost ships it for every architecture
-// Debian builds and for Windows).  The entry points enter(), yield() and
-// switch_to() of coroutine.hh are coroutine.cc's, around backend_switch(),
-// except on x86-64 without a sanitizer (switch_x86_64.S).
+// A switch: `from` runs on this thread, the caller has already made `to`
+// current; it returns when some thread switches back.  Nothing is read from
+// TLS after the jump: another thread may have resumed us.
 //
-// What a switch promises: `from` is the coroutine running on this thread; the
-// caller has already made `to` the thread's current coroutine; the call
-// returns when some thread switches back to `from`, with the action that
-// thread passed.  Nothing is read from thread-local storage after the jump:
-// the coroutine may have been resumed by another thread.
-//
-// Annotations (without them the sanitizers report false stack errors, and
-// ASan corrupts a pooled coroutine's fake stack): ASan must hear of a switch
-// before the jump (__sanitizer_start_switch_fiber, with the bounds of the
-// stack being entered and a slot for the fake stack being left) and after
-// it, on the resumed side (__sanitizer_finish_switch_fiber, which also tells
-// us the bounds of the stack just left: that is how a thread's own stack, the
-// leader's, gets known).  A coroutine that is suspended and will be resumed
-// keeps its fake stack in its slot, including a pooled one that "ended" but
-// whose stack frames stay alive in the entry loop; only a coroutine that is
-// retired for good passes no slot, which frees its fake stack.  TSan needs
-// __tsan_switch_to_fiber immediately before the jump, from code inlined into
-// the switching function, so its shadow call stack stays balanced.  Valgrind
-// needs each stack registered once, or it takes every switch for a stack
-// overflow.
+// Without annotations the sanitizers report false stack errors and ASan
+// corrupts a pooled coroutine's fake stack.  ASan hears of a switch before
+// the jump (start_switch_fiber: bounds of the stack entered, a slot for the
+// fake stack left) and after it (finish_switch_fiber, which also gives the
+// bounds of the stack left: how a leader's become known).  Only a coroutine
+// retired for good passes no slot, freeing its fake stack; a pooled "ended"
+// one keeps it (its frames live on in the entry loop).  TSan needs
+// __tsan_switch_to_fiber right before the jump, inlined.  Valgrind needs
+// each stack registered once, or takes every switch for an overflow.
 #pragma once
 
 #include "qemu/osdep.h"
@@ -56,33 +45,28 @@ namespace qaio::coroutine {
 
 struct coroutine;
 
-// Beyond QEMU's three actions: the last switch into a coroutine whose stack
-// is about to be unmapped, so that it can leave its fiber for good (only
-// sanitizer builds need it; see retire()).
+// Beyond QEMU's actions: the last switch into a coroutine whose stack is
+// about to go, so that it leaves its fiber (sanitizer builds; see retire()).
 constexpr int action_retire = 0;
 
-// Where a suspended coroutine (or a thread's own stack) resumes.
 struct switch_state {
     void *fctx_;       // the suspended fcontext
 };
 
-// What the sanitizers and valgrind know about one stack.
 struct fiber_state {
     void *asan_fake_stack_;    // ASan: fake frames saved while suspended
-    const void *bottom_;       // the stack's lowest address and size (for a
-    size_t size_;              // leader: learnt from ASan, else unknown)
+    const void *bottom_;       // a leader's: learnt from ASan, else unknown
+    size_t size_;
     void *tsan_fiber_;         // TSan: the fiber handle
     unsigned valgrind_id_;     // valgrind: the registered stack's id
 };
 
 // ---- the backend (switch_fcontext.cc) ---------------------------------------
 
-// Makes `co`, whose stack is set, ready: the first switch to it will run
-// run_coroutine(co) on that stack.  Called once per stack.
+// The first switch to `co` will run run_coroutine(co); once per stack.
 void backend_prepare(coroutine *co) noexcept;
 
-// Switches from `from` to `to`, handing over `action`; returns the action
-// `from` is resumed with.  `final` means `from` will never be resumed.
+// Returns the action `from` is resumed with; `final`: never resumed.
 int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexcept;
 
 // The loop every coroutine stack runs (coroutine.cc); never returns.
@@ -95,8 +79,6 @@ struct fiber_bounds {
     size_t size;
 };
 
-// Before leaving `from` for `to` (whose bounds are given; for a thread's own
-// stack, learnt at its first switch).
 __attribute__((always_inline)) inline void
 fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
 {
@@ -112,8 +94,7 @@ fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
     (void)final;
 }
 
-// On the resumed side: `self` runs again, `origin` is the one that switched
-// to it (its stack bounds are recorded, which teaches us the leader's).
+// On the resumed side; records `origin`'s bounds (how a leader's are learnt).
 __attribute__((always_inline)) inline void
 fiber_finish_switch(fiber_state *self, fiber_state *origin) noexcept
 {
@@ -125,12 +106,10 @@ fiber_finish_switch(fiber_state *self, fiber_state *origin) noexcept
     (void)origin;
 }
 
-// A new stack [base, base + size) for the fiber of `f`.
 inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
 {
 #if defined(QAIO_ASAN)
-    // The address range may have been something else before (an unmapped
-    // stack, a thread's): start from clean shadow.
+    // The range may have been another stack before: clean shadow.
     __asan_unpoison_memory_region(base, size);
 #endif
     *f = fiber_state{nullptr, base, size, nullptr, 0};
@@ -142,7 +121,6 @@ inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
 #endif
 }
 
-// The thread's own stack, whose bounds ASan tells us at the first switch.
 inline void fiber_adopt_thread(fiber_state *f) noexcept
 {
     *f = fiber_state{};
@@ -151,7 +129,6 @@ inline void fiber_adopt_thread(fiber_state *f) noexcept
 #endif
 }
 
-// The stack goes away; its fiber has switched away for the last time.
 inline void fiber_destroy(fiber_state *f) noexcept
 {
 #if defined(QAIO_TSAN)
@@ -161,16 +138,13 @@ inline void fiber_destroy(fiber_state *f) noexcept
     VALGRIND_STACK_DEREGISTER(f->valgrind_id_);
 #endif
 #if defined(QAIO_ASAN)
-    // Frames abandoned on the stack leave poisoned shadow behind; a later
-    // mapping at the same address must not inherit it.
+    // Abandoned frames leave poisoned shadow a later mapping must not get.
     __asan_unpoison_memory_region(f->bottom_, f->size_);
 #endif
     (void)f;
 }
 
-// Whether a retiring coroutine must be switched into once more so that its
-// fiber can end (ASan keeps per-fiber fake stacks that only a final switch
-// frees).
+// ASan's per-fiber fake stacks are freed only by a final switch.
 constexpr bool retire_needs_switch =
 #if defined(QAIO_ASAN)
     true;

@@ -1,16 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The switch backend on Boost.Context's fcontext (see switch.hh).
-//
-// jump_fcontext saves the callee-saved registers on the current stack,
-// loads the target's and hands over one pointer; it returns, on the resumed
-// side, the handle of the context that jumped (now suspended) and its
-// pointer.  That pointer is the coroutine being left, with the action in its
-// two low bits (coroutines are 64-byte aligned), so the resumed side stores
-// the handle where the left coroutine will be resumed from, and reads the
-// action, without touching thread-local storage.  A fresh stack starts in
-// fiber_main, which does the same and enters the coroutine's entry loop.
-//
-// The fast path (x86-64, no sanitizer, no CET) is switch_x86_64.S.
+// The switch backend on Boost.Context's fcontext (see switch.hh).  The
+// pointer passed through jump_fcontext is the coroutine left, with the
+// action in its two low bits (coroutines are 64-byte aligned), so the
+// resumed side stores the left handle and reads the action without TLS.
 #include "lib/coroutine/coroutine.hh"
 
 #include "lib/coroutine/fcontext.hh"
@@ -42,7 +34,6 @@ inline int action_of(void *data) noexcept
 {
     coroutine *origin = origin_of(t.data);
     origin->sw_.fctx_ = t.fctx;
-    // The switch made us current before jumping.
     coroutine *self = running();
     fiber_finish_switch(&self->fiber_, &origin->fiber_);
     run_coroutine(self);
@@ -68,7 +59,6 @@ int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexc
 }
 
 #if defined(QAIO_SWITCH_ASM)
-// The offsets the entry points of switch_x86_64.S read (switch_asm.h).
 static_assert(offsetof(coroutine, sw_) + offsetof(switch_state, fctx_) == QAIO_CO_FCTX);
 static_assert(offsetof(Coroutine, caller) == QAIO_CO_CALLER);
 static_assert(offsetof(Coroutine, co_queue_wakeup.sqh_first) == QAIO_CO_WAKEUP);

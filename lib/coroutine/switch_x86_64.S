@@ -1,28 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fcontext backend's entry points on x86-64 (System V): enter(),
- * enter_here(), yield() and switch_to() of coroutine.hh, around the C++
- * steps declared there and Boost.Context's jump_fcontext.
+ * enter(), enter_here(), yield() and switch_to() of coroutine.hh on x86-64
+ * (System V), around the C++ steps and Boost's jump_fcontext.
  *
- * Why assembly: after a switch the CPU's return-stack predictor holds the
- * return addresses of the stack we left, so every `ret` into a frame of the
- * resumed stack mispredicts (one such return costs more than the jump
- * itself).  These functions make, before the jump, only calls that return
- * before it, and after it store the left context's handle, call the
- * remaining steps and go back to their caller by popping the return address
- * and jumping to it, which the indirect-branch predictor learns.  That
- * leaves a CET shadow stack behind, and the sanitizers need annotations
- * around each jump: coroutine.cc's C++ versions serve those builds.
+ * Why: after a switch the return-stack predictor holds the left stack's
+ * return addresses, so every `ret` into the resumed stack mispredicts
+ * (costing more than the jump).  Before the jump these functions only make
+ * calls that return before it; after it they return by pop-and-jump, which
+ * the indirect-branch predictor learns.  That breaks a CET shadow stack,
+ * and the sanitizers need annotations: those builds use coroutine.cc.
  *
- * Every function here and every C++ step it calls has a plain assembler
- * name, given by an asm label in coroutine.hh ("qaio.coroutine.*": no C
- * identifier can be spelt so, and none is a mangled C++ name), and is
- * hidden.  None keeps a callee-saved register of its own (jump_fcontext
- * saves those), the stack is 16-byte aligned at every call, and nothing read
- * from thread-local storage before a jump is used after it: the coroutine
- * may come back on another thread.
- * The word passed through jump_fcontext is switch_fcontext.cc's: the
- * coroutine being left, with the action in its two low bits.
+ * Symbols are hidden, with asm labels ("qaio.coroutine.*", no C identifier
+ * nor mangled name) from coroutine.hh.  jump_fcontext saves the callee-saved
+ * registers; the stack is 16-byte aligned at every call; nothing read from
+ * TLS before a jump is used after it.  The word passed through the jump is
+ * the coroutine left, with the action in its two low bits.
  */
 #include "lib/coroutine/switch_asm.h"
 
@@ -39,8 +31,7 @@
     mov     %rax, QAIO_CO_FCTX(%rcx)
 .endm
 
-/* Drops the `frame` bytes below the return address and goes back to the
- * caller without a `ret`. */
+/* Back to the caller without a `ret`. */
 .macro RETURN_BY_JUMP frame
     add     $\frame, %rsp
     .cfi_adjust_cfa_offset -\frame
@@ -49,8 +40,6 @@
     jmp     *%rcx
 .endm
 
-/* The head and tail of each entry point: global, hidden, with its unwind
- * information. */
 .macro ENTRY name
     .p2align 4
     .globl  \name

@@ -1,34 +1,18 @@
 // SPDX-License-Identifier: MIT
-// What both block engines share: the request queue, the context they are
-// attached to with its completion bottom half, plug counting, the
-// completion pass, submit-and-wait, and engines.hh's operations.  An engine
-// derives from engine<Itself> (CRTP, so that per-request calls stay direct)
-// and provides:
+// What the block engines share: the request queue, the context and its
+// completion BH, plug counting, the completion pass, submit-and-wait.  An
+// engine derives from engine<Itself> (CRTP: per-request calls stay direct)
+// and provides create(why), `attachment`, release_kernel_side(),
+// watch(ctx) (nullptr: stop), next_completion(&r, &res) (consumed before it
+// is processed), complete(r, res), has_work() and submit_queued() (whether
+// the kernel took anything); it may replace submit_and_reap() and process().
 //
-//   static Engine *create(init_failure *why)  a detached engine, or nullptr
-//   static const loop::attachment_kind attachment
-//                                             the context's engine's slot
-//   void release_kernel_side()                undo what create set up
-//   void watch(loop::context *ctx)            watch its fd in ctx, or stop
-//                                             watching in ctx_ if nullptr
-//   bool next_completion(request **r, long *res)
-//                                             take one completion, consumed
-//                                             before it is processed
-//   void complete(request *r, long res)       finish (or requeue) it
-//   bool has_work()                           something waits for the kernel
-//   bool submit_queued()                      hand it over; whether the
-//                                             kernel took anything
-// and may replace submit_and_reap() and process() (io_uring does, to run
-// only in the thread its ring allows).
-//
-// The completion pass.  A woken coroutine may run a nested aio_poll before
-// the pass is over.  Each completion is consumed before its request is
-// completed, so a nested pass continues where the outer one stopped and
-// none is seen twice.  While a pass runs, the engine's completion bottom
-// half is scheduled, so a nested aio_poll enters a pass of its own (and
-// flushes the queue) even if the wake-up fd has already been read.  Every
-// pass ends with a flush of whatever is queued, nested passes included, so
-// a request is never left queued behind a loop that waits for it.
+// The completion pass: a woken coroutine may run a nested aio_poll.  As each
+// completion is consumed before its request completes, a nested pass goes
+// on where the outer stopped.  While a pass runs the completion BH stays
+// scheduled, so a nested aio_poll runs a pass (and flushes) even with the
+// fd already read.  Every pass ends with a flush, so no request stays
+// queued behind a loop that waits for it.
 #pragma once
 
 #include "lib/blockio/engines.hh"
@@ -41,24 +25,17 @@
 
 namespace qaio::blockio {
 
-// The state, and the checks that need no knowledge of the engine's type
-// (engine.cc): misuse QEMU would assert on, fatal with QEMU's function name.
+// The state, and the misuse checks QEMU would assert on (engine.cc).
 struct engine_core {
     explicit engine_core(const engine_kind &kind) noexcept : kind_(kind) {}
 
-    // For attach: the engine is detached.
     void check_detached() const noexcept;
-    // For detach: the engine is attached to ctx.
     void check_attached_to(loop::context *ctx) const noexcept;
-    // For cleanup: detached and idle.
     void check_idle() const noexcept;
-    // For co_submit: in coroutine context, and attached.
     void check_submit() const noexcept;
-    // For unplug: drops one plug; the engine was plugged.
     void drop_plug() noexcept;
 
-    // Submit/reap rounds one turn may run before it lets the loop do other
-    // work.
+    // Submit/reap rounds before the loop gets to do other work.
     static constexpr int max_rounds = 16;
 
     const engine_kind &kind_;
@@ -76,9 +53,8 @@ template <class Engine>
 struct engine : engine_core {
     using engine_core::engine_core;
 
-    // Queue r, submit at once if submit_now() says so after the push (else,
-    // at 10.0, when the caller's deferral section ends), and wait in
-    // coroutine context for the result.
+    // Submits at once if submit_now() says so after the push, else (10.0)
+    // when the caller's deferral section ends.
     template <typename SubmitNow>
     int queue_and_wait(request *r, SubmitNow submit_now) noexcept
     {
@@ -93,7 +69,6 @@ struct engine : engine_core {
         return r->wait();
     }
 
-    // The end of a deferral section: hand over what it queued.
     static void flush_deferred(void *opaque)
     {
         Engine *s = static_cast<Engine *>(opaque);
@@ -102,13 +77,9 @@ struct engine : engine_core {
         }
     }
 
-    // One pass over the completions available now (see the top of this
-    // file).  Returns whether its final flush handed new requests to the
-    // kernel.
+    // Returns whether its final flush handed new requests to the kernel.
     bool reap_pass() noexcept
     {
-        // At 10.0 a pass is a deferral section, so that what the woken
-        // coroutines defer (QEMU's devices: their notifications) is batched.
         const loop::deferral *defer = loop::level_hooks.defer;
         if (defer) {
             defer->begin();
@@ -140,7 +111,6 @@ struct engine : engine_core {
         return submitted;
     }
 
-    // Submit the queue now; reap if the kernel took something.
     void submit_and_reap() noexcept
     {
         if (self()->submit_queued() && !reaping_) {
@@ -148,8 +118,7 @@ struct engine : engine_core {
         }
     }
 
-    // Complete what is done and submit what was queued meanwhile; repeat
-    // while submissions may have completed at once.
+    // Repeats while submissions may have completed at once.
     void process() noexcept
     {
         for (int round = 0; round < max_rounds; round++) {
@@ -157,11 +126,9 @@ struct engine : engine_core {
                 return;
             }
         }
-        // Left for the next loop iteration: the wake-up fd has been
-        // signalled for whatever completes meanwhile.
     }
 
-    // The completion BH, and io_poll's handler once the ring shows events.
+    // The completion BH, and io_poll's handler.
     static void on_ready(void *opaque) { static_cast<Engine *>(opaque)->process(); }
 
     Engine *self() noexcept { return static_cast<Engine *>(this); }
@@ -229,7 +196,6 @@ template <class Engine> void context_engine_finalize(loop::context *ctx) noexcep
     }
 }
 
-// Emits engines.hh's operations for one engine, in the engine's own file.
 #define QAIO_BLOCKIO_ENGINE_OPERATIONS(E)                                          \
     template E *engine_new<E>(init_failure *) noexcept;                            \
     template void engine_free<E>(E *) noexcept;                                    \

@@ -1,42 +1,21 @@
 // SPDX-License-Identifier: MIT
-// The linux-aio block engine (QEMU's laio_*): coroutines read and write a
-// file descriptor through one kernel AIO context per engine, and are woken
-// in the engine's AioContext when their request completes.
+// The linux-aio block engine (QEMU's laio_*); the shared core is engine.hh.
 //
-// Design note.
+// Batching: a submission goes to the kernel at once, as in QEMU, unless the
+// engine is plugged; then it waits until the batch limit or the unplug.
+// Requests of coroutines woken by a completion pass go at once too: holding
+// them to the pass's end cost 5-10% of IOPS at QD64.  After a pass's flush
+// the engine looks at the ring again, a few rounds at most.
 //
-// Requests, the queue, plug/unplug, attach/detach and the completion pass
-// are the shared engine core's (engine.hh); here is what is linux-aio's own.
+// io_submit may take only part of a batch, or refuse with -EAGAIN: the rest
+// stays queued and the engine is "blocked" until a completion frees room
+// (with nothing in flight, the completion BH retries).  -EINTR retries;
+// any other error is the first request's (the kernel stops there).  At most
+// 1024 requests are in flight.
 //
-// Batching.  A submission goes to the kernel at once, as in QEMU, unless the
-// engine is plugged (laio_plug), and then waits in the queue until the
-// batch limit (QEMU's: the device's dev_max_batch, the context's
-// aio-max-batch or 32, and the free ring slots) or the unplug.  Requests of
-// coroutines woken by a pass over the completion ring go at once too:
-// holding them to the end of the pass, to save io_submit calls, cost 5-10%
-// of the IOPS of a virtio disk at QD64 (O_DIRECT 4 KiB random reads), the
-// device starting on each request later.  After a pass's final flush the
-// engine looks at the ring again (a fast device or the page cache may have
-// completed the batch already), up to a few rounds before it returns to the
-// loop.
-//
-// Requeueing.  io_submit may take only the front part of a batch, or refuse
-// with -EAGAIN when the kernel is out of request slots: the rest stays at
-// the head of the queue and the engine is "blocked" until a completion frees
-// room; the completion pass then resubmits.  -EINTR retries at once.  Any
-// other error belongs to the first request of the batch (the kernel stops
-// there): that request completes with it and the others are submitted
-// again.  At most 1024 requests are in flight (the size of the AIO context);
-// more wait in the queue.  When nothing is in flight, no completion will come
-// to unblock the queue, so the completion bottom half retries instead.
-//
-// Reaping.  The kernel signals the engine's eventfd for every completion and
-// appends an io_event to the completion ring it maps into user space at the
-// address io_setup returned.  The engine reads that ring directly (the
-// kernel ABI of fs/aio.c: a header with head, tail and a magic number, then
-// the events), which costs no system call; busy polling (io_poll) only
-// compares head and tail.  If the header does not look like the ring this
-// code knows, completions are fetched with io_getevents instead.
+// Reaping reads the completion ring the kernel maps at the io_setup address
+// (fs/aio.c's ABI), with no system call; io_poll only compares head and
+// tail.  A ring that does not look as expected falls back to io_getevents.
 #include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
@@ -62,8 +41,7 @@ namespace {
 constexpr unsigned max_events = 1024;      // size of the kernel AIO context
 constexpr uint64_t default_max_batch = 32; // QEMU's when aio-max-batch is 0
 
-// The completion ring's header, as the kernel lays it out (fs/aio.c); the
-// io_events follow it.
+// The completion ring's header (fs/aio.c); the io_events follow it.
 struct aio_ring_header {
     unsigned id;
     unsigned nr;
@@ -76,8 +54,6 @@ struct aio_ring_header {
 };
 constexpr unsigned aio_ring_magic = 0xa10a10a1;
 
-
-// A request and the iocb that describes it to the kernel.
 struct aio_request : request {
     using request::request;
     QEMUIOVector *qiov_;
@@ -160,8 +136,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         }
     }
 
-    // QEMU's batch limit: the device's, else the context's (or 32), never
-    // more than the free slots of the AIO context.
+    // QEMU's: the device's, else the context's (or 32), at most the free slots.
     uint64_t max_batch(uint64_t dev_max_batch) const noexcept
     {
         uint64_t limit = ctx_ && ctx_->max_batch() > 0
@@ -179,8 +154,6 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
 
     bool has_work() const noexcept { return !queue_.empty(); }
 
-    // Hand the queue to the kernel, front first.  Returns whether any request
-    // was accepted.
     bool submit_queued() noexcept
     {
         bool accepted = false;
@@ -203,8 +176,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
                 break;
             }
             if (ret < 0) {
-                // The kernel rejected the first request itself (bad fd,
-                // unsupported operation...): it alone fails.
+                // The first request's own error (bad fd...): it alone fails.
                 queue_.pop()->finish(ret);
                 continue;
             }
@@ -221,8 +193,8 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         if (queue_.empty()) {
             blocked_ = false;
         } else if (blocked_ && in_flight_ == 0) {
-            // No completion will come to unblock the queue: retry from the
-            // loop.  Scheduled last, after any pass's cancel.
+            // No completion will unblock the queue: retry from the loop
+            // (scheduled after any pass's cancel).
             blocked_ = false;
             qaio::loop::bh_schedule(completion_bh_, 0);
         }
@@ -237,13 +209,11 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         if (!ring_) {
             return false;
         }
-        // Acquire pairs with the kernel's release of the tail after it
-        // wrote the event.
+        // Acquire: pairs with the kernel's release of the tail.
         unsigned tail = std::atomic_ref<unsigned>(ring_->tail).load(std::memory_order_acquire);
         return std::atomic_ref<unsigned>(ring_->head).load(std::memory_order_relaxed) != tail;
     }
 
-    // Take one completion, consuming it before it is processed.
     bool next_event(struct io_event *ev) noexcept
     {
         if (ev_next_ < ev_count_) {
@@ -252,8 +222,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         }
         if (ring_) {
             std::atomic_ref<unsigned> head(ring_->head);
-            // Acquire pairs with the kernel's release of the tail: the event
-            // is written before the tail moves.
+            // Acquire: pairs with the kernel's release of the tail.
             unsigned tail = std::atomic_ref<unsigned>(ring_->tail).load(std::memory_order_acquire);
             unsigned h = head.load(std::memory_order_relaxed);
             if (h == tail) {
@@ -263,8 +232,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
                 h %= ring_nr_;
             }
             *ev = ring_events_[h];
-            // Release pairs with the kernel's acquire of the head: the event
-            // is copied before the kernel may reuse its slot.
+            // Release: pairs with the kernel's acquire of the head.
             head.store((h + 1) % ring_nr_, std::memory_order_release);
             return true;
         }
@@ -320,18 +288,15 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     {
         auto *s = static_cast<LinuxAioState *>(opaque);
         if (!s->ring_) {
-            // io_getevents cannot tell what is there without a system call:
-            // clear first, so a completion signalled later wakes us again.
+            // Clear first, so a completion signalled later wakes us again.
             if (qaio::posix::notifier::test_and_clear(&s->notifier_)) {
                 s->process();
             }
             return;
         }
-        // Complete first and clear the eventfd after, so that neither the
-        // waiting coroutines nor the next submissions wait for the read.
-        // The kernel writes an event before it signals the eventfd, so one
-        // more look at the ring after the clear catches whatever signalled
-        // in between.
+        // Complete before the eventfd read, so nobody waits for it; the
+        // kernel writes the event before signalling, so one more look after
+        // the clear catches what signalled in between.
         s->process();
         qaio::posix::notifier::test_and_clear(&s->notifier_);
         if (s->ring_has_events()) {
@@ -370,8 +335,7 @@ int laio_submit_co(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector *qiov
     }
     io_set_eventfd(&r.iocb_, posix::notifier::read_fd(&s->notifier_));
     r.iocb_.data = &r;
-    // At 10.0, requests of coroutines a pass woke still go at once (see
-    // Batching on top); others wait for the caller's section to end.
+    // At 10.0 only requests of coroutines a pass woke go at once.
     return s->queue_and_wait(&r, [&] {
         return (loop::level_hooks.defer ? s->reaping_ > 0 : !s->plugged_) ||
                s->queue_.size() >= s->max_batch(dev_max_batch);
@@ -387,8 +351,7 @@ bool laio_fdsync_supported(int fd) noexcept
     struct iocb cb;
     struct iocb *cbs[] = {&cb};
     io_prep_fdsync(&cb, fd);
-    // Kernels without AIO fsync for this file refuse it with -EINVAL;
-    // io_destroy waits for a request that was taken.
+    // -EINVAL: no AIO fsync for this file; io_destroy waits for a taken one.
     int r = io_submit(probe, 1, cbs);
     io_destroy(probe);
     return r != -EINVAL;
@@ -406,7 +369,6 @@ void laio_unplug(LinuxAioState *s, uint64_t dev_max_batch) noexcept
 
 } // namespace qaio::blockio
 
-// The context's engine is its attachment of this kind, finalized after the
-// thread pool.
+// Slot 1: finalized after the thread pool.
 const qaio::loop::attachment_kind LinuxAioState::attachment = {
     1, qaio::blockio::context_engine_finalize<LinuxAioState>};

@@ -1,15 +1,9 @@
 // SPDX-License-Identifier: MIT
-// A block request as both engines see it, and the FIFO it waits on until
-// the kernel takes it.  A request lives in the frame of the coroutine that
-// submitted it, so it costs no allocation; each engine derives its own type
-// with what its kernel interface needs (an iocb, a vector for the rest of a
-// short read).
-//
-// A request completes exactly once: finish() stores the result and wakes
-// the coroutine with aio_co_wake, unless that coroutine is the one running
-// (its request completed while it was still submitting), in which case
-// wait() finds the result without yielding.  Nothing may touch a request
-// after its coroutine was woken: the frame may be gone.
+// A block request, in the submitting coroutine's frame (no allocation);
+// each engine derives its own.  finish() wakes the coroutine, unless it is
+// the one running (completed while still submitting: wait() does not
+// yield).  Nothing touches a request after the wake-up: the frame may be
+// gone.
 #pragma once
 
 #include "lib/blockio/engines.hh"
@@ -20,20 +14,17 @@ namespace qaio::blockio {
 struct request {
     explicit request(op kind) noexcept : co_(coroutine::self()), kind_(kind) {}
 
-    // Store the result and wake the waiter; `this` may be gone afterwards.
+    // `this` may be gone afterwards.
     void finish(int ret) noexcept
     {
         Coroutine *co = co_;
         ret_ = ret;
         done_ = true;
-        // A coroutine with a caller is the one running: it is still
-        // submitting and finds the result without yielding.
         if (!co->caller) {
             loop::co_wake(co);
         }
     }
 
-    // In the submitting coroutine: yield until finish(), then the result.
     int wait() noexcept
     {
         while (!done_) {
@@ -49,7 +40,6 @@ struct request {
     op kind_;
 };
 
-// Requests not yet handed to the kernel, oldest first.
 class request_queue {
 public:
     bool empty() const noexcept { return !head_; }

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The POSIX wait backend of a context: its fd handlers and eventfd notifier
-// (handlers.cc), the fd monitor that waits for them and the choice of it
-// (fd_monitor.hh), aio_poll's wait with the busy polling of io_poll handlers,
-// and what glib polls (aio_poll.cc).
+// The POSIX wait backend: fd handlers and notifier (handlers.cc), the fd
+// monitor and its choice (fd_monitor.hh), aio_poll and glib (aio_poll.cc).
 #pragma once
 
 #include "lib/loop/context.hh"
@@ -66,7 +64,6 @@ private:
     void visit_begin() noexcept { lockcnt::inc(&list_lock_); }
     void visit_end() noexcept;
     void sync_external() noexcept;   // follow aio_disable/enable_external
-    // Every aio_poll and glib prepare: one load unless the monitor may grow.
     void maybe_upgrade_monitor() noexcept
     {
         if (__builtin_expect(monitor_may_grow_, 0)) {
@@ -74,9 +71,7 @@ private:
         }
     }
     void upgrade_monitor() noexcept;
-    // Handed to glib: the monitor the choice prefers there (choice.cc).
     void choose_monitor_under_glib() noexcept;
-    // Moves every registration to `next` and makes it the monitor.
     void switch_monitor(std::unique_ptr<fd_monitor> next) noexcept;
     // aio_poll.cc
     bool dispatch_ready(ready_list &ready) noexcept;
@@ -86,7 +81,7 @@ private:
     void adapt_poll_time(int64_t block_ns) noexcept;
 
     loop::context *ctx_ = nullptr;
-    EventNotifier notifier_;  // the context's own: aio_notify writes it
+    EventNotifier notifier_;  // aio_notify writes it
 
     QemuLockCnt list_lock_{};
     std::vector<handler *> by_fd_;

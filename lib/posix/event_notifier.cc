@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
-// EventNotifier on POSIX (see event_notifier.hh).  The notifier is an eventfd
-// whose read and write ends are the same descriptor; on a kernel without
-// eventfd it is a pipe, read end in `rfd`, write end in `wfd`.  Both kinds are
-// non-blocking, so setting a notifier that is already full (eventfd counter at
-// its maximum, pipe buffer full) is not an error: it is signalled either way,
-// and several sets before one clear collapse into a single readiness.
+// EventNotifier on POSIX: an eventfd (rfd == wfd), or a pipe on a kernel
+// without eventfd.  Non-blocking, so setting a full notifier is no error:
+// several sets before a clear collapse into one readiness.
 #include "lib/posix/event_notifier.hh"
 
 #include <cerrno>
@@ -15,33 +12,16 @@
 
 namespace qaio::posix::notifier {
 
-namespace {
-
-int open_pipe(int fds[2]) noexcept
-{
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-        return -errno;
-    }
-    return 0;
-}
-
-} // namespace
-
 int init(EventNotifier *e, int active) noexcept
 {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd >= 0) {
         e->rfd = e->wfd = fd;
     } else {
-        // Only a kernel without eventfd earns the fallback; any other failure
-        // (EMFILE, ENOMEM...) would fail for a pipe as well.
-        if (errno != ENOSYS) {
-            return -errno;
-        }
+        // Other failures (EMFILE...) would fail for a pipe as well.
         int fds[2];
-        int ret = open_pipe(fds);
-        if (ret < 0) {
-            return ret;
+        if (errno != ENOSYS || pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+            return -errno;
         }
         e->rfd = fds[0];
         e->wfd = fds[1];
@@ -77,7 +57,7 @@ int set(EventNotifier *e) noexcept
     if (!e->initialized) {
         return -1;
     }
-    // Eight bytes: an eventfd only accepts a 64-bit add; a pipe does not care.
+    // An eventfd only accepts a 64-bit add.
     const uint64_t one = 1;
     ssize_t n;
     do {
@@ -95,7 +75,6 @@ bool test_and_clear(EventNotifier *e) noexcept
         return false;
     }
     if (e->rfd == e->wfd) {
-        // eventfd: one read returns the whole counter and resets it.
         uint64_t value;
         ssize_t n;
         do {
@@ -103,8 +82,7 @@ bool test_and_clear(EventNotifier *e) noexcept
         } while (n < 0 && errno == EINTR);
         return n == static_cast<ssize_t>(sizeof value);
     }
-    // Pipe: every set left eight bytes; read until the pipe is empty so that
-    // one clear undoes any number of sets.
+    // Pipe: empty it, so that one clear undoes any number of sets.
     char buf[512];
     bool pending = false;
     for (;;) {

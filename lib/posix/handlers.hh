@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
-// fd handlers (QEMU's AioHandler) and the per-context registry that owns them.
-//
-// Lifetime: a handler is created, changed and removed under the registry lock
-// (the context's QemuLockCnt lock) from any thread.  The home thread walks
-// handlers (waits, dispatch, polling) as a lockcnt visitor without the lock;
-// a handler removed while a visit is in progress is only marked deleted and
-// moved to the deleted list, and the last visitor frees it.  So a pointer
-// obtained during a visit stays valid until the visit ends; callers skip
-// handlers that is_deleted().  handlers.cc tells the whole protocol.
+// fd handlers (QEMU's AioHandler).  Changed under the registry lock from
+// any thread; the home thread visits them without it, and a handler
+// removed meanwhile is freed by the last visitor, so callers skip
+// is_deleted() ones (protocol in handlers.cc).
 #pragma once
 
 #include "block/aio.h"
@@ -18,10 +13,9 @@
 
 namespace qaio::posix {
 
-// Pseudo event bit: busy polling found the handler ready (call io_poll_ready).
+// Pseudo event bits: busy polling found the handler ready; the monitor
+// already read the eventfd (the notifier under io_uring).
 constexpr int revents_poll_ready = 1 << 16;
-// Pseudo event bit: the monitor already read the fd's eventfd counter (the
-// context's own notifier under io_uring), so io_read has nothing to do.
 constexpr int revents_drained = 1 << 17;
 
 class ready_list;
@@ -29,13 +23,10 @@ class ready_list;
 struct handler {
     int fd_ = -1;
     bool is_external_ = false;
-    // Set by a remover while a visitor may read it: a hint that lets a pass
-    // skip a handler removed mid-pass, never what keeps memory valid.
     std::atomic<bool> deleted_{false};
     bool is_ctx_notifier_ = false;  // the context's own notifier: never progress
     bool on_poll_list_ = false;     // adaptive polling: ready at least once
-    // A blocking eventfd that a monitor may wait on by reading it (io_uring
-    // IORING_OP_READ), saving the read system call after each wake-up.
+    // A blocking eventfd io_uring may wait on with a READ, saving a syscall.
     bool drain_by_read_ = false;
     IOHandler *io_read_ = nullptr;
     IOHandler *io_write_ = nullptr;
@@ -46,24 +37,19 @@ struct handler {
     std::atomic<IOHandler *> io_poll_end_{nullptr};
     void *opaque_ = nullptr;
 
-    // G_IO_* bits the fd monitor currently watches (0 while the handler is
-    // external and external clients are disabled).
-    int events_ = 0;
-    // G_IO_* bits reported by the last wait; valid while on a ready_list.
-    int revents_ = 0;
-    // For monitors that hand each fd to glib (poll monitor under a GSource).
+    int events_ = 0;   // watched by the monitor (0: external and disabled)
+    int revents_ = 0;  // valid while on a ready_list
+    // For the poll monitor under a GSource.
     GPollFD pfd_ = {-1, 0, 0};
 
-    // ready_list links; ready_owner_ is set while the handler is queued on
-    // one, and a queued handler is not freed until it is popped.
+    // A queued handler is not freed until it is popped.
     ready_list *ready_owner_ = nullptr;
     handler *ready_next_ = nullptr;
     handler **ready_pprev_ = nullptr;
     handler *deleted_next_ = nullptr;
 
-    // Storage owned by the fd monitor that registered the handler.
+    // The fd monitor's.
     int mon_index_ = -1;
-    uint32_t mon_flags_ = 0;
 
     bool queued() const noexcept { return ready_owner_ != nullptr; }
     bool is_deleted() const noexcept { return deleted_.load(std::memory_order_relaxed); }
@@ -73,7 +59,6 @@ struct handler {
     }
     IOHandler *poll_end() const noexcept { return io_poll_end_.load(std::memory_order_relaxed); }
 
-    // The G_IO_* set a handler asks for, from its callbacks.
     int wanted_events() const noexcept
     {
         return (io_read_ ? (G_IO_IN | G_IO_HUP | G_IO_ERR) : 0) |
@@ -81,16 +66,10 @@ struct handler {
     }
 };
 
-// Handlers found ready by one wait, in the order the monitor reported them.
-// Intrusive: a handler is on at most one ready list at a time.
-//
-// A handler that a wait reports while it is still queued on another list
-// moves to this one, keeping the events of both.  That other list belongs
-// to an outer pass (aio_poll called from a callback of aio_poll, or from a
-// glib dispatch while the context's GSource holds handlers found by its
-// check()): the inner pass saw the fd ready and must run it now, since
-// whatever the inner caller waits for may be this very handler's work.
-// The outer pass then no longer finds it.
+// Handlers found ready by one wait; a handler is on one list at most.  One
+// still queued on an outer pass's list (nested aio_poll, or GSource check()
+// to dispatch) moves here with both events: the inner caller may wait for
+// its very work.
 class ready_list {
 public:
     ready_list() noexcept = default;

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The poll(2) fd monitor: an array of pollfds kept up to date by update()
-// and a snapshot of it that the home thread hands to ppoll.  Cheap for a few
-// fds; past epoll_threshold the selector replaces it with epoll (unless
-// QAIO_FDMON=poll forces it).  Under a GSource each handler's own GPollFD is
-// given to glib instead.
+// The poll(2) fd monitor: a pollfd array kept by update() and the home
+// thread's snapshot of it for ppoll.  Past epoll_threshold fds the choice
+// replaces it (unless QAIO_FDMON=poll).  Under a GSource each handler's
+// GPollFD goes to glib.
 #include "lib/posix/fd_monitor.hh"
 #include "lib/timer/clock.hh"
 
@@ -21,7 +20,7 @@ class poll_monitor final : public monitor {
 public:
     ~poll_monitor() override
     {
-        // A finalizing source is already destroyed and drops its polls itself.
+        // A destroyed source drops its polls itself.
         if (source_ && !g_source_is_destroyed(source_)) {
             for (handler *h : owners_) {
                 g_source_remove_poll(source_, &h->pfd_);
@@ -40,7 +39,6 @@ public:
             fds_.push_back(pollfd{h->fd_, static_cast<short>(new_events), 0});
             owners_.push_back(h);
             h->pfd_.events = static_cast<gushort>(new_events);
-            // A context may outlive the destruction of its source.
             if (source_ && !g_source_is_destroyed(source_)) {
                 g_source_add_poll(source_, &h->pfd_);
             }
@@ -75,13 +73,12 @@ public:
         }
         int n = timer::poll_ns(wait_fds_.data(), wait_fds_.size(), timeout_ns);
         if (n <= 0) {
-            return 0;  // timeout, or EINTR: the caller just goes on
+            return 0;  // timeout, or EINTR
         }
         int pushed = 0;
         for (size_t i = 0; i < wait_fds_.size() && pushed < n; i++) {
             if (short rev = wait_fds_[i].revents) {
-                // An fd closed behind the loop's back (POLLNVAL) wakes us
-                // but has no callback to run.
+                // POLLNVAL: closed behind our back, nothing to run.
                 pushed++;
                 if (!(rev & POLLNVAL)) {
                     ready.push(wait_owners_[i], rev);
@@ -123,7 +120,7 @@ private:
     std::vector<handler *> owners_;
     bool dirty_ = true;
     std::atomic<int> count_{0};
-    // Home thread only: the arrays ppoll works on.
+    // Home thread only.
     std::vector<pollfd> wait_fds_;
     std::vector<handler *> wait_owners_;
     GSource *source_ = nullptr;

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
-// aio-wait: waking AIO_WAIT_WHILE callers, and running a function in
-// another context while the main thread waits for it.
-//
-// Protocol (with the macro in block/aio-wait.h): a waiter raises
-// num_waiters, then a full barrier, then reads its condition; a kicker
-// changes the condition, then a full barrier, then reads num_waiters and,
-// if anyone waits, schedules an empty BH in the main context, which every
-// waiter polls (directly, or as the main thread waiting on an IOThread).
-// Either the waiter reads the new condition or the kicker sees the waiter.
+// aio-wait.  A waiter raises num_waiters, full barrier, reads its
+// condition; a kicker changes the condition, full barrier, reads
+// num_waiters and if need be schedules an empty BH in the main context,
+// which every waiter polls.  One of the two sees the other.
 #include "lib/mainloop/main_loop.hh"
 
 #include "lib/loop/bh.hh"
@@ -22,7 +17,7 @@ namespace {
 
 void wake_bh_cb(void *)
 {
-    // Nothing to do: running was the point (aio_poll reports progress).
+    // Running is the point: aio_poll reports progress.
 }
 
 struct oneshot_call {
@@ -62,10 +57,7 @@ void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque) 
     loop::bh_schedule_oneshot(loop::context::from(ctx), oneshot_bh_cb, &call,
                               "aio_wait_bh_oneshot");
 
-    // AIO_WAIT_WHILE(ctx, !call.done), written out for C++: the caller is
-    // the main thread and holds ctx's lock once (QEMU's contract), so ctx
-    // is polled directly if it is the main context, else the main context
-    // is polled with ctx's lock dropped, for its own thread to run the BH.
+    // AIO_WAIT_WHILE(ctx, !call.done); the caller holds ctx's lock once.
     std::atomic_ref<unsigned> waiters(w->num_waiters);
     waiters.fetch_add(1, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with wait_kick

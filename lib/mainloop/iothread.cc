@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// qaio_iothread: a thread that binds its own context and polls it until a
-// stop BH clears its running flag.  The flag is only read and written in
-// that thread (the BH runs there), so it needs no atomics; the BH itself is
-// the wake-up, so a stop requested while the thread sleeps is never lost.
+// qaio_iothread.  running_ is only touched in the thread (the stop BH runs
+// there); the BH is also the wake-up, so a stop is never lost.
 #include "lib/mainloop/iothread.hh"
 
 #include "lib/loop/bh.hh"

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// qaio_iothread (include/qaio/iothread.h): a thread polling its own
-// context.  The C handle is this object.
+// qaio_iothread (include/qaio/iothread.h); the C handle is this object.
 #pragma once
 
 #include "qaio/iothread.h"
@@ -16,7 +15,7 @@ struct QaioIOThread {
 
 namespace qaio::mainloop {
 
-// nullptr with *err set to an errno value if the context or thread fails.
+// nullptr with *err set to an errno value on failure.
 QaioIOThread *iothread_new(const char *name, int *err) noexcept;
 void iothread_join(QaioIOThread *t) noexcept;
 void iothread_free(QaioIOThread *t) noexcept;

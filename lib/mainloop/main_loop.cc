@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: MIT
-// qemu_init_main_loop and main_loop_wait: the main context and the glib
-// iteration that drives it (see main_loop.hh for the design).
-//
-// One iteration: poll notifiers (FILL) may add fds and shorten the timeout;
-// the timeout is bounded by the main-loop timers; glib prepares its sources
-// (our two contexts among them) and lists the fds to poll after the
-// notifiers' ones; the big lock is dropped for the poll only; glib checks
-// and dispatches; the notifiers see the result (OK or ERR); then the
-// main-loop timers run.
+// qemu_init_main_loop and main_loop_wait.  An iteration: poll notifiers
+// (FILL) add fds and shorten the timeout, main-loop timers bound it, glib
+// prepares and lists its fds after the notifiers', the big lock is dropped
+// for the poll only, glib checks and dispatches, the notifiers see OK/ERR,
+// the main-loop timers run.
 #include "lib/mainloop/main_loop.hh"
 
 #include "lib/loop/bh.hh"
@@ -22,9 +18,7 @@
 #include <cerrno>
 #include <climits>
 
-// What QEMU provides around the main loop's sleep: the big lock (softmmu or
-// the tools' stubs) and the record/replay lock; the support runtime's
-// stand-ins in libqaio.
+// The big lock and the record/replay lock: QEMU's, or the support runtime's.
 #include "qemu/main-loop.h"
 extern "C" void replay_mutex_lock(void);
 extern "C" void replay_mutex_unlock(void);
@@ -45,7 +39,7 @@ main_loop ml;
 
 void notify_bh_cb(void *)
 {
-    // Nothing to do: being scheduled was the wake-up.
+    // Being scheduled was the wake-up.
 }
 
 void run_poll_notifiers(MainLoopPoll *mlpoll) noexcept
@@ -65,12 +59,11 @@ int64_t soonest(int64_t a, int64_t b) noexcept
 
 void attach_to_default_context(AioContext *ctx, const char *name) noexcept
 {
-    loop::context::from(ctx)->use_g_source();
+    loop::context::from(ctx)->backend().use_g_source();
     g_source_set_name(&ctx->source, name);
     g_source_attach(&ctx->source, nullptr);
 }
 
-// glib's part of the iteration; returns the poll's result.
 int glib_wait(int64_t timeout_ns) noexcept
 {
     GMainContext *gctx = g_main_context_default();
@@ -97,8 +90,8 @@ int glib_wait(int64_t timeout_ns) noexcept
     }
 
 #ifdef _WIN32
-    // Windows: the polling callbacks first (one that reports work means no
-    // sleep), and the wait objects polled with glib's HANDLEs.
+    // The polling callbacks first (work: no sleep), then the wait objects
+    // with glib's HANDLEs.
     if (win32::run_polling_cbs()) {
         timeout_ns = 0;
     }
@@ -153,7 +146,7 @@ int init(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *timer_notify,
     loop::set_current_context(ctx->c());
     ml.notify_bh = loop::bh_new(ctx, notify_bh_cb, nullptr, "notify_event_cb");
     ml.pollfds = g_array_new(FALSE, FALSE, sizeof(GPollFD));
-    // Published last: qemu_notify_event from another thread finds the BH.
+    // Last: qemu_notify_event from another thread finds the BH.
     loop::set_main_context(ctx->c());
     timer::set_main_loop_waker(notify_event);
 

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The main loop's signal set-up, as qemu_init_main_loop does it: the main
-// thread blocks SIG_IPI, SIGIO, SIGALRM and SIGBUS (threads created later
-// inherit the mask), and the last three are read from a non-blocking
-// signalfd in the iohandler context, which calls the handler the process
-// installed with sigaction.  Handlers thus run in the main loop, never in
-// the middle of whatever the thread was doing.  SIGINT, SIGHUP and SIGTERM
-// stay asynchronous (^C under a debugger must still interrupt).
+// The main loop's signals, as qemu_init_main_loop sets them: SIG_IPI,
+// SIGIO, SIGALRM and SIGBUS blocked (later threads inherit the mask), the
+// last three read from a signalfd in the iohandler context, which calls the
+// installed handler, so handlers run in the main loop.  SIGINT, SIGHUP and
+// SIGTERM stay asynchronous (^C under a debugger must still interrupt).
 #include "lib/mainloop/main_loop.hh"
 
 #include <cerrno>
@@ -19,8 +17,6 @@ namespace qaio::mainloop {
 
 namespace {
 
-// Calls the installed handler as the kernel would have, with the fields
-// of siginfo_t that signalfd reports.
 void invoke_handler(const signalfd_siginfo &ssi) noexcept
 {
     struct sigaction sa;

@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The thread's current context and QEMU's main context (see the header).
+// The thread's current context and QEMU's main context.
 #include "lib/support/current_context.hh"
 
 #include "lib/support/fatal.hh"
 
 #include <atomic>
-
-// The big QEMU lock's "held by this thread?" (qaio_big_lock_held): QEMU's
-// own inside a QEMU tree (a system emulator's real lock, the tools' stub),
-// the support runtime's stand-in in libqaio.
 #include "qemu/main-loop.h"
 
 namespace qaio::support {
@@ -25,8 +21,6 @@ AioContext *current_context() noexcept
     if (AioContext *own = tls_current_context) {
         return own;
     }
-    // QEMU 7.2's rule: a thread without a context of its own (a vCPU
-    // thread) acts in the main context while it holds the big lock.
     AioContext *main = main_context();
     if (main && qaio_big_lock_held()) {
         return main;
@@ -49,8 +43,7 @@ void bind_own_context(AioContext *ctx) noexcept
 
 AioContext *main_context() noexcept
 {
-    // Acquire: pairs with the release in set_main_context, so a thread that
-    // sees the pointer sees the context it points to.
+    // Acquire: pairs with the release in set_main_context.
     return main_ctx.load(std::memory_order_acquire);
 }
 

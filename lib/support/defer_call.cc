@@ -1,23 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Stand-ins for QEMU's deferred calls (util/defer-call.c, qemu/defer-call.h
-// since 8.2): a thread opens a section with defer_call_begin(), and every
-// defer_call(fn, opaque) made until the outermost defer_call_end() runs
-// there, once per (fn, opaque) pair, in the order first asked; outside a
-// section it runs at once.  The block engines of the 10.0 level submit
-// through it, so that a caller batching several requests in one section
-// costs one system call.  Part of the support runtime: libqaio only, and
-// exported at the 10.0 level (qemu/defer-call.h there); in a QEMU tree,
-// libqaio-core.a calls QEMU's own.
+// QEMU's deferred calls (qemu/defer-call.h, 8.2 on): defer_call(fn, opaque)
+// in a section runs once per pair at the outermost defer_call_end(), in the
+// order first asked; outside one at once.  The 10.0 engines submit through
+// it.  Support runtime: libqaio only, exported at 10.0.
 #include "lib/support/fatal.hh"
 
 #include <cstdlib>
 #include <utility>
 
 #define QAIO_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
-
-QAIO_RUNTIME_EXPORT void defer_call_begin(void);
-QAIO_RUNTIME_EXPORT void defer_call_end(void);
-QAIO_RUNTIME_EXPORT void defer_call(void (*fn)(void *), void *opaque);
 
 namespace {
 
@@ -26,8 +17,7 @@ struct deferred {
     void *opaque;
 };
 
-// The calling thread's section: its depth, and the calls deferred to its end
-// (a growing array; a thread that never defers allocates nothing).
+// A thread that never defers allocates nothing.
 struct defer_section {
     unsigned depth = 0;
     unsigned count = 0;
@@ -41,19 +31,18 @@ thread_local defer_section section;
 
 } // namespace
 
-void defer_call_begin(void)
+QAIO_RUNTIME_EXPORT void defer_call_begin(void)
 {
     section.depth++;
 }
 
-void defer_call_end(void)
+QAIO_RUNTIME_EXPORT void defer_call_end(void)
 {
     QAIO_CHECK(section.depth > 0, "defer_call_end without defer_call_begin");
     if (--section.depth > 0) {
         return;
     }
-    // Taken out of the section first: one of them may open a section of
-    // its own, whose calls are its business.
+    // A call may open a section of its own.
     defer_section run = section;
     section.count = section.capacity = 0;
     section.calls = nullptr;
@@ -66,7 +55,7 @@ void defer_call_end(void)
     }
 }
 
-void defer_call(void (*fn)(void *), void *opaque)
+QAIO_RUNTIME_EXPORT void defer_call(void (*fn)(void *), void *opaque)
 {
     if (section.depth == 0) {
         fn(opaque);

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-// Implementation of qaio::support::fatal (see fatal.hh).
 #include "lib/support/fatal.hh"
 
 #include <cstdarg>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The one way qaio stops a program on misuse or on a failure it cannot
-// report: a message with file, line, function and the culprit, then abort().
-// QEMU asserts in the same places; the message says what QEMU's would not.
+// Stops the program on misuse (where QEMU asserts) with file, line,
+// function and the culprit.
 #pragma once
 
 namespace qaio::support {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Waiting on a 32-bit word: the Linux futex system call, and on Windows its
-// counterpart WaitOnAddress (Windows 8, the oldest QEMU 7.2 supports).  qaio
-// uses them instead of std::atomic::wait, whose libstdc++ implementation
-// brings a global symbol (its waiter pool) into libqaio-core.a.
+// Waiting on a 32-bit word: futex, or WaitOnAddress on Windows.  Not
+// std::atomic::wait, whose libstdc++ waiter pool is a global symbol.
 #pragma once
 
 #include <climits>
@@ -18,14 +16,13 @@ namespace qaio::support {
 
 #ifdef _WIN32
 
-// Sleeps while *word == expected (spurious returns are possible).
+// Spurious returns are possible.
 inline void futex_wait(const void *word, unsigned expected) noexcept
 {
     WaitOnAddress(const_cast<void *>(word), &expected, sizeof expected, INFINITE);
 }
 
-// Windows wakes one waiter or all: more than one means all, which callers
-// allow (a woken waiter re-checks its word).
+// More than one means all: woken waiters re-check their word.
 inline void futex_wake(const void *word, int n) noexcept
 {
     if (n == 1) {
@@ -37,7 +34,6 @@ inline void futex_wake(const void *word, int n) noexcept
 
 #else
 
-// Sleeps while *word == expected (spurious returns are possible).
 inline void futex_wait(const void *word, unsigned expected) noexcept
 {
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);

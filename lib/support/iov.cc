@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The support runtime's QEMUIOVector and iovec helpers (qemu/iov.h), for
-// standalone programs linking libqaio.  Inside a QEMU tree QEMU's util/iov.c
-// provides the same names, which is why the core (the block engines, the
-// coroutine socket I/O) only calls them and these definitions live in libqaio
-// alone, never in libqaio-core.a.  Semantics are QEMU's: offsets past the end
-// of a vector are a programming error (assert), byte counts past the end are
-// cut short, owned arrays come from glib's allocator (callers may g_free
-// them), and nalloc == -1 marks a vector that does not own its array.
+// QEMUIOVector and iovec helpers (qemu/iov.h) for standalone programs:
+// libqaio only, as a QEMU tree has util/iov.c.  QEMU's semantics: an offset
+// past the end asserts, byte counts are cut short, owned arrays come from
+// glib, nalloc == -1 marks a vector not owning its array.
 #include "qemu/iov.h"
 
 #include <algorithm>
@@ -27,9 +23,8 @@ char *base_of(const struct iovec &v) noexcept
 }
 
 #ifdef _WIN32
-// Winsock: one send/recv of the first element (QEMU 7.2's fd is the SOCKET
-// itself there); the caller resumes after a partial transfer.  Winsock's
-// error goes to errno as QEMU's socket wrappers put it.
+// One send/recv of the first element (7.2's fd is the SOCKET); the caller
+// resumes after a partial transfer.
 ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
 {
     (void)cnt;
@@ -44,7 +39,6 @@ ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
     return r;
 }
 #else
-// One sendmsg/recvmsg over a whole array, retried on EINTR.
 ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
 {
     struct msghdr msg {};
@@ -58,9 +52,8 @@ ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
 }
 #endif
 
-// Calls fn(segment, length) for each piece of [offset, offset + bytes) of
-// the vector, cut short at its end; returns the bytes visited.  An offset
-// past the end is a caller bug, as in QEMU.
+// fn(piece, length, done) over [offset, offset + bytes), cut short at the
+// end; returns the bytes visited.
 template <typename Fn>
 size_t for_each_piece(const struct iovec *iov, unsigned cnt, size_t offset, size_t bytes,
                       Fn fn)
@@ -116,9 +109,7 @@ QAIO_RUNTIME_EXPORT size_t iov_memset(const struct iovec *iov, const unsigned in
                           [&](char *p, size_t n, size_t) { memset(p, fillc, n); });
 }
 
-// The range is cut out of a private copy of the caller's array, so a partial
-// transfer can resume by trimming the copy while the caller's array stays as
-// it was.
+// A private copy of the range is trimmed after partial transfers.
 QAIO_RUNTIME_EXPORT ssize_t iov_send_recv(int sockfd, const struct iovec *iov,
                                           unsigned iov_cnt, size_t offset, size_t bytes,
                                           bool do_send)
@@ -131,7 +122,6 @@ QAIO_RUNTIME_EXPORT ssize_t iov_send_recv(int sockfd, const struct iovec *iov,
     size_t want = for_each_piece(iov, iov_cnt, offset, bytes, [&](char *p, size_t len, size_t) {
         local[n++] = {p, len};
     });
-    // Like QEMU, a range running past the vector's end is a caller bug.
     assert(want == bytes);
 
     struct iovec *cur = local;
@@ -148,10 +138,9 @@ QAIO_RUNTIME_EXPORT ssize_t iov_send_recv(int sockfd, const struct iovec *iov,
             return -1;
         }
         if (r == 0 && !do_send) {
-            break;  // the peer shut down its side: report what arrived
+            break;  // the peer shut down its side
         }
         total += r;
-        // Drop what moved from the front of the working copy.
         size_t moved = size_t(r);
         while (n > 0 && moved >= cur->iov_len) {
             moved -= cur->iov_len;

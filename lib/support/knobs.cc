@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The parser of the knob table (knobs.def, see knobs.hh).
+// The parser of the knob table (knobs.def).
 #include "lib/support/knobs.hh"
 #include "lib/support/fatal.hh"
 
@@ -32,7 +32,6 @@ constexpr row table[] = {
 };
 constexpr int n_knobs = int(sizeof(table) / sizeof(table[0]));
 
-// The parse of each "once" or "load" knob, made by the first call.
 std::once_flag parsed[n_knobs];
 std::optional<int64_t> kept_values[n_knobs];
 
@@ -70,7 +69,6 @@ std::optional<int64_t> parse_flag(const row &r) noexcept
     return v && !(v[0] == '0' && v[1] == '\0');
 }
 
-// Parses a knob, once per process for a "once" or "load" knob.
 std::optional<int64_t> value(knob k, kind type,
                              std::optional<int64_t> (*parse)(const row &)) noexcept
 {
@@ -96,11 +94,6 @@ void run_reports()
 
 } // namespace
 
-const char *knob_name(knob k) noexcept
-{
-    return table[int(k)].name;
-}
-
 const char *knob_text(knob k) noexcept
 {
     return raw(of(k, kind::text));
@@ -125,7 +118,7 @@ void knob_adjusted(knob k, const char *fmt, ...) noexcept
     std::vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     // One call, so that the line is not interleaved with other threads'.
-    std::fprintf(stderr, "qaio: %s=%s: %s\n", knob_name(k), v ? v : "", why);
+    std::fprintf(stderr, "qaio: %s=%s: %s\n", table[int(k)].name, v ? v : "", why);
 }
 
 void stats_report_at_exit(void (*report)()) noexcept

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The start-up check of LD_PRELOAD experiments: a program compiled against
-// qaio's headers carries the name of the AioContext layout it was built for
-// (a weak qaio_program_aio_context_layout, defined by block/aio.h, which
-// names the QEMU API level too where it is not 7.2); a libqaio built for
-// another layout or level would make the header inlines read and write the
-// wrong fields, so it refuses to run, naming both.  A
-// program built without qaio's headers (a QEMU tree linking
-// libqaio-core.a) has no such symbol, and nothing is checked.
+// LD_PRELOAD experiments: a program built against qaio's headers carries
+// its AioContext layout and API level (weak qaio_program_aio_context_layout,
+// block/aio.h); a libqaio with another would make the header inlines touch
+// the wrong fields, so it refuses to run.  Programs without the symbol (a
+// QEMU tree) are not checked.
 #include "qemu/osdep.h"
 
 #include <cstdio>

@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The process-wide barrier that lets a biased lock (the timer list's, the
-// CoMutex's) revoke its owner's bias: MEMBARRIER_CMD_PRIVATE_EXPEDITED runs
-// a full barrier on every running thread of the process, so the owner's
-// fence-free fast path is ordered against the revoker's flag.
-//
-// Windows has FlushProcessWriteBuffers, but Debian 12's Wine 8 has it as a
-// stub (real versions were only proposed to Wine from late 2022 on), and the
-// tests run there: on Windows the barrier is reported missing and the biased
-// locks take their unbiased path.
+// MEMBARRIER_CMD_PRIVATE_EXPEDITED: a full barrier on every running thread,
+// which orders a biased lock owner's fence-free fast path against its
+// revoker.  Functions return false with errno set.  On Windows, Debian 12's
+// Wine stubs FlushProcessWriteBuffers, so the barrier is reported missing
+// and biased locks stay unbiased.
 #pragma once
 
 #ifdef _WIN32
@@ -45,23 +41,18 @@ inline int call(int cmd) noexcept
     return int(syscall(__NR_membarrier, cmd, 0, 0));
 }
 
-// Whether the kernel offers the barrier; a query registers nothing.
 inline bool available() noexcept
 {
     int cmds = call(MEMBARRIER_CMD_QUERY);
     return cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
-// Registers the process for run_on_every_thread(); false (errno set) if refused.  Costs
-// microseconds in a process of one thread, an RCU grace period (0.2-70 ms
-// measured) once there are others.
+// Microseconds with one thread, an RCU grace period (0.2-70 ms) with more.
 inline bool register_process() noexcept
 {
     return call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
 }
 
-// A full barrier on every running thread; false (errno set) if the process
-// is not registered.
 inline bool run_on_every_thread() noexcept
 {
     return call(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
@@ -72,9 +63,7 @@ inline bool run_on_every_thread() noexcept
 
 namespace qaio::support::membarrier {
 
-// The same, registering first if the process is not registered yet (the
-// timer lists register at their first revocation; registration survives
-// fork()); false (errno set) if the kernel refuses either call.
+// Registers first if need be (registration survives fork()).
 inline bool run_on_every_thread_registered() noexcept
 {
     return run_on_every_thread() || (register_process() && run_on_every_thread());

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* QAIO_ASAN, QAIO_TSAN: which sanitizer this translation unit is built with
- * (GCC says __SANITIZE_*__, Clang __has_feature).  Macros and C comments
- * only: the coroutine switch's assembly includes it too. */
+/* QAIO_ASAN, QAIO_TSAN (GCC: __SANITIZE_*__, Clang: __has_feature).  The
+ * coroutine switch's assembly includes it too. */
 #ifndef QAIO_LIB_SUPPORT_SANITIZER_HH
 #define QAIO_LIB_SUPPORT_SANITIZER_HH
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Every signal blocked on the calling thread for the lifetime of the object,
-// so that a thread created meanwhile starts with them blocked (and no signal
-// handler runs on a helper thread).  Windows has no POSIX signals.
+// Blocks every signal while alive, so that a thread created meanwhile runs
+// no signal handler.
 #pragma once
 
 #ifndef _WIN32

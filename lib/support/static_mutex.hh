@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A mutex that a constinit object can hold: std::mutex where its constructor
-// is constexpr (glibc), an SRWLOCK on Windows, where winpthreads' static
-// initializer is a cast that no constant expression allows.
+// A mutex for constinit objects: std::mutex (constexpr in glibc), or an
+// SRWLOCK on Windows, whose winpthreads initializer is no constant.
 #pragma once
 
 #ifdef _WIN32

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The system's id of the calling thread, for messages: the number a
-// debugger or the process list shows (gettid on Linux, the Win32 thread id
-// on Windows).
+// The calling thread's id as debuggers show it, for messages.
 #pragma once
 
 #ifdef _WIN32

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Names the calling thread, as debuggers and the process list show it.  On
-// Windows, winpthreads keeps pthread_setname_np's name to itself: the
-// system's place for it is the thread description (Windows 10 1607 and
-// later; looked up at run time, as QEMU does, so older systems run unnamed).
+// Names the calling thread.  On Windows the system keeps it as the thread
+// description (1607 on; looked up at run time, as QEMU does).
 #pragma once
 
 #include <pthread.h>
@@ -20,7 +18,7 @@ inline void name_this_thread(const char *name) noexcept
     static const auto set = reinterpret_cast<set_description>(reinterpret_cast<void *>(
         GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "SetThreadDescription")));
     if (set) {
-        wchar_t wide[16] = {};   // names are short ASCII, as Linux's 15 bytes
+        wchar_t wide[16] = {};   // short ASCII names, as Linux's
         for (int i = 0; i < 15 && name[i]; i++) {
             wide[i] = static_cast<unsigned char>(name[i]);
         }

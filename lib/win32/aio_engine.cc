@@ -1,48 +1,23 @@
 // SPDX-License-Identifier: MIT
 // The win32-aio block engine (QEMU's win32_aio_*): overlapped ReadFile and
-// WriteFile on file HANDLEs associated with the engine's I/O completion
-// port; each request's BlockCompletionFunc runs in the engine's AioContext
-// once the port reports it.
+// WriteFile on HANDLEs associated with the engine's completion port.  The
+// shared core (lib/blockio/engine.hh) does the completion pass, attach and
+// detach; requests go to Windows at once, as in QEMU: no queue, no plug.
 //
-// Design note.
+// Each OVERLAPPED's hEvent is the engine's EventNotifier (manual reset),
+// registered in the context as QEMU does; its handler clears it, then takes
+// every packet from the port with a zero timeout.  While detached,
+// completions wait in the port and the event stays set.  ReadFile and
+// WriteFile reset hEvent when they start, which could hide a completion not
+// yet taken, so a submission with others in flight sets it again.
 //
-// What is shared.  The completion pass (each completion consumed before it
-// is processed, so that a callback's nested aio_poll continues the pass),
-// attach/detach with the completion bottom half, the in-flight count and the
-// misuse checks are the shared engine core's (lib/blockio/engine.hh).  A
-// request goes to Windows at once, as in QEMU: there is no queue, no plug
-// and no batch, so the core's flush never finds work.
+// A request failing at once is not started (NULL: -EIO for QEMU), except a
+// read at or past end of file (ERROR_HANDLE_EOF), completed zero-filled
+// through a packet posted here.  Later failures complete with -EIO.
 //
-// Waking the loop.  Each request's OVERLAPPED names the engine's
-// EventNotifier (a manual-reset event) as its hEvent: Windows sets it when
-// the request completes, besides queueing a packet to the port.  The
-// notifier is registered in the AioContext as QEMU registers it, so the
-// context's wait (WaitForMultipleObjects, or glib's poll of its GSource)
-// sees it.  The handler clears it first and then takes every packet from
-// the port with a zero timeout; a completion after the clear sets it again.
-// While the engine is detached, completions wait in the port and the event
-// stays set, so the next context runs them as soon as it is attached.
-//
-// ReadFile and WriteFile reset hEvent when they start a request.  A
-// completion that had set it and was not taken yet would then wait for
-// another one to wake the loop, forever if the new request fails at once.
-// So a submission made while others are in flight sets the notifier again.
-//
-// Errors.  A request Windows fails at once is not started: win32_aio_submit
-// returns NULL (QEMU's block layer reports that as -EIO).  Except a read
-// that starts at or past end of file (ERROR_HANDLE_EOF): it completes as a
-// read of nothing, zero-filled, through a packet the engine posts itself
-// (Windows queues none for a request it failed at once).  A request that
-// fails later completes with -EIO, as in QEMU, and the same end-of-file
-// status as a zero-filled read.
-//
-// Handles.  Windows queues packets only for handles associated with the
-// port: a request on any other handle would complete without one, and its
-// callback would never run.  So the engine remembers the handles
-// win32_aio_attach associated and refuses a submission on another, saying
-// so on stderr.  (A handle that was closed and whose value Windows reused
-// for another file is not noticed; QEMU's file-win32 driver has one engine
-// per file, attached once.)
+// Windows queues packets only for handles associated with the port, so a
+// submission on another handle is refused on stderr (a closed handle whose
+// value was reused is not noticed: file-win32 attaches once per file).
 #include "lib/win32/aio_engine.hh"
 
 #include "lib/blockio/engine.hh"
@@ -65,7 +40,6 @@ const blockio::engine_kind win32_aio_kind = {
     0,  // no limit of its own: Windows takes every request at once
 };
 
-// The engine's notifier, and the engine its handler belongs to.
 struct notifier_link {
     EventNotifier e;
     QEMUWin32AIOState *owner;
@@ -81,7 +55,6 @@ struct QEMUWin32AIOState : qaio::blockio::engine<QEMUWin32AIOState> {
 
     HANDLE port_ = nullptr;
     qaio::win32::notifier_link notifier_{};
-    // The handles win32_aio_attach associated with the port.
     SRWLOCK files_lock_ = SRWLOCK_INIT;
     HANDLE *files_ = nullptr;
     size_t nfiles_ = 0;
@@ -123,7 +96,6 @@ struct QEMUWin32AIOState : qaio::blockio::engine<QEMUWin32AIOState> {
         }
     }
 
-    // Nothing is ever queued: requests go to Windows as they are submitted.
     bool has_work() const noexcept { return false; }
     bool submit_queued() noexcept { return false; }
 
@@ -169,7 +141,7 @@ struct QEMUWin32AIOState : qaio::blockio::engine<QEMUWin32AIOState> {
     int attach_file(HANDLE file) noexcept
     {
         AcquireSRWLockExclusive(&files_lock_);
-        // Room first, so that an associated handle is always remembered.
+        // Room first: an associated handle is always remembered.
         auto *grown = static_cast<HANDLE *>(std::realloc(files_, (nfiles_ + 1) * sizeof(HANDLE)));
         int ret = -ENOMEM;
         if (grown) {
@@ -216,8 +188,6 @@ struct QEMUWin32AIOState : qaio::blockio::engine<QEMUWin32AIOState> {
         DWORD err = ok ? ERROR_SUCCESS : GetLastError();
         if (err == ERROR_HANDLE_EOF && kind == qaio::blockio::op::read &&
             PostQueuedCompletionStatus(port_, 0, 0, ov)) {
-            // Windows failed it at once and queued nothing: it completes as
-            // a read of nothing, like a read that ends past end of file.
             qaio::win32::notifier::set(&notifier_.e);
         } else if (err != ERROR_SUCCESS && err != ERROR_IO_PENDING) {
             in_flight_--;
@@ -225,7 +195,6 @@ struct QEMUWin32AIOState : qaio::blockio::engine<QEMUWin32AIOState> {
             r = nullptr;
         }
         if (others) {
-            // The call reset hEvent: a completion it hid wakes the loop now.
             qaio::win32::notifier::set(&notifier_.e);
         }
         return r ? r->acb() : nullptr;

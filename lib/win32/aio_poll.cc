@@ -1,28 +1,16 @@
 // SPDX-License-Identifier: MIT
-// aio_poll on Windows, and the same steps under glib (aio_prepare,
-// aio_pending, aio_dispatch).
-//
-// One aio_poll: select() the sockets without waiting (level-triggered
-// readiness) -> announce a possible sleep (blocking only) -> wait on every
-// wait object with WaitForMultipleObjects, blocking at most in the first
-// round -> BHs, once, after that first wait -> dispatch what is ready, then
-// look again without blocking until nothing more is signalled -> timers.
+// aio_poll on Windows, and under glib.  One aio_poll: select() the sockets
+// without waiting, announce a sleep, WaitForMultipleObjects (blocking in
+// the first round only), BHs once after that wait, dispatch and look again
+// without blocking until nothing is signalled, timers.
 #include "lib/win32/backend.hh"
 
+#include "lib/timer/clock.hh"
 #include "lib/timer/timer_list.hh"
 
 namespace qaio::win32 {
 
 namespace {
-
-DWORD ns_to_ms_round_up(int64_t ns) noexcept
-{
-    if (ns < 0) {
-        return INFINITE;
-    }
-    int64_t ms = (ns + 999999) / 1000000;
-    return ms >= INFINITE ? INFINITE - 1 : static_cast<DWORD>(ms);
-}
 
 bool is_socket(const waiter *w) noexcept
 {
@@ -31,9 +19,8 @@ bool is_socket(const waiter *w) noexcept
 
 } // namespace
 
-// In a visit.  Marks the sockets select() finds readable or writable now;
-// returns whether any is.  A socket's event is reset first, so that what
-// arrives after the select() signals it again.
+// In a visit.  Events are reset first, so what arrives after select()
+// signals them again.
 bool handle_backend::select_sockets() noexcept
 {
     fd_set rfds, wfds;
@@ -76,8 +63,7 @@ bool handle_backend::select_sockets() noexcept
     return ready;
 }
 
-// In a visit.  Runs every waiter with events; true if one other than the
-// context's notifier ran.
+// In a visit.
 bool handle_backend::dispatch() noexcept
 {
     bool progress = false;
@@ -138,24 +124,26 @@ bool handle_backend::poll(bool blocking) noexcept
     }
     bool progress = false;
     bool first = true;
+    auto after_first_wait = [&] {
+        if (blocking) {
+            ctx->withdraw_sleep();
+        }
+        ctx->notify_accept();
+        progress |= loop::bh_poll(ctx) != 0;
+        first = false;
+    };
     while (count > 0) {
-        DWORD ms = first && !ready ? ns_to_ms_round_up(timeout) : 0;
+        int ms = first && !ready ? timer::timeout_ns_to_ms(timeout) : 0;
         if (ms && loop::stats_enabled()) {
             ctx->counters().blocking_waits++;
         }
-        DWORD ret = WaitForMultipleObjects(count, handles, FALSE, ms);
+        DWORD ret = WaitForMultipleObjects(count, handles, FALSE, ms < 0 ? INFINITE : DWORD(ms));
         if (first) {
-            if (blocking) {
-                ctx->withdraw_sleep();
-            }
-            ctx->notify_accept();
-            progress |= loop::bh_poll(ctx) != 0;
-            first = false;
+            after_first_wait();
         }
         if (ret - WAIT_OBJECT_0 < count) {
             DWORD i = ret - WAIT_OBJECT_0;
             waiter *w = owners[i];
-            // Look at the others next round, without this one.
             handles[i] = handles[--count];
             owners[i] = owners[count];
             if (is_socket(w)) {
@@ -164,18 +152,13 @@ bool handle_backend::poll(bool blocking) noexcept
                 w->revents |= G_IO_IN;
             }
         } else if (!ready) {
-            break;  // timeout (or a handle closed under us): nothing more
+            break;  // timeout, or a handle closed under us
         }
         ready = false;
         progress |= dispatch();
     }
     if (first) {
-        // Nothing to wait on (every object external and disabled).
-        if (blocking) {
-            ctx->withdraw_sleep();
-        }
-        ctx->notify_accept();
-        progress |= loop::bh_poll(ctx) != 0;
+        after_first_wait();  // nothing to wait on: all external and disabled
     }
     visit_end();
     progress |= timer::group_run(&c->tlg);
@@ -184,7 +167,6 @@ bool handle_backend::poll(bool blocking) noexcept
 
 // --- under glib ------------------------------------------------------------
 
-// aio_prepare: true when a socket is ready, so that glib does not sleep.
 bool handle_backend::prepare() noexcept
 {
     visit_begin();
@@ -193,7 +175,7 @@ bool handle_backend::prepare() noexcept
     return ready;
 }
 
-// In a visit: what glib's poll found signalled.
+// In a visit.
 void handle_backend::collect_glib() noexcept
 {
     bool socket_signalled = false;

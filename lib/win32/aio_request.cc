@@ -11,12 +11,10 @@
 namespace qaio::win32 {
 namespace {
 
-// The BlockAIOCB header, then the request, suitably aligned.
 constexpr size_t header_size =
     (sizeof(BlockAIOCB) + alignof(aio_request) - 1) / alignof(aio_request) * alignof(aio_request);
 
-// No cancel_async and no get_aio_context, as QEMU's: an overlapped request
-// runs to its end, and the block layer finds the context through bs.
+// No cancel_async, no get_aio_context, as QEMU's.
 const AIOCBInfo aio_request_info =
     QAIO_AIOCB_INFO(nullptr, nullptr, header_size + sizeof(aio_request));
 
@@ -63,7 +61,6 @@ int aio_request::finish_io(long transferred) noexcept
         ret = int(transferred);
     } else if (DWORD(transferred) < nbytes_) {
         if (kind_ == blockio::op::read) {
-            // A read that ends past end of file: the rest reads as zeroes.
             std::memset(static_cast<char *>(buf_) + transferred, 0, nbytes_ - DWORD(transferred));
         } else {
             ret = -EINVAL;  // what QEMU 7.2 reports for a short write

@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: MIT
-// A win32-aio request: the AIOCB that win32_aio_submit returns.  QEMU's
-// block layer sees only a BlockAIOCB and releases it with qemu_aio_unref, so
-// the one allocation starts with that header and the engine's request
-// follows it.  The request is a blockio::request so that the shared
-// completion pass (lib/blockio/engine.hh) hands it back to the engine; its
-// coroutine half stays unused: a win32-aio request completes by calling its
-// BlockCompletionFunc, as QEMU's file-win32 driver expects.
-//
-// The buffer.  ReadFile and WriteFile take one buffer: a vector of one
-// element is used in place; a longer one goes through a bounce buffer,
-// filled from the vector before a write and copied into it after a
-// successful read (QEMU's rule too).
+// A win32-aio request: one allocation, the BlockAIOCB QEMU's block layer
+// sees (released with qemu_aio_unref), then this.  A blockio::request for
+// the shared completion pass, completing through its BlockCompletionFunc.
+// A vector of one element is used in place; longer ones go through a
+// bounce buffer (QEMU's rule too).
 #pragma once
 
 #include "block/aio.h"
@@ -21,7 +14,6 @@ namespace qaio::win32 {
 
 struct aio_request;
 
-// What Windows hands back for a completion, and the request it belongs to.
 struct overlapped_link {
     OVERLAPPED ov;
     aio_request *owner;
@@ -30,9 +22,7 @@ struct overlapped_link {
 struct aio_request : blockio::request {
     using blockio::request::request;
 
-    // A request for nbytes of qiov, completing with cb(opaque, ret); nullptr
-    // when a bounce buffer is needed and there is no memory for it.  A
-    // write's bounce buffer is filled here.
+    // nullptr when there is no memory for a bounce buffer.
     static aio_request *create(BlockDriverState *bs, blockio::op kind, QEMUIOVector *qiov,
                                DWORD nbytes, BlockCompletionFunc *cb, void *opaque) noexcept;
 
@@ -43,16 +33,12 @@ struct aio_request : blockio::request {
 
     BlockAIOCB *acb() noexcept;
 
-    // The request's result from what Windows reports (bytes transferred, or
-    // -errno): 0, the error, or -EINVAL for a short write; a short read is
-    // zero-filled to nbytes, and a bounced read copied into the vector.
-    // Releases the bounce buffer.
+    // From bytes transferred or -errno: a short write is -EINVAL, a short
+    // read zero-filled; releases the bounce buffer.
     int finish_io(long transferred) noexcept;
 
-    // Calls the completion function once and drops the engine's reference.
     void complete(int ret) noexcept;
-
-    // Frees a request that never started (its callback never runs).
+    // A request that never started.
     void discard() noexcept;
 
     QEMUIOVector *qiov_ = nullptr;

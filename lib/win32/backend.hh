@@ -1,21 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The Win32 wait backend of a context (QEMU's aio-win32): what a context
-// waits for is a list of wait objects, each one HANDLE: an EventNotifier's
-// event, or the event a SOCKET's network events are bound to with
-// WSAEventSelect (one event per socket handler).  aio_poll waits on them with
-// WaitForMultipleObjects, so a context holds at most MAXIMUM_WAIT_OBJECTS
-// (64) of them, its own notifier included; a registration beyond that, a
-// HANDLE registered twice or an fd that is not a socket is refused with a
-// message on stderr, never an overflow.  Sockets are level-triggered as on
-// POSIX: a zero-timeout select() before each wait finds what is still
-// readable or writable.  No busy polling (QEMU has none on Windows).
+// The Win32 wait backend (QEMU's aio-win32): a list of wait objects, each
+// a HANDLE: an EventNotifier's event, or one per socket bound with
+// WSAEventSelect.  WaitForMultipleObjects limits a context to
+// MAXIMUM_WAIT_OBJECTS, its notifier included; beyond that, a HANDLE twice
+// or an fd that is no socket is refused on stderr.  Sockets are level-
+// triggered as on POSIX (a zero-timeout select() before each wait).  No
+// busy polling (QEMU has none on Windows).
 //
-// Lifetime, as on POSIX (lib/posix/handlers.cc): any thread registers and
-// removes under the registry lock (the lock half of a QemuLockCnt); the home
-// thread walks the list as a lockcnt visitor.  New waiters are pushed at the
-// head with a release store, so a visitor sees whole nodes; a removed waiter
-// is only marked while someone visits, and the last visitor (or a writer
-// finding no visitor) unlinks and frees it.
+// Lifetime as on POSIX (lib/posix/handlers.cc): writers hold the registry
+// lock, the home thread visits; new waiters are pushed at the head with a
+// release store (pairs with the visitors' acquire loads); a removed waiter
+// is only marked while someone visits and freed by the last visitor.
 #pragma once
 
 #include "lib/loop/context.hh"
@@ -75,7 +70,7 @@ public:
     void gs_dispatch(bool collect) noexcept override;
     const char *name() const noexcept override { return "win32"; }
 
-    // The context's notifier event, which qemu_fd_register binds sockets to.
+    // qemu_fd_register binds sockets to it.
     HANDLE notifier_event() const noexcept { return notifier_.event; }
 
 private:
@@ -85,6 +80,7 @@ private:
     waiter *find_socket(SOCKET s) const noexcept;
     waiter *find_notifier(EventNotifier *e) const noexcept;
     void free_deleted() noexcept;
+    void change_done() noexcept;
     void visit_begin() noexcept { lockcnt::inc(&list_lock_); }
     void visit_end() noexcept;
     // aio_poll.cc

@@ -32,8 +32,7 @@ int set(EventNotifier *e) noexcept
 
 int test_and_clear(EventNotifier *e) noexcept
 {
-    // A set that lands between the test and the reset is consumed too: its
-    // waker only promised that the consumer runs after the set, and it does.
+    // A set between test and reset is consumed too: the consumer runs after it.
     bool was_set = WaitForSingleObject(handle(e), 0) == WAIT_OBJECT_0;
     if (was_set) {
         ResetEvent(handle(e));

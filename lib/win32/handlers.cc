@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The Win32 backend's life and its registry of wait objects (backend.hh):
-// socket handlers, event notifiers, the limits, and deferred freeing.
+// The Win32 backend's registry of wait objects (backend.hh).
 #include "lib/win32/backend.hh"
 
 #include "lib/support/fatal.hh"
@@ -29,8 +28,7 @@ handle_backend::~handle_backend()
     for (waiter *w = head_.load(std::memory_order_relaxed); w;) {
         waiter *next = w->next.load(std::memory_order_relaxed);
         if (!w->deleted.load(std::memory_order_relaxed)) {
-            // A destroyed source (g_source_destroy, then the last unref)
-            // refuses the call; its poll list goes with it anyway.
+            // A destroyed source refuses it; its poll list goes anyway.
             if (!g_source_is_destroyed(ctx_->source())) {
                 g_source_remove_poll(ctx_->source(), &w->pfd);
             }
@@ -49,8 +47,7 @@ void handle_backend::attach(loop::context *ctx) noexcept
 {
     ctx_ = ctx;
     lockcnt::init(&list_lock_);
-    // aio_notify sets the event; whoever wakes clears it, and aio_poll
-    // accepts the notification itself.
+    // aio_poll accepts the notification itself.
     auto clear = [](EventNotifier *e) { ResetEvent(e->event); };
     set_event_notifier(&notifier_, false, clear, nullptr, nullptr);
     head_.load(std::memory_order_relaxed)->is_ctx_notifier = true;
@@ -79,13 +76,13 @@ waiter *handle_backend::find_notifier(EventNotifier *e) const noexcept
     return nullptr;
 }
 
-// With the registry lock held: publishes w, built by the caller.
+// With the registry lock held.
 void handle_backend::add(waiter *w) noexcept
 {
     w->pfd.fd = reinterpret_cast<gintptr>(w->event);
     w->pfd.events = G_IO_IN;
     w->next.store(head_.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    // Release: a visitor that finds w through head_ sees it whole.
+    // Release: pairs with the visitors' acquire loads of head_.
     head_.store(w, std::memory_order_release);
     live_++;
     g_source_add_poll(ctx_->source(), &w->pfd);
@@ -117,6 +114,16 @@ void handle_backend::free_deleted() noexcept
     }
 }
 
+// The end of a registration change, with the registry lock held.
+void handle_backend::change_done() noexcept
+{
+    if (lockcnt::count(&list_lock_) == 0) {
+        free_deleted();
+    }
+    lockcnt::unlock(&list_lock_);
+    ctx_->notify();
+}
+
 void handle_backend::visit_end() noexcept
 {
     if (!has_deleted_.load(std::memory_order_relaxed)) {
@@ -127,7 +134,6 @@ void handle_backend::visit_end() noexcept
     }
 }
 
-// A registration that would pass the limit is refused; says so once per call.
 static bool over_limit(const char *what, int live) noexcept
 {
     if (live < MAXIMUM_WAIT_OBJECTS) {
@@ -170,7 +176,6 @@ void handle_backend::set_fd_handler(int fd, bool is_external, IOHandler *io_read
         if (old) {
             remove(old);
         }
-        // Rebinding to the new event replaces the old binding.
         long events = (io_read ? FD_READ | FD_ACCEPT | FD_CLOSE | FD_OOB : 0) |
                       (io_write ? FD_WRITE | FD_CONNECT : 0);
         WSAEventSelect(s, w->event, events);
@@ -178,11 +183,7 @@ void handle_backend::set_fd_handler(int fd, bool is_external, IOHandler *io_read
     } else if (removing && old) {
         remove(old);
     }
-    if (lockcnt::count(&list_lock_) == 0) {
-        free_deleted();
-    }
-    lockcnt::unlock(&list_lock_);
-    ctx_->notify();
+    change_done();
 }
 
 void handle_backend::set_event_notifier(EventNotifier *e, bool is_external,
@@ -208,18 +209,13 @@ void handle_backend::set_event_notifier(EventNotifier *e, bool is_external,
     } else if (!io_notify && old && old->notifier == e) {
         remove(old);
     }
-    if (lockcnt::count(&list_lock_) == 0) {
-        free_deleted();
-    }
-    lockcnt::unlock(&list_lock_);
-    ctx_->notify();
+    change_done();
 }
 
 } // namespace qaio::win32
 
 std::unique_ptr<qaio::loop::wait_backend> qaio::loop::make_wait_backend() noexcept
 {
-    // A manual-reset event, as event_notifier_init makes.
     HANDLE event = CreateEvent(nullptr, TRUE, FALSE, nullptr);
     if (!event) {
         errno = EMFILE;

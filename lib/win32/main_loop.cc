@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The Windows half of the main loop (main_loop.hh): wait objects join the
-// GPollFDs glib polls, as HANDLEs; a callback may remove any wait object,
-// itself included, so removals during the dispatch only mark the slot.
+// Wait objects join glib's GPollFDs as HANDLEs; a callback may remove any,
+// itself included, so removals while dispatching only mark the slot.
 #include "lib/win32/main_loop.hh"
 
 #include "lib/win32/backend.hh"
@@ -78,7 +77,7 @@ void del_polling_cb(PollingFunc *func, void *opaque) noexcept
 bool run_polling_cbs() noexcept
 {
     int work = 0;
-    // By index: a callback may add or remove callbacks.
+    // By index: callbacks may add or remove callbacks.
     for (size_t i = 0; i < polling_cbs.size(); i++) {
         work |= polling_cbs[i].func(polling_cbs[i].opaque);
     }
@@ -95,7 +94,7 @@ void append_wait_objects(GArray *fds) noexcept
 
 void dispatch_wait_objects(GArray *fds, guint end) noexcept
 {
-    // Only those appended: a callback may add wait objects meanwhile.
+    // Only those appended: callbacks may add wait objects.
     size_t count = fds->len - end;
     dispatching = true;
     for (size_t i = 0; i < count; i++) {

@@ -7,11 +7,9 @@
 // them to the pass's end cost 5-10% of IOPS at QD64.  After a pass's flush
 // the engine looks at the ring again, a few rounds at most.
 //
-// io_submit may take only part of a batch, or refuse with -EAGAIN: the rest
-// stays queued and the engine is "blocked" until a completion frees room
-// (with nothing in flight, the completion BH retries).  -EINTR retries;
-// any other error is the first request's (the kernel stops there).  At most
-// 1024 requests are in flight.
+// io_submit may take part of a batch or refuse with -EAGAIN: the rest stays
+// queued, "blocked" until a completion frees room (or, none in flight, the
+// completion BH retries).  Other errors are the first request's.
 //
 // Reaping reads the completion ring the kernel maps at the io_setup address
 // (fs/aio.c's ABI), with no system call; io_poll only compares head and
@@ -73,7 +71,7 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     LinuxAioState() noexcept : engine(qaio::blockio::linux_aio_kind) {}
 
     io_context_t kctx_ = nullptr;
-    // The kernel's completion ring, or null to use io_getevents.
+    // null: io_getevents.
     qaio::blockio::aio_ring_header *ring_ = nullptr;
     struct io_event *ring_events_ = nullptr;
     unsigned ring_nr_ = 0;

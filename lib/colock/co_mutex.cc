@@ -18,11 +18,7 @@
 // sees the other CASes the ticket to 0; the one that wins pops and wakes
 // the oldest (a locker finding its own record keeps the mutex).  Tickets
 // come from `sequence` (never 0) so that a stale ticket cannot be taken.
-// Only one party pops at a time.
-//
-// Bias: a mutex used by one thread only skips the atomics
-// (co_mutex_bias.hh) until another thread, or a second coroutine of the
-// owner's finding it taken, revokes that for good.
+// Only one party pops at a time.  Before all that: the bias (co_mutex_bias.hh).
 #include "lib/colock/colock.hh"
 #include "lib/colock/co_mutex_bias.hh"
 
@@ -31,7 +27,7 @@
 
 #include <atomic>
 
-// A parked locker; lives in its frame until it is woken.
+// In the parked locker's frame.
 struct CoWaitRecord {
     Coroutine *co_;
     CoWaitRecord *next_;
@@ -70,7 +66,7 @@ void push_waiter(CoMutex *m, CoWaitRecord *w) noexcept
                                          std::memory_order_relaxed));
 }
 
-// Only the party passing the mutex on calls this (see the protocol).
+// Only the party passing the mutex on calls this.
 CoWaitRecord *pop_waiter(CoMutex *m) noexcept
 {
     CoWaitRecord *w = m->to_pop.slh_first;

@@ -16,11 +16,9 @@
 // fence moved to the revoker.  Biased state is always valid for the atomic
 // protocol (locked 0 or 1, no waiters), so nothing is converted.
 //
-// Registration for the expedited membarrier costs microseconds in a single-
-// threaded process but an RCU grace period (0.2-70 ms) later, so libqaio
-// registers at load, or else on a thread of its own at the first CoMutex.
-// No slot is handed out before it is done.  No bias without membarrier,
-// under TSan, or with QAIO_COMUTEX_BIAS=0.
+// membarrier registration costs microseconds single-threaded but an RCU
+// grace period (0.2-70 ms) later: done at load, else on a thread of its own;
+// no slot before it is done.  No bias under TSan or QAIO_COMUTEX_BIAS=0.
 #pragma once
 
 #include "qemu/coroutine.h"
@@ -40,8 +38,7 @@ struct alignas(64) bias_slot {
 constexpr uint32_t bias_revoking = 0x80000000u;
 constexpr uint32_t bias_revoked = 0xffffffffu;
 
-// A slot for this thread, which has none yet (coroutine::set_lock_slot
-// records it); null when biasing is off or all slots are taken.
+// Recorded with coroutine::set_lock_slot; null when off or all taken.
 bias_slot *bias_slot_create() noexcept;
 
 // Biases `m` to `me` if nobody owns it yet; whether it is now biased to `me`.

@@ -9,8 +9,7 @@
 // 7.2's bounds), then to the dormant cache of mapped stacks
 // (stack_pool.hh), then are unmapped.
 //
-// TLS is reached through out-of-line accessors only and never reused after
-// a switch: a coroutine may resume on another thread.
+// TLS is never reused after a switch: a coroutine may resume elsewhere.
 #pragma once
 
 #include "qemu/osdep.h"
@@ -66,7 +65,7 @@ void enter_here(Coroutine *co) noexcept QAIO_ASM_NAME("qaio.coroutine.enter_here
 
 void yield() noexcept QAIO_ASM_NAME("qaio.coroutine.yield");
 
-// The running coroutine, or the thread's leader (never null).
+// Never null: the thread's leader outside coroutines.
 Coroutine *self() noexcept;
 
 // The CoMutex fast path needs self() and the thread's slot together.

@@ -8,15 +8,12 @@
 // current; it returns when some thread switches back.  Nothing is read from
 // TLS after the jump: another thread may have resumed us.
 //
-// Without annotations the sanitizers report false stack errors and ASan
-// corrupts a pooled coroutine's fake stack.  ASan hears of a switch before
-// the jump (start_switch_fiber: bounds of the stack entered, a slot for the
-// fake stack left) and after it (finish_switch_fiber, which also gives the
-// bounds of the stack left: how a leader's become known).  Only a coroutine
-// retired for good passes no slot, freeing its fake stack; a pooled "ended"
-// one keeps it (its frames live on in the entry loop).  TSan needs
-// __tsan_switch_to_fiber right before the jump, inlined.  Valgrind needs
-// each stack registered once, or takes every switch for an overflow.
+// Annotations (else false stack errors, and ASan corrupts a pooled
+// coroutine's fake stack): ASan before the jump (the stack entered, a slot
+// for the fake stack left; no slot only when retired for good, as a pooled
+// "ended" one's frames live on) and after it (which gives the bounds of the
+// stack left: how a leader's become known); TSan right before the jump,
+// inlined; valgrind needs each stack registered once.
 #pragma once
 
 #include "qemu/osdep.h"

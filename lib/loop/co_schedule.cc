@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Coroutines crossing contexts: aio_co_schedule, aio_co_enter, aio_co_wake,
-// aio_co_reschedule_self.
-//
-// aio_co_schedule claims the coroutine by CASing its `scheduled` marker from
-// null (a second claim, or an enter while set, aborts naming the marker),
-// pushes it on the context's lock-free list and schedules the context's
-// BH.  The BH takes the list with one exchange, reverses it, and for each
-// coroutine reads the link first (it may be scheduled again once it runs),
-// clears the marker, enters it under the context lock, and drops the
-// context reference its scheduler took.  So a coroutine is never on two
-// lists nor entered while someone believes it scheduled.
+// Coroutines crossing contexts.  aio_co_schedule claims the coroutine by
+// CASing its `scheduled` marker from null (a second claim, or an enter
+// while set, aborts naming the marker), pushes it on the context's
+// lock-free list and schedules the context's BH.  The BH takes the list
+// with one exchange, reverses it, and for each coroutine reads the link
+// first (it may be scheduled again once it runs), clears the marker, enters
+// it under the context lock and drops the context reference its scheduler
+// took.  So a coroutine is never on two lists nor entered while someone
+// believes it scheduled.
 #include "lib/loop/context.hh"
 
 #include "lib/coroutine/coroutine.hh"

@@ -4,14 +4,12 @@
 // Bits 0-1 are the lock state (FREE, LOCKED, CONTENDED: held and someone
 // may sleep on the futex), the rest counts visitors in units of STEP.
 //
-// The lock excludes other holders and *first* visitors: a holder that saw
-// the counter at zero may be freeing what visitors walk; an inc on a
-// nonzero counter never waits.  A waiter sets CONTENDED, then FUTEX_WAITs
-// on the exact word it saw, so no wake-up is lost between check and sleep.
-// Releasing the lock clears the state in the same operation and wakes one
-// sleeper if CONTENDED.  A thread that slept does not know whether others
-// still sleep: if it takes the lock it stores CONTENDED, otherwise it wakes
-// one sleeper itself.  A spare wake-up only costs a system call.  All RMWs
+// The lock excludes other holders and *first* visitors (a holder that saw
+// zero may be freeing what visitors walk).  A waiter sets CONTENDED, then
+// FUTEX_WAITs on the exact word it saw, so no wake-up is lost; an unlock
+// clears the state and wakes one sleeper if CONTENDED.  A thread that slept
+// may leave sleepers behind: it stores CONTENDED if it takes the lock, else
+// wakes one itself (a spare wake-up only costs a system call).  All RMWs
 // are seq_cst; the pairings are named at each operation.
 #include "lib/support/futex.hh"
 #include "lib/loop/lockcnt.hh"

@@ -13,11 +13,9 @@
 // update(h, old, 0) returns once the monitor will not hand it out again.
 //
 // The home thread reads nodes only between visit_begin() (lockcnt inc) and
-// visit_end(), through the monitor, by_fd_ under the lock, poll_list_ and
-// the GSource ready list.  Atomic because both sides run: deleted_,
-// the deleted list head, poll_disable_cnt_ and the poll begin/end hooks;
-// all relaxed hints, never what makes a free safe (a late "not deleted"
-// means one more callback, which QEMU does not promise against either).
+// visit_end().  deleted_, the deleted list head, poll_disable_cnt_ and the
+// poll hooks are relaxed atomics: hints, never what makes a free safe (a
+// late "not deleted" means one more callback, as QEMU allows).
 //
 // free_deleted() runs under the lock when (a) a writer reads the visitor
 // count as zero (lockcnt::count, acquire) or (b) the last visitor leaves by

@@ -14,9 +14,11 @@
 #  - ld -r leaves each discarded copy's symbol behind as an undefined
 #    reference: a second ld -r resolves them to the one definition, else
 #    they would stay undefined once that definition is local;
-#  - a COMDAT section whose symbol is local would be discarded in favour of
-#    another object's copy, with its references: the kept copies (now one
-#    of each) become ordinary sections before their symbols are localized.
+#  - a COMDAT section takes part in the linker's choice of one copy per
+#    name even once its symbol is local, and the program's other copies
+#    would then lose their definition: the kept copies (one of each now)
+#    become ordinary sections, private to the object, before their symbols
+#    are localized.
 set -eu
 out=$1 keep=$2
 shift 2

@@ -345,6 +345,21 @@ static int polling_cb(void *opaque)
     return 1; /* work: main_loop_wait must not sleep */
 }
 
+#if T_API_7_2
+/* Wakes a main_loop_wait that nothing else woke within 20 s, so that a lost
+ * wake-up fails its check instead of hanging the run. */
+static HANDLE watchdog_stop;
+static volatile LONG watchdog_fired;
+static DWORD WINAPI watchdog(LPVOID arg)
+{
+    if (WaitForSingleObject(watchdog_stop, 20000) == WAIT_TIMEOUT) {
+        InterlockedExchange(&watchdog_fired, 1);
+        qemu_notify_event();
+    }
+    return 0;
+}
+#endif
+
 static void test_main_loop(void)
 {
     CHECK(qemu_init_main_loop(NULL) == 0, "qemu_init_main_loop");
@@ -383,14 +398,20 @@ static void test_main_loop(void)
 
 #if T_API_7_2
     /* qemu_fd_register (7.2 only: QEMU 8.0 removed it): data arriving on the
-     * socket wakes a blocking main_loop_wait (without it, nothing would: the
-     * run times out). */
+     * socket wakes a blocking main_loop_wait (without it, only the watchdog
+     * would). */
     make_pair();
     main_loop_wait(true);
     qemu_fd_register((int)pair[0]);
     send(pair[1], "x", 1, 0);
+    watchdog_stop = CreateEvent(NULL, TRUE, FALSE, NULL);
+    HANDLE dog = CreateThread(NULL, 0, watchdog, NULL, 0, NULL);
     main_loop_wait(false);
-    CHECK(true, "main_loop_wait woken by a registered socket");
+    CHECK(!watchdog_fired, "main_loop_wait woken by the watchdog, not by the socket");
+    SetEvent(watchdog_stop);
+    WaitForSingleObject(dog, INFINITE);
+    CloseHandle(dog);
+    CloseHandle(watchdog_stop);
     closesocket(pair[0]);
     closesocket(pair[1]);
 #endif

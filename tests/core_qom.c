@@ -13,9 +13,14 @@
 #include "tests/qemu_stand_in.h"
 #include "block/thread-pool.h"
 
-#include <dirent.h>
 #include <stddef.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#include <tlhelp32.h>
+#else
+#include <dirent.h>
+#endif
 
 /* ---- QEMU's QOM, the part the type touches -------------------------------- */
 
@@ -123,6 +128,24 @@ static int failures;
         }                                                                 \
     } while (0)
 
+#ifdef _WIN32
+/* The process's threads, from a Toolhelp snapshot of the system's. */
+static int thread_count(void)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    THREADENTRY32 te = { .dwSize = sizeof(te) };
+    int n = 0;
+
+    if (snap == INVALID_HANDLE_VALUE) {
+        return -1;
+    }
+    for (BOOL more = Thread32First(snap, &te); more; more = Thread32Next(snap, &te)) {
+        n += te.th32OwnerProcessID == GetCurrentProcessId();
+    }
+    CloseHandle(snap);
+    return n;
+}
+#else
 static int thread_count(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -138,6 +161,7 @@ static int thread_count(void)
     closedir(d);
     return n;
 }
+#endif
 
 /* The main context's pool starts its minimum of workers from BHs: run the
  * main context until they exist, for at most 10 s. */

@@ -216,6 +216,13 @@ size_t qemu_iovec_memset(QEMUIOVector *qiov, size_t offset, int fillc,
                          size_t bytes) { abort(); }
 ssize_t iov_send_recv(int sockfd, const struct iovec *iov, unsigned iov_cnt,
                       size_t offset, size_t bytes, bool do_send) { abort(); }
+#ifdef _WIN32
+/* block/win32-aio's bounce buffer copies */
+size_t iov_from_buf_full(const struct iovec *iov, unsigned int iov_cnt, size_t offset,
+                         const void *buf, size_t bytes) { abort(); }
+size_t iov_to_buf_full(const struct iovec *iov, const unsigned int iov_cnt, size_t offset,
+                       void *buf, size_t bytes) { abort(); }
+#endif
 
 void big_lock(void)
 {

@@ -3,8 +3,10 @@
  * The Win32 wait backend (lib/win32), under Wine: event notifiers waited on
  * by aio_poll, the 64-object limit and the refusal of a HANDLE registered
  * twice, socket handlers over a real loopback TCP pair (writable, readable,
- * level-triggered, closed by the peer), a non-socket fd refused, a context
- * driven by a GMainContext through its GSource, and the Win32 main loop's
+ * level-triggered, closed by the peer), a non-socket fd refused, glib's
+ * steps (aio_prepare, aio_pending, aio_dispatch) by hand, poll hooks that
+ * never run, a context driven by a GMainContext through its GSource, and
+ * the Win32 main loop's
  * wait objects and polling callbacks.  Prints one line per check and
  * "N passed, N failed"; exits 1 on a failure.
  */
@@ -12,6 +14,7 @@
 #include "block/aio.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "tests/api_level.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -57,7 +60,7 @@ static void test_event_notifier(void)
     AioContext *ctx = aio_context_new(NULL);
     memset(calls, 0, sizeof(calls));
     CHECK(event_notifier_init(&notifiers[0], 0) == 0, "init");
-    aio_set_event_notifier(ctx, &notifiers[0], false, count_notify, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], count_notify, NULL, NULL);
     CHECK(!aio_poll(ctx, false), "nothing signalled yet");
     CHECK(calls[0] == 0, "handler ran without a set");
 
@@ -69,7 +72,7 @@ static void test_event_notifier(void)
     CloseHandle(t);
 
     /* Removed: a set no longer runs it. */
-    aio_set_event_notifier(ctx, &notifiers[0], false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], NULL, NULL, NULL);
     event_notifier_set(&notifiers[0]);
     CHECK(!aio_poll(ctx, false), "removed notifier made progress");
     CHECK(calls[0] == 1, "removed handler ran");
@@ -85,7 +88,7 @@ static void test_limit(void)
     memset(calls, 0, sizeof(calls));
     for (int i = 0; i < 64; i++) {
         CHECK(event_notifier_init(&notifiers[i], 0) == 0, "init %d", i);
-        aio_set_event_notifier(ctx, &notifiers[i], false, count_notify, NULL, NULL);
+        t_set_event_notifier(ctx, &notifiers[i], count_notify, NULL, NULL);
     }
     event_notifier_set(&notifiers[62]);
     event_notifier_set(&notifiers[63]);
@@ -93,11 +96,11 @@ static void test_limit(void)
     CHECK(calls[62] == 1, "the 63rd notifier ran %d times", calls[62]);
     CHECK(calls[63] == 0, "the 64th notifier was registered past the limit");
     /* Removing one makes room. */
-    aio_set_event_notifier(ctx, &notifiers[0], false, NULL, NULL, NULL);
-    aio_set_event_notifier(ctx, &notifiers[63], false, count_notify, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[63], count_notify, NULL, NULL);
     CHECK(aio_poll(ctx, false) && calls[63] == 1, "the 64th after a removal");
     for (int i = 0; i < 64; i++) {
-        aio_set_event_notifier(ctx, &notifiers[i], false, NULL, NULL, NULL);
+        t_set_event_notifier(ctx, &notifiers[i], NULL, NULL, NULL);
         event_notifier_cleanup(&notifiers[i]);
     }
     aio_context_unref(ctx);
@@ -110,12 +113,12 @@ static void test_same_handle_twice(void)
     memset(calls, 0, sizeof(calls));
     CHECK(event_notifier_init(&notifiers[0], 0) == 0, "init");
     notifiers[1] = notifiers[0]; /* another EventNotifier, the same HANDLE */
-    aio_set_event_notifier(ctx, &notifiers[0], false, count_notify, NULL, NULL);
-    aio_set_event_notifier(ctx, &notifiers[1], false, count_notify, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], count_notify, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[1], count_notify, NULL, NULL);
     event_notifier_set(&notifiers[0]);
     CHECK(aio_poll(ctx, false), "progress");
     CHECK(calls[0] == 1 && calls[1] == 0, "first %d, duplicate %d", calls[0], calls[1]);
-    aio_set_event_notifier(ctx, &notifiers[0], false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], NULL, NULL, NULL);
     event_notifier_cleanup(&notifiers[0]);
     aio_context_unref(ctx);
     printf("ok same HANDLE twice refused\n");
@@ -171,14 +174,14 @@ static void test_sockets(void)
     make_pair();
 
     /* A connected socket is writable at once. */
-    aio_set_fd_handler(ctx, (int)pair[0], false, NULL, on_write, NULL, NULL, &pair[0]);
+    t_set_fd_handler(ctx, (int)pair[0], NULL, on_write, NULL, NULL, &pair[0]);
     CHECK(aio_poll(ctx, false) && writes == 1, "writable: %d", writes);
-    aio_set_fd_handler(ctx, (int)pair[0], false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, (int)pair[0], NULL, NULL, NULL, NULL, NULL);
     CHECK(!aio_poll(ctx, false) && writes == 1, "removed writer ran");
 
     /* Readable once the peer sent; level-triggered: again while unread. */
     drain_on_read = false;
-    aio_set_fd_handler(ctx, (int)pair[0], false, on_read, NULL, NULL, NULL, &pair[0]);
+    t_set_fd_handler(ctx, (int)pair[0], on_read, NULL, NULL, NULL, &pair[0]);
     CHECK(!aio_poll(ctx, false) && reads == 0, "read before data");
     CHECK(send(pair[1], "hello", 5, 0) == 5, "send");
     CHECK(aio_poll(ctx, true) && reads == 1, "readable: %d", reads);
@@ -190,17 +193,84 @@ static void test_sockets(void)
     /* Closed by the peer: readable, recv returns 0. */
     closesocket(pair[1]);
     CHECK(aio_poll(ctx, true) && read_eof == 1, "eof %d", read_eof);
-    aio_set_fd_handler(ctx, (int)pair[0], false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, (int)pair[0], NULL, NULL, NULL, NULL, NULL);
     closesocket(pair[0]);
 
     /* Not a socket: refused, with a message on stderr. */
     HANDLE ev = CreateEvent(NULL, TRUE, TRUE, NULL);
-    aio_set_fd_handler(ctx, (int)(intptr_t)ev, false, on_read, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, (int)(intptr_t)ev, on_read, NULL, NULL, NULL, NULL);
     int before = reads;
     CHECK(!aio_poll(ctx, false) && reads == before, "a non-socket was registered");
     CloseHandle(ev);
     aio_context_unref(ctx);
     printf("ok sockets\n");
+}
+
+/* glib's three steps by hand: aio_prepare finds a socket ready with its
+ * zero-timeout select, aio_pending then reports it, aio_dispatch runs it. */
+static void test_prepare_pending_dispatch(void)
+{
+    AioContext *ctx = aio_context_new(NULL);
+    make_pair();
+    reads = read_bytes = 0;
+    drain_on_read = true;
+    t_set_fd_handler(ctx, (int)pair[0], on_read, NULL, NULL, NULL, &pair[0]);
+    CHECK(!aio_prepare(ctx) && !aio_pending(ctx), "ready before data");
+    CHECK(send(pair[1], "abcd", 4, 0) == 4, "send");
+    CHECK(aio_prepare(ctx), "aio_prepare missed a readable socket");
+    CHECK(aio_pending(ctx), "aio_pending after aio_prepare found it ready");
+    aio_dispatch(ctx);
+    CHECK(reads == 1 && read_bytes == 4, "dispatched %d reads, %d bytes", reads, read_bytes);
+    CHECK(!aio_prepare(ctx) && !aio_pending(ctx), "ready after draining");
+    t_set_fd_handler(ctx, (int)pair[0], NULL, NULL, NULL, NULL, NULL);
+    closesocket(pair[0]);
+    closesocket(pair[1]);
+    aio_context_unref(ctx);
+    printf("ok aio_prepare, aio_pending, aio_dispatch\n");
+}
+
+/* No busy polling on Windows: the poll hooks are accepted and never run;
+ * the handlers keep working. */
+static int poll_hook_calls;
+static void poll_hook(EventNotifier *e)
+{
+    poll_hook_calls++;
+}
+#if T_API_7_2
+static void fd_poll_hook(void *opaque)
+{
+    poll_hook_calls++;
+}
+#endif
+
+static void test_poll_hooks(void)
+{
+    AioContext *ctx = aio_context_new(NULL);
+    memset(calls, 0, sizeof(calls));
+    poll_hook_calls = 0;
+    CHECK(event_notifier_init(&notifiers[0], 0) == 0, "init");
+    t_set_event_notifier(ctx, &notifiers[0], count_notify, NULL, NULL);
+    aio_set_event_notifier_poll(ctx, &notifiers[0], poll_hook, poll_hook);
+    event_notifier_set(&notifiers[0]);
+    CHECK(aio_poll(ctx, true) && calls[0] == 1, "notifier with poll hooks ran %d times",
+          calls[0]);
+#if T_API_7_2
+    make_pair();
+    reads = 0;
+    drain_on_read = true;
+    t_set_fd_handler(ctx, (int)pair[0], on_read, NULL, NULL, NULL, &pair[0]);
+    aio_set_fd_poll(ctx, (int)pair[0], fd_poll_hook, fd_poll_hook);
+    send(pair[1], "x", 1, 0);
+    CHECK(aio_poll(ctx, true) && reads == 1, "socket with poll hooks read %d times", reads);
+    t_set_fd_handler(ctx, (int)pair[0], NULL, NULL, NULL, NULL, NULL);
+    closesocket(pair[0]);
+    closesocket(pair[1]);
+#endif
+    CHECK(poll_hook_calls == 0, "poll hooks ran %d times", poll_hook_calls);
+    t_set_event_notifier(ctx, &notifiers[0], NULL, NULL, NULL);
+    event_notifier_cleanup(&notifiers[0]);
+    aio_context_unref(ctx);
+    printf("ok poll hooks never run\n");
 }
 
 /* ---- GSource ------------------------------------------------------------ */
@@ -228,7 +298,7 @@ static void test_gsource(void)
     qemu_bh_delete(bh);
 
     CHECK(event_notifier_init(&notifiers[0], 0) == 0, "init");
-    aio_set_event_notifier(ctx, &notifiers[0], false, count_notify, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], count_notify, NULL, NULL);
     HANDLE t = CreateThread(NULL, 0, set_later, &notifiers[0], 0, NULL);
     while (calls[0] == 0) {
         g_main_context_iteration(gctx, true);
@@ -236,19 +306,19 @@ static void test_gsource(void)
     CHECK(calls[0] == 1, "notifier through glib ran %d times", calls[0]);
     WaitForSingleObject(t, INFINITE);
     CloseHandle(t);
-    aio_set_event_notifier(ctx, &notifiers[0], false, NULL, NULL, NULL);
+    t_set_event_notifier(ctx, &notifiers[0], NULL, NULL, NULL);
     event_notifier_cleanup(&notifiers[0]);
 
     make_pair();
     reads = read_bytes = 0;
     drain_on_read = true;
-    aio_set_fd_handler(ctx, (int)pair[0], false, on_read, NULL, NULL, NULL, &pair[0]);
+    t_set_fd_handler(ctx, (int)pair[0], on_read, NULL, NULL, NULL, &pair[0]);
     send(pair[1], "abc", 3, 0);
     while (read_bytes < 3) {
         g_main_context_iteration(gctx, true);
     }
     CHECK(read_bytes == 3, "socket through glib");
-    aio_set_fd_handler(ctx, (int)pair[0], false, NULL, NULL, NULL, NULL, NULL);
+    t_set_fd_handler(ctx, (int)pair[0], NULL, NULL, NULL, NULL, NULL);
     closesocket(pair[0]);
     closesocket(pair[1]);
 
@@ -274,6 +344,21 @@ static int polling_cb(void *opaque)
     polls++;
     return 1; /* work: main_loop_wait must not sleep */
 }
+
+#if T_API_7_2
+/* Wakes a main_loop_wait that nothing else woke within 20 s, so that a lost
+ * wake-up fails its check instead of hanging the run. */
+static HANDLE watchdog_stop;
+static volatile LONG watchdog_fired;
+static DWORD WINAPI watchdog(LPVOID arg)
+{
+    if (WaitForSingleObject(watchdog_stop, 20000) == WAIT_TIMEOUT) {
+        InterlockedExchange(&watchdog_fired, 1);
+        qemu_notify_event();
+    }
+    return 0;
+}
+#endif
 
 static void test_main_loop(void)
 {
@@ -311,16 +396,25 @@ static void test_main_loop(void)
     main_loop_wait(true);
     CHECK(polls == 1, "removed polling callback ran");
 
-    /* qemu_fd_register: data arriving on the socket wakes a blocking
-     * main_loop_wait (without it, nothing would: the run times out). */
+#if T_API_7_2
+    /* qemu_fd_register (7.2 only: QEMU 8.0 removed it): data arriving on the
+     * socket wakes a blocking main_loop_wait (without it, only the watchdog
+     * would). */
     make_pair();
     main_loop_wait(true);
     qemu_fd_register((int)pair[0]);
     send(pair[1], "x", 1, 0);
+    watchdog_stop = CreateEvent(NULL, TRUE, FALSE, NULL);
+    HANDLE dog = CreateThread(NULL, 0, watchdog, NULL, 0, NULL);
     main_loop_wait(false);
-    CHECK(true, "main_loop_wait woken by a registered socket");
+    CHECK(!watchdog_fired, "main_loop_wait woken by the watchdog, not by the socket");
+    SetEvent(watchdog_stop);
+    WaitForSingleObject(dog, INFINITE);
+    CloseHandle(dog);
+    CloseHandle(watchdog_stop);
     closesocket(pair[0]);
     closesocket(pair[1]);
+#endif
     printf("ok main loop\n");
 }
 
@@ -339,8 +433,12 @@ static void test_poll_params(void)
           "message: %s", err ? error_get_pretty(err) : "(none)");
     error_free(err);
     err = NULL;
+#if T_API_7_2
     aio_context_set_aio_params(ctx, 16, &err);
     CHECK(err == NULL, "aio params refused");
+#else
+    aio_context_set_aio_params(ctx, 16); /* 10.0: no errp */
+#endif
     aio_context_unref(ctx);
     printf("ok poll params\n");
 }
@@ -353,6 +451,8 @@ int main(void)
     test_limit();
     test_same_handle_twice();
     test_sockets();
+    test_prepare_pending_dispatch();
+    test_poll_hooks();
     test_gsource();
     test_poll_params();
     test_main_loop();

@@ -3,7 +3,7 @@
 # The Windows libraries export what the export table built (exports-core.list,
 # exports-runtime.list, from cabi/exports.tsv) and, beyond it, only qaio_
 # names: the DLL's export table (objdump -p) against both lists, and
-# libqaio-core.a's global C definitions (nm) against the core list.  And the
+# libqaio-core.a's global definitions (nm) against the core list.  And the
 # DLL imports only Windows' own DLLs: the C++ runtime, libgcc and winpthread
 # are inside it, glib is static, so a user needs libqaio-0.dll alone.  Run on
 # the build host by make check (no Wine needed); NM and OBJDUMP from configure.
@@ -15,15 +15,10 @@ $OBJDUMP -p "$dll" |
     awk '/\[Ordinal\/Name Pointer\] Table/ { on = 1; next } on && NF == 0 { on = 0 }
          on { print $NF }' | grep -v '^qaio_' | sort > "$dir/dll"
 cat exports-core.list exports-runtime.list | sort > "$dir/want-dll"
-# libqaio-core.a is the core's objects as they are (Makefile.am says why):
-# beyond the table it defines only qaio's C++ names (namespace qaio, also as
-# emulated-TLS variables), COMDAT (inline) copies, which the linker merges,
-# and Boost's fcontext functions.
-$OBJDUMP -h libqaio-core.a | awk '{ print $2 }' |
-    sed -n 's/^\.\(text\|rdata\|data\|bss\)\$//p' | sort -u > "$dir/comdat"
+# libqaio-core.a: no other global definition at all (no C++ name, inline
+# copy, emulated-TLS variable or Boost fcontext function: scripts/
+# coff-core-object.sh made them local).
 $NM -g --defined-only libqaio-core.a | awk 'NF == 3 { print $3 }' | grep -v '^qaio_' |
-    grep -v -x -F -f "$dir/comdat" |
-    grep -v -E '^(__emutls_[vt]\.)?_Z[A-Z]*N[KVR]*4qaio|^(jump|make|ontop)_fcontext$' |
     sort -u > "$dir/core"
 sort exports-core.list > "$dir/want-core"
 status=0

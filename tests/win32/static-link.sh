@@ -4,11 +4,12 @@
 # with nothing but the documented flags, then runs under Wine.
 #  - libqaio.a: tests/win32/static_link.c with `-static` and
 #    `pkg-config --static --libs qaio` (README's Windows lines);
-#  - libqaio-core.a: tests/core_link.c with tests/qemu_stand_in.c (QEMU's
-#    side of the link) and
-#    `pkg-config --libs qaio-core`, as tests/core-link.sh does on Linux,
-#    plus --static and -static: the mingw glib is an archive, and the
-#    program should need no mingw DLL to run.
+#  - libqaio-core.a: tests/core_link.c (a tree without QOM) and
+#    tests/core_qom.c (a tree with QOM: the "main-loop" type registers
+#    through the archive's weak references), each with tests/qemu_stand_in.c
+#    (QEMU's side of the link) and `pkg-config --libs qaio-core`, as
+#    tests/core-link.sh does on Linux, plus --static and -static: the mingw
+#    glib is an archive, and the program should need no mingw DLL to run.
 # Neither names Boost's fcontext: the archives carry it.  Run by make check
 # in the Windows build (CC, WINE, PKG_CONFIG, PKG_CONFIG_LIBDIR from it).
 set -eu
@@ -30,12 +31,14 @@ echo "-static \`pkg-config --static --libs qaio\`: -static $libs"
 $CC $cflags -o "$work/static_link.exe" "$srcdir/tests/win32/static_link.c" -static $libs
 libs=$(pc --static --libs qaio-core)
 echo "-static \`pkg-config --static --libs qaio-core\`: -static $libs"
-# shellcheck disable=SC2086
-$CC $cflags -o "$work/core_link.exe" "$srcdir/tests/core_link.c" \
-    "$srcdir/tests/qemu_stand_in.c" -static $libs
+for exe in core_link core_qom; do
+    # shellcheck disable=SC2086
+    $CC $cflags -o "$work/$exe.exe" "$srcdir/tests/$exe.c" \
+        "$srcdir/tests/qemu_stand_in.c" -static $libs
+done
 
 # What each program imports: Windows' own DLLs only.
-for exe in static_link core_link; do
+for exe in static_link core_link core_qom; do
     $OBJDUMP -p "$work/$exe.exe" | awk '/DLL Name:/ { print $3 }' > "$work/$exe.imports"
     if grep -v -i -E '^(kernel32|user32|advapi32|shell32|ole32|ws2_32|msvcrt|api-ms-win-[a-z0-9-]+)\.dll$' \
             "$work/$exe.imports"; then
@@ -46,3 +49,4 @@ done
 runner="$srcdir/tests/win32/wine-test.sh"
 sh "$runner" "$work/static_link.exe"
 sh "$runner" "$work/core_link.exe"
+sh "$runner" "$work/core_qom.exe"

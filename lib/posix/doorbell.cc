@@ -68,7 +68,6 @@ public:
 private:
     bool open_ring() noexcept
     {
-        // Deferred task work needs a single issuer: this thread.
         unsigned deferred = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
                             IORING_SETUP_TASKRUN_FLAG;
         return io_uring_queue_init(ring_entries, &ring_, deferred) == 0 ||

@@ -5,12 +5,9 @@
 // epoll_wait(0).  Under a GSource glib polls the epoll fd alone.
 //
 // The context's own notifier is registered edge-triggered and never read:
-// the notified flag, not the eventfd's count, says a notification is
-// pending, and the eventfd only has to wake a wait, which every write does
-// under EPOLLET whatever the count.  That saves one read() per cross-thread
-// wake-up, a third of the system calls of a notify round trip.  A count
-// left behind is harmless: a level-triggered monitor that takes over finds
-// the eventfd readable once and drains it.
+// the notified flag says a notification is pending, and under EPOLLET every
+// write wakes a wait whatever the count (one read() fewer per cross-thread
+// wake-up).  A level-triggered monitor that takes over drains the count once.
 //
 // Design note.
 //
@@ -165,10 +162,8 @@ public:
             return 0;  // a look would find nothing (see the top)
         }
         rebuild_if_needed();
-        // Before looking, whatever rings from now on is news.  Only a look
-        // (timeout 0) drains, and only when it may make the next one skip
-        // (see the top): a blocking wait that a notification ends would
-        // otherwise pay for the doorbell at every wake-up.
+        // Only a look drains, and only when the next one may then skip: a
+        // blocking wait ended by aio_notify would pay for every ring.
         if (bell_ && timeout_ns == 0 &&
             (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
             bell_->drain();
@@ -379,12 +374,9 @@ private:
         return pushed;
     }
 
-    // A positive timeout waits in ppoll on the epoll fd, then collects with
-    // epoll_wait(0): epoll_wait's own timeout has only milliseconds, and
-    // epoll_pwait2 returns EINTR when task work (the doorbell's io_uring
-    // completions) interrupts it, where the kernel restarts ppoll, so a
-    // timed wait would end early.  Returns the events fetched, 0 when none,
-    // or < 0 (signal).
+    // A positive timeout waits in ppoll (ns, and restarted after task work,
+    // where epoll_pwait2 returns EINTR), then collects with epoll_wait(0).
+    // Returns the events fetched, 0 when none, or < 0 (signal).
     int wait_kernel(int64_t timeout_ns) noexcept
     {
         if (timeout_ns > 0) {

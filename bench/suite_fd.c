@@ -16,6 +16,8 @@
  * cost(10000)/cost(1) compares figures taken side by side.  Everything is
  * closed before the next subject: 11089 eventfds are open at the peak.
  * Target: that ratio at most 1.2 for epoll and io_uring, with either driver.
+ * Then the "choice" groups (fd_run_choice): qaio's own choice against every
+ * monitor and libevent at each n, on shared fds, interleaved.
  */
 #include "config.h"
 
@@ -77,6 +79,7 @@ typedef struct fd_case {
     int n;
     int *fds;
     int nopen;
+    bool shared_fds;        /* fds belong to the caller (the choice groups) */
     bool ok;
     char why[160];
     uint64_t dispatched, ops;
@@ -177,7 +180,8 @@ static void fd_setup(void *opaque)
 {
     fd_case *c = opaque;
     const fd_config *cfg = c->cfg;
-    if (!bench_eventfds_open(c->n, &c->fds, &c->nopen, c->why, sizeof(c->why))) {
+    if (!c->shared_fds &&
+        !bench_eventfds_open(c->n, &c->fds, &c->nopen, c->why, sizeof(c->why))) {
         return;
     }
 
@@ -292,10 +296,12 @@ static void fd_teardown(void *opaque)
         }
         break;
     }
-    for (int i = 0; i < c->nopen; i++) {
-        close(c->fds[i]);
+    if (!c->shared_fds) {
+        for (int i = 0; i < c->nopen; i++) {
+            close(c->fds[i]);
+        }
+        g_free(c->fds);
     }
-    g_free(c->fds);
 }
 
 /* ---- one subject, four sizes -------------------------------------------- */
@@ -456,6 +462,98 @@ static void fd_run_config(int ci, int group, int ngroups)
     }
 }
 
+/*
+ * The default choice against every monitor (issue 10 point 3): for one n
+ * and one driver, qaio's own choice, each forced monitor and (under
+ * aio_poll) libevent watch the same n eventfds, each on its own thread, in
+ * interleaved rounds.  Targets: the choice at most 1.05x the cheapest
+ * monitor (paired ratio), and under aio_poll at most 1.0x libevent.
+ */
+static void fd_run_choice(int k, bool gsource, bool uring, int group, int ngroups)
+{
+    static const int aio_cfgs[] = { 0, 2, 4, 6, 8 }, gs_cfgs[] = { 1, 3, 5, 7 };
+    const int *ci = gsource ? gs_cfgs : aio_cfgs;
+    int ncfg = gsource ? 4 : 5, n = 0, nfds = 0, cheapest = -1;
+    fd_case cs[5];
+    bench_worker *w[5];
+    bench_case cases[5];
+    int idx[5];
+    char name[48], why[160];
+    int *fds;
+
+    snprintf(name, sizeof(name), "choice %s n=%d", gsource ? "gsource" : "aio_poll",
+             fd_sizes[k]);
+    if (!bench_eventfds_open(fd_sizes[k], &fds, &nfds, why, sizeof(why))) {
+        bench_result_note(bench_record("fd", name, "qaio", NULL), "not measured: %s", why);
+        goto out;
+    }
+    memset(cs, 0, sizeof(cs));
+    for (int j = 0; j < ncfg; j++) {
+        const fd_config *cfg = ci[j] < FD_NCONFIGS ? &fd_configs[ci[j]] : NULL;
+
+        w[j] = NULL;
+        idx[j] = -1;
+        if (!cfg || (j == 4 && cfg->kind != FD_LIBEVENT) ||
+            (cfg->fdmon && !strcmp(cfg->fdmon, "io_uring") && !uring)) {
+            continue;
+        }
+        cs[j] = (fd_case){ .cfg = cfg, .n = fd_sizes[k], .fds = fds, .nopen = nfds,
+                           .shared_fds = true };
+        w[j] = bench_worker_start("bench-fdc");
+        bench_alive("[fd] choice set-up");
+        bench_worker_call(w[j], fd_setup, &cs[j]);
+        if (cs[j].ok) {
+            idx[j] = n;
+            cases[n++] = BENCH_CASE(cfg->fdmon ? cfg->fdmon : cfg->kind == FD_LIBEVENT
+                                    ? "libevent" : "auto", fd_body(cfg->kind), &cs[j], w[j]);
+        }
+    }
+    if (cs[0].ok) {
+        bench_measure(cases, n, "fd", name, group, ngroups);
+        for (int j = 1; j < ncfg; j++) {
+            if (cs[j].ok && cs[j].cfg->kind != FD_LIBEVENT &&
+                cs[j].dispatched == cs[j].ops &&
+                (cheapest < 0 ||
+                 cases[idx[j]].stats.median_ns < cases[idx[cheapest]].stats.median_ns)) {
+                cheapest = j;
+            }
+        }
+        bench_result *r = bench_record("fd", name, "qaio", &cases[idx[0]].stats);
+        double ratio = cheapest >= 0 ? bench_paired_ratio(&cases[idx[0]].stats,
+                                                          &cases[idx[cheapest]].stats) : -1;
+        bool once = cs[0].dispatched == cs[0].ops;
+
+        bench_add_ratio(r, "auto/cheapest", ratio);
+        bench_set_target(r, "≤1.05x cheapest", 1.05, once ? ratio : -1);
+        bench_result_note(r, "qaio's choice: %s; cheapest: %s",
+                          qaio_aio_context_fd_monitor(cs[0].ctx),
+                          cheapest >= 0 ? cs[cheapest].cfg->fdmon : "none");
+        if (!gsource && ncfg > 4 && cs[4].ok) {
+            bench_result *rl = bench_record("fd", name, "libevent", &cases[idx[4]].stats);
+            double lr = bench_paired_ratio(&cases[idx[0]].stats, &cases[idx[4]].stats);
+
+            bench_add_ratio(rl, "qaio/libevent", lr);
+            bench_set_target(rl, "qaio ≤1.0x libevent", 1.0,
+                             once && cs[4].dispatched == cs[4].ops ? lr : -1);
+        }
+    } else {
+        bench_result_note(bench_record("fd", name, "qaio", NULL), "not measured: %s",
+                          cs[0].why);
+    }
+    for (int j = 0; j < ncfg; j++) {
+        if (w[j]) {
+            bench_alive("[fd] choice tear-down");
+            bench_worker_call(w[j], fd_teardown, &cs[j]);
+            bench_worker_stop(w[j]);
+        }
+    }
+out:
+    for (int i = 0; i < nfds; i++) {
+        close(fds[i]);
+    }
+    g_free(fds);
+}
+
 static void fd_run(void)
 {
     char why[160];
@@ -471,7 +569,13 @@ static void fd_run(void)
             fd_record_skipped(cfg, why);
             continue;
         }
-        fd_run_config(ci, ci + 1, FD_NCONFIGS);
+        fd_run_config(ci, ci + 1, FD_NCONFIGS + 2 * FD_NSIZES);
+    }
+    for (int k = 0; k < FD_NSIZES; k++) {
+        for (int g = 0; g < 2; g++) {
+            fd_run_choice(k, g, uring, FD_NCONFIGS + 2 * k + g + 1,
+                          FD_NCONFIGS + 2 * FD_NSIZES);
+        }
     }
     bench_note("fd", "libevent and libuv rows compare with qaio epoll "
                "aio_poll, glib rows with qaio epoll gsource, at the same n");

@@ -1637,6 +1637,32 @@ START_TEST(nonblocking_poll_after_idle_ones_sees_an_fd_readied_since)
 }
 END_TEST
 
+static void *notify_thread(void *opaque)
+{
+    aio_notify(opaque);
+    return NULL;
+}
+
+/*
+ * Blocking waits that another thread's aio_notify ends leave epoll's
+ * doorbell rung and undrained; idle polls after them still see an fd
+ * readied since.
+ */
+START_TEST(nonblocking_poll_after_notified_blocking_ones_sees_an_fd_readied_since)
+{
+    OPEN_CTX(ctx);
+    for (int k = 0; k < 3; k++) {
+        pthread_t th;
+
+        ck_assert_int_eq(pthread_create(&th, NULL, notify_thread, ctx), 0);
+        aio_poll(ctx, true);    /* returns once notified, before or in its wait */
+        pthread_join(th, NULL);
+    }
+    idle_polls_then_readiness(ctx);
+    aio_context_unref(ctx);
+}
+END_TEST
+
 START_TEST(automatic_monitor_sees_an_fd_readied_after_idle_polls)
 {
     AioContext *ctx;
@@ -1726,6 +1752,8 @@ static Suite *fd_handler_suite(void)
     tc = tcase_create("idle");
     tcase_add_loop_test(tc, nonblocking_poll_after_idle_ones_sees_an_fd_readied_since, t_fdmon_lo(),
                         t_fdmon_hi());
+    tcase_add_loop_test(tc, nonblocking_poll_after_notified_blocking_ones_sees_an_fd_readied_since,
+                        t_fdmon_lo(), t_fdmon_hi());
     if (t_fdmon_free_tests_run_here()) {
         tcase_add_test(tc, automatic_monitor_sees_an_fd_readied_after_idle_polls);
         tcase_add_test(tc, automatic_monitor_is_epoll_then_poll_under_glib_until_it_grows);

@@ -21,17 +21,14 @@
 // rest of the caller's vector is zero-filled and the request succeeds.  A
 // short write fails with -ENOSPC.
 //
-// Batching.  Submission is immediate unless the engine is plugged, or is
-// processing completions: coroutines woken by a pass usually submit again
-// at once, and their requests go in one io_uring_enter per `reap_batch` of
-// them and at the end of the pass.  That batch is a compromise measured
-// here: on tmpfs, whose reads and writes the kernel hands to io-wq workers,
-// one entry per request costs a fifth of the IOPS at QD64; on a virtio
-// disk, holding requests to the end of a long pass costs 5-10%.  A plugged
-// engine still submits once in-flight plus queued requests reach the ring
-// size (128).  After a pass's final flush the engine looks at the CQ ring
-// again, since the page cache completes reads inside io_uring_enter, up to a
-// few rounds before it returns to the loop.
+// Batching.  Submission is immediate unless the engine is plugged or in a
+// completion pass, whose woken coroutines' requests go in one io_uring_enter
+// per `reap_batch` and at the pass's end (measured: one entry per request
+// costs a fifth of tmpfs's IOPS at QD64; holding a long pass's requests to
+// its end costs 5-10% on a virtio disk).  A plugged engine still submits once
+// in-flight plus queued reach the ring size (128).  After a pass's final
+// flush the engine looks at the CQ ring again, a few rounds at most, since
+// the page cache completes reads inside io_uring_enter.
 //
 // Requeueing.  In-flight requests never exceed the CQ ring's size, so the
 // completion ring cannot overflow; more wait in the queue.  io_uring_submit
@@ -40,22 +37,17 @@
 // the engine is "blocked" until a completion frees resources; with nothing in
 // the kernel, the completion bottom half retries instead.
 //
-// Reaping.  CQEs are read from the shared CQ ring without a system call
-// (io_uring_peek_batch_cqe enters the kernel only to flush an overflow or
-// to post completions waiting as task work); the eventfd below is the
-// AioContext's wake-up, and busy polling (io_poll) only looks at the CQ
-// ring's head and tail and the SQ ring's flags.
+// Reaping.  CQEs are read from the shared CQ ring (io_uring_peek_batch_cqe
+// enters the kernel only to flush an overflow or post deferred completions);
+// busy polling (io_poll) looks at the rings' indexes and flags only.
 //
-// Rings.  Where the page cache cannot serve a request at once (tmpfs reads,
-// for one), the kernel hands it to an io-wq worker, and on a small machine
-// that worker is the bottleneck.  What it does after the copy decides the
-// IOPS: on an ordinary ring it posts the CQE itself, under the ring's
-// completion lock, and wakes whoever watches the ring; on a ring set up with
-// IORING_SETUP_DEFER_TASKRUN it only queues the completion for the ring's
-// task, which posts it the next time it enters the kernel.  On /dev/shm at
-// QD64 that is 0.70-0.74 M IOPS against 0.85-0.90 M in a bare liburing loop
-// here.  A deferred ring needs IORING_SETUP_SINGLE_ISSUER: one task (thread)
-// enters it, and only that task can make its completions appear.  So:
+// Rings.  tmpfs reads go to an io-wq worker, the bottleneck on a small
+// machine; on a ring set up with IORING_SETUP_DEFER_TASKRUN the worker only
+// queues each completion for the ring's task instead of posting it under the
+// completion lock and waking the ring's watchers (/dev/shm QD64 in a bare
+// liburing loop: 0.85-0.90 M IOPS against 0.70-0.74 M).  Such a ring needs
+// IORING_SETUP_SINGLE_ISSUER: only its one thread can make completions
+// appear.  So:
 //
 //  - A deferred ring is used only by a thread that has bound the engine's
 //    context with qemu_set_current_aio_context, and only when the context is
@@ -73,16 +65,13 @@
 //    A thread that is not the deferred ring's own while requests are in
 //    flight leaves its submissions queued and schedules the completion
 //    bottom half, which runs in the context's own thread.
-//  - The kernel signals an eventfd, registered with the ring, when
-//    completions wait; the context watches that eventfd, which stays the
-//    same when the ring is replaced.  For a deferred ring the signal only
-//    matters when the thread is about to sleep: inside a pass it is switched
-//    off (IORING_CQ_EVENTFD_DISABLED), so the worker does not pay for a
-//    wake-up per completion; at the end of the pass it is switched back on,
-//    and the pass goes on if completions arrived in between.  The kernel
-//    signals when its list of deferred completions goes from empty to not
-//    empty, so a pass that stops with work left schedules the completion
-//    bottom half to come back.
+//  - The context watches an eventfd registered with the ring (the same one
+//    across ring replacements).  Inside a pass it is switched off
+//    (IORING_CQ_EVENTFD_DISABLED), so the worker pays no wake-up per
+//    completion, and back on at the end, the pass going on if completions
+//    arrived meanwhile.  The kernel signals only when its deferred list goes
+//    from empty to not empty, so a pass that stops with work left schedules
+//    the completion bottom half.
 //
 // With COOP_TASKRUN the thread is not interrupted for completions queued as
 // task work while it runs; TASKRUN_FLAG (both kinds) shows in the SQ ring's
@@ -130,19 +119,37 @@ struct uring_request : request {
     bool fua_ = false;       // write with RWF_DSYNC
 };
 
+// One buffer goes as IORING_OP_READ/WRITE, as fio does: the kernel then
+// copies no iovec array in at submission.
+bool one_buffer(const QEMUIOVector *v) noexcept
+{
+    return v->niov == 1 && v->iov[0].iov_len <= UINT32_MAX;
+}
+
 void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
 {
     switch (r->kind_) {
     case op::read: {
         const QEMUIOVector *v = r->rest_.iov ? &r->rest_ : r->qiov_;
-        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov),
-                            r->offset_ + r->done_bytes_);
+        uint64_t at = r->offset_ + r->done_bytes_;
+        if (one_buffer(v)) {
+            io_uring_prep_read(sqe, r->fd_, v->iov[0].iov_base, unsigned(v->iov[0].iov_len), at);
+        } else {
+            io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov), at);
+        }
         break;
     }
-    case op::write:
-        io_uring_prep_writev2(sqe, r->fd_, r->qiov_->iov, unsigned(r->qiov_->niov), r->offset_,
-                              r->fua_ ? RWF_DSYNC : 0);
+    case op::write: {
+        const QEMUIOVector *v = r->qiov_;
+        if (one_buffer(v)) {
+            io_uring_prep_write(sqe, r->fd_, v->iov[0].iov_base, unsigned(v->iov[0].iov_len),
+                                r->offset_);
+        } else {
+            io_uring_prep_writev(sqe, r->fd_, v->iov, unsigned(v->niov), r->offset_);
+        }
+        sqe->rw_flags = r->fua_ ? RWF_DSYNC : 0;
         break;
+    }
     case op::flush:
         io_uring_prep_fsync(sqe, r->fd_, IORING_FSYNC_DATASYNC);
         break;

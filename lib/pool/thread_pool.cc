@@ -21,46 +21,48 @@
 // requested but not created (new_threads_), created but not yet running
 // (pending_threads_), and running.  A request that finds more queued work
 // than idle and starting workers asks for one more, up to max.  As in QEMU,
-// the first thread of a burst is created by a BH in the pool's context, so
-// it inherits that thread's CPU affinity and signal mask even when the
-// request (or a parameter change) came from another thread, and each new
-// worker creates the next one before it looks for work, which keeps
-// pthread_create (tens of microseconds) off the submitter's path.
-// Invariant: while new_threads_ > 0, either a worker is starting (and will
-// create the next) or the spawn BH is scheduled.
+// the first thread of a burst is created by a BH in the pool's context (it
+// inherits that thread's affinity and signal mask), and each new worker
+// creates the next before it looks for work, keeping pthread_create off the
+// submitter's path.  Invariant: while new_threads_ > 0, either a worker is
+// starting (and will create the next) or the spawn BH is scheduled.
+//
+// Concurrency.  At most run_limit_ workers run func (running_): the CPU
+// count while jobs do not sleep, since with many workers on few CPUs,
+// waking one per request and letting each sleep after it made the scheduler
+// the bottleneck.  A job that slept (job_clock) raises the limit by one, up
+// to max; one that did not lowers it towards the CPU count.  A request, or
+// a worker taking one while more wait, wakes an idle worker (after
+// unlocking) if one more may run and no woken worker covers it, or else to
+// watch the queue: the watcher wakes every watch_ns and, if no job finished
+// meanwhile, starts one itself, so jobs that wait for queued ones all run.
 //
 // Idle workers wait on request_cond_ with a deadline fixed when they became
 // idle; only a real timeout retires them, and only if more than min workers
-// remain and the queue is empty, so spurious or broadcast wake-ups never
-// make a worker leave queued work behind.  A worker above max (after
-// update_params lowered it) exits when it next looks for work.  Submission
-// signals one idle worker per queued request that no signalled worker
-// (waking_threads_) covers yet, and does so after unlocking: the request
-// it just queued keeps the pool alive until its completion, which runs
-// with the context acquired, after the submitter is done.
+// remain and the queue is empty.  A worker above max (after update_params
+// lowered it) exits when it next looks for work.
 //
 // Completion protocol.  A worker stores the result and pushes the request on
-// the done list under the mutex; the pusher that made the list non-empty
-// schedules the completion BH after unlocking.  The BH moves the whole done
-// list to the ready list and runs callbacks one at a time, with the context
-// acquired except around each callback.  Before each callback it schedules
-// itself again, so that a callback running a nested aio_poll still sees the
-// other completions (the nested BH run drains the same ready list); after
+// the done list under the mutex, then schedules the completion BH after
+// unlocking, unless it may defer that (flush_completions_locked): while the
+// queue holds enough for the workers not to need the loop's next
+// submissions and a watcher will flush it within watch_ns, so that the loop
+// wakes once per batch.  The BH moves the whole done list to the ready list
+// and runs callbacks one at a time, with the context acquired except around
+// each callback.  Before each callback it schedules itself again, so that a
+// callback running a nested aio_poll still sees the other completions; after
 // the callback it cancels that schedule and, once the ready list is empty,
 // looks at the done list again under the mutex.  Because that last look
-// follows the cancel, a schedule the cancel swallowed is never lost: its
-// request is seen by the look, and any later push finds the list empty and
-// schedules anew.
+// follows the cancel, a schedule the cancel swallowed is never lost.
 //
 // Freeing.  thread_pool_free asserts nothing is outstanding, then under the
 // mutex sets stopping_, drops the threads not yet created, wakes everyone
 // and waits on stopped_cond_ until cur_threads_ is zero.  An exiting worker
-// decrements cur_threads_ and signals stopped_cond_ while it still holds
-// the mutex, and unlocking is its last access to the pool; the freeing
-// thread can only see zero after reacquiring the mutex, hence after that
-// unlock (QEMU 7.1-8.0 signalled after unlocking and could touch a
-// destroyed condition variable).  A worker schedules the completion BH while
-// it is still counted, so the BH and the context outlive that call too.
+// decrements cur_threads_ and signals stopped_cond_ with the mutex held, and
+// unlocking is its last access to the pool (QEMU 7.1-8.0 signalled after
+// unlocking and could touch a destroyed condition variable).  A worker
+// schedules the completion BH while still counted, so the BH and the context
+// outlive that call too.
 #include "lib/pool/thread_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"
@@ -73,6 +75,7 @@
 #include "lib/support/signals_blocked.hh"
 #include "lib/support/thread_name.hh"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
@@ -81,6 +84,10 @@
 #include <ctime>
 #include <new>
 #include <pthread.h>
+#ifndef _WIN32
+#include <sys/resource.h>  // RUSAGE_THREAD
+#endif
+#include <thread>
 #include <type_traits>
 
 namespace qaio::pool {
@@ -91,6 +98,11 @@ constexpr int64_t default_idle_ms = 10 * 1000;
 // idle_ns_ for "never": a knob beyond what nanoseconds in an int64_t hold
 // (292 years) means idle workers wait for work without a deadline.
 constexpr int64_t idle_forever = INT64_MAX;
+
+// Shorter jobs are taken to have run without sleeping (job_clock).
+constexpr int64_t blocking_job_ns = 20 * 1000;
+// The watcher's period (see "Concurrency" on top).
+constexpr int64_t watch_ns = 1000 * 1000;
 
 enum class req_state : int { queued, active, done };
 
@@ -217,10 +229,22 @@ public:
     int64_t waking_threads_ = 0;
     int64_t new_threads_ = 0;
     int64_t pending_threads_ = 0;
+    // Workers inside func, and how many may be before a queued request
+    // wakes another (see "Concurrency" on top).
+    int64_t running_ = 0;
+    int64_t run_limit_ = 1;
+    int64_t cpus_ = 1;
+    uint64_t finished_ = 0;         // requests whose func returned
+    bool watching_ = false;         // an idle worker waits with watch_ns
+    bool completion_due_ = false;   // done_ filled, completion BH not scheduled
     bool stopping_ = false;
 
     void start_thread_locked() noexcept;
-    request *take_request_locked() noexcept;
+    request *take_request_locked(long *own_sleeps, bool *wake_one) noexcept;
+    bool may_start_locked() const noexcept { return running_ + waking_threads_ < run_limit_; }
+    int64_t low_water() const noexcept { return 4 * run_limit_ + 4; }
+    void job_ended_locked(bool blocked) noexcept;
+    bool flush_completions_locked(bool deferrable) noexcept;
 };
 
 namespace {
@@ -256,6 +280,13 @@ constexpr clockid_t wait_clock = CLOCK_REALTIME;
 constexpr clockid_t wait_clock = CLOCK_MONOTONIC;
 #endif
 
+int64_t monotonic_ns() noexcept
+{
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
 timespec deadline_after(int64_t ns) noexcept
 {
     timespec t;
@@ -289,27 +320,73 @@ void thread_pool::start_thread_locked() noexcept
                static_cast<void *>(this), std::strerror(r));
 }
 
+// Schedules the completion BH for done_, unless it may wait (see the
+// completion protocol on top).  Returns whether it unlocked the mutex.
+bool thread_pool::flush_completions_locked(bool deferrable) noexcept
+{
+    if (!completion_due_ || (deferrable && watching_ && queue_.size_ >= low_water())) {
+        return false;
+    }
+    completion_due_ = false;
+    pthread_mutex_unlock(&lock_);
+    loop::bh_schedule(completion_bh_, 0);
+    pthread_mutex_lock(&lock_);
+    return true;
+}
+
+void thread_pool::job_ended_locked(bool blocked) noexcept
+{
+    running_--;
+    finished_++;
+    if (blocked) {
+        run_limit_ = std::min(run_limit_ + 1, std::max(max_threads_, cpus_));
+    } else if (run_limit_ > cpus_) {
+        run_limit_--;
+    }
+}
+
 // Returns the next request, marked active, or nullptr when the calling
 // worker must exit.  May wait; lock_ is held on entry and on return.
-request *thread_pool::take_request_locked() noexcept
+request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noexcept
 {
     bool have_deadline = false;
     timespec deadline;
     for (;;) {
         if (stopping_ || cur_threads_ > max_threads_) {
+            flush_completions_locked(false);  // it may have been the watcher
             return nullptr;
         }
-        if (request *r = queue_.pop_front()) {
+        if (queue_.head_ && running_ < run_limit_) {
+            request *r = queue_.pop_front();
             r->state = req_state::active;
+            running_++;
+            // More queued: another worker may start, or must watch.
+            // Signalled by the caller once it has unlocked.
+            *wake_one = queue_.size_ > waking_threads_ && idle_threads_ > waking_threads_ &&
+                        (may_start_locked() || !watching_);
+            if (*wake_one) {
+                waking_threads_++;
+            }
             return r;
         }
-        if (!have_deadline && idle_ns_ != idle_forever) {
+        if (flush_completions_locked(false)) {
+            continue;
+        }
+        bool watch = queue_.head_ && !watching_;
+        uint64_t finished = finished_;
+        timespec watch_deadline;
+        if (watch) {
+            watching_ = true;
+            watch_deadline = deadline_after(watch_ns);
+        } else if (!have_deadline && idle_ns_ != idle_forever) {
             deadline = deadline_after(idle_ns_);
             have_deadline = true;
         }
         idle_threads_++;
-        int rc = have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
-                               : pthread_cond_wait(&request_cond_, &lock_);
+        (*own_sleeps)++;
+        int rc = watch           ? pthread_cond_timedwait(&request_cond_, &lock_, &watch_deadline)
+                 : have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
+                                 : pthread_cond_wait(&request_cond_, &lock_);
         idle_threads_--;
         // Any return may be the one a signal caused (a timeout can consume
         // one too); the count only errs low, which costs a spare wake-up.
@@ -318,7 +395,15 @@ request *thread_pool::take_request_locked() noexcept
         } else if (waking_threads_ > 0) {
             waking_threads_--;
         }
-        if (rc == ETIMEDOUT) {
+        if (watch) {
+            watching_ = false;
+            // Nothing finished for a whole watch: the running jobs wait for
+            // something, perhaps for a queued one.  Start this one.
+            if (rc == ETIMEDOUT && queue_.head_ && finished_ == finished &&
+                running_ >= run_limit_) {
+                run_limit_ = running_ + 1;
+            }
+        } else if (rc == ETIMEDOUT) {
             // Only a real timeout with nothing queued retires a worker; the
             // queue is looked at first on the next turn.
             if (!queue_.head_ && !stopping_ && cur_threads_ > min_threads_) {
@@ -331,6 +416,49 @@ request *thread_pool::take_request_locked() noexcept
 
 namespace {
 
+// Whether a job slept (I/O, a lock) rather than ran.  Wall time cannot
+// tell a preempted job from one that slept; the thread's voluntary context
+// switches, less the worker's own (its waits for work and for the mutex),
+// can.  Read only after a long job: a short one costs two clock reads.
+struct job_clock {
+    long own_sleeps = 0;
+    int64_t started = 0;
+#ifdef RUSAGE_THREAD
+    long switches = voluntary_switches();
+
+    static long voluntary_switches() noexcept
+    {
+        rusage u;
+        return getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nvcsw : 0;
+    }
+#endif
+
+    void start() noexcept { started = monotonic_ns(); }
+    bool blocked() noexcept
+    {
+        if (monotonic_ns() - started < blocking_job_ns) {
+            return false;
+        }
+#ifdef RUSAGE_THREAD
+        long now = voluntary_switches();
+        bool slept = now - switches > own_sleeps;
+        switches = now;
+        own_sleeps = 0;
+        return slept;
+#else
+        return true;
+#endif
+    }
+    // A lock that may have to wait counts as one of the worker's own.
+    void lock(pthread_mutex_t *m) noexcept
+    {
+        if (pthread_mutex_trylock(m) != 0) {
+            own_sleeps++;
+            pthread_mutex_lock(m);
+        }
+    }
+};
+
 void *worker_main(void *opaque) noexcept
 {
     auto *p = static_cast<thread_pool *>(opaque);
@@ -341,18 +469,25 @@ void *worker_main(void *opaque) noexcept
     if (p->new_threads_ > 0) {
         p->start_thread_locked();
     }
-    while (request *r = p->take_request_locked()) {
+    job_clock clock;
+    bool wake_one;
+    while (request *r = p->take_request_locked(&clock.own_sleeps, &wake_one)) {
         pthread_mutex_unlock(&p->lock_);
+        if (wake_one) {
+            pthread_cond_signal(&p->request_cond_);
+        }
+        clock.start();
         int ret = r->func(r->arg);
-        pthread_mutex_lock(&p->lock_);
+        bool blocked = clock.blocked();
+        clock.lock(&p->lock_);
+        p->job_ended_locked(blocked);
         r->ret = ret;
         r->state = req_state::done;
         if (p->done_.push(r)) {
-            // Still counted in cur_threads_: the BH outlives this call.
-            pthread_mutex_unlock(&p->lock_);
-            loop::bh_schedule(p->completion_bh_, 0);
-            pthread_mutex_lock(&p->lock_);
+            p->completion_due_ = true;
         }
+        // Still counted in cur_threads_: the BH outlives this call.
+        p->flush_completions_locked(true);
     }
     p->cur_threads_--;
     // Under the mutex, and the unlock is the last access to *p (see the
@@ -377,6 +512,7 @@ void completion_bh_cb(void *opaque)
         if (p->ready_.empty()) {
             pthread_mutex_lock(&p->lock_);
             p->ready_.take_all(p->done_);
+            p->completion_due_ = false;
             pthread_mutex_unlock(&p->lock_);
             if (p->ready_.empty()) {
                 break;
@@ -472,6 +608,8 @@ thread_pool *pool_new(loop::context *ctx) noexcept
     QAIO_CHECK(p, "out of memory allocating a thread pool");
     p->ctx_ = ctx;
     p->idle_ns_ = idle_ns_from_knob();
+    p->cpus_ = std::max(1u, std::thread::hardware_concurrency());
+    p->run_limit_ = p->cpus_;
     p->completion_bh_ = loop::bh_new(ctx, completion_bh_cb, p, "thread-pool-completion");
     p->spawn_bh_ = loop::bh_new(ctx, spawn_bh_cb, p, "thread-pool-spawn");
 
@@ -532,10 +670,10 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
             p->cur_threads_ < p->max_threads_) {
             add_worker_locked(p);
         }
-        // A worker already woken for an earlier request, and not yet back
-        // under the mutex, will take the queue's head: wake one more only
-        // for requests no such worker covers.
-        wake = p->idle_threads_ > p->waking_threads_ && p->queue_.size_ > p->waking_threads_;
+        // Wake a worker for a request no woken worker covers, if one more
+        // may run, or else to watch the queue.
+        wake = p->idle_threads_ > p->waking_threads_ && p->queue_.size_ > p->waking_threads_ &&
+               (p->may_start_locked() || !p->watching_);
         if (wake) {
             p->waking_threads_++;
         }

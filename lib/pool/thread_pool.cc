@@ -99,10 +99,8 @@ constexpr int64_t default_idle_ms = 10 * 1000;
 // (292 years) means idle workers wait for work without a deadline.
 constexpr int64_t idle_forever = INT64_MAX;
 
-// Shorter jobs are taken to have run without sleeping (job_clock).
-constexpr int64_t blocking_job_ns = 20 * 1000;
-// The watcher's period (see "Concurrency" on top).
-constexpr int64_t watch_ns = 1000 * 1000;
+constexpr int64_t blocking_job_ns = 20 * 1000;  // shorter ones did not sleep
+constexpr int64_t watch_ns = 1000 * 1000;  // the watcher's period
 
 enum class req_state : int { queued, active, done };
 
@@ -116,8 +114,7 @@ struct request {
     int ret;
     req_state state;
 };
-// Allocated raw by aiocb_get and released with g_free: no constructor or
-// destructor may be needed.
+// Allocated raw by aiocb_get, freed with g_free: no constructor/destructor.
 static_assert(std::is_standard_layout_v<request> && offsetof(request, common) == 0);
 static_assert(std::is_trivially_destructible_v<request>);
 
@@ -223,14 +220,11 @@ public:
     int64_t max_threads_ = THREAD_POOL_MAX_THREADS_DEFAULT;
     int64_t cur_threads_ = 0;
     int64_t idle_threads_ = 0;
-    // Signals sent to idle workers that have not yet returned from their
-    // wait; at most idle_threads_.  Keeps submit from waking a second
-    // worker for a request the first will take.
+    // Idle workers signalled and not yet back (at most idle_threads_).
     int64_t waking_threads_ = 0;
     int64_t new_threads_ = 0;
     int64_t pending_threads_ = 0;
-    // Workers inside func, and how many may be before a queued request
-    // wakes another (see "Concurrency" on top).
+    // See "Concurrency" on top.
     int64_t running_ = 0;
     int64_t run_limit_ = 1;
     int64_t cpus_ = 1;
@@ -251,8 +245,7 @@ namespace {
 
 void *worker_main(void *opaque) noexcept;
 
-// Requests one more worker.  The spawn BH starts it unless a starting
-// worker will (see the invariant on top).
+// Requests one more worker (see the invariant on top).
 void add_worker_locked(thread_pool *p) noexcept
 {
     p->cur_threads_++;
@@ -320,8 +313,7 @@ void thread_pool::start_thread_locked() noexcept
                static_cast<void *>(this), std::strerror(r));
 }
 
-// Schedules the completion BH for done_, unless it may wait (see the
-// completion protocol on top).  Returns whether it unlocked the mutex.
+// Schedules the completion BH unless it may wait; true if it unlocked.
 bool thread_pool::flush_completions_locked(bool deferrable) noexcept
 {
     if (!completion_due_ || (deferrable && watching_ && queue_.size_ >= low_water())) {
@@ -345,8 +337,7 @@ void thread_pool::job_ended_locked(bool blocked) noexcept
     }
 }
 
-// Returns the next request, marked active, or nullptr when the calling
-// worker must exit.  May wait; lock_ is held on entry and on return.
+// The next request, marked active, or nullptr: the worker exits.  May wait.
 request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noexcept
 {
     bool have_deadline = false;
@@ -360,8 +351,7 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
             request *r = queue_.pop_front();
             r->state = req_state::active;
             running_++;
-            // More queued: another worker may start, or must watch.
-            // Signalled by the caller once it has unlocked.
+            // More queued: the caller, unlocked, wakes one to run or watch.
             *wake_one = queue_.size_ > waking_threads_ && idle_threads_ > waking_threads_ &&
                         (may_start_locked() || !watching_);
             if (*wake_one) {
@@ -397,15 +387,13 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
         }
         if (watch) {
             watching_ = false;
-            // Nothing finished for a whole watch: the running jobs wait for
-            // something, perhaps for a queued one.  Start this one.
+            // Nothing finished for a whole watch: start one more.
             if (rc == ETIMEDOUT && queue_.head_ && finished_ == finished &&
                 running_ >= run_limit_) {
                 run_limit_ = running_ + 1;
             }
         } else if (rc == ETIMEDOUT) {
-            // Only a real timeout with nothing queued retires a worker; the
-            // queue is looked at first on the next turn.
+            // Only a real timeout with nothing queued retires a worker.
             if (!queue_.head_ && !stopping_ && cur_threads_ > min_threads_) {
                 return nullptr;
             }
@@ -490,8 +478,7 @@ void *worker_main(void *opaque) noexcept
         p->flush_completions_locked(true);
     }
     p->cur_threads_--;
-    // Under the mutex, and the unlock is the last access to *p (see the
-    // freeing protocol on top).
+    // The unlock is the last access to *p (see "Freeing" on top).
     pthread_cond_signal(&p->stopped_cond_);
     pthread_mutex_unlock(&p->lock_);
     return nullptr;
@@ -501,8 +488,7 @@ void completion_bh_cb(void *opaque)
 {
     auto *p = static_cast<thread_pool *>(opaque);
     loop::context *ctx = p->ctx_;
-    // At 10.0 the pass is a deferral section: what the callbacks defer
-    // (QEMU's devices: their submissions and notifications) is batched.
+    // At 10.0 the pass is one defer_call section, as in QEMU.
     const loop::deferral *defer = loop::level_hooks.defer;
     if (defer) {
         defer->begin();
@@ -526,8 +512,7 @@ void completion_bh_cb(void *opaque)
             ctx->acquire();
             loop::bh_cancel(p->completion_bh_);
         }
-        // After the callback, so that freeing the pool from a callback is
-        // reported as a request still outstanding.
+        // After the callback: freeing the pool from one is reported.
         p->outstanding_.fetch_sub(1, std::memory_order_relaxed);
         aiocb_unref(r);
     }
@@ -578,8 +563,7 @@ void co_waiter_done(void *opaque, int ret)
     loop::co_wake(w->co);
 }
 
-// QAIO_THREAD_POOL_IDLE_MS in nanoseconds; a value too large to convert
-// saturates to idle_forever, said once per process.
+// QAIO_THREAD_POOL_IDLE_MS in nanoseconds, saturating to idle_forever.
 int64_t idle_ns_from_knob() noexcept
 {
     int64_t ms = support::knob_int(support::knob::thread_pool_idle_ms).value_or(default_idle_ms);
@@ -678,8 +662,7 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
             p->waking_threads_++;
         }
     }
-    // After unlocking, so the woken worker does not block on the mutex the
-    // submitter still holds.
+    // After unlocking, so the woken worker does not block on the mutex.
     if (wake) {
         pthread_cond_signal(&p->request_cond_);
     }
@@ -708,8 +691,7 @@ void update_params(thread_pool *p, loop::context *ctx) noexcept
     pthread_cond_broadcast(&p->request_cond_);
 }
 
-// The context's pool is its attachment of this kind, finalized before the
-// engines'.
+// The context's pool, finalized before the engines'.
 const loop::attachment_kind pool_attachment = {0, context_pool_finalize};
 
 thread_pool *context_pool(loop::context *ctx) noexcept

@@ -348,6 +348,10 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
             return nullptr;
         }
         if (queue_.head_ && running_ < run_limit_) {
+            // A watcher that starts a job no longer covers a deferred BH.
+            if (flush_completions_locked(true)) {
+                continue;
+            }
             request *r = queue_.pop_front();
             r->state = req_state::active;
             running_++;

@@ -589,6 +589,138 @@ START_TEST(requests_start_and_complete_in_fifo_order_with_one_worker)
 }
 END_TEST
 
+/* A worker finishing jobs while others wait in the queue may hand their
+ * completions to the loop in batches; the loop runs every finished job in
+ * one pass of the completion BH. */
+START_TEST(every_finished_job_completes_in_one_loop_pass)
+{
+    TPool *pool = one_worker_pool(ctx);
+    Job quick[16], marker;
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        job_init(&quick[i], 0);
+        submit_job(pool, work, &quick[i]);
+    }
+    job_init(&marker, 0);
+    submit_job(pool, gated_work, &marker);
+    /* One worker in FIFO order: once the marker runs, the others are done. */
+    wait_at_least(&started, 1);
+    aio_poll(ctx, false);
+    for (i = 0; i < 16; i++) {
+        ck_assert_int_eq(quick[i].calls, 1);
+    }
+    ck_assert_int_eq(marker.calls, 0);
+    gate_set(true);
+    run_until_done();
+    ck_assert_int_eq(marker.calls, 1);
+}
+END_TEST
+
+/* A finished job completes even when the workers that could report it are
+ * all stuck in later jobs while more wait in the queue (workers may hold a
+ * completion back while they have queued work: a watching worker must
+ * hand it over). */
+static int hold_released, hold_started;
+
+static int held_work(void *opaque)
+{
+    qatomic_set(&hold_started, 1);
+    while (!qatomic_read(&hold_released)) {
+        usleep(100);
+    }
+    return work(opaque);
+}
+
+START_TEST(a_finished_job_completes_while_every_worker_is_stuck)
+{
+    TPool *pool;
+    Job held, jobs[60];
+    int i;
+
+    set_params(ctx, 64, 64);
+    pool = aio_get_thread_pool(ctx);
+    wait_workers(ctx, 64);
+    hold_released = hold_started = 0;
+    job_init(&held, 0);
+    submit_job(pool, held_work, &held);
+    for (i = 0; i < 60; i++) {
+        job_init(&jobs[i], 0);
+        submit_job(pool, gated_work, &jobs[i]);
+    }
+    /* Time for idle workers to settle, one of them watching the queue. */
+    wait_at_least(&hold_started, 1);
+    usleep(5000);
+    qatomic_set(&hold_released, 1);
+    while (held.calls == 0) {
+        aio_poll(ctx, true);
+    }
+    ck_assert_int_eq(held.ret, 0);
+    gate_set(true);
+    run_until_done();
+    for (i = 0; i < 60; i++) {
+        ck_assert_int_eq(jobs[i].calls, 1);
+    }
+}
+END_TEST
+
+/* Jobs that can only finish together (each waits until all have started)
+ * all run, however few CPUs the pool keeps busy with short jobs. */
+static int barrier_size;
+
+static int barrier_work(void *opaque)
+{
+    if (qatomic_fetch_inc(&started) + 1 == barrier_size) {
+        gate_set(true);
+    }
+    gate_wait();
+    return work(opaque);
+}
+
+START_TEST(jobs_that_wait_for_each_other_all_run_at_once)
+{
+    TPool *pool;
+    Job jobs[12];
+    int i;
+
+    barrier_size = 12;
+    set_params(ctx, 12, 12);
+    pool = aio_get_thread_pool(ctx);
+    wait_workers(ctx, 12);
+    for (i = 0; i < 12; i++) {
+        job_init(&jobs[i], 0);
+        submit_job(pool, barrier_work, &jobs[i]);
+    }
+    run_until_done();
+    for (i = 0; i < 12; i++) {
+        ck_assert_int_eq(jobs[i].calls, 1);
+        ck_assert_int_eq(qatomic_read(&jobs[i].n), 1);
+    }
+}
+END_TEST
+
+/* Submissions racing with workers that finish their last job and fall
+ * asleep: none is lost (a lost one hangs the test). */
+START_TEST(jobs_submitted_while_workers_fall_asleep_all_complete)
+{
+    TPool *pool = aio_get_thread_pool(ctx);
+    Job jobs[3];
+
+    for (int round = 0; round < 3000; round++) {
+        int n = 1 + round % 3;
+
+        for (int i = 0; i < n; i++) {
+            job_init(&jobs[i], 0);
+            submit_job(pool, work, &jobs[i]);
+        }
+        run_until_done();
+        for (int i = 0; i < n; i++) {
+            ck_assert_int_eq(jobs[i].calls, 1);
+        }
+    }
+}
+END_TEST
+
 /* The first callback waits, in a nested aio_poll, for the other one. */
 static Job nest_jobs[2];
 static int nest_depth_max, nest_depth;
@@ -1575,6 +1707,10 @@ static Suite *thread_pool_suite(void)
     tcase_add_test(tc, submit_many_runs_each_once_with_serialized_callbacks);
     tcase_add_test(tc, requests_start_and_complete_in_fifo_order_with_one_worker);
     tcase_add_test(tc, nested_aio_poll_in_a_callback_sees_the_other_completions);
+    tcase_add_test(tc, every_finished_job_completes_in_one_loop_pass);
+    tcase_add_test(tc, a_finished_job_completes_while_every_worker_is_stuck);
+    tcase_add_test(tc, jobs_that_wait_for_each_other_all_run_at_once);
+    tcase_add_test(tc, jobs_submitted_while_workers_fall_asleep_all_complete);
 #if QAIO_QEMU_API_AT_LEAST(10, 0)
     tcase_add_test(tc, completion_callbacks_share_one_defer_call_section);
 #endif

@@ -21,46 +21,48 @@
 // requested but not created (new_threads_), created but not yet running
 // (pending_threads_), and running.  A request that finds more queued work
 // than idle and starting workers asks for one more, up to max.  As in QEMU,
-// the first thread of a burst is created by a BH in the pool's context, so
-// it inherits that thread's CPU affinity and signal mask even when the
-// request (or a parameter change) came from another thread, and each new
-// worker creates the next one before it looks for work, which keeps
-// pthread_create (tens of microseconds) off the submitter's path.
-// Invariant: while new_threads_ > 0, either a worker is starting (and will
-// create the next) or the spawn BH is scheduled.
+// the first thread of a burst is created by a BH in the pool's context (it
+// inherits that thread's affinity and signal mask), and each new worker
+// creates the next before it looks for work, keeping pthread_create off the
+// submitter's path.  Invariant: while new_threads_ > 0, either a worker is
+// starting (and will create the next) or the spawn BH is scheduled.
+//
+// Concurrency.  At most run_limit_ workers run func (running_): the CPU
+// count while jobs do not sleep, since with many workers on few CPUs,
+// waking one per request and letting each sleep after it made the scheduler
+// the bottleneck.  A job that slept (job_clock) raises the limit by one, up
+// to max; one that did not lowers it towards the CPU count.  A request, or
+// a worker taking one while more wait, wakes an idle worker (after
+// unlocking) if one more may run and no woken worker covers it, or else to
+// watch the queue: the watcher wakes every watch_ns and, if no job finished
+// meanwhile, starts one itself, so jobs that wait for queued ones all run.
 //
 // Idle workers wait on request_cond_ with a deadline fixed when they became
 // idle; only a real timeout retires them, and only if more than min workers
-// remain and the queue is empty, so spurious or broadcast wake-ups never
-// make a worker leave queued work behind.  A worker above max (after
-// update_params lowered it) exits when it next looks for work.  Submission
-// signals one idle worker per queued request that no signalled worker
-// (waking_threads_) covers yet, and does so after unlocking: the request
-// it just queued keeps the pool alive until its completion, which runs
-// with the context acquired, after the submitter is done.
+// remain and the queue is empty.  A worker above max (after update_params
+// lowered it) exits when it next looks for work.
 //
 // Completion protocol.  A worker stores the result and pushes the request on
-// the done list under the mutex; the pusher that made the list non-empty
-// schedules the completion BH after unlocking.  The BH moves the whole done
-// list to the ready list and runs callbacks one at a time, with the context
-// acquired except around each callback.  Before each callback it schedules
-// itself again, so that a callback running a nested aio_poll still sees the
-// other completions (the nested BH run drains the same ready list); after
+// the done list under the mutex, then schedules the completion BH after
+// unlocking, unless it may defer that (flush_completions_locked): while the
+// queue holds enough for the workers not to need the loop's next
+// submissions and a watcher will flush it within watch_ns, so that the loop
+// wakes once per batch.  The BH moves the whole done list to the ready list
+// and runs callbacks one at a time, with the context acquired except around
+// each callback.  Before each callback it schedules itself again, so that a
+// callback running a nested aio_poll still sees the other completions; after
 // the callback it cancels that schedule and, once the ready list is empty,
 // looks at the done list again under the mutex.  Because that last look
-// follows the cancel, a schedule the cancel swallowed is never lost: its
-// request is seen by the look, and any later push finds the list empty and
-// schedules anew.
+// follows the cancel, a schedule the cancel swallowed is never lost.
 //
 // Freeing.  thread_pool_free asserts nothing is outstanding, then under the
 // mutex sets stopping_, drops the threads not yet created, wakes everyone
 // and waits on stopped_cond_ until cur_threads_ is zero.  An exiting worker
-// decrements cur_threads_ and signals stopped_cond_ while it still holds
-// the mutex, and unlocking is its last access to the pool; the freeing
-// thread can only see zero after reacquiring the mutex, hence after that
-// unlock (QEMU 7.1-8.0 signalled after unlocking and could touch a
-// destroyed condition variable).  A worker schedules the completion BH while
-// it is still counted, so the BH and the context outlive that call too.
+// decrements cur_threads_ and signals stopped_cond_ with the mutex held, and
+// unlocking is its last access to the pool (QEMU 7.1-8.0 signalled after
+// unlocking and could touch a destroyed condition variable).  A worker
+// schedules the completion BH while still counted, so the BH and the context
+// outlive that call too.
 #include "lib/pool/thread_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"
@@ -73,6 +75,7 @@
 #include "lib/support/signals_blocked.hh"
 #include "lib/support/thread_name.hh"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
@@ -81,6 +84,10 @@
 #include <ctime>
 #include <new>
 #include <pthread.h>
+#ifndef _WIN32
+#include <sys/resource.h>  // RUSAGE_THREAD
+#endif
+#include <thread>
 #include <type_traits>
 
 namespace qaio::pool {
@@ -91,6 +98,9 @@ constexpr int64_t default_idle_ms = 10 * 1000;
 // idle_ns_ for "never": a knob beyond what nanoseconds in an int64_t hold
 // (292 years) means idle workers wait for work without a deadline.
 constexpr int64_t idle_forever = INT64_MAX;
+
+constexpr int64_t blocking_job_ns = 20 * 1000;  // shorter ones did not sleep
+constexpr int64_t watch_ns = 1000 * 1000;  // the watcher's period
 
 enum class req_state : int { queued, active, done };
 
@@ -104,8 +114,7 @@ struct request {
     int ret;
     req_state state;
 };
-// Allocated raw by aiocb_get and released with g_free: no constructor or
-// destructor may be needed.
+// Allocated raw by aiocb_get, freed with g_free: no constructor/destructor.
 static_assert(std::is_standard_layout_v<request> && offsetof(request, common) == 0);
 static_assert(std::is_trivially_destructible_v<request>);
 
@@ -211,24 +220,32 @@ public:
     int64_t max_threads_ = THREAD_POOL_MAX_THREADS_DEFAULT;
     int64_t cur_threads_ = 0;
     int64_t idle_threads_ = 0;
-    // Signals sent to idle workers that have not yet returned from their
-    // wait; at most idle_threads_.  Keeps submit from waking a second
-    // worker for a request the first will take.
+    // Idle workers signalled and not yet back (at most idle_threads_).
     int64_t waking_threads_ = 0;
     int64_t new_threads_ = 0;
     int64_t pending_threads_ = 0;
+    // See "Concurrency" on top.
+    int64_t running_ = 0;
+    int64_t run_limit_ = 1;
+    int64_t cpus_ = 1;
+    uint64_t finished_ = 0;         // requests whose func returned
+    bool watching_ = false;         // an idle worker waits with watch_ns
+    bool completion_due_ = false;   // done_ filled, completion BH not scheduled
     bool stopping_ = false;
 
     void start_thread_locked() noexcept;
-    request *take_request_locked() noexcept;
+    request *take_request_locked(long *own_sleeps, bool *wake_one) noexcept;
+    bool may_start_locked() const noexcept { return running_ + waking_threads_ < run_limit_; }
+    int64_t low_water() const noexcept { return 4 * run_limit_ + 4; }
+    void job_ended_locked(bool blocked) noexcept;
+    bool flush_completions_locked(bool deferrable) noexcept;
 };
 
 namespace {
 
 void *worker_main(void *opaque) noexcept;
 
-// Requests one more worker.  The spawn BH starts it unless a starting
-// worker will (see the invariant on top).
+// Requests one more worker (see the invariant on top).
 void add_worker_locked(thread_pool *p) noexcept
 {
     p->cur_threads_++;
@@ -255,6 +272,13 @@ constexpr clockid_t wait_clock = CLOCK_REALTIME;
 #else
 constexpr clockid_t wait_clock = CLOCK_MONOTONIC;
 #endif
+
+int64_t monotonic_ns() noexcept
+{
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
 
 timespec deadline_after(int64_t ns) noexcept
 {
@@ -289,27 +313,74 @@ void thread_pool::start_thread_locked() noexcept
                static_cast<void *>(this), std::strerror(r));
 }
 
-// Returns the next request, marked active, or nullptr when the calling
-// worker must exit.  May wait; lock_ is held on entry and on return.
-request *thread_pool::take_request_locked() noexcept
+// Schedules the completion BH unless it may wait; true if it unlocked.
+bool thread_pool::flush_completions_locked(bool deferrable) noexcept
+{
+    if (!completion_due_ || (deferrable && watching_ && queue_.size_ >= low_water())) {
+        return false;
+    }
+    completion_due_ = false;
+    pthread_mutex_unlock(&lock_);
+    loop::bh_schedule(completion_bh_, 0);
+    pthread_mutex_lock(&lock_);
+    return true;
+}
+
+void thread_pool::job_ended_locked(bool blocked) noexcept
+{
+    running_--;
+    finished_++;
+    if (blocked) {
+        run_limit_ = std::min(run_limit_ + 1, std::max(max_threads_, cpus_));
+    } else if (run_limit_ > cpus_) {
+        run_limit_--;
+    }
+}
+
+// The next request, marked active, or nullptr: the worker exits.  May wait.
+request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noexcept
 {
     bool have_deadline = false;
     timespec deadline;
     for (;;) {
         if (stopping_ || cur_threads_ > max_threads_) {
+            flush_completions_locked(false);  // it may have been the watcher
             return nullptr;
         }
-        if (request *r = queue_.pop_front()) {
+        if (queue_.head_ && running_ < run_limit_) {
+            // A watcher that starts a job no longer covers a deferred BH.
+            if (flush_completions_locked(true)) {
+                continue;
+            }
+            request *r = queue_.pop_front();
             r->state = req_state::active;
+            running_++;
+            // More queued: the caller, unlocked, wakes one to run or watch.
+            *wake_one = queue_.size_ > waking_threads_ && idle_threads_ > waking_threads_ &&
+                        (may_start_locked() || !watching_);
+            if (*wake_one) {
+                waking_threads_++;
+            }
             return r;
         }
-        if (!have_deadline && idle_ns_ != idle_forever) {
+        if (flush_completions_locked(false)) {
+            continue;
+        }
+        bool watch = queue_.head_ && !watching_;
+        uint64_t finished = finished_;
+        timespec watch_deadline;
+        if (watch) {
+            watching_ = true;
+            watch_deadline = deadline_after(watch_ns);
+        } else if (!have_deadline && idle_ns_ != idle_forever) {
             deadline = deadline_after(idle_ns_);
             have_deadline = true;
         }
         idle_threads_++;
-        int rc = have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
-                               : pthread_cond_wait(&request_cond_, &lock_);
+        (*own_sleeps)++;
+        int rc = watch           ? pthread_cond_timedwait(&request_cond_, &lock_, &watch_deadline)
+                 : have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
+                                 : pthread_cond_wait(&request_cond_, &lock_);
         idle_threads_--;
         // Any return may be the one a signal caused (a timeout can consume
         // one too); the count only errs low, which costs a spare wake-up.
@@ -318,9 +389,15 @@ request *thread_pool::take_request_locked() noexcept
         } else if (waking_threads_ > 0) {
             waking_threads_--;
         }
-        if (rc == ETIMEDOUT) {
-            // Only a real timeout with nothing queued retires a worker; the
-            // queue is looked at first on the next turn.
+        if (watch) {
+            watching_ = false;
+            // Nothing finished for a whole watch: start one more.
+            if (rc == ETIMEDOUT && queue_.head_ && finished_ == finished &&
+                running_ >= run_limit_) {
+                run_limit_ = running_ + 1;
+            }
+        } else if (rc == ETIMEDOUT) {
+            // Only a real timeout with nothing queued retires a worker.
             if (!queue_.head_ && !stopping_ && cur_threads_ > min_threads_) {
                 return nullptr;
             }
@@ -330,6 +407,49 @@ request *thread_pool::take_request_locked() noexcept
 }
 
 namespace {
+
+// Whether a job slept (I/O, a lock) rather than ran.  Wall time cannot
+// tell a preempted job from one that slept; the thread's voluntary context
+// switches, less the worker's own (its waits for work and for the mutex),
+// can.  Read only after a long job: a short one costs two clock reads.
+struct job_clock {
+    long own_sleeps = 0;
+    int64_t started = 0;
+#ifdef RUSAGE_THREAD
+    long switches = voluntary_switches();
+
+    static long voluntary_switches() noexcept
+    {
+        rusage u;
+        return getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nvcsw : 0;
+    }
+#endif
+
+    void start() noexcept { started = monotonic_ns(); }
+    bool blocked() noexcept
+    {
+        if (monotonic_ns() - started < blocking_job_ns) {
+            return false;
+        }
+#ifdef RUSAGE_THREAD
+        long now = voluntary_switches();
+        bool slept = now - switches > own_sleeps;
+        switches = now;
+        own_sleeps = 0;
+        return slept;
+#else
+        return true;
+#endif
+    }
+    // A lock that may have to wait counts as one of the worker's own.
+    void lock(pthread_mutex_t *m) noexcept
+    {
+        if (pthread_mutex_trylock(m) != 0) {
+            own_sleeps++;
+            pthread_mutex_lock(m);
+        }
+    }
+};
 
 void *worker_main(void *opaque) noexcept
 {
@@ -341,22 +461,28 @@ void *worker_main(void *opaque) noexcept
     if (p->new_threads_ > 0) {
         p->start_thread_locked();
     }
-    while (request *r = p->take_request_locked()) {
+    job_clock clock;
+    bool wake_one;
+    while (request *r = p->take_request_locked(&clock.own_sleeps, &wake_one)) {
         pthread_mutex_unlock(&p->lock_);
+        if (wake_one) {
+            pthread_cond_signal(&p->request_cond_);
+        }
+        clock.start();
         int ret = r->func(r->arg);
-        pthread_mutex_lock(&p->lock_);
+        bool blocked = clock.blocked();
+        clock.lock(&p->lock_);
+        p->job_ended_locked(blocked);
         r->ret = ret;
         r->state = req_state::done;
         if (p->done_.push(r)) {
-            // Still counted in cur_threads_: the BH outlives this call.
-            pthread_mutex_unlock(&p->lock_);
-            loop::bh_schedule(p->completion_bh_, 0);
-            pthread_mutex_lock(&p->lock_);
+            p->completion_due_ = true;
         }
+        // Still counted in cur_threads_: the BH outlives this call.
+        p->flush_completions_locked(true);
     }
     p->cur_threads_--;
-    // Under the mutex, and the unlock is the last access to *p (see the
-    // freeing protocol on top).
+    // The unlock is the last access to *p (see "Freeing" on top).
     pthread_cond_signal(&p->stopped_cond_);
     pthread_mutex_unlock(&p->lock_);
     return nullptr;
@@ -366,8 +492,7 @@ void completion_bh_cb(void *opaque)
 {
     auto *p = static_cast<thread_pool *>(opaque);
     loop::context *ctx = p->ctx_;
-    // At 10.0 the pass is a deferral section: what the callbacks defer
-    // (QEMU's devices: their submissions and notifications) is batched.
+    // At 10.0 the pass is one defer_call section, as in QEMU.
     const loop::deferral *defer = loop::level_hooks.defer;
     if (defer) {
         defer->begin();
@@ -377,6 +502,7 @@ void completion_bh_cb(void *opaque)
         if (p->ready_.empty()) {
             pthread_mutex_lock(&p->lock_);
             p->ready_.take_all(p->done_);
+            p->completion_due_ = false;
             pthread_mutex_unlock(&p->lock_);
             if (p->ready_.empty()) {
                 break;
@@ -390,8 +516,7 @@ void completion_bh_cb(void *opaque)
             ctx->acquire();
             loop::bh_cancel(p->completion_bh_);
         }
-        // After the callback, so that freeing the pool from a callback is
-        // reported as a request still outstanding.
+        // After the callback: freeing the pool from one is reported.
         p->outstanding_.fetch_sub(1, std::memory_order_relaxed);
         aiocb_unref(r);
     }
@@ -442,8 +567,7 @@ void co_waiter_done(void *opaque, int ret)
     loop::co_wake(w->co);
 }
 
-// QAIO_THREAD_POOL_IDLE_MS in nanoseconds; a value too large to convert
-// saturates to idle_forever, said once per process.
+// QAIO_THREAD_POOL_IDLE_MS in nanoseconds, saturating to idle_forever.
 int64_t idle_ns_from_knob() noexcept
 {
     int64_t ms = support::knob_int(support::knob::thread_pool_idle_ms).value_or(default_idle_ms);
@@ -472,6 +596,8 @@ thread_pool *pool_new(loop::context *ctx) noexcept
     QAIO_CHECK(p, "out of memory allocating a thread pool");
     p->ctx_ = ctx;
     p->idle_ns_ = idle_ns_from_knob();
+    p->cpus_ = std::max(1u, std::thread::hardware_concurrency());
+    p->run_limit_ = p->cpus_;
     p->completion_bh_ = loop::bh_new(ctx, completion_bh_cb, p, "thread-pool-completion");
     p->spawn_bh_ = loop::bh_new(ctx, spawn_bh_cb, p, "thread-pool-spawn");
 
@@ -532,16 +658,15 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
             p->cur_threads_ < p->max_threads_) {
             add_worker_locked(p);
         }
-        // A worker already woken for an earlier request, and not yet back
-        // under the mutex, will take the queue's head: wake one more only
-        // for requests no such worker covers.
-        wake = p->idle_threads_ > p->waking_threads_ && p->queue_.size_ > p->waking_threads_;
+        // Wake a worker for a request no woken worker covers, if one more
+        // may run, or else to watch the queue.
+        wake = p->idle_threads_ > p->waking_threads_ && p->queue_.size_ > p->waking_threads_ &&
+               (p->may_start_locked() || !p->watching_);
         if (wake) {
             p->waking_threads_++;
         }
     }
-    // After unlocking, so the woken worker does not block on the mutex the
-    // submitter still holds.
+    // After unlocking, so the woken worker does not block on the mutex.
     if (wake) {
         pthread_cond_signal(&p->request_cond_);
     }
@@ -570,8 +695,7 @@ void update_params(thread_pool *p, loop::context *ctx) noexcept
     pthread_cond_broadcast(&p->request_cond_);
 }
 
-// The context's pool is its attachment of this kind, finalized before the
-// engines'.
+// The context's pool, finalized before the engines'.
 const loop::attachment_kind pool_attachment = {0, context_pool_finalize};
 
 thread_pool *context_pool(loop::context *ctx) noexcept

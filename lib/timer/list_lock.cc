@@ -16,8 +16,6 @@ namespace qaio::timer {
 
 namespace {
 
-thread_local uint64_t token_word __attribute__((tls_model("initial-exec")));
-
 bool read_bias_allowed() noexcept
 {
 #if defined(QAIO_TSAN)
@@ -46,11 +44,6 @@ void pause_a_little(unsigned spins) noexcept
 }
 
 } // namespace
-
-uintptr_t list_lock::this_thread_token() noexcept
-{
-    return reinterpret_cast<uintptr_t>(&token_word);
-}
 
 bool list_lock::claim(uintptr_t me) noexcept
 {

@@ -38,6 +38,9 @@
 
 namespace qaio::timer {
 
+// Its address is the thread's token; inline so that locking makes no call.
+inline thread_local uint64_t list_lock_token __attribute__((tls_model("initial-exec")));
+
 class list_lock {
 public:
     void lock() noexcept
@@ -72,7 +75,10 @@ public:
 private:
     static constexpr uintptr_t revoked = 1;
 
-    static uintptr_t this_thread_token() noexcept;
+    static uintptr_t this_thread_token() noexcept
+    {
+        return reinterpret_cast<uintptr_t>(&list_lock_token);
+    }
     bool claim(uintptr_t me) noexcept;
     void lock_slow() noexcept;
     void revoke() noexcept;

@@ -111,10 +111,12 @@ size_t slot_of(QEMUTimerList &tl, QEMUTimer *ts) noexcept
 
 void remove_at(QEMUTimerList &tl, size_t i) noexcept
 {
+    // A pointer rather than size(): no division by the entry size.
+    entry *slot = tl.heap_.data() + i;
     entry last = tl.heap_.back();
     tl.heap_.pop_back();
-    if (i < tl.heap_.size()) {
-        tl.heap_[i] = last;
+    if (slot != tl.heap_.data() + tl.heap_.size()) {
+        *slot = last;
         fix(tl, i);
     }
 }

@@ -188,8 +188,7 @@ int __wrap_io_uring_submit(struct io_uring *ring)
     for (unsigned h = ring->sq.sqe_head; h != ring->sq.sqe_tail; h++) {
         const struct io_uring_sqe *sqe = &ring->sq.sqes[h & ring->sq.ring_mask];
 
-        record_request(sqe->opcode == IORING_OP_WRITEV || sqe->opcode == IORING_OP_WRITE,
-                       sqe->rw_flags & RWF_DSYNC,
+        record_request(sqe->opcode == IORING_OP_WRITEV, sqe->rw_flags & RWF_DSYNC,
                        sqe->opcode == IORING_OP_FSYNC);
     }
     return __real_io_uring_submit(ring);

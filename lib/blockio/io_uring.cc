@@ -119,37 +119,19 @@ struct uring_request : request {
     bool fua_ = false;       // write with RWF_DSYNC
 };
 
-// One buffer goes as IORING_OP_READ/WRITE, as fio does: the kernel then
-// copies no iovec array in at submission.
-bool one_buffer(const QEMUIOVector *v) noexcept
-{
-    return v->niov == 1 && v->iov[0].iov_len <= UINT32_MAX;
-}
-
 void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
 {
     switch (r->kind_) {
     case op::read: {
         const QEMUIOVector *v = r->rest_.iov ? &r->rest_ : r->qiov_;
-        uint64_t at = r->offset_ + r->done_bytes_;
-        if (one_buffer(v)) {
-            io_uring_prep_read(sqe, r->fd_, v->iov[0].iov_base, unsigned(v->iov[0].iov_len), at);
-        } else {
-            io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov), at);
-        }
+        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov),
+                            r->offset_ + r->done_bytes_);
         break;
     }
-    case op::write: {
-        const QEMUIOVector *v = r->qiov_;
-        if (one_buffer(v)) {
-            io_uring_prep_write(sqe, r->fd_, v->iov[0].iov_base, unsigned(v->iov[0].iov_len),
-                                r->offset_);
-        } else {
-            io_uring_prep_writev(sqe, r->fd_, v->iov, unsigned(v->niov), r->offset_);
-        }
-        sqe->rw_flags = r->fua_ ? RWF_DSYNC : 0;
+    case op::write:
+        io_uring_prep_writev2(sqe, r->fd_, r->qiov_->iov, unsigned(r->qiov_->niov), r->offset_,
+                              r->fua_ ? RWF_DSYNC : 0);
         break;
-    }
     case op::flush:
         io_uring_prep_fsync(sqe, r->fd_, IORING_FSYNC_DATASYNC);
         break;

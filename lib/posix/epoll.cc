@@ -5,9 +5,12 @@
 // epoll_wait(0).  Under a GSource glib polls the epoll fd alone.
 //
 // The context's own notifier is registered edge-triggered and never read:
-// the notified flag says a notification is pending, and under EPOLLET every
-// write wakes a wait whatever the count (one read() fewer per cross-thread
-// wake-up).  A level-triggered monitor that takes over drains the count once.
+// the notified flag, not the eventfd's count, says a notification is
+// pending, and the eventfd only has to wake a wait, which every write does
+// under EPOLLET whatever the count.  That saves one read() per cross-thread
+// wake-up, a third of the system calls of a notify round trip.  A count
+// left behind is harmless: a level-triggered monitor that takes over finds
+// the eventfd readable once and drains it.
 //
 // Design note.
 //
@@ -54,9 +57,8 @@
 // found nothing, nothing was registered since, and the doorbell has not
 // rung, a wait of timeout 0 would find nothing either, so surely_idle() says
 // so and a non-blocking aio_poll skips epoll_wait.  A wait that found events
-// (or was interrupted) clears that state: level-triggered fds still ready
-// wake nobody, and only epoll_wait can tell.  Only looks drain the doorbell,
-// so "the last drain came before the last wait" holds.  A rebuild puts a new instance under the epoll fd
+// clears that state: level-triggered fds still ready wake nobody, and only
+// epoll_wait can tell.  A rebuild puts a new instance under the epoll fd
 // number, which the doorbell's poll (holding the old file) cannot see: the
 // doorbell is made anew with it.
 #include "lib/posix/doorbell.hh"
@@ -158,14 +160,9 @@ public:
 
     int wait(ready_list &ready, int64_t timeout_ns) noexcept override
     {
-        if (timeout_ns == 0 && surely_idle()) {
-            return 0;  // a look would find nothing (see the top)
-        }
         rebuild_if_needed();
-        // Only a look drains, and only when the next one may then skip: a
-        // blocking wait ended by aio_notify would pay for every ring.
-        if (bell_ && timeout_ns == 0 &&
-            (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
+        // Before looking: whatever rings from now on is news.
+        if (bell_) {
             bell_->drain();
         }
         idle_.store(false, std::memory_order_relaxed);
@@ -173,9 +170,8 @@ public:
         if (pushed) {
             timeout_ns = 0;
         }
-        bool looked = false;
-        pushed += collect(ready, timeout_ns, &looked);
-        if (pushed == 0 && looked) {
+        pushed += collect(ready, timeout_ns);
+        if (pushed == 0) {
             idle_.store(true, std::memory_order_relaxed);
         }
         return pushed;
@@ -198,13 +194,16 @@ public:
 
     int gsource_check(ready_list &ready) noexcept override
     {
-        // Under glib the doorbell is not what says idle: left undrained.
+        // Under glib the doorbell is not what says idle; keep its ring from
+        // filling up.
+        if (bell_) {
+            bell_->drain();
+        }
         idle_.store(false, std::memory_order_relaxed);
         int pushed = push_always_ready(ready);
         if (gpfd_.revents & G_IO_IN) {
             gpfd_.revents = 0;
-            bool looked;
-            pushed += collect(ready, 0, &looked);
+            pushed += collect(ready, 0);
         }
         return pushed;
     }
@@ -350,11 +349,10 @@ private:
     }
 
     // Waits up to timeout_ns (forever when negative) and pushes what is
-    // ready; *looked says the kernel answered (no signal, no error).
-    int collect(ready_list &ready, int64_t timeout_ns, bool *looked) noexcept
+    // ready.
+    int collect(ready_list &ready, int64_t timeout_ns) noexcept
     {
         int n = wait_kernel(timeout_ns);
-        *looked = n >= 0;
         if (n <= 0) {
             return 0;
         }
@@ -374,18 +372,19 @@ private:
         return pushed;
     }
 
-    // A positive timeout waits in ppoll (ns, and restarted after task work,
-    // where epoll_pwait2 returns EINTR), then collects with epoll_wait(0).
-    // Returns the events fetched, 0 when none, or < 0 (signal).
+    // A positive timeout waits in ppoll on the epoll fd, then collects with
+    // epoll_wait(0): epoll_wait's own timeout has only milliseconds, and
+    // epoll_pwait2 returns EINTR when task work (the doorbell's io_uring
+    // completions) interrupts it, where the kernel restarts ppoll, so a
+    // timed wait would end early.  Returns the events fetched, or <= 0.
     int wait_kernel(int64_t timeout_ns) noexcept
     {
         if (timeout_ns > 0) {
             pollfd p{epfd_, POLLIN, 0};
             timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
                         static_cast<long>(timeout_ns % 1000000000)};
-            int r = ppoll(&p, 1, &ts, nullptr);
-            if (r <= 0) {
-                return r;  // timeout or signal
+            if (ppoll(&p, 1, &ts, nullptr) <= 0) {
+                return 0;  // timeout or signal
             }
             timeout_ns = 0;
         }

@@ -74,6 +74,7 @@
 #include "lib/support/knobs.hh"
 #include "lib/support/signals_blocked.hh"
 #include "lib/support/thread_name.hh"
+#include "lib/timer/clock.hh"
 
 #include <algorithm>
 #include <atomic>
@@ -236,6 +237,15 @@ public:
     void start_thread_locked() noexcept;
     request *take_request_locked(long *own_sleeps, bool *wake_one) noexcept;
     bool may_start_locked() const noexcept { return running_ + waking_threads_ < run_limit_; }
+    // Counts one more idle worker to signal (after unlocking) if a queued
+    // request no woken worker covers may run, or needs a watcher.
+    bool claim_waker_locked() noexcept
+    {
+        bool wake = idle_threads_ > waking_threads_ && queue_.size_ > waking_threads_ &&
+                    (may_start_locked() || !watching_);
+        waking_threads_ += wake;
+        return wake;
+    }
     int64_t low_water() const noexcept { return 4 * run_limit_ + 4; }
     void job_ended_locked(bool blocked) noexcept;
     bool flush_completions_locked(bool deferrable) noexcept;
@@ -272,13 +282,6 @@ constexpr clockid_t wait_clock = CLOCK_REALTIME;
 #else
 constexpr clockid_t wait_clock = CLOCK_MONOTONIC;
 #endif
-
-int64_t monotonic_ns() noexcept
-{
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
-}
 
 timespec deadline_after(int64_t ns) noexcept
 {
@@ -356,11 +359,7 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
             r->state = req_state::active;
             running_++;
             // More queued: the caller, unlocked, wakes one to run or watch.
-            *wake_one = queue_.size_ > waking_threads_ && idle_threads_ > waking_threads_ &&
-                        (may_start_locked() || !watching_);
-            if (*wake_one) {
-                waking_threads_++;
-            }
+            *wake_one = claim_waker_locked();
             return r;
         }
         if (flush_completions_locked(false)) {
@@ -425,10 +424,10 @@ struct job_clock {
     }
 #endif
 
-    void start() noexcept { started = monotonic_ns(); }
+    void start() noexcept { started = timer::monotonic_ns(); }
     bool blocked() noexcept
     {
-        if (monotonic_ns() - started < blocking_job_ns) {
+        if (timer::monotonic_ns() - started < blocking_job_ns) {
             return false;
         }
 #ifdef RUSAGE_THREAD
@@ -658,13 +657,7 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
             p->cur_threads_ < p->max_threads_) {
             add_worker_locked(p);
         }
-        // Wake a worker for a request no woken worker covers, if one more
-        // may run, or else to watch the queue.
-        wake = p->idle_threads_ > p->waking_threads_ && p->queue_.size_ > p->waking_threads_ &&
-               (p->may_start_locked() || !p->watching_);
-        if (wake) {
-            p->waking_threads_++;
-        }
+        wake = p->claim_waker_locked();
     }
     // After unlocking, so the woken worker does not block on the mutex.
     if (wake) {

@@ -5,10 +5,13 @@
  * random offsets of a 64 MiB file in /dev/shm, or sleep: 100 us asleep,
  * the shape of a blocking disk read, which QD workers serve at once), after a warm-up of 4*QD
  * jobs that starts the workers, and prints context switches (getrusage,
- * every thread) and wall time per job of the measured part.  Under
+ * every thread), wall time and CPU time per job of the measured part: the
+ * whole process's, the loop thread's, and the job's own when run inline on
+ * the loop thread (the rest of the workers' time is the pool's hand-off).  Under
  * `strace -f -c` or callgrind, the difference between runs of 2N and N
  * jobs gives system calls or instructions per job without the start-up
  * (scripts/pool-costs.sh). */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "config.h"
 
 #include "qemu/osdep.h"
@@ -44,12 +47,18 @@ static long to_submit, in_flight, errors;
 static uint64_t seeds[PROBE_MAX_QD];
 static void *bufs[PROBE_MAX_QD];
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
     struct timespec t;
 
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t cpu_ns(const struct rusage *r)
+{
+    return (uint64_t)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1000000000u +
+           (uint64_t)(r->ru_utime.tv_usec + r->ru_stime.tv_usec) * 1000u;
 }
 
 static uint64_t next_rand(uint64_t *x)
@@ -146,8 +155,8 @@ static int open_file(void)
 
 int main(int argc, char **argv)
 {
-    struct rusage r0, r1;
-    uint64_t t0, t1;
+    struct rusage r0, r1, lr0, lr1;
+    uint64_t t0, t1, l0, l1, job_ns;
     long qd, n;
     bool co;
 
@@ -174,16 +183,29 @@ int main(int argc, char **argv)
     pool = aio_get_thread_pool(ctx);
 
     run(qd, 4 * qd, co);
+    l0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    for (long i = 0; i < n / 10 + 1; i++) {
+        probe_job(0);
+    }
+    job_ns = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - l0) / (n / 10 + 1);
     getrusage(RUSAGE_SELF, &r0);
-    t0 = now_ns();
+    t0 = clock_ns(CLOCK_MONOTONIC);
+    getrusage(RUSAGE_THREAD, &lr0);
+    l0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     run(qd, n, co);
-    t1 = now_ns();
+    l1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    getrusage(RUSAGE_THREAD, &lr1);
+    t1 = clock_ns(CLOCK_MONOTONIC);
     getrusage(RUSAGE_SELF, &r1);
     printf("%s qd%ld %s: %ld jobs, %.3f voluntary + %.3f involuntary context "
-           "switches per job, %.0f ns per job%s\n",
+           "switches per job, %.0f ns per job; CPU ns per job: %.0f in all, "
+           "%.0f on the loop thread (%.0f in the kernel), %" PRIu64 " the job inline%s\n",
            argv[1], qd, co ? "co" : "aio", n,
            (double)(r1.ru_nvcsw - r0.ru_nvcsw) / n,
            (double)(r1.ru_nivcsw - r0.ru_nivcsw) / n, (double)(t1 - t0) / n,
+           (double)(cpu_ns(&r1) - cpu_ns(&r0)) / n, (double)(l1 - l0) / n,
+           (double)((lr1.ru_stime.tv_sec - lr0.ru_stime.tv_sec) * 1000000000.0 +
+                    (lr1.ru_stime.tv_usec - lr0.ru_stime.tv_usec) * 1000.0) / n, job_ns,
            errors ? " (some jobs failed)" : "");
     aio_context_unref(ctx);
     return errors != 0;

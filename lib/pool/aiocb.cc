@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-// BlockAIOCB allocation and reference counting (QEMU's util/aiocb.c).  An
-// AIOCB is allocated with glib's allocator, as QEMU's is, so that an AIOCB
-// type defined by QEMU code and one of ours follow the same rules; callers
-// only ever release it through qemu_aio_unref().
+// BlockAIOCB allocation and reference counting (QEMU's util/aiocb.c), with
+// glib's allocator as QEMU's, so AIOCB types of QEMU code and ours alike
+// are released through qemu_aio_unref().
 #include "lib/pool/thread_pool.hh"
 
 #include "lib/support/fatal.hh"

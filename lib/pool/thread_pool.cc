@@ -2,67 +2,49 @@
 // The thread pool: blocking functions run on detached worker threads, their
 // completions run from a bottom half of the pool's AioContext.
 //
-// Design.  A request is an AIOCB (qemu_aio_get layout) that moves through
-// three states, each change made under the pool mutex:
-//   queued  -- on the FIFO request queue; cancel_async may take it off and
-//              complete it with -ECANCELED;
-//   active  -- taken by a worker, which runs func(arg) without the mutex;
-//              cancellation no longer has any effect;
-//   done    -- result stored; on the done list, then on the home thread's
-//              ready list, until the completion BH has run its callback
-//              and dropped the pool's reference.
-// Fields under the mutex: the request queue, the done list, every request's
-// state and result, and the thread counts below.  Fields of the home thread
-// only (the thread that runs the pool's context): the ready list.  The
-// outstanding-request count is atomic because a thread holding the
-// AioContext lock may submit from outside the home thread, as in QEMU.
+// A request is an AIOCB that is queued (on the FIFO queue; cancel_async may
+// complete it with -ECANCELED), active (a worker runs func(arg) unlocked;
+// cancel has no effect) or done (on the done list, then the home thread's
+// ready list until the completion BH ran its callback).  The mutex guards
+// the queue, the done list, each request's state and result, and the
+// counts; the ready list is the home thread's.  outstanding_ is atomic: a
+// thread holding the AioContext lock may submit, as in QEMU.
 //
-// Thread counts.  cur_threads_ counts every worker the pool stands for:
-// requested but not created (new_threads_), created but not yet running
-// (pending_threads_), and running.  A request that finds more queued work
-// than idle and starting workers asks for one more, up to max.  As in QEMU,
-// the first thread of a burst is created by a BH in the pool's context (it
-// inherits that thread's affinity and signal mask), and each new worker
-// creates the next before it looks for work, keeping pthread_create off the
-// submitter's path.  Invariant: while new_threads_ > 0, either a worker is
-// starting (and will create the next) or the spawn BH is scheduled.
+// Threads.  cur_threads_ counts every worker: requested (new_threads_),
+// being created (pending_threads_) and running.  A request that finds more
+// queued work than idle and starting workers asks for one more, up to max.
+// As in QEMU the first of a burst is created by a BH (it inherits the home
+// thread's affinity and signal mask) and each new worker creates the next,
+// off the submitter's path.  Invariant: while new_threads_ > 0 a worker is
+// starting or the spawn BH is scheduled.  Idle workers wait with a deadline
+// set when they became idle; only a real timeout retires one, if more than
+// min remain and the queue is empty.  A worker above max exits when it
+// next looks for work.
 //
-// Concurrency.  At most run_limit_ workers run func (running_): the CPU
-// count while jobs do not sleep, since with many workers on few CPUs,
-// waking one per request and letting each sleep after it made the scheduler
-// the bottleneck.  A job that slept (job_clock) raises the limit by one, up
-// to max; one that did not lowers it towards the CPU count.  A request, or
-// a worker taking one while more wait, wakes an idle worker (after
-// unlocking) if one more may run and no woken worker covers it, or else to
-// watch the queue: the watcher wakes every watch_ns and, if no job finished
-// meanwhile, starts one itself, so jobs that wait for queued ones all run.
+// Concurrency.  At most run_limit_ workers run jobs: the CPU count while
+// jobs do not sleep (waking one worker per request on few CPUs made the
+// scheduler the bottleneck); each job that slept (job_clock) raises it by
+// one, up to max, each that did not lowers it back.  A request, or a worker
+// taking one while more wait, wakes an idle worker (after unlocking) if one
+// more may run and no woken one covers it, or else to watch the queue: if
+// no job finished for watch_ns, the watcher runs one itself, so jobs that
+// wait for queued ones all run.
 //
-// Idle workers wait on request_cond_ with a deadline fixed when they became
-// idle; only a real timeout retires them, and only if more than min workers
-// remain and the queue is empty.  A worker above max (after update_params
-// lowered it) exits when it next looks for work.
+// Completion.  A worker pushes the request on the done list and schedules
+// the completion BH after unlocking, unless the queue still holds enough
+// that the workers need not wait for the loop and a watcher will flush it
+// (flush_completions_locked): the loop then wakes once per batch.  The BH
+// moves the done list to the ready list and runs the callbacks unlocked,
+// rescheduling itself before each (a nested aio_poll still sees the other
+// completions) and cancelling that after; its last look at the done list
+// follows the cancel, so a swallowed schedule is never lost.
 //
-// Completion protocol.  A worker stores the result and pushes the request on
-// the done list under the mutex, then schedules the completion BH after
-// unlocking, unless it may defer that (flush_completions_locked): while the
-// queue holds enough for the workers not to need the loop's next
-// submissions and a watcher will flush it within watch_ns, so that the loop
-// wakes once per batch.  The BH moves the whole done list to the ready list
-// and runs callbacks one at a time, with the context acquired except around
-// each callback.  Before each callback it schedules itself again, so that a
-// callback running a nested aio_poll still sees the other completions; after
-// the callback it cancels that schedule and, once the ready list is empty,
-// looks at the done list again under the mutex.  Because that last look
-// follows the cancel, a schedule the cancel swallowed is never lost.
-//
-// Freeing.  thread_pool_free asserts nothing is outstanding, then under the
-// mutex sets stopping_, drops the threads not yet created, wakes everyone
-// and waits on stopped_cond_ until cur_threads_ is zero.  An exiting worker
-// decrements cur_threads_ and signals stopped_cond_ with the mutex held, and
-// unlocking is its last access to the pool (QEMU 7.1-8.0 signalled after
-// unlocking and could touch a destroyed condition variable).  A worker
-// schedules the completion BH while still counted, so the BH and the context
-// outlive that call too.
+// Freeing.  pool_free asserts nothing is outstanding, sets stopping_, drops
+// the threads not yet created, wakes everyone and waits until cur_threads_
+// is zero.  An exiting worker signals stopped_cond_ with the mutex held and
+// its unlock is its last access to the pool (QEMU 7.1-8.0 signalled after
+// unlocking, racing with the destroy).  A worker schedules the completion
+// BH while still counted, so the BH outlives that call.
 #include "lib/pool/thread_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"
@@ -96,8 +78,7 @@ namespace qaio::pool {
 namespace {
 
 constexpr int64_t default_idle_ms = 10 * 1000;
-// idle_ns_ for "never": a knob beyond what nanoseconds in an int64_t hold
-// (292 years) means idle workers wait for work without a deadline.
+// idle_ns_ for a knob beyond what int64_t nanoseconds hold: no deadline.
 constexpr int64_t idle_forever = INT64_MAX;
 
 constexpr int64_t blocking_job_ns = 20 * 1000;  // shorter ones did not sleep
@@ -111,7 +92,7 @@ struct request {
     ThreadPoolFunc *func;
     void *arg;
     request *next;  // request queue, done list or ready list
-    request *prev;  // request queue only
+    request *prev;
     int ret;
     req_state state;
 };
@@ -119,44 +100,7 @@ struct request {
 static_assert(std::is_standard_layout_v<request> && offsetof(request, common) == 0);
 static_assert(std::is_trivially_destructible_v<request>);
 
-// Singly linked FIFO (done and ready lists).
-struct request_fifo {
-    request *head_ = nullptr;
-    request **tail_ = &head_;
-
-    bool empty() const noexcept { return !head_; }
-    // Returns whether the list was empty.
-    bool push(request *r) noexcept
-    {
-        bool was_empty = !head_;
-        r->next = nullptr;
-        *tail_ = r;
-        tail_ = &r->next;
-        return was_empty;
-    }
-    request *pop() noexcept
-    {
-        request *r = head_;
-        if (r) {
-            head_ = r->next;
-            if (!head_) {
-                tail_ = &head_;
-            }
-        }
-        return r;
-    }
-    void take_all(request_fifo &from) noexcept
-    {
-        if (from.head_) {
-            *tail_ = from.head_;
-            tail_ = from.tail_;
-            from.head_ = nullptr;
-            from.tail_ = &from.head_;
-        }
-    }
-};
-
-// Doubly linked FIFO (request queue), so cancellation unlinks in O(1).
+// Doubly linked FIFO (request queue and done list): cancel unlinks in O(1).
 struct request_queue {
     request *head_ = nullptr;
     request *tail_ = nullptr;
@@ -176,12 +120,11 @@ struct request_queue {
         (r->next ? r->next->prev : tail_) = r->prev;
         size_--;
     }
-    request *pop_front() noexcept
+    // Empties the list; returns its first request, the rest linked by next.
+    request *take_all() noexcept
     {
         request *r = head_;
-        if (r) {
-            remove(r);
-        }
+        *this = {};
         return r;
     }
 };
@@ -208,15 +151,14 @@ public:
 
     // Submitted requests whose completion has not run yet.
     std::atomic<int64_t> outstanding_{0};
-    // Home thread only.
-    request_fifo ready_;
+    request *ready_ = nullptr;  // home thread only, linked by next
 
-    pthread_mutex_t lock_;
+    pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t request_cond_;  // workers wait for requests (wait_clock)
-    pthread_cond_t stopped_cond_;  // pool_free waits for workers to exit
+    pthread_cond_t stopped_cond_ = PTHREAD_COND_INITIALIZER;  // pool_free waits for workers
     // Under lock_.
     request_queue queue_;
-    request_fifo done_;
+    request_queue done_;
     int64_t min_threads_ = 0;
     int64_t max_threads_ = THREAD_POOL_MAX_THREADS_DEFAULT;
     int64_t cur_threads_ = 0;
@@ -225,8 +167,7 @@ public:
     int64_t waking_threads_ = 0;
     int64_t new_threads_ = 0;
     int64_t pending_threads_ = 0;
-    // See "Concurrency" on top.
-    int64_t running_ = 0;
+    int64_t running_ = 0;  // see "Concurrency" on top
     int64_t run_limit_ = 1;
     int64_t cpus_ = 1;
     uint64_t finished_ = 0;         // requests whose func returned
@@ -236,18 +177,15 @@ public:
 
     void start_thread_locked() noexcept;
     request *take_request_locked(long *own_sleeps, bool *wake_one) noexcept;
-    bool may_start_locked() const noexcept { return running_ + waking_threads_ < run_limit_; }
     // Counts one more idle worker to signal (after unlocking) if a queued
     // request no woken worker covers may run, or needs a watcher.
     bool claim_waker_locked() noexcept
     {
         bool wake = idle_threads_ > waking_threads_ && queue_.size_ > waking_threads_ &&
-                    (may_start_locked() || !watching_);
+                    (running_ + waking_threads_ < run_limit_ || !watching_);
         waking_threads_ += wake;
         return wake;
     }
-    int64_t low_water() const noexcept { return 4 * run_limit_ + 4; }
-    void job_ended_locked(bool blocked) noexcept;
     bool flush_completions_locked(bool deferrable) noexcept;
 };
 
@@ -274,9 +212,8 @@ void spawn_bh_cb(void *opaque)
     }
 }
 
-// The clock of request_cond_'s deadlines.  winpthreads' condition variables
-// wait against the wall clock whatever their attribute says: a monotonic
-// deadline there lies decades in the past, and idle workers retired at once.
+// The clock of request_cond_'s deadlines: winpthreads waits against the
+// wall clock whatever the attribute says.
 #ifdef _WIN32
 constexpr clockid_t wait_clock = CLOCK_REALTIME;
 #else
@@ -303,8 +240,7 @@ void thread_pool::start_thread_locked() noexcept
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    // Workers take no signals: they are the home thread's business, and a
-    // handler must not run on a thread that holds the pool's mutex.
+    // No signals on workers: a handler must not run holding the pool's mutex.
     pthread_t tid;
     int r;
     {
@@ -316,10 +252,11 @@ void thread_pool::start_thread_locked() noexcept
                static_cast<void *>(this), std::strerror(r));
 }
 
-// Schedules the completion BH unless it may wait; true if it unlocked.
+// Schedules the completion BH unless it may wait (a watcher exists and the
+// workers have enough queued); true if it unlocked.
 bool thread_pool::flush_completions_locked(bool deferrable) noexcept
 {
-    if (!completion_due_ || (deferrable && watching_ && queue_.size_ >= low_water())) {
+    if (!completion_due_ || (deferrable && watching_ && queue_.size_ >= 4 * run_limit_ + 4)) {
         return false;
     }
     completion_due_ = false;
@@ -327,17 +264,6 @@ bool thread_pool::flush_completions_locked(bool deferrable) noexcept
     loop::bh_schedule(completion_bh_, 0);
     pthread_mutex_lock(&lock_);
     return true;
-}
-
-void thread_pool::job_ended_locked(bool blocked) noexcept
-{
-    running_--;
-    finished_++;
-    if (blocked) {
-        run_limit_ = std::min(run_limit_ + 1, std::max(max_threads_, cpus_));
-    } else if (run_limit_ > cpus_) {
-        run_limit_--;
-    }
 }
 
 // The next request, marked active, or nullptr: the worker exits.  May wait.
@@ -351,15 +277,14 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
             return nullptr;
         }
         if (queue_.head_ && running_ < run_limit_) {
-            // A watcher that starts a job no longer covers a deferred BH.
-            if (flush_completions_locked(true)) {
+            if (flush_completions_locked(true)) {  // no longer a watcher
                 continue;
             }
-            request *r = queue_.pop_front();
+            request *r = queue_.head_;
+            queue_.remove(r);
             r->state = req_state::active;
             running_++;
-            // More queued: the caller, unlocked, wakes one to run or watch.
-            *wake_one = claim_waker_locked();
+            *wake_one = claim_waker_locked();  // signalled by the caller, unlocked
             return r;
         }
         if (flush_completions_locked(false)) {
@@ -383,14 +308,10 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
         idle_threads_--;
         // Any return may be the one a signal caused (a timeout can consume
         // one too); the count only errs low, which costs a spare wake-up.
-        if (waking_threads_ > idle_threads_) {
-            waking_threads_ = idle_threads_;
-        } else if (waking_threads_ > 0) {
-            waking_threads_--;
-        }
+        waking_threads_ = std::min(idle_threads_, std::max<int64_t>(waking_threads_ - 1, 0));
         if (watch) {
             watching_ = false;
-            // Nothing finished for a whole watch: start one more.
+            // Nothing finished for a whole watch: one more may run.
             if (rc == ETIMEDOUT && queue_.head_ && finished_ == finished &&
                 running_ >= run_limit_) {
                 run_limit_ = running_ + 1;
@@ -407,10 +328,9 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
 
 namespace {
 
-// Whether a job slept (I/O, a lock) rather than ran.  Wall time cannot
-// tell a preempted job from one that slept; the thread's voluntary context
-// switches, less the worker's own (its waits for work and for the mutex),
-// can.  Read only after a long job: a short one costs two clock reads.
+// Whether a job slept (I/O, a lock) rather than ran: its thread's voluntary
+// context switches, less the worker's own waits (wall time cannot tell a
+// preempted job from a sleeping one), read only after a long job.
 struct job_clock {
     long own_sleeps = 0;
     int64_t started = 0;
@@ -471,12 +391,17 @@ void *worker_main(void *opaque) noexcept
         int ret = r->func(r->arg);
         bool blocked = clock.blocked();
         clock.lock(&p->lock_);
-        p->job_ended_locked(blocked);
+        p->running_--;
+        p->finished_++;
+        if (blocked) {
+            p->run_limit_ = std::min(p->run_limit_ + 1, std::max(p->max_threads_, p->cpus_));
+        } else if (p->run_limit_ > p->cpus_) {
+            p->run_limit_--;
+        }
         r->ret = ret;
         r->state = req_state::done;
-        if (p->done_.push(r)) {
-            p->completion_due_ = true;
-        }
+        p->completion_due_ |= !p->done_.head_;
+        p->done_.push_back(r);
         // Still counted in cur_threads_: the BH outlives this call.
         p->flush_completions_locked(true);
     }
@@ -498,16 +423,17 @@ void completion_bh_cb(void *opaque)
     }
     ctx->acquire();
     for (;;) {
-        if (p->ready_.empty()) {
+        if (!p->ready_) {
             pthread_mutex_lock(&p->lock_);
-            p->ready_.take_all(p->done_);
+            p->ready_ = p->done_.take_all();
             p->completion_due_ = false;
             pthread_mutex_unlock(&p->lock_);
-            if (p->ready_.empty()) {
+            if (!p->ready_) {
                 break;
             }
         }
-        request *r = p->ready_.pop();
+        request *r = p->ready_;
+        p->ready_ = r->next;
         if (r->common.cb) {
             loop::bh_schedule(p->completion_bh_, 0);
             ctx->release();
@@ -536,7 +462,8 @@ void request_cancel_async(BlockAIOCB *acb)
             p->queue_.remove(r);
             r->ret = -ECANCELED;
             r->state = req_state::done;
-            schedule = p->done_.push(r);
+            schedule = !p->done_.head_;
+            p->done_.push_back(r);
         }
     }
     if (schedule) {
@@ -600,13 +527,11 @@ thread_pool *pool_new(loop::context *ctx) noexcept
     p->completion_bh_ = loop::bh_new(ctx, completion_bh_cb, p, "thread-pool-completion");
     p->spawn_bh_ = loop::bh_new(ctx, spawn_bh_cb, p, "thread-pool-spawn");
 
-    pthread_mutex_init(&p->lock_, nullptr);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, wait_clock);
     pthread_cond_init(&p->request_cond_, &attr);
     pthread_condattr_destroy(&attr);
-    pthread_cond_init(&p->stopped_cond_, nullptr);
 
     update_params(p, ctx);
     return p;

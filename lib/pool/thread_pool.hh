@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The thread pool (QEMU's ThreadPool) and the BlockAIOCB helpers it and the
-// block engines allocate requests with.  A pool belongs to one AioContext:
-// requests are submitted from that context's thread, run on detached worker
-// threads, and complete from a bottom half of that context.  The pool's
-// protocol (who may touch which field, how workers start and retire, why
-// freeing is safe while workers exit) is described in thread_pool.cc.
+// The thread pool (QEMU's ThreadPool) of one AioContext, whose protocol
+// thread_pool.cc describes, and the BlockAIOCB helpers that it and the
+// block engines allocate requests with.
 #pragma once
 
 #include "block/aio.h"
@@ -19,10 +16,8 @@ class context;
 namespace qaio::pool {
 
 // --- BlockAIOCB (aiocb.cc) ----------------------------------------------------
-// Every AIOCB, the pool's requests included, is one allocation of
-// info->aiocb_size bytes that starts with a BlockAIOCB and is freed when its
-// reference count drops to zero.  The count is not atomic: it is only
-// touched in the thread that owns the request's context.
+// One allocation of info->aiocb_size bytes starting with a BlockAIOCB, freed
+// when its count (not atomic: the owning context's thread only) drops to 0.
 
 void *aiocb_get(const AIOCBInfo *info, BlockDriverState *bs, BlockCompletionFunc *cb,
                 void *opaque) noexcept;

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The generic thread pool (work_pool.hh) over GLib's exclusive GThreadPool,
-// which already starts and parks threads up to a maximum that can change at
-// any time.  What GLib does not offer is waiting for the work without
-// freeing the pool: the pool counts the items submitted and not finished
-// (under its mutex), and the worker that finishes the last one wakes the
-// waiters.  The count drops only after the item's destroy notifier ran, so
-// a waiter may free what the item used.
+// which starts and parks threads up to a changeable maximum.  GLib cannot
+// wait for the work without freeing the pool: the pool counts unfinished
+// items, and the worker that finishes the last one, after its destroy
+// notifier (a waiter may free what the item used), wakes the waiters.
 #include "lib/pool/work_pool.hh"
 
 #include "lib/support/fatal.hh"
@@ -55,8 +53,7 @@ work_pool *work_pool_new() noexcept
     QAIO_CHECK(p, "out of memory allocating a thread pool");
     g_mutex_init(&p->lock_);
     g_cond_init(&p->idle_cond_);
-    // Exclusive, and no thread until the owner sets a maximum: creating
-    // none cannot fail.
+    // Exclusive, no thread until a maximum is set: this cannot fail.
     p->threads_ = g_thread_pool_new(work_pool::run, p, 0, TRUE, nullptr);
     QAIO_CHECK(p->threads_, "thread_pool_new: cannot create a GLib thread pool");
     return p;
@@ -67,8 +64,7 @@ void work_pool_free(work_pool *p) noexcept
     g_mutex_lock(&p->lock_);
     bool queued = p->pending_ > 0;
     g_mutex_unlock(&p->lock_);
-    // Queued work runs before the pool goes; a pool never sized gets one
-    // thread for it rather than waiting forever.
+    // Queued work runs first; a pool never sized gets one thread for it.
     if (queued && g_thread_pool_get_max_threads(p->threads_) == 0) {
         work_pool_set_max_threads(p, 1);
     }
@@ -86,8 +82,7 @@ void work_pool_submit(work_pool *p, work_fn fn, void *opaque, work_destroy_fn de
     g_mutex_lock(&p->lock_);
     p->pending_++;
     g_mutex_unlock(&p->lock_);
-    // With no idle thread and room below the maximum, GLib starts one here;
-    // a failure to start leaves the item queued for the threads there are.
+    // GLib starts a thread here if none is idle and the maximum allows.
     g_thread_pool_push(p->threads_, item, nullptr);
 }
 
@@ -108,8 +103,8 @@ bool work_pool_set_max_threads(work_pool *p, int max) noexcept
 
 bool work_pool_adjust_max_threads_to_work(work_pool *p) noexcept
 {
-    // Under the mutex, so the count cannot change before it applies; GLib's
-    // own lock is never held while a worker takes this one.
+    // Under the mutex so the count holds until applied (no worker takes it
+    // with GLib's lock held).
     g_mutex_lock(&p->lock_);
     bool ok = work_pool_set_max_threads(p, p->pending_ > 0 ? int(p->pending_) : 1);
     g_mutex_unlock(&p->lock_);

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The generic thread pool of QEMU 10.0 (ThreadPool there; the per-context
-// pool of thread_pool.hh is its ThreadPoolAio): work items run on the
-// pool's own threads and nothing completes in an AioContext.  The caller
-// sizes the pool: a new pool has no thread and runs nothing until its
-// maximum is raised (set_max_threads, or adjust_max_threads_to_work, which
-// submit_immediate does).  Any thread may use a pool.
+// QEMU 10.0's generic ThreadPool (thread_pool.hh's pool is its
+// ThreadPoolAio): items run on the pool's threads, nothing completes in an
+// AioContext, any thread may use it.  A new pool has no thread until its
+// maximum is raised (set_max_threads or adjust_max_threads_to_work).
 #pragma once
 
 namespace qaio::pool {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-// block/thread-pool.h at the 10.0 level (util/thread-pool.c of QEMU 10.0):
-// the per-context pool under its new name, ThreadPoolAio, submitting to the
-// current context's pool, and the generic pool under the old names.
+// block/thread-pool.h at 10.0: the per-context pool as ThreadPoolAio (its
+// submissions go to the current context's), the generic pool as ThreadPool.
 #include "block/thread-pool.h"
 
 #include "cabi/export.hh"

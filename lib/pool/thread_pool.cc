@@ -2,49 +2,42 @@
 // The thread pool: blocking functions run on detached worker threads, their
 // completions run from a bottom half of the pool's AioContext.
 //
-// A request is an AIOCB that is queued (on the FIFO queue; cancel_async may
-// complete it with -ECANCELED), active (a worker runs func(arg) unlocked;
-// cancel has no effect) or done (on the done list, then the home thread's
-// ready list until the completion BH ran its callback).  The mutex guards
-// the queue, the done list, each request's state and result, and the
-// counts; the ready list is the home thread's.  outstanding_ is atomic: a
-// thread holding the AioContext lock may submit, as in QEMU.
+// A request is queued (cancel_async may complete it with -ECANCELED), active
+// (a worker runs func unlocked; cancel has no effect) or done (on the done
+// list, then the home thread's ready list until its callback ran).  The
+// mutex guards the queue, the done list, states, results and counts.
+// outstanding_ is atomic: a thread holding the AioContext lock may submit,
+// as in QEMU.
 //
-// Threads.  cur_threads_ counts every worker: requested (new_threads_),
-// being created (pending_threads_) and running.  A request that finds more
-// queued work than idle and starting workers asks for one more, up to max.
-// As in QEMU the first of a burst is created by a BH (it inherits the home
-// thread's affinity and signal mask) and each new worker creates the next,
-// off the submitter's path.  Invariant: while new_threads_ > 0 a worker is
-// starting or the spawn BH is scheduled.  Idle workers wait with a deadline
-// set when they became idle; only a real timeout retires one, if more than
-// min remain and the queue is empty.  A worker above max exits when it
-// next looks for work.
+// Threads.  cur_threads_ counts workers requested (new_threads_), being
+// created (pending_threads_) and running.  A request finding more queued
+// work than idle and starting workers asks for one more, up to max.  As in
+// QEMU a BH creates the first of a burst (with the home thread's affinity
+// and signal mask) and each new worker the next.  Invariant: while
+// new_threads_ > 0 a worker is starting or the spawn BH is scheduled.  Only
+// a real idle timeout retires a worker, if more than min remain and nothing
+// is queued; one above max exits when it next looks for work.
 //
-// Concurrency.  At most run_limit_ workers run jobs: the CPU count while
-// jobs do not sleep (waking one worker per request on few CPUs made the
-// scheduler the bottleneck); each job that slept (job_clock) raises it by
-// one, up to max, each that did not lowers it back.  A request, or a worker
-// taking one while more wait, wakes an idle worker (after unlocking) if one
-// more may run and no woken one covers it, or else to watch the queue: if
-// no job finished for watch_ns, the watcher runs one itself, so jobs that
-// wait for queued ones all run.
+// Concurrency.  At most run_limit_ workers run jobs: the CPU count (waking
+// a worker per request on few CPUs made the scheduler the bottleneck), plus
+// one for each job that slept (job_clock), less one for each that did not.
+// A request, or a worker taking one while more wait, wakes an idle worker
+// if one more may run and no woken one covers it, or else to watch: if no
+// job finished for watch_ns the watcher runs one, so jobs that wait for
+// queued ones all run.
 //
 // Completion.  A worker pushes the request on the done list and schedules
-// the completion BH after unlocking, unless the queue still holds enough
-// that the workers need not wait for the loop and a watcher will flush it
-// (flush_completions_locked): the loop then wakes once per batch.  The BH
-// moves the done list to the ready list and runs the callbacks unlocked,
-// rescheduling itself before each (a nested aio_poll still sees the other
-// completions) and cancelling that after; its last look at the done list
-// follows the cancel, so a swallowed schedule is never lost.
+// the completion BH unlocked, unless a watcher exists and enough is queued:
+// the loop then wakes once per batch.  The BH runs the callbacks unlocked,
+// rescheduling itself before each (so a nested aio_poll sees the others)
+// and cancelling that after; its last look at the done list follows the
+// cancel, so no schedule is lost.
 //
-// Freeing.  pool_free asserts nothing is outstanding, sets stopping_, drops
-// the threads not yet created, wakes everyone and waits until cur_threads_
-// is zero.  An exiting worker signals stopped_cond_ with the mutex held and
-// its unlock is its last access to the pool (QEMU 7.1-8.0 signalled after
-// unlocking, racing with the destroy).  A worker schedules the completion
-// BH while still counted, so the BH outlives that call.
+// Freeing.  pool_free asserts nothing is outstanding, stops, and waits until
+// cur_threads_ is zero.  An exiting worker signals stopped_cond_ holding the
+// mutex, its unlock being its last access (QEMU 7.1-8.0 signalled after
+// it, racing with the destroy); it schedules the completion BH while still
+// counted, so the BH outlives that call.
 #include "lib/pool/thread_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"
@@ -62,7 +55,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
-#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <new>
@@ -127,17 +119,6 @@ struct request_queue {
         *this = {};
         return r;
     }
-};
-
-class mutex_guard {
-public:
-    explicit mutex_guard(pthread_mutex_t *m) noexcept : m_(m) { pthread_mutex_lock(m_); }
-    ~mutex_guard() { pthread_mutex_unlock(m_); }
-    mutex_guard(const mutex_guard &) = delete;
-    mutex_guard &operator=(const mutex_guard &) = delete;
-
-private:
-    pthread_mutex_t *m_;
 };
 
 } // namespace
@@ -206,10 +187,11 @@ void add_worker_locked(thread_pool *p) noexcept
 void spawn_bh_cb(void *opaque)
 {
     auto *p = static_cast<thread_pool *>(opaque);
-    mutex_guard g(&p->lock_);
+    pthread_mutex_lock(&p->lock_);
     if (p->new_threads_ > 0) {
         p->start_thread_locked();
     }
+    pthread_mutex_unlock(&p->lock_);
 }
 
 // The clock of request_cond_'s deadlines: winpthreads waits against the
@@ -237,19 +219,16 @@ void thread_pool::start_thread_locked() noexcept
     new_threads_--;
     pending_threads_++;
 
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     // No signals on workers: a handler must not run holding the pool's mutex.
     pthread_t tid;
     int r;
     {
         support::signals_blocked quiet;
-        r = pthread_create(&tid, &attr, worker_main, this);
+        r = pthread_create(&tid, nullptr, worker_main, this);
     }
-    pthread_attr_destroy(&attr);
     QAIO_CHECK(r == 0, "thread pool %p: cannot create a worker thread: %s",
                static_cast<void *>(this), std::strerror(r));
+    pthread_detach(tid);
 }
 
 // Schedules the completion BH unless it may wait (a watcher exists and the
@@ -456,16 +435,15 @@ void request_cancel_async(BlockAIOCB *acb)
     auto *r = reinterpret_cast<request *>(acb);
     thread_pool *p = r->pool;
     bool schedule = false;
-    {
-        mutex_guard g(&p->lock_);
-        if (r->state == req_state::queued) {
-            p->queue_.remove(r);
-            r->ret = -ECANCELED;
-            r->state = req_state::done;
-            schedule = !p->done_.head_;
-            p->done_.push_back(r);
-        }
+    pthread_mutex_lock(&p->lock_);
+    if (r->state == req_state::queued) {
+        p->queue_.remove(r);
+        r->ret = -ECANCELED;
+        r->state = req_state::done;
+        schedule = !p->done_.head_;
+        p->done_.push_back(r);
     }
+    pthread_mutex_unlock(&p->lock_);
     if (schedule) {
         loop::bh_schedule(p->completion_bh_, 0);
     }
@@ -484,14 +462,14 @@ const AIOCBInfo request_info =
 struct co_waiter {
     Coroutine *co;
     int ret;
-};
 
-void co_waiter_done(void *opaque, int ret)
-{
-    auto *w = static_cast<co_waiter *>(opaque);
-    w->ret = ret;
-    loop::co_wake(w->co);
-}
+    static void done(void *opaque, int ret)
+    {
+        auto *w = static_cast<co_waiter *>(opaque);
+        w->ret = ret;
+        loop::co_wake(w->co);
+    }
+};
 
 // QAIO_THREAD_POOL_IDLE_MS in nanoseconds, saturating to idle_forever.
 int64_t idle_ns_from_knob() noexcept
@@ -574,16 +552,14 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
     r->state = req_state::queued;
     p->outstanding_.fetch_add(1, std::memory_order_relaxed);
 
-    bool wake;
-    {
-        mutex_guard g(&p->lock_);
-        p->queue_.push_back(r);
-        if (p->queue_.size_ > p->idle_threads_ + p->new_threads_ + p->pending_threads_ &&
-            p->cur_threads_ < p->max_threads_) {
-            add_worker_locked(p);
-        }
-        wake = p->claim_waker_locked();
+    pthread_mutex_lock(&p->lock_);
+    p->queue_.push_back(r);
+    if (p->queue_.size_ > p->idle_threads_ + p->new_threads_ + p->pending_threads_ &&
+        p->cur_threads_ < p->max_threads_) {
+        add_worker_locked(p);
     }
+    bool wake = p->claim_waker_locked();
+    pthread_mutex_unlock(&p->lock_);
     // After unlocking, so the woken worker does not block on the mutex.
     if (wake) {
         pthread_cond_signal(&p->request_cond_);
@@ -596,14 +572,14 @@ int submit_co(thread_pool *p, ThreadPoolFunc *func, void *arg) noexcept
     QAIO_CHECK(coroutine::in_coroutine(),
                "thread_pool_submit_co(%p) called outside a coroutine", static_cast<void *>(p));
     co_waiter w = {coroutine::self(), -EINPROGRESS};
-    submit(p, func, arg, co_waiter_done, &w);
+    submit(p, func, arg, co_waiter::done, &w);
     coroutine::yield();
     return w.ret;
 }
 
 void update_params(thread_pool *p, loop::context *ctx) noexcept
 {
-    mutex_guard g(&p->lock_);
+    pthread_mutex_lock(&p->lock_);
     p->min_threads_ = ctx->thread_pool_min();
     p->max_threads_ = ctx->thread_pool_max();
     while (p->cur_threads_ < p->min_threads_) {
@@ -611,6 +587,7 @@ void update_params(thread_pool *p, loop::context *ctx) noexcept
     }
     // Workers above the new max, and idle ones, look at the limits again.
     pthread_cond_broadcast(&p->request_cond_);
+    pthread_mutex_unlock(&p->lock_);
 }
 
 // The context's pool, finalized before the engines'.

@@ -10,8 +10,6 @@
 using qaio::cabi::from;
 using qaio::cabi::to_c;
 
-// ---- ThreadPoolAio: the per-context pool (lib/pool/thread_pool.hh) ----------
-
 QAIO_EXPORT ThreadPoolAio *thread_pool_new_aio(struct AioContext *ctx)
 {
     return to_c(qaio::pool::pool_new(ctx ? from(ctx) : nullptr));
@@ -39,8 +37,6 @@ QAIO_EXPORT void thread_pool_update_params(ThreadPoolAio *pool, struct AioContex
 {
     qaio::pool::update_params(from(pool), from(ctx));
 }
-
-// ---- ThreadPool: the generic pool (lib/pool/work_pool.hh) ---------------------
 
 QAIO_EXPORT ThreadPool *thread_pool_new(void)
 {

@@ -112,13 +112,6 @@ struct request_queue {
         (r->next ? r->next->prev : tail_) = r->prev;
         size_--;
     }
-    // Empties the list; returns its first request, the rest linked by next.
-    request *take_all() noexcept
-    {
-        request *r = head_;
-        *this = {};
-        return r;
-    }
 };
 
 } // namespace
@@ -339,14 +332,6 @@ struct job_clock {
         return true;
 #endif
     }
-    // A lock that may have to wait counts as one of the worker's own.
-    void lock(pthread_mutex_t *m) noexcept
-    {
-        if (pthread_mutex_trylock(m) != 0) {
-            own_sleeps++;
-            pthread_mutex_lock(m);
-        }
-    }
 };
 
 void *worker_main(void *opaque) noexcept
@@ -369,7 +354,10 @@ void *worker_main(void *opaque) noexcept
         clock.start();
         int ret = r->func(r->arg);
         bool blocked = clock.blocked();
-        clock.lock(&p->lock_);
+        if (pthread_mutex_trylock(&p->lock_) != 0) {
+            clock.own_sleeps++;  // a wait of the worker's own, not the job's
+            pthread_mutex_lock(&p->lock_);
+        }
         p->running_--;
         p->finished_++;
         if (blocked) {
@@ -404,7 +392,8 @@ void completion_bh_cb(void *opaque)
     for (;;) {
         if (!p->ready_) {
             pthread_mutex_lock(&p->lock_);
-            p->ready_ = p->done_.take_all();
+            p->ready_ = p->done_.head_;  // the rest linked by next
+            p->done_ = {};
             p->completion_due_ = false;
             pthread_mutex_unlock(&p->lock_);
             if (!p->ready_) {

@@ -13,18 +13,14 @@
 
 namespace qaio::pool {
 
-namespace {
-
-struct work_item {
-    work_fn fn;
-    void *opaque;
-    work_destroy_fn destroy;
-};
-
-} // namespace
-
 class work_pool {
 public:
+    struct work_item {
+        work_fn fn;
+        void *opaque;
+        work_destroy_fn destroy;
+    };
+
     GThreadPool *threads_ = nullptr;
     GMutex lock_;
     GCond idle_cond_;   // signalled when pending_ drops to zero
@@ -77,7 +73,7 @@ void work_pool_free(work_pool *p) noexcept
 
 void work_pool_submit(work_pool *p, work_fn fn, void *opaque, work_destroy_fn destroy) noexcept
 {
-    auto *item = new (std::nothrow) work_item{fn, opaque, destroy};
+    auto *item = new (std::nothrow) work_pool::work_item{fn, opaque, destroy};
     QAIO_CHECK(item, "out of memory queueing thread pool work");
     g_mutex_lock(&p->lock_);
     p->pending_++;

@@ -249,7 +249,8 @@ request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noex
             return nullptr;
         }
         if (queue_.head_ && running_ < run_limit_) {
-            if (flush_completions_locked(true)) {  // no longer a watcher
+            // A watcher starting a job no longer covers a deferred BH.
+            if (flush_completions_locked(true)) {
                 continue;
             }
             request *r = queue_.head_;

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The thread pool's cost per job in load-independent terms:
- * `pool_probe JOB QD N [co|aio]` keeps QD jobs in flight through the
- * context's pool until N have completed (JOB: empty, pread of 4 KiB at
- * random offsets of a 64 MiB file in /dev/shm, or sleep: 100 us asleep,
- * the shape of a blocking disk read, which QD workers serve at once), after a warm-up of 4*QD
- * jobs that starts the workers, and prints context switches (getrusage,
- * every thread), wall time and CPU time per job of the measured part: the
- * whole process's, the loop thread's, and the job's own when run inline on
- * the loop thread (the rest of the workers' time is the pool's hand-off).  Under
- * `strace -f -c` or callgrind, the difference between runs of 2N and N
- * jobs gives system calls or instructions per job without the start-up
- * (scripts/pool-costs.sh). */
+/* The thread pool's cost per job: `pool_probe JOB QD N [co|aio]` keeps QD
+ * jobs in flight through the context's pool until N have completed (JOB:
+ * empty, pread of 4 KiB at random offsets of a 64 MiB file in /dev/shm, or
+ * sleep: 100 us asleep, a blocking disk read's shape), after a warm-up of
+ * 4*QD jobs, and prints per job: context switches (every thread), wall
+ * time, and CPU time of the whole process, of the loop thread, and of the
+ * job run inline (the rest is the pool's own).  Under strace -f -c or
+ * callgrind, runs of 2N minus N jobs give system calls or instructions per
+ * job (scripts/pool-costs.sh). */
 #define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "config.h"
 
@@ -55,10 +52,11 @@ static uint64_t clock_ns(clockid_t clock)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static uint64_t cpu_ns(const struct rusage *r)
+/* CPU time in the kernel, plus in user space if `user`. */
+static double cpu_ns(const struct rusage *r, bool user)
 {
-    return (uint64_t)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1000000000u +
-           (uint64_t)(r->ru_utime.tv_usec + r->ru_stime.tv_usec) * 1000u;
+    return (r->ru_stime.tv_sec + user * r->ru_utime.tv_sec) * 1e9 +
+           (r->ru_stime.tv_usec + user * r->ru_utime.tv_usec) * 1e3;
 }
 
 static uint64_t next_rand(uint64_t *x)
@@ -156,7 +154,7 @@ static int open_file(void)
 int main(int argc, char **argv)
 {
     struct rusage r0, r1, lr0, lr1;
-    uint64_t t0, t1, l0, l1, job_ns;
+    uint64_t t0, t1, l0, job_ns;
     long qd, n;
     bool co;
 
@@ -191,9 +189,7 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &r0);
     t0 = clock_ns(CLOCK_MONOTONIC);
     getrusage(RUSAGE_THREAD, &lr0);
-    l0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     run(qd, n, co);
-    l1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     getrusage(RUSAGE_THREAD, &lr1);
     t1 = clock_ns(CLOCK_MONOTONIC);
     getrusage(RUSAGE_SELF, &r1);
@@ -203,9 +199,9 @@ int main(int argc, char **argv)
            argv[1], qd, co ? "co" : "aio", n,
            (double)(r1.ru_nvcsw - r0.ru_nvcsw) / n,
            (double)(r1.ru_nivcsw - r0.ru_nivcsw) / n, (double)(t1 - t0) / n,
-           (double)(cpu_ns(&r1) - cpu_ns(&r0)) / n, (double)(l1 - l0) / n,
-           (double)((lr1.ru_stime.tv_sec - lr0.ru_stime.tv_sec) * 1000000000.0 +
-                    (lr1.ru_stime.tv_usec - lr0.ru_stime.tv_usec) * 1000.0) / n, job_ns,
+           (cpu_ns(&r1, true) - cpu_ns(&r0, true)) / n,
+           (cpu_ns(&lr1, true) - cpu_ns(&lr0, true)) / n,
+           (cpu_ns(&lr1, false) - cpu_ns(&lr0, false)) / n, job_ns,
            errors ? " (some jobs failed)" : "");
     aio_context_unref(ctx);
     return errors != 0;

@@ -57,8 +57,9 @@
 // found nothing, nothing was registered since, and the doorbell has not
 // rung, a wait of timeout 0 would find nothing either, so surely_idle() says
 // so and a non-blocking aio_poll skips epoll_wait.  A wait that found events
-// clears that state: level-triggered fds still ready wake nobody, and only
-// epoll_wait can tell.  A rebuild puts a new instance under the epoll fd
+// (or was interrupted) clears that state: level-triggered fds still ready
+// wake nobody, and only epoll_wait can tell.  Only looks drain the doorbell,
+// so "the last drain came before the last wait" holds.  A rebuild puts a new instance under the epoll fd
 // number, which the doorbell's poll (holding the old file) cannot see: the
 // doorbell is made anew with it.
 #include "lib/posix/doorbell.hh"
@@ -160,9 +161,16 @@ public:
 
     int wait(ready_list &ready, int64_t timeout_ns) noexcept override
     {
+        if (timeout_ns == 0 && surely_idle()) {
+            return 0;  // a look would find nothing (see the top)
+        }
         rebuild_if_needed();
-        // Before looking: whatever rings from now on is news.
-        if (bell_) {
+        // Before looking, whatever rings from now on is news.  Only a look
+        // (timeout 0) drains, and only when it may make the next one skip
+        // (see the top): a blocking wait that a notification ends would
+        // otherwise pay for the doorbell at every wake-up.
+        if (bell_ && timeout_ns == 0 &&
+            (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
             bell_->drain();
         }
         idle_.store(false, std::memory_order_relaxed);
@@ -170,8 +178,9 @@ public:
         if (pushed) {
             timeout_ns = 0;
         }
-        pushed += collect(ready, timeout_ns);
-        if (pushed == 0) {
+        bool looked = false;
+        pushed += collect(ready, timeout_ns, &looked);
+        if (pushed == 0 && looked) {
             idle_.store(true, std::memory_order_relaxed);
         }
         return pushed;
@@ -194,16 +203,13 @@ public:
 
     int gsource_check(ready_list &ready) noexcept override
     {
-        // Under glib the doorbell is not what says idle; keep its ring from
-        // filling up.
-        if (bell_) {
-            bell_->drain();
-        }
+        // Under glib the doorbell is not what says idle: left undrained.
         idle_.store(false, std::memory_order_relaxed);
         int pushed = push_always_ready(ready);
         if (gpfd_.revents & G_IO_IN) {
             gpfd_.revents = 0;
-            pushed += collect(ready, 0);
+            bool looked;
+            pushed += collect(ready, 0, &looked);
         }
         return pushed;
     }
@@ -349,10 +355,11 @@ private:
     }
 
     // Waits up to timeout_ns (forever when negative) and pushes what is
-    // ready.
-    int collect(ready_list &ready, int64_t timeout_ns) noexcept
+    // ready; *looked says the kernel answered (no signal, no error).
+    int collect(ready_list &ready, int64_t timeout_ns, bool *looked) noexcept
     {
         int n = wait_kernel(timeout_ns);
+        *looked = n >= 0;
         if (n <= 0) {
             return 0;
         }
@@ -376,15 +383,17 @@ private:
     // epoll_wait(0): epoll_wait's own timeout has only milliseconds, and
     // epoll_pwait2 returns EINTR when task work (the doorbell's io_uring
     // completions) interrupts it, where the kernel restarts ppoll, so a
-    // timed wait would end early.  Returns the events fetched, or <= 0.
+    // timed wait would end early.  Returns the events fetched, 0 when none,
+    // or < 0 (signal).
     int wait_kernel(int64_t timeout_ns) noexcept
     {
         if (timeout_ns > 0) {
             pollfd p{epfd_, POLLIN, 0};
             timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
                         static_cast<long>(timeout_ns % 1000000000)};
-            if (ppoll(&p, 1, &ts, nullptr) <= 0) {
-                return 0;  // timeout or signal
+            int r = ppoll(&p, 1, &ts, nullptr);
+            if (r <= 0) {
+                return r;  // timeout or signal
             }
             timeout_ns = 0;
         }

@@ -1,26 +1,18 @@
 // SPDX-License-Identifier: MIT
-// The doorbell of a monitor that must otherwise ask the kernel whether
-// anything is ready: a multishot poll, in a small io_uring of its own, on
-// the monitor's own fd (the epoll fd).  Every wakeup of that fd rings it,
-// so "nothing rang since the last drain" can be read from memory, and a
-// non-blocking aio_poll that finds it quiet (and found nothing at its last
-// real wait) skips the system call, as the io_uring monitor's peek does.
+// A doorbell on the epoll fd: a multishot poll in a small io_uring of its
+// own, rung by every wakeup of that fd, so "nothing rang since the last
+// drain" is read from memory and an idle non-blocking aio_poll skips its
+// system call.  (The io_uring monitor re-arms a one-shot poll per dispatch,
+// 1.25x epoll's cost; a multishot poll only reports wakeups.)
 //
-// A poll on the epoll fd rather than the io_uring monitor: that monitor
-// re-arms a one-shot poll per dispatch to stay level-triggered, 1.25x
-// epoll's cost per dispatched fd; a multishot poll only reports wakeups.
+// The ring defers its task work (IORING_SETUP_DEFER_TASKRUN) where the
+// kernel has it: a ring only queues work and raises IORING_SQ_TASKRUN, where
+// an ordinary ring runs task work on the woken thread at every cross-thread
+// aio_notify.  The price is a system call in a drain after a ring, so a
+// monitor drains only where the next wait may let it skip one.
 //
-// Where the kernel has it, the ring defers its task work
-// (IORING_SETUP_DEFER_TASKRUN): a ring only queues work on the ring and
-// raises IORING_SQ_TASKRUN, and later rings until a drain cost an atomic
-// add.  On an ordinary ring every wakeup runs task work on the waiting
-// thread, about 2 us per cross-thread aio_notify on this machine class.
-// The price is a system call in a drain after a ring, so a monitor drains
-// only where the next wait may let it skip one.
-//
-// Threads: the ring belongs to the thread that armed it (the context's home
-// thread) and is made anew when another thread takes over.  Without
-// io_uring there is no doorbell and callers always ask the kernel.
+// Threads: the ring is the arming thread's (the home thread's), made anew
+// when another takes over.  Without io_uring there is no doorbell.
 #pragma once
 
 #include "qaio/config.h"
@@ -32,7 +24,7 @@ namespace qaio::posix {
 class doorbell {
 public:
     virtual ~doorbell() = default;
-    // Something rang since the last drain (or the poll ended).  No system call.
+    // Rang since the last drain (or the poll ended).  No system call.
     virtual bool rang() const noexcept = 0;
     // True only when the poll is armed by this thread and nothing rang.
     virtual bool quiet() const noexcept = 0;

@@ -68,8 +68,7 @@ namespace qaio::blockio {
 namespace {
 
 constexpr unsigned ring_entries = 128;  // QEMU's ring size
-// Requests a completion pass queues before it submits them.
-constexpr unsigned reap_batch = 8;
+constexpr unsigned reap_batch = 8;  // requests a pass queues before submitting
 
 enum class ring_mode { deferred, cooperative };
 
@@ -262,12 +261,6 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         watched_fd_ = fd;
     }
 
-    // Deferred rings: no eventfd signal while a pass runs.
-    void mute_wakeups() noexcept
-    {
-        io_uring_cq_eventfd_toggle(&ring_, false);
-    }
-
     // Deferred rings: signals on again; whether completions came meanwhile.
     bool unmute_wakeups() noexcept
     {
@@ -396,7 +389,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         }
         bool outer = !reaping_ && mode_ == ring_mode::deferred;
         if (outer) {
-            mute_wakeups();
+            io_uring_cq_eventfd_toggle(&ring_, false);  // no signal during a pass
         }
         for (int round = 0; round < max_rounds; round++) {
             bool resubmitted = reap_pass();
@@ -407,7 +400,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 return;
             }
             if (outer) {
-                mute_wakeups();
+                io_uring_cq_eventfd_toggle(&ring_, false);
             }
         }
         // Out of rounds: let the loop run other work first.

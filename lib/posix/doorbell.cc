@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The io_uring doorbell (see doorbell.hh): one multishot POLL_ADD on a
-// watched fd, whose completions only say "something happened".
+// The io_uring doorbell (doorbell.hh): one multishot POLL_ADD on the fd.
 #include "lib/posix/doorbell.hh"
 
 #include <liburing.h>
@@ -17,8 +16,7 @@ constexpr unsigned ring_entries = 4;
 
 thread_local char thread_mark __attribute__((tls_model("initial-exec")));
 
-// Out of line, so that no caller keeps one thread's address across a
-// coroutine switch.
+// Out of line: no caller keeps a thread's address across a coroutine switch.
 __attribute__((noinline)) const void *this_thread() noexcept
 {
     return &thread_mark;

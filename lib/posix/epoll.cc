@@ -64,17 +64,10 @@ namespace {
 constexpr int max_events = 128;
 constexpr uint32_t no_slot = UINT32_MAX;
 
-uint32_t to_epoll(int events) noexcept
-{
-    return (events & G_IO_IN ? EPOLLIN : 0u) | (events & G_IO_OUT ? EPOLLOUT : 0u) |
-           (events & G_IO_HUP ? EPOLLHUP : 0u) | (events & G_IO_ERR ? EPOLLERR : 0u);
-}
-
-int from_epoll(uint32_t ev) noexcept
-{
-    return (ev & EPOLLIN ? G_IO_IN : 0) | (ev & EPOLLOUT ? G_IO_OUT : 0) |
-           (ev & EPOLLHUP ? G_IO_HUP : 0) | (ev & EPOLLERR ? G_IO_ERR : 0);
-}
+// Masks pass between epoll and handlers as they are, these four bits only.
+static_assert(G_IO_IN == int(EPOLLIN) && G_IO_OUT == int(EPOLLOUT) &&
+              G_IO_HUP == int(EPOLLHUP) && G_IO_ERR == int(EPOLLERR));
+constexpr int epoll_bits = G_IO_IN | G_IO_OUT | G_IO_HUP | G_IO_ERR;
 
 // One registration.
 struct slot {
@@ -203,7 +196,7 @@ private:
     epoll_event event_for(uint32_t i) const noexcept
     {
         epoll_event ev{};
-        ev.events = to_epoll(slots_[i].want) | (is_ctx_notifier(i) ? EPOLLET : 0u);
+        ev.events = uint32_t(slots_[i].want & epoll_bits) | (is_ctx_notifier(i) ? EPOLLET : 0u);
         ev.data.u64 = token(i, slots_[i].gen);
         return ev;
     }
@@ -334,7 +327,7 @@ private:
                 slots_[i].gen == static_cast<uint32_t>(t >> 32)) {
                 // The edge-triggered notifier is not read (see the top).
                 ready.push(slots_[i].h, is_ctx_notifier(i) ? G_IO_IN | revents_drained
-                                                           : from_epoll(events_[k].events));
+                                                           : int(events_[k].events & epoll_bits));
                 pushed++;
             }
         }
@@ -373,13 +366,7 @@ private:
 
     void erase_always_ready(uint32_t i) noexcept
     {
-        for (size_t k = 0; k < always_ready_.size(); k++) {
-            if (always_ready_[k] == i) {
-                always_ready_[k] = always_ready_.back();
-                always_ready_.pop_back();
-                break;
-            }
-        }
+        std::erase(always_ready_, i);
         always_ready_count_.store(static_cast<int>(always_ready_.size()),
                                   std::memory_order_relaxed);
     }
@@ -397,8 +384,7 @@ private:
     uint32_t free_head_ = no_slot;
     std::vector<uint32_t> always_ready_;
     std::atomic<int> always_ready_count_{0};
-    // Written under mu_; the home thread peeks at it without.
-    std::atomic<bool> rebuild_{false};
+    std::atomic<bool> rebuild_{false};  // written under mu_, peeked at without
     GSource *source_ = nullptr;
     GPollFD gpfd_ = {-1, 0, 0};
 };

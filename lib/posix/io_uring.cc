@@ -111,16 +111,127 @@ struct slot {
 
 class io_uring_monitor final : public monitor {
 public:
-    io_uring_monitor() noexcept = default;
-    ~io_uring_monitor() override;
+    ~io_uring_monitor() override
+    {
+        // A finalizing source frees its poll list without reading ours.
+        if (source_alive()) {
+            g_source_remove_poll(source_, &gpfd_);
+            for (uint32_t i : hot_) {
+                g_source_remove_poll(source_, slots_[i].hot_pfd.get());
+            }
+        }
+        // Cancels the polls in flight; their completions are never looked at.
+        if (ring_ready_) {
+            io_uring_queue_exit(&ring_);
+        }
+    }
 
     // 0, or -errno when the kernel refuses the ring (-ENOTSUP: no EXT_ARG).
-    int init() noexcept;
+    int init() noexcept
+    {
+        io_uring_params p;
+        std::memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_CQSIZE;
+        p.cq_entries = cq_entries;
+        int r = io_uring_queue_init_params(sq_entries, &ring_, &p);
+        if (r < 0) {
+            return r;
+        }
+        ring_ready_ = true;
+        return (p.features & IORING_FEAT_EXT_ARG) ? 0 : -ENOTSUP;
+    }
 
     const char *name() const noexcept override { return "io_uring"; }
-    void update(handler *h, int old_events, int new_events) noexcept override;
-    int wait(ready_list &ready, int64_t timeout_ns) noexcept override;
-    bool need_wait() noexcept override;
+
+    void update(handler *h, int old_events, int new_events) noexcept override
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        uint32_t i = slot_of(slots_, h);
+        if (i != no_slot) {
+            // glib must not poll it for a freed handler or with a stale mask.
+            cool_locked(i);
+        }
+        if (new_events == 0) {
+            if (i == no_slot) {
+                return;
+            }
+            // From here on a completion leaves h alone: the loop may free it.
+            slots_[i].h = nullptr;
+            h->mon_index_ = -1;
+            live_.fetch_sub(1, std::memory_order_relaxed);
+            enqueue_locked(i);
+            return;
+        }
+        if (i == no_slot) {
+            i = alloc_slot_locked();
+            slots_[i].h = h;
+            slots_[i].fd = h->fd_;
+            // One READ buffer per ring: for the context's own notifier.
+            slots_[i].read_drain = h->drain_by_read_ && !drain_in_use_;
+            drain_in_use_ = drain_in_use_ || slots_[i].read_drain;
+            h->mon_index_ = static_cast<int>(i);
+            live_.fetch_add(1, std::memory_order_relaxed);
+        }
+        slots_[i].want = new_events;
+        // A changed registration gets a fresh attempt after an error.
+        slots_[i].failed = false;
+        enqueue_locked(i);
+    }
+
+    int wait(ready_list &ready, int64_t timeout_ns) noexcept override
+    {
+        // Hot fds back to the ring; this wait submits their re-arms.
+        cool_all();
+        if (timeout_ns == 0) {
+            flush_changes(false);
+            submit_pending();
+            return reap(ready, nullptr);
+        }
+        const int64_t deadline = timeout_ns > 0 ? timer::monotonic_ns() + timeout_ns : -1;
+        int64_t remaining = timeout_ns;
+        for (;;) {
+            flush_changes(false);
+            __kernel_timespec *ts = nullptr;
+            if (deadline >= 0) {
+                ts_.tv_sec = remaining / 1000000000;
+                ts_.tv_nsec = remaining % 1000000000;
+                ts = &ts_;
+            }
+            io_uring_cqe *cqe;
+            int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, ts, nullptr);
+            if (r == -EINTR) {
+                // Completions that came stay for the next wait (need_wait()).
+                return 0;
+            }
+            if (r < 0 && r != -ETIME && r != -EAGAIN && r != -EBUSY) {
+                QAIO_FATAL("io_uring_submit_and_wait_timeout on ring fd %d: %s", ring_.ring_fd,
+                           std::strerror(-r));
+            }
+            int reported = 0;
+            int pushed = reap(ready, &reported);
+            // Also a handler push() skipped: looping on would spin on it.
+            if (reported > 0 || r == -ETIME) {
+                return pushed;
+            }
+            // Woken by completions that report nothing (removes, mask changes),
+            // or by a signal liburing hid behind a submit: sleep on.
+            if (deadline >= 0) {
+                remaining = deadline - timer::monotonic_ns();
+                if (remaining <= 0) {
+                    return 0;
+                }
+            }
+        }
+    }
+
+    bool need_wait() noexcept override
+    {
+        // A hot fd may be ready: only a wait can tell.
+        return io_uring_cq_ready(&ring_) > 0 || io_uring_sq_ready(&ring_) > 0 ||
+               io_uring_cq_has_overflow(&ring_) || changes_.load(std::memory_order_acquire) ||
+               hot_count_.load(std::memory_order_relaxed) > 0;
+    }
+
     // Completions are posted without our help (task work runs at any return
     // from the kernel), so the rings tell the whole truth.
     bool surely_idle() noexcept override { return !need_wait(); }
@@ -128,28 +239,358 @@ public:
     {
         return watches_many | polls_unpollable | glib_polls_alone;
     }
-    void gsource_attach(GSource *source) noexcept override;
-    void gsource_prepare() noexcept override;
-    int gsource_check(ready_list &ready) noexcept override;
+
+    void gsource_attach(GSource *source) noexcept override
+    {
+        // Readable while completions wait: glib sleeps on every fd at once.
+        source_ = source;
+        gpfd_.fd = ring_.ring_fd;
+        gpfd_.events = G_IO_IN;
+        gpfd_.revents = 0;
+        g_source_add_poll(source, &gpfd_);
+    }
+
+    void gsource_prepare() noexcept override
+    {
+        // Else changes made while only glib runs would never reach the kernel
+        // (LP#1877716); a POLL_ADD of a ready fd completes during the submit.
+        flush_changes(true);
+        submit_pending();
+    }
+
+    int gsource_check(ready_list &ready) noexcept override
+    {
+        int pushed = reap(ready, nullptr);
+        if (hot_count_.load(std::memory_order_relaxed) == 0) {
+            return pushed;
+        }
+        // glib's poll was the hot fds' level check: a ready one stays; an idle
+        // or closed (POLLNVAL) one goes back to the ring.  Backwards, as
+        // cool_locked() moves the last entry into the hole.
+        std::lock_guard<std::mutex> lock(mu_);
+        for (size_t k = hot_.size(); k-- > 0;) {
+            uint32_t i = hot_[k];
+            slot &s = slots_[i];
+            int rev = s.hot_pfd->revents;
+            s.hot_pfd->revents = 0;
+            rev &= s.want | G_IO_ERR | G_IO_HUP | G_IO_NVAL;
+            if (rev && !(rev & G_IO_NVAL)) {
+                const int before = ready.size();
+                ready.push(s.h, rev);
+                pushed += ready.size() - before;
+            } else {
+                cool_locked(i);
+            }
+        }
+        return pushed;
+    }
+
     int watched() const noexcept override { return live_.load(std::memory_order_relaxed); }
 
 private:
     // Registration side, under mu_.
-    uint32_t alloc_slot_locked() noexcept;
-    void free_slot_locked(uint32_t i) noexcept;
-    void enqueue_locked(uint32_t i) noexcept;
+    uint32_t alloc_slot_locked() noexcept
+    {
+        if (free_head_ != no_slot) {
+            uint32_t i = free_head_;
+            free_head_ = slots_[i].next_free;
+            slots_[i].next_free = no_slot;
+            return i;
+        }
+        // Grows with the registrations (and those draining), never per event.
+        slots_.emplace_back();
+        return static_cast<uint32_t>(slots_.size() - 1);
+    }
+
+    void free_slot_locked(uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        // No completion of the slot's past can match again.
+        ++s.gen;
+        s.fd = -1;
+        if (s.read_drain) {
+            s.read_drain = false;
+            drain_in_use_ = false;
+        }
+        s.want = 0;
+        s.failed = false;
+        s.reported = false;
+        s.next_free = free_head_;
+        free_head_ = i;
+    }
+
+    void enqueue_locked(uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        if (s.queued) {
+            return;
+        }
+        s.queued = true;
+        s.next_pending = no_slot;
+        if (pending_tail_ == no_slot) {
+            pending_head_ = i;
+        } else {
+            slots_[pending_tail_].next_pending = i;
+        }
+        pending_tail_ = i;
+        changes_.store(true, std::memory_order_release);
+    }
 
     // Ring side, home thread only.
-    io_uring_sqe *get_sqe() noexcept;
-    bool flush_changes(bool for_glib) noexcept;
-    bool apply_locked(uint32_t i, bool for_glib) noexcept;
-    bool heat_locked(uint32_t i) noexcept;
-    void cool_locked(uint32_t i) noexcept;
-    void cool_all() noexcept;
+    // An SQE, submitting what is queued when the ring is full.  Null when the
+    // kernel takes no more now (EAGAIN, EBUSY): the change stays pending.
+    io_uring_sqe *get_sqe() noexcept
+    {
+        for (;;) {
+            io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
+            if (sqe) {
+                return sqe;
+            }
+            int r = io_uring_submit(&ring_);
+            if (r == -EAGAIN || r == -EBUSY || r == 0) {
+                return nullptr;
+            }
+            if (r < 0 && r != -EINTR) {
+                QAIO_FATAL("io_uring_submit on ring fd %d: %s", ring_.ring_fd, std::strerror(-r));
+            }
+        }
+    }
+
+    // Turns the pending FIFO into SQEs, not submitted unless the SQ ring
+    // filled up.  False if it had to stop early.
+    bool flush_changes(bool for_glib) noexcept
+    {
+        // A change enqueued after this load is followed by an aio_notify.
+        if (!changes_.load(std::memory_order_acquire)) {
+            return true;
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        while (pending_head_ != no_slot) {
+            uint32_t i = pending_head_;
+            if (!apply_locked(i, for_glib)) {
+                return false;
+            }
+            slot &s = slots_[i];
+            pending_head_ = s.next_pending;
+            if (pending_head_ == no_slot) {
+                pending_tail_ = no_slot;
+            }
+            s.next_pending = no_slot;
+            s.queued = false;
+        }
+        changes_.store(false, std::memory_order_relaxed);
+        return true;
+    }
+
+    // Makes the kernel's view of slot i match its registration, or, before
+    // glib polls, makes a slot that just reported hot.  False without an SQE.
+    bool apply_locked(uint32_t i, bool for_glib) noexcept
+    {
+        slot &s = slots_[i];
+        const bool reported = s.reported;
+        s.reported = false;
+        if (for_glib && reported && s.h && !s.armed && !s.failed && !s.read_drain &&
+            source_alive() && heat_locked(i)) {
+            return true;
+        }
+        if (!s.h || (s.armed && s.armed_events != s.want)) {
+            if (!s.armed) {
+                free_slot_locked(i);
+                return true;
+            }
+            // Released or re-armed when the POLL_ADD completes.
+            if (!s.cancelling) {
+                io_uring_sqe *sqe = get_sqe();
+                if (!sqe) {
+                    return false;
+                }
+                if (s.read_drain) {
+                    io_uring_prep_cancel64(sqe, make_user_data(i, s.gen), 0);
+                } else {
+                    io_uring_prep_poll_remove(sqe, make_user_data(i, s.gen));
+                }
+                io_uring_sqe_set_data64(sqe, remove_tag);
+                s.cancelling = true;
+            }
+            return true;
+        }
+        if (s.armed || s.failed) {
+            return true;
+        }
+        io_uring_sqe *sqe = get_sqe();
+        if (!sqe) {
+            return false;
+        }
+        ++s.gen;
+        if (s.read_drain) {
+            // The wake-up and the eventfd read in one request.
+            io_uring_prep_read(sqe, s.fd, &drain_buf_, sizeof(drain_buf_), 0);
+        } else {
+            io_uring_prep_poll_add(sqe, s.fd, static_cast<unsigned>(s.want));
+        }
+        io_uring_sqe_set_data64(sqe, make_user_data(i, s.gen));
+        s.armed = true;
+        s.armed_events = s.want;
+        return true;
+    }
+
+    // glib polls slot i's fd from now on.  False without memory.
+    bool heat_locked(uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        if (!s.hot_pfd) {
+            s.hot_pfd.reset(new (std::nothrow) GPollFD{});
+            if (!s.hot_pfd) {
+                return false;
+            }
+        }
+        *s.hot_pfd = GPollFD{s.fd, static_cast<gushort>(s.want), 0};
+        g_source_add_poll(source_, s.hot_pfd.get());
+        s.hot = true;
+        s.hot_pos = static_cast<uint32_t>(hot_.size());
+        hot_.push_back(i);
+        hot_count_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    // Gives a hot slot back to the ring (queued for a POLL_ADD or release).
+    void cool_locked(uint32_t i) noexcept
+    {
+        slot &s = slots_[i];
+        if (!s.hot) {
+            return;
+        }
+        if (source_alive()) {
+            g_source_remove_poll(source_, s.hot_pfd.get());
+        }
+        uint32_t last = hot_.back();
+        hot_[s.hot_pos] = last;
+        slots_[last].hot_pos = s.hot_pos;
+        hot_.pop_back();
+        s.hot = false;
+        hot_count_.fetch_sub(1, std::memory_order_relaxed);
+        enqueue_locked(i);
+    }
+
+    void cool_all() noexcept
+    {
+        if (hot_count_.load(std::memory_order_relaxed) == 0) {
+            return;
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        while (!hot_.empty()) {
+            cool_locked(hot_.back());
+        }
+    }
+
     bool source_alive() const noexcept { return source_ && !g_source_is_destroyed(source_); }
-    void submit_pending() noexcept;
-    int reap(ready_list &ready, int *reported) noexcept;
-    bool complete_locked(const io_uring_cqe *cqe, ready_list &ready) noexcept;
+
+    // Submits queued SQEs without waiting.
+    void submit_pending() noexcept
+    {
+        while (io_uring_sq_ready(&ring_) > 0) {
+            int r = io_uring_submit(&ring_);
+            if (r == -EINTR) {
+                continue;
+            }
+            if (r == -EAGAIN || r == -EBUSY) {
+                return;  // left in the SQ; need_wait() reports them
+            }
+            if (r < 0) {
+                QAIO_FATAL("io_uring_submit on ring fd %d: %s", ring_.ring_fd, std::strerror(-r));
+            }
+            if (r == 0) {
+                return;  // the kernel took none: retry at the next wait, do not spin
+            }
+        }
+    }
+
+    // Consumes every completion.  How many handlers landed on `ready`;
+    // *reported also counts those already on another list.
+    int reap(ready_list &ready, int *reported) noexcept
+    {
+        const int before = ready.size();
+        int seen_live = 0;
+        for (;;) {
+            if (io_uring_cq_ready(&ring_) > 0) {
+                std::lock_guard<std::mutex> lock(mu_);
+                unsigned head;
+                unsigned seen = 0;
+                io_uring_cqe *cqe;
+                io_uring_for_each_cqe(&ring_, head, cqe) {
+                    seen_live += complete_locked(cqe, ready);
+                    ++seen;
+                }
+                io_uring_cq_advance(&ring_, seen);
+            }
+            if (!io_uring_cq_has_overflow(&ring_)) {
+                break;
+            }
+            // Overflowed completions wait for an io_uring_enter with GETEVENTS.
+            int r = io_uring_get_events(&ring_);
+            if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+                QAIO_FATAL("io_uring_get_events on ring fd %d: %s", ring_.ring_fd,
+                           std::strerror(-r));
+            }
+            if (io_uring_cq_ready(&ring_) == 0) {
+                break;
+            }
+        }
+        if (reported) {
+            *reported = seen_live;
+        }
+        return ready.size() - before;
+    }
+
+    // Consumes one completion.  True if it reported a live handler (pushed,
+    // or already on a ready list).
+    bool complete_locked(const io_uring_cqe *cqe, ready_list &ready) noexcept
+    {
+        uint64_t ud = io_uring_cqe_get_data64(cqe);
+        uint32_t index_plus_one = static_cast<uint32_t>(ud);
+        // Our POLL_REMOVEs, or not ours.
+        if (index_plus_one == 0 || index_plus_one > slots_.size()) {
+            return false;
+        }
+        uint32_t i = index_plus_one - 1;
+        slot &s = slots_[i];
+        if (!s.armed || static_cast<uint32_t>(ud >> 32) != s.gen) {
+            return false;  // stale: not the request this slot has in flight
+        }
+        s.armed = false;
+        s.cancelling = false;
+        // Re-arm, new mask or release: decided when the FIFO is applied.
+        enqueue_locked(i);
+        if (!s.h) {
+            return false;  // removed: the handler may be gone
+        }
+        int res = cqe->res;
+        if (s.read_drain && res == int(sizeof(drain_buf_))) {
+            ready.push(s.h, G_IO_IN | revents_drained);
+            return true;
+        }
+        if (s.read_drain && res >= 0) {
+            return false;  // a short read cannot happen on an eventfd: re-arm
+        }
+        if (res >= 0) {
+            // Kept, as poll(2) would: POLLERR/POLLHUP come with any mask.
+            int revents = res & (s.want | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
+            if (revents == 0) {
+                return false;
+            }
+            ready.push(s.h, revents);
+            s.reported = true;
+            return true;
+        }
+        if (res == -ECANCELED || res == -EAGAIN || res == -ENOMEM) {
+            return false;
+        }
+        // Stops re-arming only once the error was handed over.
+        const int before = ready.size();
+        ready.push(s.h, G_IO_ERR);
+        s.failed = ready.size() != before;
+        return true;
+    }
 
     io_uring ring_ {};
     bool ring_ready_ = false;
@@ -167,9 +608,8 @@ private:
     // release in enqueue_locked, paired with the acquire loads without mu_.
     std::atomic<bool> changes_ {false};
     std::atomic<int> live_ {0};
-    // Hot slots (see the top), under mu_; their number also without.
-    std::vector<uint32_t> hot_;
-    std::atomic<int> hot_count_ {0};
+    std::vector<uint32_t> hot_;     // hot slots (see the top), under mu_
+    std::atomic<int> hot_count_ {0};  // their number, also read without
 
     // Not on wait()'s stack: nothing in the kernel refers to a dead frame.
     __kernel_timespec ts_ {};
@@ -177,474 +617,6 @@ private:
     GSource *source_ = nullptr;
     GPollFD gpfd_ = {-1, 0, 0};
 };
-
-int io_uring_monitor::init() noexcept
-{
-    io_uring_params p;
-    std::memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = cq_entries;
-    int r = io_uring_queue_init_params(sq_entries, &ring_, &p);
-    if (r < 0) {
-        return r;
-    }
-    ring_ready_ = true;
-    return (p.features & IORING_FEAT_EXT_ARG) ? 0 : -ENOTSUP;
-}
-
-io_uring_monitor::~io_uring_monitor()
-{
-    // A finalizing source frees its poll list without reading ours.
-    if (source_alive()) {
-        g_source_remove_poll(source_, &gpfd_);
-        for (uint32_t i : hot_) {
-            g_source_remove_poll(source_, slots_[i].hot_pfd.get());
-        }
-    }
-    // Cancels the polls in flight; their completions are never looked at.
-    if (ring_ready_) {
-        io_uring_queue_exit(&ring_);
-    }
-}
-
-// ---- registration side -----------------------------------------------------
-
-uint32_t io_uring_monitor::alloc_slot_locked() noexcept
-{
-    if (free_head_ != no_slot) {
-        uint32_t i = free_head_;
-        free_head_ = slots_[i].next_free;
-        slots_[i].next_free = no_slot;
-        return i;
-    }
-    // Grows with the registrations (and those draining), never per event.
-    slots_.emplace_back();
-    return static_cast<uint32_t>(slots_.size() - 1);
-}
-
-void io_uring_monitor::free_slot_locked(uint32_t i) noexcept
-{
-    slot &s = slots_[i];
-    // No completion of the slot's past can match again.
-    ++s.gen;
-    s.fd = -1;
-    if (s.read_drain) {
-        s.read_drain = false;
-        drain_in_use_ = false;
-    }
-    s.want = 0;
-    s.failed = false;
-    s.reported = false;
-    s.next_free = free_head_;
-    free_head_ = i;
-}
-
-void io_uring_monitor::enqueue_locked(uint32_t i) noexcept
-{
-    slot &s = slots_[i];
-    if (s.queued) {
-        return;
-    }
-    s.queued = true;
-    s.next_pending = no_slot;
-    if (pending_tail_ == no_slot) {
-        pending_head_ = i;
-    } else {
-        slots_[pending_tail_].next_pending = i;
-    }
-    pending_tail_ = i;
-    changes_.store(true, std::memory_order_release);
-}
-
-void io_uring_monitor::update(handler *h, int old_events, int new_events) noexcept
-{
-    std::lock_guard<std::mutex> lock(mu_);
-    uint32_t i = slot_of(slots_, h);
-    if (i != no_slot) {
-        // glib must not poll it for a freed handler or with a stale mask.
-        cool_locked(i);
-    }
-    if (new_events == 0) {
-        if (i == no_slot) {
-            return;
-        }
-        // From here on a completion leaves h alone: the loop may free it.
-        slots_[i].h = nullptr;
-        h->mon_index_ = -1;
-        live_.fetch_sub(1, std::memory_order_relaxed);
-        enqueue_locked(i);
-        return;
-    }
-    if (i == no_slot) {
-        i = alloc_slot_locked();
-        slots_[i].h = h;
-        slots_[i].fd = h->fd_;
-        // One READ buffer per ring: for the context's own notifier.
-        slots_[i].read_drain = h->drain_by_read_ && !drain_in_use_;
-        drain_in_use_ = drain_in_use_ || slots_[i].read_drain;
-        h->mon_index_ = static_cast<int>(i);
-        live_.fetch_add(1, std::memory_order_relaxed);
-    }
-    slots_[i].want = new_events;
-    // A changed registration gets a fresh attempt after an error.
-    slots_[i].failed = false;
-    enqueue_locked(i);
-}
-
-// ---- ring side ---------------------------------------------------------------
-
-// An SQE, submitting what is queued when the ring is full.  Null when the
-// kernel takes no more now (EAGAIN, EBUSY): the change stays pending.
-io_uring_sqe *io_uring_monitor::get_sqe() noexcept
-{
-    for (;;) {
-        io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
-        if (sqe) {
-            return sqe;
-        }
-        int r = io_uring_submit(&ring_);
-        if (r == -EAGAIN || r == -EBUSY || r == 0) {
-            return nullptr;
-        }
-        if (r < 0 && r != -EINTR) {
-            QAIO_FATAL("io_uring_submit on ring fd %d: %s", ring_.ring_fd, std::strerror(-r));
-        }
-    }
-}
-
-// glib polls slot i's fd from now on.  False without memory.
-bool io_uring_monitor::heat_locked(uint32_t i) noexcept
-{
-    slot &s = slots_[i];
-    if (!s.hot_pfd) {
-        s.hot_pfd.reset(new (std::nothrow) GPollFD{});
-        if (!s.hot_pfd) {
-            return false;
-        }
-    }
-    *s.hot_pfd = GPollFD{s.fd, static_cast<gushort>(s.want), 0};
-    g_source_add_poll(source_, s.hot_pfd.get());
-    s.hot = true;
-    s.hot_pos = static_cast<uint32_t>(hot_.size());
-    hot_.push_back(i);
-    hot_count_.fetch_add(1, std::memory_order_relaxed);
-    return true;
-}
-
-// Gives a hot slot back to the ring (queued for a POLL_ADD or release).
-void io_uring_monitor::cool_locked(uint32_t i) noexcept
-{
-    slot &s = slots_[i];
-    if (!s.hot) {
-        return;
-    }
-    if (source_alive()) {
-        g_source_remove_poll(source_, s.hot_pfd.get());
-    }
-    uint32_t last = hot_.back();
-    hot_[s.hot_pos] = last;
-    slots_[last].hot_pos = s.hot_pos;
-    hot_.pop_back();
-    s.hot = false;
-    hot_count_.fetch_sub(1, std::memory_order_relaxed);
-    enqueue_locked(i);
-}
-
-void io_uring_monitor::cool_all() noexcept
-{
-    if (hot_count_.load(std::memory_order_relaxed) == 0) {
-        return;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    while (!hot_.empty()) {
-        cool_locked(hot_.back());
-    }
-}
-
-// Makes the kernel's view of slot i match its registration, or, before
-// glib polls, makes a slot that just reported hot.  False without an SQE.
-bool io_uring_monitor::apply_locked(uint32_t i, bool for_glib) noexcept
-{
-    slot &s = slots_[i];
-    const bool reported = s.reported;
-    s.reported = false;
-    if (for_glib && reported && s.h && !s.armed && !s.failed && !s.read_drain &&
-        source_alive() && heat_locked(i)) {
-        return true;
-    }
-    if (!s.h || (s.armed && s.armed_events != s.want)) {
-        if (!s.armed) {
-            free_slot_locked(i);
-            return true;
-        }
-        // Released or re-armed when the POLL_ADD completes.
-        if (!s.cancelling) {
-            io_uring_sqe *sqe = get_sqe();
-            if (!sqe) {
-                return false;
-            }
-            if (s.read_drain) {
-                io_uring_prep_cancel64(sqe, make_user_data(i, s.gen), 0);
-            } else {
-                io_uring_prep_poll_remove(sqe, make_user_data(i, s.gen));
-            }
-            io_uring_sqe_set_data64(sqe, remove_tag);
-            s.cancelling = true;
-        }
-        return true;
-    }
-    if (s.armed || s.failed) {
-        return true;
-    }
-    io_uring_sqe *sqe = get_sqe();
-    if (!sqe) {
-        return false;
-    }
-    ++s.gen;
-    if (s.read_drain) {
-        // The wake-up and the eventfd read in one request.
-        io_uring_prep_read(sqe, s.fd, &drain_buf_, sizeof(drain_buf_), 0);
-    } else {
-        io_uring_prep_poll_add(sqe, s.fd, static_cast<unsigned>(s.want));
-    }
-    io_uring_sqe_set_data64(sqe, make_user_data(i, s.gen));
-    s.armed = true;
-    s.armed_events = s.want;
-    return true;
-}
-
-// Turns the pending FIFO into SQEs, not submitted unless the SQ ring
-// filled up.  False if it had to stop early.
-bool io_uring_monitor::flush_changes(bool for_glib) noexcept
-{
-    // A change enqueued after this load is followed by an aio_notify.
-    if (!changes_.load(std::memory_order_acquire)) {
-        return true;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    while (pending_head_ != no_slot) {
-        uint32_t i = pending_head_;
-        if (!apply_locked(i, for_glib)) {
-            return false;
-        }
-        slot &s = slots_[i];
-        pending_head_ = s.next_pending;
-        if (pending_head_ == no_slot) {
-            pending_tail_ = no_slot;
-        }
-        s.next_pending = no_slot;
-        s.queued = false;
-    }
-    changes_.store(false, std::memory_order_relaxed);
-    return true;
-}
-
-// Submits queued SQEs without waiting.
-void io_uring_monitor::submit_pending() noexcept
-{
-    while (io_uring_sq_ready(&ring_) > 0) {
-        int r = io_uring_submit(&ring_);
-        if (r == -EINTR) {
-            continue;
-        }
-        if (r == -EAGAIN || r == -EBUSY) {
-            return;  // left in the SQ; need_wait() reports them
-        }
-        if (r < 0) {
-            QAIO_FATAL("io_uring_submit on ring fd %d: %s", ring_.ring_fd, std::strerror(-r));
-        }
-        if (r == 0) {
-            return;  // the kernel took none: retry at the next wait, do not spin
-        }
-    }
-}
-
-// Consumes one completion.  True if it reported a live handler (pushed,
-// or already on a ready list).
-bool io_uring_monitor::complete_locked(const io_uring_cqe *cqe, ready_list &ready) noexcept
-{
-    uint64_t ud = io_uring_cqe_get_data64(cqe);
-    uint32_t index_plus_one = static_cast<uint32_t>(ud);
-    // Our POLL_REMOVEs, or not ours.
-    if (index_plus_one == 0 || index_plus_one > slots_.size()) {
-        return false;
-    }
-    uint32_t i = index_plus_one - 1;
-    slot &s = slots_[i];
-    if (!s.armed || static_cast<uint32_t>(ud >> 32) != s.gen) {
-        return false;  // stale: not the request this slot has in flight
-    }
-    s.armed = false;
-    s.cancelling = false;
-    // Re-arm, new mask or release: decided when the FIFO is applied.
-    enqueue_locked(i);
-    if (!s.h) {
-        return false;  // removed: the handler may be gone
-    }
-    int res = cqe->res;
-    if (s.read_drain && res == int(sizeof(drain_buf_))) {
-        ready.push(s.h, G_IO_IN | revents_drained);
-        return true;
-    }
-    if (s.read_drain && res >= 0) {
-        return false;  // a short read cannot happen on an eventfd: re-arm
-    }
-    if (res >= 0) {
-        // Kept, as poll(2) would: POLLERR/POLLHUP come with any mask.
-        int revents = res & (s.want | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
-        if (revents == 0) {
-            return false;
-        }
-        ready.push(s.h, revents);
-        s.reported = true;
-        return true;
-    }
-    if (res == -ECANCELED || res == -EAGAIN || res == -ENOMEM) {
-        return false;
-    }
-    // Stops re-arming only once the error was handed over.
-    const int before = ready.size();
-    ready.push(s.h, G_IO_ERR);
-    s.failed = ready.size() != before;
-    return true;
-}
-
-// Consumes every completion.  How many handlers landed on `ready`;
-// *reported also counts those already on another list.
-int io_uring_monitor::reap(ready_list &ready, int *reported) noexcept
-{
-    const int before = ready.size();
-    int seen_live = 0;
-    for (;;) {
-        if (io_uring_cq_ready(&ring_) > 0) {
-            std::lock_guard<std::mutex> lock(mu_);
-            unsigned head;
-            unsigned seen = 0;
-            io_uring_cqe *cqe;
-            io_uring_for_each_cqe(&ring_, head, cqe) {
-                seen_live += complete_locked(cqe, ready);
-                ++seen;
-            }
-            io_uring_cq_advance(&ring_, seen);
-        }
-        if (!io_uring_cq_has_overflow(&ring_)) {
-            break;
-        }
-        // Overflowed completions wait for an io_uring_enter with GETEVENTS.
-        int r = io_uring_get_events(&ring_);
-        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-            QAIO_FATAL("io_uring_get_events on ring fd %d: %s", ring_.ring_fd, std::strerror(-r));
-        }
-        if (io_uring_cq_ready(&ring_) == 0) {
-            break;
-        }
-    }
-    if (reported) {
-        *reported = seen_live;
-    }
-    return ready.size() - before;
-}
-
-int io_uring_monitor::wait(ready_list &ready, int64_t timeout_ns) noexcept
-{
-    // Hot fds back to the ring; this wait submits their re-arms.
-    cool_all();
-    if (timeout_ns == 0) {
-        flush_changes(false);
-        submit_pending();
-        return reap(ready, nullptr);
-    }
-    const int64_t deadline = timeout_ns > 0 ? timer::monotonic_ns() + timeout_ns : -1;
-    int64_t remaining = timeout_ns;
-    for (;;) {
-        flush_changes(false);
-        __kernel_timespec *ts = nullptr;
-        if (deadline >= 0) {
-            ts_.tv_sec = remaining / 1000000000;
-            ts_.tv_nsec = remaining % 1000000000;
-            ts = &ts_;
-        }
-        io_uring_cqe *cqe;
-        int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, ts, nullptr);
-        if (r == -EINTR) {
-            // Completions that came stay for the next wait (need_wait()).
-            return 0;
-        }
-        if (r < 0 && r != -ETIME && r != -EAGAIN && r != -EBUSY) {
-            QAIO_FATAL("io_uring_submit_and_wait_timeout on ring fd %d: %s", ring_.ring_fd,
-                       std::strerror(-r));
-        }
-        int reported = 0;
-        int pushed = reap(ready, &reported);
-        // Also a handler push() skipped: looping on would spin on it.
-        if (reported > 0 || r == -ETIME) {
-            return pushed;
-        }
-        // Woken by completions that report nothing (removes, mask changes),
-        // or by a signal liburing hid behind a submit: sleep on.
-        if (deadline >= 0) {
-            remaining = deadline - timer::monotonic_ns();
-            if (remaining <= 0) {
-                return 0;
-            }
-        }
-    }
-}
-
-bool io_uring_monitor::need_wait() noexcept
-{
-    // A hot fd may be ready: only a wait can tell.
-    return io_uring_cq_ready(&ring_) > 0 || io_uring_sq_ready(&ring_) > 0 ||
-           io_uring_cq_has_overflow(&ring_) || changes_.load(std::memory_order_acquire) ||
-           hot_count_.load(std::memory_order_relaxed) > 0;
-}
-
-// ---- GSource mode ------------------------------------------------------------
-
-void io_uring_monitor::gsource_attach(GSource *source) noexcept
-{
-    // Readable while completions wait: glib sleeps on every fd at once.
-    source_ = source;
-    gpfd_.fd = ring_.ring_fd;
-    gpfd_.events = G_IO_IN;
-    gpfd_.revents = 0;
-    g_source_add_poll(source, &gpfd_);
-}
-
-void io_uring_monitor::gsource_prepare() noexcept
-{
-    // Else changes made while only glib runs would never reach the kernel
-    // (LP#1877716); a POLL_ADD of a ready fd completes during the submit.
-    flush_changes(true);
-    submit_pending();
-}
-
-int io_uring_monitor::gsource_check(ready_list &ready) noexcept
-{
-    int pushed = reap(ready, nullptr);
-    if (hot_count_.load(std::memory_order_relaxed) == 0) {
-        return pushed;
-    }
-    // glib's poll was the hot fds' level check: a ready one stays; an idle
-    // or closed (POLLNVAL) one goes back to the ring.  Backwards, as
-    // cool_locked() moves the last entry into the hole.
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t k = hot_.size(); k-- > 0;) {
-        uint32_t i = hot_[k];
-        slot &s = slots_[i];
-        int rev = s.hot_pfd->revents;
-        s.hot_pfd->revents = 0;
-        rev &= s.want | G_IO_ERR | G_IO_HUP | G_IO_NVAL;
-        if (rev && !(rev & G_IO_NVAL)) {
-            const int before = ready.size();
-            ready.push(s.h, rev);
-            pushed += ready.size() - before;
-        } else {
-            cool_locked(i);
-        }
-    }
-    return pushed;
-}
 
 } // namespace
 

@@ -232,8 +232,7 @@ public:
                hot_count_.load(std::memory_order_relaxed) > 0;
     }
 
-    // Completions are posted without our help (task work runs at any return
-    // from the kernel), so the rings tell the whole truth.
+    // Completions are posted without us (task work at any kernel exit).
     bool surely_idle() noexcept override { return !need_wait(); }
     unsigned features() const noexcept override
     {
@@ -289,6 +288,7 @@ public:
 
 private:
     // Registration side, under mu_.
+
     uint32_t alloc_slot_locked() noexcept
     {
         if (free_head_ != no_slot) {
@@ -337,8 +337,8 @@ private:
     }
 
     // Ring side, home thread only.
-    // An SQE, submitting what is queued when the ring is full.  Null when the
-    // kernel takes no more now (EAGAIN, EBUSY): the change stays pending.
+
+    // An SQE (submitting a full ring), or null: the kernel takes no more now.
     io_uring_sqe *get_sqe() noexcept
     {
         for (;;) {

@@ -1,83 +1,48 @@
 // SPDX-License-Identifier: MIT
-// The io_uring block engine (QEMU's luring_*): coroutines read, write and
-// flush a file descriptor through one io_uring instance per engine, and are
-// woken in the engine's AioContext when their request completes.  Not to be
-// confused with lib/posix/io_uring.cc, which watches fds for the loop.
+// The io_uring block engine (QEMU's luring_*): one io_uring per engine;
+// coroutines are woken in the engine's AioContext when their request
+// completes.  (lib/posix/io_uring.cc is the fd monitor, not this.)
 //
-// Design note.
+// Requests, queue, plug, attach and the completion pass are the engine
+// core's (engine.hh).  A request becomes an SQE only when one is free, so a
+// resubmission describes its current state; user_data is its address.
 //
-// Requests, the queue, plug/unplug, attach/detach and the completion pass
-// are the shared engine core's (engine.hh); here is what is io_uring's own.
-// A request is turned into an SQE only when a submission entry is free (so
-// a resubmission always describes the request's current state), and
-// carries its own address as user_data.
+// Retries: -EAGAIN/-EINTR requeue it unchanged.  A short read goes on with
+// the remainder (a vector trimmed from the caller's) past the bytes done; a
+// read of 0 then means end of file, and the rest is zero-filled.  A short
+// write fails with -ENOSPC.
 //
-// Retries.  A CQE with -EAGAIN or -EINTR puts the request back at the tail of
-// the queue unchanged.  A read that returns fewer bytes than asked (but more
-// than zero) is continued: the bytes done so far are added up, and the next
-// attempt reads the remainder, described by a vector trimmed from the
-// caller's (qemu_iovec_concat), at the original offset plus the bytes done,
-// as often as needed.  A read that then returns 0 has hit end of file: the
-// rest of the caller's vector is zero-filled and the request succeeds.  A
-// short write fails with -ENOSPC.
+// Batching: a completion pass submits its coroutines' requests every
+// `reap_batch` and at its end (one io_uring_enter per request costs a fifth
+// of tmpfs's IOPS at QD64), then looks at the CQ ring again a few rounds,
+// since the page cache completes reads inside io_uring_enter.  A plugged
+// engine submits once in-flight plus queued reach the ring size.  In-flight
+// requests never exceed the CQ ring, which therefore cannot overflow.  When
+// the kernel refuses SQEs (-EAGAIN, -EBUSY, or a partial submit) they stay in
+// the ring and the engine is blocked until a completion; with nothing in the
+// kernel, the completion BH retries.
 //
-// Batching.  Submission is immediate unless the engine is plugged or in a
-// completion pass, whose woken coroutines' requests go in one io_uring_enter
-// per `reap_batch` and at the pass's end (measured: one entry per request
-// costs a fifth of tmpfs's IOPS at QD64; holding a long pass's requests to
-// its end costs 5-10% on a virtio disk).  A plugged engine still submits once
-// in-flight plus queued reach the ring size (128).  After a pass's final
-// flush the engine looks at the CQ ring again, a few rounds at most, since
-// the page cache completes reads inside io_uring_enter.
-//
-// Requeueing.  In-flight requests never exceed the CQ ring's size, so the
-// completion ring cannot overflow; more wait in the queue.  io_uring_submit
-// failing with -EINTR is retried at once; with -EAGAIN or -EBUSY (or when the
-// kernel consumed only part of the SQ ring) the SQEs stay in the ring and
-// the engine is "blocked" until a completion frees resources; with nothing in
-// the kernel, the completion bottom half retries instead.
-//
-// Reaping.  CQEs are read from the shared CQ ring (io_uring_peek_batch_cqe
-// enters the kernel only to flush an overflow or post deferred completions);
-// busy polling (io_poll) looks at the rings' indexes and flags only.
-//
-// Rings.  tmpfs reads go to an io-wq worker, the bottleneck on a small
-// machine; on a ring set up with IORING_SETUP_DEFER_TASKRUN the worker only
-// queues each completion for the ring's task instead of posting it under the
-// completion lock and waking the ring's watchers (/dev/shm QD64 in a bare
-// liburing loop: 0.85-0.90 M IOPS against 0.70-0.74 M).  Such a ring needs
-// IORING_SETUP_SINGLE_ISSUER: only its one thread can make completions
-// appear.  So:
-//
-//  - A deferred ring is used only by a thread that has bound the engine's
-//    context with qemu_set_current_aio_context, and only when the context is
-//    not QEMU's main context, which any thread holding the BQL may poll
-//    (a vCPU thread draining while the main thread waits for the BQL would
-//    otherwise wait forever for completions only the main thread can post).
-//    Under QEMU's rules such a context is polled and its coroutines run by
-//    that thread alone.  Everywhere else the ring is cooperative
-//    (COOP_TASKRUN), usable from any thread.  QAIO_IO_URING_DEFER=0 or a
-//    kernel before 6.1 makes every ring cooperative.
-//  - The ring is created disabled and bound to the first thread that enters
-//    it, so an engine created in one thread serves another (QEMU issue
-//    1193).  When another thread enters an idle engine (nothing in flight),
-//    the engine replaces the ring with one of the kind that thread needs.
-//    A thread that is not the deferred ring's own while requests are in
-//    flight leaves its submissions queued and schedules the completion
-//    bottom half, which runs in the context's own thread.
-//  - The context watches an eventfd registered with the ring (the same one
-//    across ring replacements).  Inside a pass it is switched off
-//    (IORING_CQ_EVENTFD_DISABLED), so the worker pays no wake-up per
-//    completion, and back on at the end, the pass going on if completions
-//    arrived meanwhile.  The kernel signals only when its deferred list goes
-//    from empty to not empty, so a pass that stops with work left schedules
-//    the completion bottom half.
-//
-// With COOP_TASKRUN the thread is not interrupted for completions queued as
-// task work while it runs; TASKRUN_FLAG (both kinds) shows in the SQ ring's
-// flags that completions wait for a kernel entry, which
-// io_uring_peek_batch_cqe then makes itself.  Kernels before 5.19 refuse
-// these flags: the ring is then plain.
+// Rings: tmpfs reads go to an io-wq worker; on an IORING_SETUP_DEFER_TASKRUN
+// ring it only queues each completion for the ring's thread, instead of
+// posting it under the completion lock and waking watchers.  Such a ring
+// needs SINGLE_ISSUER, so:
+//  - it is used only by a thread that bound the context with
+//    qemu_set_current_aio_context, and never for QEMU's main context, which
+//    any BQL holder may poll (a vCPU thread draining there would wait forever
+//    for completions only the main thread can post).  Elsewhere the ring is
+//    COOP_TASKRUN.  QAIO_IO_URING_DEFER=0 or a kernel before 6.1: always so.
+//  - it is created disabled and bound to the first thread that enters it
+//    (QEMU issue 1193); another thread entering an idle engine gets a new
+//    ring of the kind it needs, and one that is not the ring's own while
+//    requests are in flight leaves them queued to the completion BH.
+//  - the context watches an eventfd registered with the ring (the same one
+//    across rings), switched off (IORING_CQ_EVENTFD_DISABLED) during a pass
+//    so the worker pays no wake-up per completion.  The kernel signals only
+//    when its deferred list becomes non-empty, so a pass that stops with
+//    work left schedules the completion BH.
+// TASKRUN_FLAG shows in the SQ flags that completions wait for a kernel
+// entry, which io_uring_peek_batch_cqe then makes; before 5.19 the kernel
+// refuses these flags and the ring is plain.
 #include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
@@ -103,8 +68,7 @@ namespace qaio::blockio {
 namespace {
 
 constexpr unsigned ring_entries = 128;  // QEMU's ring size
-// Requests a completion pass queues before it submits them.
-constexpr unsigned reap_batch = 8;
+constexpr unsigned reap_batch = 8;  // requests a pass queues before submitting
 
 enum class ring_mode { deferred, cooperative };
 
@@ -141,8 +105,7 @@ void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
 
 } // namespace
 
-// The kernel makes the CQ ring twice the SQ ring, and the engine keeps at
-// most a CQ ring's worth in flight.
+// At most a CQ ring (twice the SQ ring) in flight.
 const engine_kind io_uring_kind = {"io_uring", "luring", "io_uring completion",
                                    2 * ring_entries};
 
@@ -160,8 +123,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
     unsigned max_in_flight_ = 0;  // the CQ ring's size
     ring_mode mode_ = ring_mode::cooperative;
     bool deferred_allowed_ = false;  // the kernel and QAIO_IO_URING_DEFER allow it
-    // The thread that entered ring_ last; none yet for a new ring (a new
-    // deferred ring is still disabled, bound to no thread).
+    // The thread that entered ring_ last; none for a new ring.
     bool ring_thread_known_ = false;
     pthread_t ring_thread_{};
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
@@ -202,8 +164,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         close(wake_fd_);
     }
 
-    // Sets up ring_ as a ring of the given kind (a deferred one disabled and
-    // with the eventfd registered); 0 or -errno.
+    // ring_ anew, of that kind (deferred: disabled, eventfd registered).
     int make_ring(ring_mode mode) noexcept
     {
         unsigned flags = mode == ring_mode::deferred
@@ -230,8 +191,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         return 0;
     }
 
-    // Whether the calling thread may enter the ring; on an idle engine,
-    // first makes the ring the kind this thread needs.
+    // Whether this thread may enter the ring; an idle engine first gets the
+    // kind of ring this thread needs.
     bool enter_here() noexcept
     {
         pthread_t self = pthread_self();
@@ -251,8 +212,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 replace_ring(want);
             }
             if (mode_ == ring_mode::deferred) {
-                // A new ring: bind it to this thread.  liburing 2.3 has no
-                // wrapper for this.
+                // Binds the new ring to this thread (no liburing 2.3 wrapper).
                 long r = syscall(__NR_io_uring_register, ring_.ring_fd,
                                  IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
                 QAIO_CHECK(r >= 0, "io_uring engine %p: cannot enable its ring: %s",
@@ -277,8 +237,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         io_uring_queue_exit(&old);
     }
 
-    // What tells the context that completions wait: a deferred ring's
-    // eventfd, or a cooperative ring's own fd, readable while CQEs wait.
+    // The fd readable while completions wait: a deferred ring's eventfd, or
+    // a cooperative ring's own fd.
     int wakeup_fd() const noexcept
     {
         return mode_ == ring_mode::deferred ? wake_fd_ : ring_.ring_fd;
@@ -301,22 +261,13 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         watched_fd_ = fd;
     }
 
-    // Deferred rings: no eventfd signal while a pass runs (liburing skips
-    // the store when nothing changes).
-    void mute_wakeups() noexcept
-    {
-        io_uring_cq_eventfd_toggle(&ring_, false);
-    }
-
-    // Deferred rings: signals on again before the thread leaves; returns
-    // whether completions arrived while they were off.
+    // Deferred rings: signals on again; whether completions came meanwhile.
     bool unmute_wakeups() noexcept
     {
         io_uring_cq_eventfd_toggle(&ring_, true);
 #if defined(__x86_64__) || defined(__i386__)
-        // The kernel sets IORING_SQ_TASKRUN with a locked instruction before
-        // it reads the eventfd flag; this fence orders our store before our
-        // read, so one of the two sides sees the other.
+        // Pairs with the kernel's locked set of IORING_SQ_TASKRUN before it
+        // reads the eventfd flag: one side sees the other.
         std::atomic_thread_fence(std::memory_order_seq_cst);
         return io_uring_cq_ready(&ring_) || task_work_pending();
 #else
@@ -331,16 +282,14 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         return IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN;
     }
 
-    // Whether something waits to be handed to the kernel: queued requests,
-    // or SQEs the kernel has not consumed yet.
+    // Queued requests, or SQEs the kernel has not consumed yet.
     bool has_work() const noexcept
     {
         return !queue_.empty() || io_uring_sq_ready(&ring_);
     }
 
-
-    // Fill free SQEs from the queue and submit, again while the kernel takes
-    // everything and more waits.  Returns whether the kernel took any entry.
+    // Fills free SQEs from the queue and submits, again while the kernel
+    // takes everything and more waits.  Whether the kernel took any.
     bool submit_queued() noexcept
     {
         bool accepted = false;
@@ -368,8 +317,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             }
             pending = io_uring_sq_ready(&ring_);
             if (r < 0 || pending) {
-                // -EAGAIN, -EBUSY, -ENOMEM, or the kernel stopped early: the
-                // SQEs stay in the ring until a completion frees resources.
+                // Refused or stopped early: kept until a completion.
                 blocked_ = true;
                 break;
             }
@@ -378,9 +326,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             blocked_ = true;  // the CQ ring is full up: completions resubmit
         }
         if (blocked_ && in_flight_ == pending) {
-            // Nothing is in the kernel, so no completion will unblock the
-            // engine: retry from the loop.  Scheduled last, after any pass's
-            // cancel.
+            // No completion will come to unblock it: retry from the loop
+            // (scheduled after any pass's cancel).
             blocked_ = false;
             qaio::loop::bh_schedule(completion_bh_, 0);
         }
@@ -414,7 +361,6 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             } else if (r->kind_ == op::write) {
                 res = -ENOSPC;
             } else if (res > 0) {
-                // Short read: continue with the remainder, past what was read.
                 r->done_bytes_ = total;
                 if (r->rest_.iov) {
                     qemu_iovec_reset(&r->rest_);
@@ -425,7 +371,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 queue_.push(r);
                 return;
             } else {
-                // End of file: the rest reads as zeroes.
+                // End of file.
                 qemu_iovec_memset(r->qiov_, total, 0, r->qiov_->size - total);
                 res = 0;
             }
@@ -443,7 +389,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         }
         bool outer = !reaping_ && mode_ == ring_mode::deferred;
         if (outer) {
-            mute_wakeups();
+            io_uring_cq_eventfd_toggle(&ring_, false);  // no signal during a pass
         }
         for (int round = 0; round < max_rounds; round++) {
             bool resubmitted = reap_pass();
@@ -454,10 +400,10 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 return;
             }
             if (outer) {
-                mute_wakeups();
+                io_uring_cq_eventfd_toggle(&ring_, false);
             }
         }
-        // Out of rounds: let the loop run other work, then come back.
+        // Out of rounds: let the loop run other work first.
         if (outer) {
             unmute_wakeups();
         }
@@ -525,7 +471,6 @@ void luring_unplug(LuringState *s) noexcept
 
 } // namespace qaio::blockio
 
-// The context's engine is its attachment of this kind, finalized after the
-// thread pool.
+// The context's engine, finalized after the thread pool.
 const qaio::loop::attachment_kind LuringState::attachment = {
     2, qaio::blockio::context_engine_finalize<LuringState>};

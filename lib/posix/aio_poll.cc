@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// aio_poll on POSIX: one iteration of a context in its home thread, and the
-// adaptive userspace polling of io_poll handlers that may replace the wait;
-// then the same handlers under glib (the context's side: lib/loop/gsource.cc).
+// aio_poll on POSIX: one iteration in the home thread, with the adaptive
+// busy polling of io_poll handlers; then the same under glib (the context's
+// side: lib/loop/gsource.cc).
 //
 // Order of one call: announce a possible sleep (blocking only) -> compute the
 // timeout -> busy-poll the io_poll handlers if allowed -> wait in the fd
@@ -218,13 +218,10 @@ bool fd_backend::poll(bool blocking) noexcept
 }
 
 // --- under glib ------------------------------------------------------------
-// The fd monitor decides what glib polls: one fd for epoll and io_uring (so
-// a GMainContext iteration costs the same with 10 or 10,000 registered fds),
-// or each handler's GPollFD for the poll monitor.  Unlike QEMU 7.2, taking
-// the GSource does not drop io_uring (see ChangeLog).  Ready handlers found
-// in check() wait on gs_ready_ until dispatch(); a handler removed meanwhile
-// is only marked (queued handlers are not freed until popped), and dispatch
-// skips it.
+// The monitor decides what glib polls: one fd (epoll, io_uring) or each
+// handler's GPollFD (poll).  Unlike QEMU 7.2, the GSource keeps io_uring.
+// Handlers found ready in check() wait on gs_ready_ until dispatch; one
+// removed meanwhile is only marked (not freed while queued) and skipped.
 
 void fd_backend::use_g_source() noexcept
 {

@@ -1,22 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Choosing a context's fd monitor, by measured cost (qaio-bench fd, see
-// docs/performance.md): QAIO_FDMON forces one; otherwise epoll, the cheapest
-// dispatch at every fd count under aio_poll (the io_uring monitor re-arms a
-// one-shot poll per dispatched fd, about 1.3x epoll's cost), whose io_uring
-// doorbell spares an idle non-blocking aio_poll its system call as the
-// io_uring monitor did; without epoll, poll(2), upgraded to epoll once the
-// context watches epoll_threshold fds.  Under glib, where epoll costs two
-// system calls (glib's poll of the epoll fd, then epoll_wait), a context
-// waits with poll(2) while it watches fewer than glib_threshold fds (glib
-// polls them itself, one system call whose cost grows with each fd), then
-// with io_uring, whose iteration is glib's poll alone at any fd count (the
-// completions are read from the shared ring, and handlers that just ran are
-// re-checked by that same poll: io_uring.cc).  Where io_uring is refused,
-// poll(2) grows to epoll at epoll_threshold as without glib.
-// A refused backend is a fallback, counted in the statistics, never an
-// error; when QAIO_FDMON forced the refused backend, the fallback is also
-// said once on stderr and in the QAIO_STATS line, since whoever forced it is
-// measuring or testing that backend and must not be misled.
+// Choosing a context's fd monitor by measured cost (qaio-bench fd):
+// QAIO_FDMON forces one; else epoll, the cheapest at every fd count under
+// aio_poll (io_uring re-arms a one-shot poll per dispatch, 1.3x epoll);
+// without epoll, poll(2), upgraded to epoll at epoll_threshold fds.  Under
+// glib, where epoll costs two system calls (glib's poll, then epoll_wait):
+// poll(2) below glib_threshold fds (glib polls them itself), then io_uring,
+// whose iteration is glib's poll alone at any fd count (io_uring.cc); without
+// io_uring, poll(2) grows to epoll as without glib.
+// A refused backend is a fallback, counted, never an error; a forced one is
+// also said once on stderr and in QAIO_STATS, not to mislead its tester.
 #include "lib/posix/fd_monitor.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
@@ -41,9 +33,8 @@ enum class kind { automatic, poll, epoll, io_uring };
 
 // Registered fds at which an automatically chosen poll monitor becomes epoll.
 constexpr int epoll_threshold = 64;
-// Registered fds (the context's notifier included) at which a glib-driven
-// poll monitor becomes io_uring: below it poll(2) costs the same or less
-// (qaio-bench fd's gsource rows; docs/performance.md).
+// Registered fds (the notifier included) at which a glib-driven poll
+// monitor becomes io_uring: below it poll(2) costs the same or less.
 constexpr int glib_threshold = 8;
 
 kind from_knob() noexcept
@@ -65,8 +56,7 @@ kind from_knob() noexcept
     QAIO_FATAL("QAIO_FDMON='%s': expected poll, epoll or io_uring", v);
 }
 
-// Once per process and backend: every context of a program forced to one
-// backend would otherwise repeat the same line.
+// Once per process and backend, not once per context.
 void report_forced_fallback(kind forced, const char *name, int error) noexcept
 {
     static std::atomic<bool> said[2];

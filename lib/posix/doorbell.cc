@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The io_uring doorbell (see doorbell.hh): one multishot POLL_ADD on a
-// watched fd, whose completions only say "something happened".
+// The io_uring doorbell (doorbell.hh): one multishot POLL_ADD on the fd.
 #include "lib/posix/doorbell.hh"
 
-#include <atomic>
-#include <cstdint>
-#include <cstring>
 #include <liburing.h>
 #include <new>
 #include <poll.h>
@@ -14,14 +10,13 @@ namespace qaio::posix {
 
 namespace {
 
-// A few entries: completions are consumed at every wait, and an overflow
-// only ends the poll, which the next drain() re-arms.
+// A few entries: a deferred ring posts one completion per drain, and an
+// overflow only ends the poll, which the next drain() re-arms.
 constexpr unsigned ring_entries = 4;
 
 thread_local char thread_mark __attribute__((tls_model("initial-exec")));
 
-// Out of line, so that no caller keeps one thread's address across a
-// coroutine switch.
+// Out of line: no caller keeps a thread's address across a coroutine switch.
 __attribute__((noinline)) const void *this_thread() noexcept
 {
     return &thread_mark;
@@ -32,24 +27,27 @@ public:
     explicit uring_doorbell(int fd) noexcept : fd_(fd) {}
     ~uring_doorbell() override { close_ring(); }
 
-    bool quiet() const noexcept override
+    bool rang() const noexcept override
     {
-        return armed_ && owner_ == this_thread() &&
-               io_uring_cq_ready(&ring_) == 0 &&
-               !(IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW);
+        return !armed_ || io_uring_cq_ready(&ring_) != 0 ||
+               (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN));
     }
+
+    bool quiet() const noexcept override { return owner_ == this_thread() && !rang(); }
 
     void drain() noexcept override
     {
         if (owner_ != this_thread()) {
-            // Completions are task work of the arming thread: a new owner
-            // needs a poll of its own.
             close_ring();
             owner_ = this_thread();
-            open_ = io_uring_queue_init(ring_entries, &ring_, 0) == 0;
+            open_ = open_ring();
         }
         if (!open_) {
             return;
+        }
+        unsigned flags = IO_URING_READ_ONCE(*ring_.sq.kflags);
+        if (flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
+            io_uring_get_events(&ring_);  // post deferred or overflowed ones
         }
         io_uring_cqe *cqe;
         unsigned head, seen = 0;
@@ -60,18 +58,21 @@ public:
             }
         }
         io_uring_cq_advance(&ring_, seen);
-        if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
-            // Completions the ring had no room for: flush them, then look
-            // again at the next drain (meanwhile quiet() says no).
-            io_uring_get_events(&ring_);
-            return;
-        }
         if (!armed_) {
             arm();
         }
     }
 
 private:
+    bool open_ring() noexcept
+    {
+        // Deferred task work needs a single issuer: this thread.
+        unsigned deferred = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                            IORING_SETUP_TASKRUN_FLAG;
+        return io_uring_queue_init(ring_entries, &ring_, deferred) == 0 ||
+               io_uring_queue_init(ring_entries, &ring_, 0) == 0;
+    }
+
     void arm() noexcept
     {
         io_uring_sqe *sqe = io_uring_get_sqe(&ring_);

@@ -1,25 +1,18 @@
 // SPDX-License-Identifier: MIT
-// The doorbell of a monitor that must otherwise ask the kernel whether
-// anything is ready: a multishot poll, in a small io_uring of its own, on
-// the monitor's own fd (the epoll fd).  The kernel posts a completion into
-// the shared ring at every wakeup of that fd, so "nothing rang since the
-// last drain" can be read from memory, and a non-blocking aio_poll that
-// finds the ring empty (and found nothing at its last real wait) skips the
-// system call, as the io_uring monitor's peek does.
+// A doorbell on the epoll fd: a multishot poll in a small io_uring of its
+// own, rung by every wakeup of that fd, so "nothing rang since the last
+// drain" is read from memory and an idle non-blocking aio_poll skips its
+// system call.  (The io_uring monitor re-arms a one-shot poll per dispatch,
+// 1.25x epoll's cost; a multishot poll only reports wakeups.)
 //
-// Why a poll on the epoll fd rather than the io_uring monitor: that monitor
-// must re-arm a one-shot poll per dispatch to keep handlers level-triggered,
-// one system call with a poll setup and teardown in the kernel each time,
-// which made it 1.25x epoll's cost per dispatched fd.  Here the level
-// semantics stay epoll's; the doorbell only has to report transitions, which
-// is what a multishot poll does.
+// The ring defers its task work (IORING_SETUP_DEFER_TASKRUN) where the
+// kernel has it: a ring only queues work and raises IORING_SQ_TASKRUN, where
+// an ordinary ring runs task work on the woken thread at every cross-thread
+// aio_notify.  The price is a system call in a drain after a ring, so a
+// monitor drains only where the next wait may let it skip one.
 //
-// Threads: the poll's completions are posted by task work of the thread
-// that armed it, so the doorbell is armed by the thread that waits (the
-// context's home thread) and re-armed, on a new ring, when another thread
-// takes over.  All calls come from that thread.  Without io_uring (not
-// configured, or refused by the kernel) ring() says no and callers always
-// ask the kernel.
+// Threads: the ring is the arming thread's (the home thread's), made anew
+// when another takes over.  Without io_uring there is no doorbell.
 #pragma once
 
 #include "qaio/config.h"
@@ -31,11 +24,12 @@ namespace qaio::posix {
 class doorbell {
 public:
     virtual ~doorbell() = default;
-    // True only when nothing rang since the last drain() and the poll is
-    // armed (by this thread).  No system call.
+    // Rang since the last drain (or the poll ended).  No system call.
+    virtual bool rang() const noexcept = 0;
+    // True only when the poll is armed by this thread and nothing rang.
     virtual bool quiet() const noexcept = 0;
-    // Consumes what rang; arms the poll (again) where needed, for the
-    // calling thread.  Call before asking the kernel what is ready.
+    // Consumes what rang and arms the poll where needed, for the calling
+    // thread.  Call before asking the kernel what is ready.
     virtual void drain() noexcept = 0;
 };
 

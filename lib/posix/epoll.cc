@@ -1,66 +1,48 @@
 // SPDX-License-Identifier: MIT
 // The epoll fd monitor: the kernel keeps the interest set, so a wait costs
-// O(ready fds) however many are registered.  Timeouts keep ns precision: a
-// positive timeout waits in ppoll on the epoll fd, then collects with
-// epoll_wait(0).  Under a GSource glib polls the epoll fd alone.
+// O(ready fds).  A positive timeout waits in ppoll on the epoll fd (ns
+// precision), then collects with epoll_wait(0).  Under a GSource glib polls
+// the epoll fd alone.
 //
-// The context's own notifier is registered edge-triggered and never read:
-// the notified flag, not the eventfd's count, says a notification is
-// pending, and the eventfd only has to wake a wait, which every write does
-// under EPOLLET whatever the count.  That saves one read() per cross-thread
-// wake-up, a third of the system calls of a notify round trip.  A count
-// left behind is harmless: a level-triggered monitor that takes over finds
-// the eventfd readable once and drains it.
+// The context's notifier is registered edge-triggered and never read: the
+// notified flag says a notification is pending, and under EPOLLET every
+// write wakes a wait whatever the count.  That saves a read() per wake-up.
+// A level-triggered monitor taking over finds it readable once and drains it.
 //
-// Design note.
+// Tokens, not pointers: the kernel keys a registration by (open file, fd
+// number).  An fd closed while registered whose file lives on elsewhere (a
+// dup, a child, an SCM_RIGHTS message) stays in the interest set, beyond
+// the reach of EPOLL_CTL_DEL/MOD, and keeps reporting.  So event data holds
+// (slot index + 1, generation) into a slot table of ours; a slot names its
+// handler only while the registration lives, and a freed slot changes
+// generation, so a late event never reaches whoever reuses it.
 //
-// Tokens, not pointers.  The kernel keys a registration by (open file, fd
-// number).  When an fd is closed while registered and its open file lives on
-// elsewhere (a dup, a forked child, a descriptor in flight in an SCM_RIGHTS
-// message), the registration stays in the interest set, yet EPOLL_CTL_DEL
-// and EPOLL_CTL_MOD on that number fail (EBADF, or ENOENT once the number
-// names another file): nothing can reach the registration any more, and it
-// keeps reporting its file's readiness.  So the event data never holds a
-// handler pointer.  It holds a token, (slot index + 1, generation), into a
-// slot table this monitor owns; a slot names its handler only while the
-// registration lives, and its generation changes whenever it is freed, so
-// an event fetched just before a removal is never delivered to whoever
-// reuses the slot.
+// Stale registrations: a DEL or MOD that fails, or an ADD finding the same
+// (file, number) there (EEXIST), leaves one we cannot remove.  Its slot is
+// quarantined (no handler, not reused) and the set marked for a rebuild; a
+// handler still wanting events moves to a fresh slot.  The home thread, at
+// its next wait or glib prepare, builds a new epoll instance from the live
+// slots and dup3()s it onto the old fd number, which drops the stale
+// registrations (glib's GPollFD stays valid).  Meanwhile their events are
+// dropped by the token check; at worst one wait returns early.  (QEMU 7.2
+// falls back to poll(2) instead.)
 //
-// Stale registrations.  A DEL or MOD that fails, or an ADD that finds the
-// same (file, number) already there (EEXIST: a stale registration of a file
-// that came back under its old number), leaves the kernel holding a
-// registration we cannot remove.  Its slot goes into quarantine (no handler,
-// never reused, so its token matches nothing) and the interest set is marked
-// for a rebuild; a handler that still wants events moves to a fresh slot.
-// The home thread, at its next wait or glib prepare, builds a new epoll
-// instance from the live slots and moves it onto the old epoll fd number
-// with dup3, which drops the old instance and every stale registration in
-// it (glib's GPollFD and the fd number stay valid); quarantined slots then
-// return to the free list.  Until then a stale registration's events are
-// dropped by the token check, and at worst one wait returns early: the loop
-// goes back to sleeping once the rebuild is done (QEMU 7.2 gives up epoll
-// for poll(2) instead).
+// Threads: update() runs in any thread under the registry lock; mapping
+// tokens to handlers and the rebuild (home thread) hold mu_ too, so "the
+// slot still names h" implies update(h, old, 0) has not returned.
+// epoll_wait runs without mu_.
 //
-// Threads.  update() runs in any thread with the context's registry lock
-// held; mapping tokens to handlers (home thread) and the rebuild (home
-// thread) hold mu_ as update() does.  So "the slot still names h" implies
-// that update(h, old, 0) has not returned, and the loop frees h only after
-// the visit around the wait has ended.  epoll_wait itself runs without mu_.
+// Files epoll refuses (EPERM: regular files, which poll(2) reports always
+// ready) are reported ready on every wait, which then does not block.
 //
-// Files epoll refuses (EPERM: regular files and the like, which poll(2)
-// reports as always ready) are kept on an "always ready" list and reported
-// on every wait, which then does not block, as poll(2) would behave.
-//
-// Idle without a system call: where io_uring is there, a doorbell
-// (doorbell.hh) rings at every wakeup of the epoll fd.  When the last wait
-// found nothing, nothing was registered since, and the doorbell has not
-// rung, a wait of timeout 0 would find nothing either, so surely_idle() says
-// so and a non-blocking aio_poll skips epoll_wait.  A wait that found events
-// clears that state: level-triggered fds still ready wake nobody, and only
-// epoll_wait can tell.  A rebuild puts a new instance under the epoll fd
-// number, which the doorbell's poll (holding the old file) cannot see: the
-// doorbell is made anew with it.
+// Idle without a system call: a doorbell (doorbell.hh) rings at every wakeup
+// of the epoll fd.  When the last wait found nothing, nothing was registered
+// since, and the doorbell has not rung, a look (timeout 0) would find
+// nothing either: surely_idle() says so and the look is skipped.  A wait
+// that found events (or was interrupted) clears that state: level-triggered
+// fds still ready wake nobody.  Only looks drain the doorbell, so the last
+// drain came before the last wait.  A rebuild makes a new doorbell, as the
+// old one's poll holds the old file.
 #include "lib/posix/doorbell.hh"
 #include "lib/posix/fd_monitor.hh"
 #include "lib/support/fatal.hh"
@@ -82,17 +64,10 @@ namespace {
 constexpr int max_events = 128;
 constexpr uint32_t no_slot = UINT32_MAX;
 
-uint32_t to_epoll(int events) noexcept
-{
-    return (events & G_IO_IN ? EPOLLIN : 0u) | (events & G_IO_OUT ? EPOLLOUT : 0u) |
-           (events & G_IO_HUP ? EPOLLHUP : 0u) | (events & G_IO_ERR ? EPOLLERR : 0u);
-}
-
-int from_epoll(uint32_t ev) noexcept
-{
-    return (ev & EPOLLIN ? G_IO_IN : 0) | (ev & EPOLLOUT ? G_IO_OUT : 0) |
-           (ev & EPOLLHUP ? G_IO_HUP : 0) | (ev & EPOLLERR ? G_IO_ERR : 0);
-}
+// Masks pass between epoll and handlers as they are, these four bits only.
+static_assert(G_IO_IN == int(EPOLLIN) && G_IO_OUT == int(EPOLLOUT) &&
+              G_IO_HUP == int(EPOLLHUP) && G_IO_ERR == int(EPOLLERR));
+constexpr int epoll_bits = G_IO_IN | G_IO_OUT | G_IO_HUP | G_IO_ERR;
 
 // One registration.
 struct slot {
@@ -111,7 +86,7 @@ public:
     explicit epoll_monitor(int epfd) noexcept : epfd_(epfd), bell_(make_doorbell(epfd)) {}
     ~epoll_monitor() override
     {
-        // A finalizing source is already destroyed and drops its polls itself.
+        // A finalizing source drops its polls itself.
         if (source_ && !g_source_is_destroyed(source_)) {
             g_source_remove_poll(source_, &gpfd_);
         }
@@ -123,11 +98,10 @@ public:
 
     void update(handler *h, int, int new_events) noexcept override
     {
-        // The doorbell would ring for a ready fd added now; this also covers
-        // what it cannot see (an always-ready file).
+        // Also for what the doorbell cannot see (an always-ready file).
         idle_.store(false, std::memory_order_relaxed);
         std::lock_guard<std::mutex> guard(mu_);
-        uint32_t i = find_locked(h);
+        uint32_t i = slot_of(slots_, h);
         if (new_events == 0) {
             if (i != no_slot) {
                 h->mon_index_ = -1;
@@ -150,8 +124,7 @@ public:
         }
         epoll_event ev = event_for(i);
         if (epoll_ctl(epfd_, EPOLL_CTL_MOD, s.fd, &ev) != 0) {
-            // The registration is out of reach: leave it behind and let the
-            // rebuild register the handler afresh.
+            // Out of reach: the rebuild registers the handler afresh.
             uint32_t j = alloc_locked(h);
             slots_[j].want = new_events;
             quarantine_locked(i);
@@ -160,9 +133,15 @@ public:
 
     int wait(ready_list &ready, int64_t timeout_ns) noexcept override
     {
+        if (timeout_ns == 0 && surely_idle()) {
+            return 0;  // a look would find nothing (see the top)
+        }
         rebuild_if_needed();
-        // Before looking: whatever rings from now on is news.
-        if (bell_) {
+        // Whatever rings after a drain is news.  Only a look that may make
+        // the next one skip drains: else a blocking wait that a notification
+        // ends would pay for the doorbell at every wake-up.
+        if (bell_ && timeout_ns == 0 &&
+            (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
             bell_->drain();
         }
         idle_.store(false, std::memory_order_relaxed);
@@ -170,8 +149,9 @@ public:
         if (pushed) {
             timeout_ns = 0;
         }
-        pushed += collect(ready, timeout_ns);
-        if (pushed == 0) {
+        bool looked = false;
+        pushed += collect(ready, timeout_ns, &looked);
+        if (pushed == 0 && looked) {
             idle_.store(true, std::memory_order_relaxed);
         }
         return pushed;
@@ -194,16 +174,13 @@ public:
 
     int gsource_check(ready_list &ready) noexcept override
     {
-        // Under glib the doorbell is not what says idle; keep its ring from
-        // filling up.
-        if (bell_) {
-            bell_->drain();
-        }
+        // Under glib the doorbell is not what says idle: left undrained.
         idle_.store(false, std::memory_order_relaxed);
         int pushed = push_always_ready(ready);
         if (gpfd_.revents & G_IO_IN) {
             gpfd_.revents = 0;
-            pushed += collect(ready, 0);
+            bool looked;
+            pushed += collect(ready, 0, &looked);
         }
         return pushed;
     }
@@ -219,7 +196,7 @@ private:
     epoll_event event_for(uint32_t i) const noexcept
     {
         epoll_event ev{};
-        ev.events = to_epoll(slots_[i].want) | (is_ctx_notifier(i) ? EPOLLET : 0u);
+        ev.events = uint32_t(slots_[i].want & epoll_bits) | (is_ctx_notifier(i) ? EPOLLET : 0u);
         ev.data.u64 = token(i, slots_[i].gen);
         return ev;
     }
@@ -227,17 +204,6 @@ private:
     bool is_ctx_notifier(uint32_t i) const noexcept
     {
         return slots_[i].h && slots_[i].h->is_ctx_notifier_;
-    }
-
-    uint32_t find_locked(const handler *h) const noexcept
-    {
-        // mon_index_ may be another monitor's (before an upgrade), so it
-        // only counts if the slot points back at h.
-        int i = h->mon_index_;
-        if (i >= 0 && static_cast<size_t>(i) < slots_.size() && slots_[i].h == h) {
-            return static_cast<uint32_t>(i);
-        }
-        return no_slot;
     }
 
     uint32_t alloc_locked(handler *h) noexcept
@@ -266,9 +232,8 @@ private:
         free_head_ = i;
     }
 
-    // Registers slot i in the instance epfd.  An fd that epoll refuses goes
-    // on the always-ready list; EEXIST means a stale registration of the
-    // same file under the same number, which only a rebuild removes.
+    // Registers slot i in the instance epfd.  EPERM: always ready; EEXIST:
+    // a stale registration of the same (file, number), for the rebuild.
     void add_locked(int epfd, uint32_t i) noexcept
     {
         slot &s = slots_[i];
@@ -283,8 +248,7 @@ private:
         } else if (errno == EEXIST) {
             rebuild_.store(true, std::memory_order_relaxed);
         }
-        // Other errors (EBADF: the fd was closed meanwhile) leave nothing
-        // to watch, as poll(2) would watch nothing useful either.
+        // Other errors (EBADF: closed meanwhile): nothing to watch.
     }
 
     void release_locked(uint32_t i) noexcept
@@ -295,8 +259,7 @@ private:
         } else if (s.in_kernel) {
             epoll_event ev{};
             if (epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, &ev) != 0) {
-                // Closed fd: whether its file lives on elsewhere, keeping
-                // the registration, cannot be known from here.
+                // Closed fd: its file may live on, and the registration.
                 quarantine_locked(i);
                 return;
             }
@@ -311,12 +274,10 @@ private:
         rebuild_.store(true, std::memory_order_relaxed);
     }
 
-    // Home thread: replace the interest set by one built from the live
-    // slots (see the design note).
+    // Home thread: the interest set anew from the live slots (see the top).
     void rebuild_if_needed() noexcept
     {
-        // A flag set after this load is followed by the loop's aio_notify,
-        // whose wake-up brings the home thread back here.
+        // A flag set after this load is followed by an aio_notify.
         if (!rebuild_.load(std::memory_order_relaxed)) {
             return;
         }
@@ -348,11 +309,12 @@ private:
         idle_.store(false, std::memory_order_relaxed);
     }
 
-    // Waits up to timeout_ns (forever when negative) and pushes what is
-    // ready.
-    int collect(ready_list &ready, int64_t timeout_ns) noexcept
+    // Waits up to timeout_ns (< 0: no limit) and pushes what is ready;
+    // *looked: the kernel answered (no signal, no error).
+    int collect(ready_list &ready, int64_t timeout_ns, bool *looked) noexcept
     {
         int n = wait_kernel(timeout_ns);
+        *looked = n >= 0;
         if (n <= 0) {
             return 0;
         }
@@ -365,26 +327,25 @@ private:
                 slots_[i].gen == static_cast<uint32_t>(t >> 32)) {
                 // The edge-triggered notifier is not read (see the top).
                 ready.push(slots_[i].h, is_ctx_notifier(i) ? G_IO_IN | revents_drained
-                                                           : from_epoll(events_[k].events));
+                                                           : int(events_[k].events & epoll_bits));
                 pushed++;
             }
         }
         return pushed;
     }
 
-    // A positive timeout waits in ppoll on the epoll fd, then collects with
-    // epoll_wait(0): epoll_wait's own timeout has only milliseconds, and
-    // epoll_pwait2 returns EINTR when task work (the doorbell's io_uring
-    // completions) interrupts it, where the kernel restarts ppoll, so a
-    // timed wait would end early.  Returns the events fetched, or <= 0.
+    // ppoll, not epoll_wait (ms only) or epoll_pwait2 (ends early with
+    // EINTR when task work interrupts it; ppoll restarts).  The events
+    // fetched, 0 when none, or < 0 (signal).
     int wait_kernel(int64_t timeout_ns) noexcept
     {
         if (timeout_ns > 0) {
             pollfd p{epfd_, POLLIN, 0};
             timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
                         static_cast<long>(timeout_ns % 1000000000)};
-            if (ppoll(&p, 1, &ts, nullptr) <= 0) {
-                return 0;  // timeout or signal
+            int r = ppoll(&p, 1, &ts, nullptr);
+            if (r <= 0) {
+                return r;  // timeout or signal
             }
             timeout_ns = 0;
         }
@@ -405,21 +366,15 @@ private:
 
     void erase_always_ready(uint32_t i) noexcept
     {
-        for (size_t k = 0; k < always_ready_.size(); k++) {
-            if (always_ready_[k] == i) {
-                always_ready_[k] = always_ready_.back();
-                always_ready_.pop_back();
-                break;
-            }
-        }
+        std::erase(always_ready_, i);
         always_ready_count_.store(static_cast<int>(always_ready_.size()),
                                   std::memory_order_relaxed);
     }
 
     int epfd_;
     std::unique_ptr<doorbell> bell_;   // null without io_uring
-    // The last wait found nothing and nothing was registered since.  Written
-    // by update() in any thread (only ever to false) and by the home thread.
+    // The last wait found nothing and nothing was registered since; update()
+    // (any thread) only clears it.
     std::atomic<bool> idle_{false};
     epoll_event events_[max_events];
     std::atomic<int> count_{0};
@@ -429,8 +384,7 @@ private:
     uint32_t free_head_ = no_slot;
     std::vector<uint32_t> always_ready_;
     std::atomic<int> always_ready_count_{0};
-    // Written under mu_; the home thread peeks at it without.
-    std::atomic<bool> rebuild_{false};
+    std::atomic<bool> rebuild_{false};  // written under mu_, peeked at without
     GSource *source_ = nullptr;
     GPollFD gpfd_ = {-1, 0, 0};
 };

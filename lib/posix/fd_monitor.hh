@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
-// How the POSIX backend waits: an fd monitor (how a context waits for its
-// fds) and the monitor choice (which monitor, and when to change it); three
-// monitors (poll.cc, epoll.cc, io_uring.cc) and the choice (choice.cc).
+// How the POSIX backend waits: an fd monitor (poll.cc, epoll.cc,
+// io_uring.cc) and the choice of one (choice.cc).
 //
-// Threading: update() runs with the context's registry lock held, from any
-// thread, possibly while the home thread is inside wait(); everything else
-// runs in the home thread.  A monitor never frees handlers, and must not
-// touch a handler after update(h, old, 0) returned, except through state it
-// owns (io_uring keeps a slot table so late completions find no handler).
+// Threads: update() runs under the context's registry lock in any thread,
+// maybe while the home thread is in wait(); the rest in the home thread.  A
+// monitor never frees handlers nor touches one after update(h, old, 0)
+// returned (its slot table makes late events find no handler).
 #pragma once
 
 #include "lib/posix/handlers.hh"
@@ -25,18 +23,14 @@ public:
     // "poll", "epoll" or "io_uring", for statistics and QAIO_FDMON.
     virtual const char *name() const noexcept = 0;
 
-    // What a monitor can do, for the choice and the loop to ask instead of
-    // comparing names.
+    // What a monitor can do, for the choice and the loop.
     enum feature : unsigned {
-        // A wait costs the same however many fds are watched (epoll,
-        // io_uring); without it (poll) the cost grows with each fd.
+        // A wait costs the same however many fds are watched.
         watches_many = 1u << 0,
         // Busy polling may run while some handlers have no io_poll: the
-        // monitor still sees fd events by peeking (io_uring's completion
-        // queue).
+        // monitor sees fd events by peeking (io_uring's completion ring).
         polls_unpollable = 1u << 1,
-        // Under glib an iteration costs glib's own poll and no system call
-        // of the monitor's, whatever the number of fds (io_uring).
+        // Under glib an iteration is glib's poll alone, at any fd count.
         glib_polls_alone = 1u << 2,
     };
     virtual unsigned features() const noexcept = 0;
@@ -48,23 +42,19 @@ public:
                         int new_events) noexcept = 0;
 
     // Waits up to timeout_ns (< 0: no limit, 0: just look) and pushes every
-    // ready handler onto `ready` with its revents.  Returns the number pushed;
-    // a wait interrupted by a signal returns 0.
+    // ready handler with its revents; the number pushed (0 after a signal).
     virtual int wait(ready_list &ready, int64_t timeout_ns) noexcept = 0;
 
-    // True when busy polling must stop because a real wait has work to do
-    // (io_uring: completions ready or requests unsubmitted).
+    // Busy polling must stop: a real wait has work to do.
     virtual bool need_wait() noexcept { return false; }
 
-    // True only when the monitor knows, without a system call, that a wait
-    // of timeout 0 would find nothing (io_uring: empty completion queue and
-    // nothing to submit).  Lets a non-blocking aio_poll skip the wait.
+    // Known without a system call: a wait of timeout 0 would find nothing,
+    // so a non-blocking aio_poll may skip it.
     virtual bool surely_idle() noexcept { return false; }
 
     // --- GSource mode --------------------------------------------------
-    // From now on the context is driven by glib: register with `source`
-    // whatever glib must poll (the epoll fd, the ring fd, or every handler's
-    // pfd_).  Called once, in the home thread, with the registry lock held.
+    // glib drives the context from now on: register with `source` what glib
+    // must poll.  Once, in the home thread, under the registry lock.
     virtual void gsource_attach(GSource *source) noexcept = 0;
     // Before glib polls: flush queued kernel requests.
     virtual void gsource_prepare() noexcept {}
@@ -75,33 +65,39 @@ public:
     virtual int watched() const noexcept = 0;
 };
 
-// How a context picks its monitor and when it changes it (QAIO_FDMON, the
-// automatic choice, fallbacks, the poll -> epoll upgrade): one object per
-// context, made by the wait backend.
+// How a context picks its monitor and when it changes it (QAIO_FDMON,
+// fallbacks, upgrades); one per context.
 class monitor_choice {
 public:
     virtual ~monitor_choice() = default;
-    // The monitor a new context starts with; never nullptr.  Counts a
-    // fallback in `s`.
+    // The monitor a new context starts with; never nullptr.
     virtual std::unique_ptr<fd_monitor> first(loop::stats &s) noexcept = 0;
     // A monitor to move to now that `current` watches more fds, or nullptr.
     virtual std::unique_ptr<fd_monitor> grown(const fd_monitor &current,
                                               loop::stats &s) noexcept = 0;
     // Whether grown() may ever return a monitor while `current` is the one.
     virtual bool may_grow(const fd_monitor &current) const noexcept = 0;
-    // A monitor to move to when glib takes over the context, or nullptr;
-    // grown() then chooses for a glib-driven context.
+    // A monitor to move to when glib takes over, or nullptr.
     virtual std::unique_ptr<fd_monitor> under_glib(const fd_monitor &current) noexcept = 0;
     // The monitor QAIO_FDMON forced and could not be set up, or nullptr.
     virtual const char *unhonoured() const noexcept = 0;
 };
 
-// The choice QAIO_FDMON asks for (choice.cc); aborts on a value it does not
-// know.
+// The index of h's slot in a monitor's table, or UINT32_MAX: mon_index_ may
+// be another monitor's or stale, so it counts only if the slot names h.
+template <class Slots> uint32_t slot_of(const Slots &slots, const handler *h) noexcept
+{
+    int i = h->mon_index_;
+    if (i >= 0 && static_cast<size_t>(i) < slots.size() && slots[i].h == h) {
+        return static_cast<uint32_t>(i);
+    }
+    return UINT32_MAX;
+}
+
+// The choice QAIO_FDMON asks for; aborts on a value it does not know.
 std::unique_ptr<monitor_choice> make_monitor_choice() noexcept;
 
-// The monitors, for the choice: nullptr when the kernel refuses one, with the
-// reason in `error` (-errno), or when it was not configured (-ENOSYS).
+// The monitors: nullptr when refused (`error`: -errno, -ENOSYS if not built).
 using monitor = fd_monitor;
 std::unique_ptr<monitor> make_poll() noexcept;
 std::unique_ptr<monitor> make_epoll(int &error) noexcept;

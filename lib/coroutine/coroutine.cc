@@ -70,7 +70,18 @@ std::atomic<uint64_t> n_created{0};
 std::atomic<uint64_t> n_pool_misses{0};
 std::atomic<uint64_t> n_release_refills{0};
 
-void thread_exit(void *opaque) noexcept;
+void thread_exit(void *opaque) noexcept
+{
+    auto *ts = static_cast<thread_state *>(opaque);
+    // Still reachable through tls_thread while the pool drains: retiring a
+    // coroutine may switch into it from this thread.
+    while (Coroutine *co = ts->pool_) {
+        ts->pool_ = co->pool_next.sle_next;
+        destroy(co);
+    }
+    tls_thread = nullptr;
+    delete ts;
+}
 
 void print_stats() noexcept
 {
@@ -189,20 +200,6 @@ void retire(coroutine *co) noexcept
     // A copy: the object lives on the stack being given back.
     stack_slot stack = co->stack_;
     give_back_stack(stack);
-}
-
-void thread_exit(void *opaque) noexcept
-{
-    auto *ts = static_cast<thread_state *>(opaque);
-    // Still reachable through tls_thread while the pool drains: retiring a
-    // coroutine may switch into it from this thread.
-    while (Coroutine *co = ts->pool_) {
-        ts->pool_ = co->pool_next.sle_next;
-        destroy(co);
-    }
-    ts->pool_size_ = 0;
-    tls_thread = nullptr;
-    delete ts;
 }
 
 // The thread's pool is empty: take the release pool if it is worth it.

@@ -298,16 +298,11 @@ stack_slot map_own_stack() noexcept
 
 } // namespace
 
-bool stacks_in_slabs() noexcept
-{
-    static const bool in_slabs = probe_guard_markers();
-    return in_slabs;
-}
-
 stack_slot take_stack() noexcept
 {
+    static const bool in_slabs = probe_guard_markers();
     n_taken.fetch_add(1, std::memory_order_relaxed);
-    return stacks_in_slabs() ? take_from_slab() : map_own_stack();
+    return in_slabs ? take_from_slab() : map_own_stack();
 }
 
 void give_back_stack(const stack_slot &s) noexcept

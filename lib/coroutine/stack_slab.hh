@@ -34,9 +34,6 @@ stack_slot take_stack() noexcept;
 // a slab nobody uses any more is unmapped, a stack of its own is unmapped).
 void give_back_stack(const stack_slot &s) noexcept;
 
-// Whether stacks share slabs with guard markers (probed once).
-bool stacks_in_slabs() noexcept;
-
 // Counters for QAIO_STATS (relaxed).
 struct slab_stats {
     uint64_t stacks_taken;

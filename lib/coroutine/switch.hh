@@ -71,11 +71,6 @@ int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexc
 
 // ---- annotations (inlined into the backends' switch functions) -------------
 
-struct fiber_bounds {
-    const void *bottom;
-    size_t size;
-};
-
 __attribute__((always_inline)) inline void
 fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
 {

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The stack size, and the bounded dormant cache of ended coroutines that
-// keeps their stacks for reuse (see stack_pool.hh).
-//
-// The cache is a plain list under a mutex: it is only touched when the QEMU
-// pools in front of it miss or overflow, where a few uncontended atomic
-// operations are nothing next to the mmap/mprotect/munmap they save.
+// The stack size and the dormant cache (stack_pool.hh).  The cache is a list
+// under a mutex: only touched when the QEMU pools miss or overflow, where the
+// lock is nothing next to the system calls it saves.
 #include "lib/coroutine/stack_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"

@@ -15,7 +15,6 @@
 // (fs/aio.c's ABI), with no system call; io_poll only compares head and
 // tail.  A ring that does not look as expected falls back to io_getevents.
 #include "lib/blockio/engine.hh"
-#include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 #include "lib/posix/event_notifier.hh"
@@ -265,19 +264,14 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     void complete(request *base, long res) noexcept
     {
         auto *r = static_cast<qaio::blockio::aio_request *>(base);
-        long ret;
-        if (res >= 0 && size_t(res) == r->nbytes_) {
-            ret = 0;
-        } else if (res < 0) {
-            ret = res;
-        } else if (r->kind_ == qaio::blockio::op::read) {
-            // A short read ends at end of file: the rest reads as zeroes.
-            qemu_iovec_memset(r->qiov_, size_t(res), 0, r->qiov_->size - size_t(res));
-            ret = 0;
-        } else if (r->kind_ == qaio::blockio::op::write) {
-            ret = -ENOSPC;
-        } else {
-            ret = 0;
+        long ret = res < 0 ? res : 0;
+        if (res >= 0 && size_t(res) != r->nbytes_) {
+            if (r->kind_ == qaio::blockio::op::read) {
+                // A short read ends at end of file: the rest reads as zeroes.
+                qemu_iovec_memset(r->qiov_, size_t(res), 0, r->qiov_->size - size_t(res));
+            } else if (r->kind_ == qaio::blockio::op::write) {
+                ret = -ENOSPC;
+            }
         }
         r->finish(int(ret));
     }

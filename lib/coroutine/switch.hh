@@ -22,9 +22,6 @@
 #include "lib/coroutine/switch_asm.h"
 
 #include <cstddef>
-#include <cstdint>
-
-#include "lib/support/sanitizer.hh"
 
 #if defined(QAIO_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -81,9 +78,6 @@ fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
 #if defined(QAIO_TSAN)
     __tsan_switch_to_fiber(to->tsan_fiber_, 0);
 #endif
-    (void)from;
-    (void)to;
-    (void)final;
 }
 
 // On the resumed side; records `origin`'s bounds (how a leader's are learnt).
@@ -94,8 +88,6 @@ fiber_finish_switch(fiber_state *self, fiber_state *origin) noexcept
     __sanitizer_finish_switch_fiber(self->asan_fake_stack_, &origin->bottom_,
                                     &origin->size_);
 #endif
-    (void)self;
-    (void)origin;
 }
 
 inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
@@ -133,7 +125,6 @@ inline void fiber_destroy(fiber_state *f) noexcept
     // Abandoned frames leave poisoned shadow a later mapping must not get.
     __asan_unpoison_memory_region(f->bottom_, f->size_);
 #endif
-    (void)f;
 }
 
 // ASan's per-fiber fake stacks are freed only by a final switch.

@@ -16,7 +16,6 @@ namespace qaio::mainloop {
 // Returns 0, or -errno with *failed_step saying what failed.
 int init(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *timer_notify,
          const char **failed_step) noexcept;
-bool initialized() noexcept;
 
 // Returns the poll's result (< 0 on error).
 int wait(bool nonblocking) noexcept;

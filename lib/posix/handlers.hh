@@ -8,8 +8,6 @@
 #include "block/aio.h"
 
 #include <atomic>
-#include <cstdint>
-#include <vector>
 
 namespace qaio::posix {
 

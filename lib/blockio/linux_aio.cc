@@ -2,18 +2,17 @@
 // The linux-aio block engine (QEMU's laio_*); the shared core is engine.hh.
 //
 // Batching: a submission goes to the kernel at once, as in QEMU, unless the
-// engine is plugged; then it waits until the batch limit or the unplug.
-// Requests of coroutines woken by a completion pass go at once too: holding
-// them to the pass's end cost 5-10% of IOPS at QD64.  After a pass's flush
-// the engine looks at the ring again, a few rounds at most.
-//
-// io_submit may take part of a batch or refuse with -EAGAIN: the rest stays
-// queued, "blocked" until a completion frees room (or, none in flight, the
-// completion BH retries).  Other errors are the first request's.
+// engine is plugged (then at the batch limit or the unplug).  Requests of
+// coroutines a completion pass woke go at once too (holding them to the
+// pass's end costs IOPS); after a pass's flush the engine looks at the ring
+// again, a few rounds at most.  io_submit may take part of a batch or refuse
+// with -EAGAIN: the rest stays queued, "blocked" until a completion frees
+// room (or, none in flight, the completion BH retries).  Other errors are
+// the first request's.
 //
 // Reaping reads the completion ring the kernel maps at the io_setup address
-// (fs/aio.c's ABI), with no system call; io_poll only compares head and
-// tail.  A ring that does not look as expected falls back to io_getevents.
+// (fs/aio.c's ABI) without a system call; io_poll compares head and tail.
+// A ring that does not look as expected falls back to io_getevents.
 #include "lib/blockio/engine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"

@@ -210,13 +210,12 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         return std::atomic_ref<unsigned>(ring_->head).load(std::memory_order_relaxed) != tail;
     }
 
-    bool next_event(struct io_event *ev) noexcept
+    bool next_completion(request **r, long *res) noexcept
     {
+        struct io_event ev;
         if (ev_next_ < ev_count_) {
-            *ev = events_[ev_next_++];
-            return true;
-        }
-        if (ring_) {
+            ev = events_[ev_next_++];
+        } else if (ring_) {
             std::atomic_ref<unsigned> head(ring_->head);
             // Acquire: pairs with the kernel's release of the tail.
             unsigned tail = std::atomic_ref<unsigned>(ring_->tail).load(std::memory_order_acquire);
@@ -227,33 +226,22 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
             if (h >= ring_nr_) {
                 h %= ring_nr_;
             }
-            *ev = ring_events_[h];
+            ev = ring_events_[h];
             // Release: pairs with the kernel's acquire of the head.
             head.store((h + 1) % ring_nr_, std::memory_order_release);
-            return true;
-        }
-        static const struct timespec zero = {0, 0};
-        for (;;) {
-            int n = io_getevents(kctx_, 0, qaio::blockio::max_events, events_,
+        } else {
+            static const struct timespec zero = {0, 0};
+            int n;
+            do {
+                n = io_getevents(kctx_, 0, qaio::blockio::max_events, events_,
                                  const_cast<struct timespec *>(&zero));
-            if (n == -EINTR) {
-                continue;
-            }
+            } while (n == -EINTR);
             if (n <= 0) {
                 return false;
             }
             ev_count_ = unsigned(n);
             ev_next_ = 1;
-            *ev = events_[0];
-            return true;
-        }
-    }
-
-    bool next_completion(request **r, long *res) noexcept
-    {
-        struct io_event ev;
-        if (!next_event(&ev)) {
-            return false;
+            ev = events_[0];
         }
         *r = static_cast<qaio::blockio::aio_request *>(ev.data);
         *res = long(ev.res);

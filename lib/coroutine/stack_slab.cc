@@ -149,15 +149,6 @@ slab *map_slab() noexcept
     return s;
 }
 
-void unmap_slab(slab *s) noexcept
-{
-    QAIO_CHECK(munmap(s->base_, slot_size() * slab_slots) == 0,
-               "cannot unmap coroutine stack slab %p: %s", static_cast<void *>(s->base_),
-               std::strerror(errno));
-    delete s;
-    n_slabs_unmapped.fetch_add(1, std::memory_order_relaxed);
-}
-
 // One call per run of adjacent slots in `runs` (off the free set, so
 // unused meanwhile), the guard pages inside a run included (markers stay).
 void discard_slots(slab *s, uint64_t runs) noexcept
@@ -258,7 +249,11 @@ void give_back_to_slab(const stack_slot &st) noexcept
     }
     guard.unlock();
     if (unmap) {
-        unmap_slab(unmap);
+        QAIO_CHECK(munmap(unmap->base_, slot_size() * slab_slots) == 0,
+                   "cannot unmap coroutine stack slab %p: %s",
+                   static_cast<void *>(unmap->base_), std::strerror(errno));
+        delete unmap;
+        n_slabs_unmapped.fetch_add(1, std::memory_order_relaxed);
     }
 }
 

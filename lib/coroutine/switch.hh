@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The context-switch backend (switch_fcontext.cc, on Boost.Context's
 // jump_fcontext) and the sanitizer/valgrind annotations next to every
-// switch.  On x86-64 without sanitizers enter(), yield() and switch_to()
-// are switch_x86_64.S's, elsewhere coroutine.cc's.
-//
-// A switch: `from` runs on this thread, the caller has already made `to`
-// current; it returns when some thread switches back.  Nothing is read from
-// TLS after the jump: another thread may have resumed us.
+// switch.  A switch: `from` runs on this thread, the caller has made `to`
+// current; it returns when some thread switches back, so nothing is read
+// from TLS after the jump.
 //
 // Annotations (else false stack errors, and ASan corrupts a pooled
 // coroutine's fake stack): ASan before the jump (the stack entered, a slot

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Stack slots cut from slabs guarded with MADV_GUARD_INSTALL, and the
-// one-mapping-per-stack fallback (see stack_slab.hh).
-//
-// A slab is one MAP_NORESERVE mapping of slab_slots slots, each slot's first
-// page a guard marker installed once (discarding pages keeps markers, even
-// inside the range).  Slabs with a free slot sit on a list under a mutex:
-// a slot is taken and given back at most once per coroutine lifetime, behind
-// the QEMU pools and the dormant cache, next to far costlier system calls.
+// stack_slab.hh's slabs and fallback.  A slab is one MAP_NORESERVE mapping
+// of slab_slots slots, each slot's first page a guard marker installed once
+// (discarding pages keeps markers, even inside the range).  Slabs with a
+// free slot sit on a list under a mutex: a slot is taken and given back at
+// most once per coroutine lifetime, behind the QEMU pools and the dormant
+// cache, next to far costlier system calls.
 //
 // Discards are lazy and batched, as each one is a TLB flush.  A freed slot
 // stays dirty (pages resident) and is reused first; a slab left empty is

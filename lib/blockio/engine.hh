@@ -3,16 +3,16 @@
 // completion BH, plug counting, the completion pass, submit-and-wait.  An
 // engine derives from engine<Itself> (CRTP: per-request calls stay direct)
 // and provides create(why), `attachment`, release_kernel_side(),
-// watch(ctx) (nullptr: stop), next_completion(&r, &res) (consumed before it
-// is processed), complete(r, res), has_work() and submit_queued() (whether
-// the kernel took anything); it may replace submit_and_reap() and process().
+// watch(ctx) (nullptr: stop), next_completion(&r, &res), complete(r, res),
+// has_work() and submit_queued() (whether the kernel took anything); it may
+// replace submit_and_reap() and process().
 //
-// The completion pass: a woken coroutine may run a nested aio_poll.  As each
-// completion is consumed before its request completes, a nested pass goes
-// on where the outer stopped.  While a pass runs the completion BH stays
-// scheduled, so a nested aio_poll runs a pass (and flushes) even with the
-// fd already read.  Every pass ends with a flush, so no request stays
-// queued behind a loop that waits for it.
+// The completion pass: a woken coroutine may run a nested aio_poll.  Each
+// completion is consumed before its request completes, so a nested pass
+// goes on where the outer stopped; the completion BH stays scheduled while
+// a pass runs, so a nested aio_poll runs a pass even with the fd already
+// read.  Every pass ends with a flush: no request stays queued behind a
+// loop that waits for it.
 #pragma once
 
 #include "lib/blockio/engines.hh"

@@ -2,20 +2,18 @@
 // The linux-aio block engine (QEMU's laio_*); the shared core is engine.hh.
 //
 // Batching: a submission goes to the kernel at once, as in QEMU, unless the
-// engine is plugged; then it waits until the batch limit or the unplug.
-// Requests of coroutines woken by a completion pass go at once too: holding
-// them to the pass's end cost 5-10% of IOPS at QD64.  After a pass's flush
-// the engine looks at the ring again, a few rounds at most.
-//
-// io_submit may take part of a batch or refuse with -EAGAIN: the rest stays
-// queued, "blocked" until a completion frees room (or, none in flight, the
-// completion BH retries).  Other errors are the first request's.
+// engine is plugged (then at the batch limit or the unplug).  Requests of
+// coroutines a completion pass woke go at once too (holding them to the
+// pass's end costs IOPS); after a pass's flush the engine looks at the ring
+// again, a few rounds at most.  io_submit may take part of a batch or refuse
+// with -EAGAIN: the rest stays queued, "blocked" until a completion frees
+// room (or, none in flight, the completion BH retries).  Other errors are
+// the first request's.
 //
 // Reaping reads the completion ring the kernel maps at the io_setup address
-// (fs/aio.c's ABI), with no system call; io_poll only compares head and
-// tail.  A ring that does not look as expected falls back to io_getevents.
+// (fs/aio.c's ABI) without a system call; io_poll compares head and tail.
+// A ring that does not look as expected falls back to io_getevents.
 #include "lib/blockio/engine.hh"
-#include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 #include "lib/posix/event_notifier.hh"
@@ -212,13 +210,12 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
         return std::atomic_ref<unsigned>(ring_->head).load(std::memory_order_relaxed) != tail;
     }
 
-    bool next_event(struct io_event *ev) noexcept
+    bool next_completion(request **r, long *res) noexcept
     {
+        struct io_event ev;
         if (ev_next_ < ev_count_) {
-            *ev = events_[ev_next_++];
-            return true;
-        }
-        if (ring_) {
+            ev = events_[ev_next_++];
+        } else if (ring_) {
             std::atomic_ref<unsigned> head(ring_->head);
             // Acquire: pairs with the kernel's release of the tail.
             unsigned tail = std::atomic_ref<unsigned>(ring_->tail).load(std::memory_order_acquire);
@@ -229,33 +226,22 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
             if (h >= ring_nr_) {
                 h %= ring_nr_;
             }
-            *ev = ring_events_[h];
+            ev = ring_events_[h];
             // Release: pairs with the kernel's acquire of the head.
             head.store((h + 1) % ring_nr_, std::memory_order_release);
-            return true;
-        }
-        static const struct timespec zero = {0, 0};
-        for (;;) {
-            int n = io_getevents(kctx_, 0, qaio::blockio::max_events, events_,
+        } else {
+            static const struct timespec zero = {0, 0};
+            int n;
+            do {
+                n = io_getevents(kctx_, 0, qaio::blockio::max_events, events_,
                                  const_cast<struct timespec *>(&zero));
-            if (n == -EINTR) {
-                continue;
-            }
+            } while (n == -EINTR);
             if (n <= 0) {
                 return false;
             }
             ev_count_ = unsigned(n);
             ev_next_ = 1;
-            *ev = events_[0];
-            return true;
-        }
-    }
-
-    bool next_completion(request **r, long *res) noexcept
-    {
-        struct io_event ev;
-        if (!next_event(&ev)) {
-            return false;
+            ev = events_[0];
         }
         *r = static_cast<qaio::blockio::aio_request *>(ev.data);
         *res = long(ev.res);
@@ -265,19 +251,14 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     void complete(request *base, long res) noexcept
     {
         auto *r = static_cast<qaio::blockio::aio_request *>(base);
-        long ret;
-        if (res >= 0 && size_t(res) == r->nbytes_) {
-            ret = 0;
-        } else if (res < 0) {
-            ret = res;
-        } else if (r->kind_ == qaio::blockio::op::read) {
-            // A short read ends at end of file: the rest reads as zeroes.
-            qemu_iovec_memset(r->qiov_, size_t(res), 0, r->qiov_->size - size_t(res));
-            ret = 0;
-        } else if (r->kind_ == qaio::blockio::op::write) {
-            ret = -ENOSPC;
-        } else {
-            ret = 0;
+        long ret = res < 0 ? res : 0;
+        if (res >= 0 && size_t(res) != r->nbytes_) {
+            if (r->kind_ == qaio::blockio::op::read) {
+                // A short read ends at end of file: the rest reads as zeroes.
+                qemu_iovec_memset(r->qiov_, size_t(res), 0, r->qiov_->size - size_t(res));
+            } else if (r->kind_ == qaio::blockio::op::write) {
+                ret = -ENOSPC;
+            }
         }
         r->finish(int(ret));
     }

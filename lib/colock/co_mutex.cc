@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
 // CoMutex: fair, for coroutines in several threads; waiting yields, never
-// blocks a thread.
-//
-// `locked` counts holder plus lockers that counted themselves (0 free).  A
-// locker tries 0 -> 1, else increments (0 found: it got the mutex), pushes
-// a CoWaitRecord from its frame on `from_push` (lock-free stack) and parks.
-// The unlocker decrements; from 1 the mutex is free, otherwise it is never
-// released but passed to the oldest waiter, popped from `to_pop` (private
-// to the passer, refilled by exchanging out and reversing `from_push`) and
-// woken with aio_co_wake.  `locked` stays above zero while waiters exist,
-// so newcomers cannot barge in.
+// blocks a thread.  `locked` counts holder plus lockers that counted
+// themselves (0 free).  A locker tries 0 -> 1, else increments (0 found: it
+// got the mutex), pushes a CoWaitRecord from its frame on `from_push`
+// (lock-free stack) and parks.  The unlocker decrements; from 1 the mutex
+// is free, otherwise it is never released but passed to the oldest waiter,
+// popped from `to_pop` (private to the passer, refilled by exchanging out
+// and reversing `from_push`) and woken with aio_co_wake.  `locked` stays
+// above zero while waiters exist, so newcomers cannot barge in.
 //
 // The gap: a locker counts itself before it pushes, so an unlocker may find
 // no record.  It must not wait (the locker may be preempted): it publishes

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Biased CoMutexes: while one thread's coroutines alone use a CoMutex, they
-// take and release it with plain loads and stores, saving the two atomic
-// read-modify-writes (~10 ns) of the protocol in co_mutex.cc; most mutexes
-// are only ever used from one AioContext.
+// Biased CoMutexes: while one thread's coroutines alone use a CoMutex (most
+// are only ever used from one AioContext), they take and release it with
+// plain loads and stores instead of co_mutex.cc's two atomic RMWs.
 //
 // CoMutex::bias (padding in QEMU's layout): 0 unowned (the first locker
 // claims it with a CAS), a thread's slot id (that thread may take the fast
@@ -16,9 +15,9 @@
 // fence moved to the revoker.  Biased state is always valid for the atomic
 // protocol (locked 0 or 1, no waiters), so nothing is converted.
 //
-// membarrier registration costs microseconds single-threaded but an RCU
-// grace period (0.2-70 ms) later: done at load, else on a thread of its own;
-// no slot before it is done.  No bias under TSan or QAIO_COMUTEX_BIAS=0.
+// membarrier registration is slow once threads exist (membarrier.hh): done
+// at load, else on a thread of its own, and no slot before it is done.  No
+// bias under TSan or QAIO_COMUTEX_BIAS=0.
 #pragma once
 
 #include "qemu/coroutine.h"

@@ -27,17 +27,9 @@ void wake_head(CoRwlock *lock) noexcept
 {
     CoRwTicket *head = QSIMPLEQ_FIRST(&lock->tickets);
     Coroutine *co = nullptr;
-
-    if (head) {
-        if (head->read_ && lock->owners >= 0) {
-            lock->owners++;
-            co = head->co_;
-        } else if (!head->read_ && lock->owners == 0) {
-            lock->owners = -1;
-            co = head->co_;
-        }
-    }
-    if (co) {
+    if (head && (head->read_ ? lock->owners >= 0 : lock->owners == 0)) {
+        lock->owners = head->read_ ? lock->owners + 1 : -1;
+        co = head->co_;
         QSIMPLEQ_REMOVE_HEAD(&lock->tickets, next_);
     }
     co_mutex_unlock(&lock->mutex);

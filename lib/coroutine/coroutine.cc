@@ -1,35 +1,24 @@
 // SPDX-License-Identifier: MIT
-// Coroutine lifecycle and the enter/yield protocol (see coroutine.hh for the
-// object and its lifetimes).
+// Coroutine lifecycle and the enter/yield protocol (objects: coroutine.hh).
 //
-// Entering.  enter() runs a coroutine until it yields or ends, then runs the
-// coroutines it woke meanwhile: aio_co_enter() called from a coroutine in its
-// own context does not nest a switch, it appends the target to the running
-// coroutine's co_queue_wakeup.  When a coroutine comes back, its wake-up
-// queue is put in front of whatever is still pending, so wake-ups run
-// depth-first and in the order they were made; a chain of mutual hand-offs
-// therefore runs as a loop here, never as a recursion on some stack.  Before
-// each switch the target's `scheduled` marker must be clear (it names who
-// scheduled it, and the abort says so) and it must not have a caller (it
-// would be running, or waiting for a coroutine it entered).
+// Entering.  aio_co_enter() from a coroutine in its own context does not
+// nest a switch: it appends the target to the running coroutine's
+// co_queue_wakeup.  When a coroutine comes back to enter(), its wake-up queue
+// goes in front of what is still pending, so wake-ups run depth-first in the
+// order made, and mutual hand-offs loop here instead of recursing.  Before
+// each switch the target must have no `scheduled` marker (the abort names
+// who scheduled it) and no caller (it runs, or waits for one it entered).
+// An ended coroutine switches to its caller with COROUTINE_TERMINATE and is
+// recycled there; its entry loop then waits for the next entry function.
 //
-// Ending.  A coroutine that ends switches to its caller with
-// COROUTINE_TERMINATE; the caller, in enter(), recycles it, and the
-// coroutine's entry loop waits on its stack for the next entry function.
-//
-// Pools, with QEMU 7.2's bounds: a free list per thread holding up to the
-// pool size (64 plus whatever qemu_coroutine_inc_pool_size added) and a
-// global release pool holding up to twice that; what neither takes goes to
-// qemu_coroutine_delete().  An ended coroutine tries this thread's list
-// first and the release pool second.  (QEMU tries the release pool first,
-// which costs two atomic operations per coroutine even when one thread
-// creates and ends them all; the bounds, and so the memory kept, are the
-// same.)  create() pops this thread's list and, when that is empty and the
-// release pool holds more than 64, takes the whole release pool first; a
-// thread that only ends coroutines thus passes them on to the threads that
-// create them once its own list is full.  The release pool is a lock-free
-// stack that is only ever pushed or emptied as a whole, so it has no ABA
-// problem.  A thread's list goes back at thread exit.
+// Pools, with QEMU 7.2's bounds: a free list per thread of up to the pool
+// size (64 plus qemu_coroutine_inc_pool_size's) and a global release pool
+// of up to twice that; the rest goes to destroy().  An ended coroutine tries
+// this thread's list first (QEMU tries the release pool first, two atomic
+// operations per coroutine for the same bounds).  create() takes the whole
+// release pool when its own list is empty and the release pool holds more
+// than 64, so threads that only end coroutines feed those that create them.
+// The release pool is pushed or emptied whole, so it has no ABA problem.
 #include "lib/coroutine/coroutine.hh"
 
 #include "lib/coroutine/stack_pool.hh"
@@ -40,7 +29,6 @@
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <pthread.h>
@@ -70,7 +58,18 @@ std::atomic<uint64_t> n_created{0};
 std::atomic<uint64_t> n_pool_misses{0};
 std::atomic<uint64_t> n_release_refills{0};
 
-void thread_exit(void *opaque) noexcept;
+void thread_exit(void *opaque) noexcept
+{
+    auto *ts = static_cast<thread_state *>(opaque);
+    // Still reachable through tls_thread while the pool drains: retiring a
+    // coroutine may switch into it from this thread.
+    while (Coroutine *co = ts->pool_) {
+        ts->pool_ = co->pool_next.sle_next;
+        destroy(co);
+    }
+    tls_thread = nullptr;
+    delete ts;
+}
 
 void print_stats() noexcept
 {
@@ -107,15 +106,13 @@ __attribute__((noinline, cold)) thread_state *thread_init() noexcept
     auto *ts = new (std::nothrow) thread_state{};
     QAIO_CHECK(ts, "out of memory allocating a thread's coroutine state");
     fiber_adopt_thread(&ts->leader_.fiber_);
-    // The key's destructor runs at thread exit (not for the thread that
-    // calls exit(), whose state the process takes along).
+    // thread_exit() runs at thread exit (not for the thread calling exit()).
     pthread_setspecific(exit_key, ts);
     tls_thread = ts;
     return ts;
 }
 
-// The read behind this_thread() and self_with_lock_slot(); the empty asm
-// makes it impure.
+// The empty asm makes the read impure.
 __attribute__((always_inline)) inline thread_state *read_thread_state() noexcept
 {
     thread_state *ts = tls_thread;
@@ -126,19 +123,16 @@ __attribute__((always_inline)) inline thread_state *read_thread_state() noexcept
     return ts;
 }
 
-// The thread's state for code around switches.  Out of line and opaque, so
-// every call computes the thread-local address afresh, even in a caller
-// that LTO would otherwise merge it into: callers call it again after a
-// switch instead of keeping the result.
+// For code around switches, which calls it again after each: out of line
+// and opaque, so every call computes the thread-local address afresh, LTO
+// or not.
 __attribute__((noinline, noclone)) thread_state *this_thread() noexcept
 {
     return read_thread_state();
 }
 
-// The same, inlined, for the steps of coroutine.hh and the pool: functions
-// that never switch, so the address they compute cannot go stale while they
-// use it.  They stay out of line (noinline) so that no switching caller can
-// absorb them.
+// Inlined into the steps and the pool, which never switch (and are noinline,
+// so no switching caller absorbs them).
 __attribute__((always_inline)) inline thread_state *thread_here() noexcept
 {
     thread_state *ts = tls_thread;
@@ -153,8 +147,7 @@ inline coroutine *running_in(thread_state *ts) noexcept
     return ts->current_ ? ts->current_ : &ts->leader_;
 }
 
-// Makes `to` current on this thread and jumps.  `ts` must be this thread's
-// state (fetched since the last switch).
+// `ts`: this thread's state, fetched since the last switch.
 inline void switch_in(thread_state *ts, coroutine *from, coroutine *to, int action,
                       bool final = false) noexcept
 {
@@ -191,31 +184,15 @@ void retire(coroutine *co) noexcept
     give_back_stack(stack);
 }
 
-void thread_exit(void *opaque) noexcept
-{
-    auto *ts = static_cast<thread_state *>(opaque);
-    // Still reachable through tls_thread while the pool drains: retiring a
-    // coroutine may switch into it from this thread.
-    while (Coroutine *co = ts->pool_) {
-        ts->pool_ = co->pool_next.sle_next;
-        destroy(co);
-    }
-    ts->pool_size_ = 0;
-    tls_thread = nullptr;
-    delete ts;
-}
-
 // The thread's pool is empty: take the release pool if it is worth it.
 __attribute__((noinline)) Coroutine *refill(thread_state *ts) noexcept
 {
     if (release_size.load(std::memory_order_relaxed) <= pool_batch_min) {
         return nullptr;
     }
-    // The counter is a hint: pushes that raced with the two exchanges are
-    // counted again by the next refill, and the local size is counted here.
+    // A hint: pushes racing with the exchanges count for the next refill.
     release_size.exchange(0, std::memory_order_relaxed);
-    // Acquire: pairs with the release CAS in recycle(), so the pushed
-    // coroutines' fields are visible.
+    // Acquire: pairs with the release CAS in recycle() (the pushed fields).
     Coroutine *list = release_head.exchange(nullptr, std::memory_order_acquire);
     unsigned n = 0;
     for (Coroutine *c = list; c; c = c->pool_next.sle_next) {
@@ -246,8 +223,7 @@ void recycle(Coroutine *co) noexcept
         Coroutine *head = release_head.load(std::memory_order_relaxed);
         do {
             co->pool_next.sle_next = head;
-            // Release: the coroutine's fields before its publication; pairs
-            // with the acquire exchange in refill().
+            // Release: pairs with the acquire exchange in refill().
         } while (!release_head.compare_exchange_weak(head, co, std::memory_order_release,
                                                      std::memory_order_relaxed));
         release_size.fetch_add(1, std::memory_order_relaxed);
@@ -286,8 +262,8 @@ void run_coroutine(coroutine *self) noexcept
                    static_cast<void *>(c), reinterpret_cast<void *>(c->entry));
         int action = switch_to(c, c->caller, COROUTINE_TERMINATE);
         if (action == action_retire) {
-            // Our stack is going away: leave the fiber for good.  We may be
-            // on another thread than when we started, hence this_thread().
+            // Our stack is going away: leave the fiber for good (from
+            // whichever thread we now run on).
             switch_in(this_thread(), self, of(c->caller), action_retire, true);
             __builtin_unreachable();
         }
@@ -379,8 +355,7 @@ __attribute__((noinline)) coroutine *enter_start_here(Coroutine *co, enter_frame
 __attribute__((noinline)) coroutine *enter_resumed(enter_frame *f, int action) noexcept
 {
     Coroutine *to = f->to_;
-    // What `to` woke runs next, ahead of what was pending before: the
-    // wake-up queue is prefixed to the pending list whole.
+    // What `to` woke runs next, ahead of what was pending.
     Coroutine *woken = to->co_queue_wakeup.sqh_first;
     if (woken) {
         *to->co_queue_wakeup.sqh_last = f->pending_;
@@ -403,8 +378,7 @@ __attribute__((noinline)) coroutine *enter_resumed(enter_frame *f, int action) n
         return nullptr;
     }
     f->pending_ = next->co_queue_next.sqe_next;
-    // `to` ran on this thread and came back here, so this is still the
-    // thread enter_start() ran on.
+    // Still enter_start()'s thread: `to` came back here.
     return prepare_entry(thread_here(), f, next);
 }
 
@@ -464,9 +438,7 @@ Coroutine *self() noexcept
     return &running_in(this_thread())->c_;
 }
 
-// One call for both, since the CoMutex fast path would otherwise make two;
-// out of line and opaque like this_thread(), so no switching caller keeps
-// the thread-local address.
+// One call for the CoMutex fast path; opaque like this_thread().
 __attribute__((noinline, noclone)) self_and_lock_slot self_with_lock_slot() noexcept
 {
     thread_state *ts = read_thread_state();

@@ -121,9 +121,7 @@ extern thread_local thread_state *tls_thread QAIO_ASM_NAME("qaio.coroutine.tls_t
 } // namespace detail
 
 // ---- the steps the backends compose -------------------------------------------
-// coroutine.cc composes these around backend_switch(); switch_x86_64.S in
-// assembly, so that the resumed side reaches its caller by a jump, not by a
-// return the return-stack predictor gets wrong after a switch.
+// Around backend_switch() in coroutine.cc, or in switch_x86_64.S's assembly.
 
 // The state of one enter() across its switches, on its stack.
 struct enter_frame {

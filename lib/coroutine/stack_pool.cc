@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The stack size, and the bounded dormant cache of ended coroutines that
-// keeps their stacks for reuse (see stack_pool.hh).
-//
-// The cache is a plain list under a mutex: it is only touched when the QEMU
-// pools in front of it miss or overflow, where a few uncontended atomic
-// operations are nothing next to the mmap/mprotect/munmap they save.
+// The stack size and the dormant cache (stack_pool.hh).  The cache is a list
+// under a mutex: only touched when the QEMU pools miss or overflow, where the
+// lock is nothing next to the system calls it saves.
 #include "lib/coroutine/stack_pool.hh"
 
 #include "lib/coroutine/coroutine.hh"
@@ -31,24 +28,6 @@ unsigned dormant_count;   // guarded by dormant_lock
 std::atomic<uint64_t> n_dormant_hits{0};
 std::atomic<uint64_t> n_dormant_refused{0};
 
-size_t read_stack_size() noexcept
-{
-    size_t page = page_size();
-    auto knob = support::knob_int(support::knob::coroutine_stack_size);
-    if (!knob) {
-        return COROUTINE_STACK_SIZE;
-    }
-    auto wanted = static_cast<size_t>(*knob);
-    size_t size = wanted < min_stack_size ? min_stack_size : wanted;
-    size = (size + page - 1) / page * page;
-    if (size != wanted) {
-        support::knob_adjusted(support::knob::coroutine_stack_size,
-                               "coroutine stacks are %zu bytes (%s)", size,
-                               wanted < min_stack_size ? "the minimum" : "whole pages");
-    }
-    return size;
-}
-
 } // namespace
 
 size_t page_size() noexcept
@@ -67,7 +46,22 @@ size_t page_size() noexcept
 
 size_t stack_size() noexcept
 {
-    static const size_t size = read_stack_size();
+    static const size_t size = [] {
+        size_t page = page_size();
+        auto knob = support::knob_int(support::knob::coroutine_stack_size);
+        if (!knob) {
+            return size_t(COROUTINE_STACK_SIZE);
+        }
+        auto wanted = static_cast<size_t>(*knob);
+        size_t size = wanted < min_stack_size ? min_stack_size : wanted;
+        size = (size + page - 1) / page * page;
+        if (size != wanted) {
+            support::knob_adjusted(support::knob::coroutine_stack_size,
+                                   "coroutine stacks are %zu bytes (%s)", size,
+                                   wanted < min_stack_size ? "the minimum" : "whole pages");
+        }
+        return size;
+    }();
     return size;
 }
 

@@ -1,25 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Stack slots cut from slabs guarded with MADV_GUARD_INSTALL, and the
-// one-mapping-per-stack fallback (see stack_slab.hh).
+// stack_slab.hh's slabs and fallback.  A slab is one MAP_NORESERVE mapping
+// of slab_slots slots, each slot's first page a guard marker installed once
+// (discarding pages keeps markers, even inside the range).  Slabs with a
+// free slot sit on a list under a mutex: a slot is taken and given back at
+// most once per coroutine lifetime, behind the QEMU pools and the dormant
+// cache, next to far costlier system calls.
 //
-// A slab is one anonymous MAP_NORESERVE mapping of slab_slots slots; each
-// slot's first page carries a guard marker, installed when the slab is made
-// and kept for the slab's life (discarding pages leaves markers in place,
-// even when the discarded range spans them).  Slabs with a free slot sit on
-// one list under a mutex; a slot is taken and given back at most once per
-// coroutine lifetime, behind the QEMU pools and the dormant cache, next to a
-// page fault or a system call that cost far more than the lock.
-//
-// Discards are lazy and batched, because each one is a TLB flush (on a
-// paravirtualised guest, most of a coroutine's creation and end).  A freed
-// slot stays "dirty" (its touched pages resident) and is the first to be
-// reused, so a slab never makes new pages resident while it has dirty free
-// slots; a slab left empty is unmapped whole (one system call for 64
-// stacks), except one kept for the next burst; and when the dirty free
-// slots of the slabs still in use pass dirty_cap, they are discarded, one
-// madvise() per run of adjacent slots.  Memory thus follows the live
-// coroutines up to dirty_cap stacks, as it did when every stack was
-// unmapped at once.
+// Discards are lazy and batched, as each one is a TLB flush.  A freed slot
+// stays dirty (pages resident) and is reused first; a slab left empty is
+// unmapped whole, except one kept for the next burst; once the dirty free
+// slots of slabs in use pass dirty_cap, they are discarded, one madvise()
+// per run of adjacent slots.  Memory so follows the live coroutines up to
+// dirty_cap stacks.
 #include "lib/coroutine/stack_slab.hh"
 
 #include "lib/coroutine/stack_pool.hh"
@@ -49,22 +41,18 @@ namespace {
 // Linux 6.15 uapi (linux/pidfd.h): the calling thread, as a pidfd.
 constexpr int pidfd_self_thread = -10000;
 
-// 64 slots, one bit each in a word: 64 MiB of address space with the
-// default 1 MiB stacks, so a million coroutines need some 16 000 slab
-// headers and at most as many map entries (adjacent slabs merge); the guard
-// markers of a new slab cost one process_madvise() call.
+// One bit each in a word: 64 MiB with 1 MiB stacks, so a million
+// coroutines need some 16 000 slabs and at most as many map entries.
 constexpr unsigned slab_slots = 64;
 constexpr uint64_t all_slots = ~uint64_t{0};
 constexpr unsigned empty_slabs_kept = 1;
-// Dirty free slots tolerated in slabs still in use, as many as the dormant
-// cache holds stacks.
+// Dirty free slots tolerated in slabs in use: the dormant cache's size.
 constexpr unsigned dirty_cap = dormant_cap;
 
 struct slab {
     char *base_;
     QLIST_ENTRY(slab) open_;  // on the open list while it has a free slot
-    QLIST_ENTRY(slab) all_;   // on the list of every slab: full slabs are
-                              // reachable too (leak checkers, debuggers)
+    QLIST_ENTRY(slab) all_;   // every slab, full ones too (leak checkers)
     uint64_t free_;           // bit i: slot i is free
     uint64_t dirty_;          // bit i: slot i may hold resident pages
 };
@@ -106,15 +94,13 @@ bool probe_guard_markers() noexcept
     return ok;
 }
 
-// The guard markers of a new slab: one process_madvise() for all of them
-// where the kernel takes it for this process (PIDFD_SELF_THREAD, Linux
-// 6.15), else one madvise() per slot.
+// One process_madvise() for a slab's markers where the kernel takes
+// PIDFD_SELF_THREAD (Linux 6.15), else one madvise() per slot.
 void install_guards(char *base) noexcept
 {
     size_t slot = slot_size(), page = page_size();
 #if defined(SYS_process_madvise)
-    // Refused once (an older kernel, or valgrind, which does not know the
-    // call), refused for good: no point asking per slab.
+    // Refused once (older kernel, valgrind), refused for good.
     static std::atomic<bool> batch_refused{false};
     if (!batch_refused.load(std::memory_order_relaxed)) {
         iovec guards[slab_slots];
@@ -150,8 +136,7 @@ slab *map_slab() noexcept
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     QAIO_CHECK(p != MAP_FAILED, "cannot map a %zu-byte slab of coroutine stacks: %s",
                total, std::strerror(errno));
-    // A stack touches a page or two; a transparent huge page would make it
-    // resident 2 MiB at a time.
+    // A stack touches a page or two, not a 2 MiB huge page.
     (void)madvise(p, total, MADV_NOHUGEPAGE);
     auto *s = new (std::nothrow) slab{};
     QAIO_CHECK(s, "out of memory allocating a coroutine stack slab");
@@ -162,18 +147,8 @@ slab *map_slab() noexcept
     return s;
 }
 
-void unmap_slab(slab *s) noexcept
-{
-    QAIO_CHECK(munmap(s->base_, slot_size() * slab_slots) == 0,
-               "cannot unmap coroutine stack slab %p: %s", static_cast<void *>(s->base_),
-               std::strerror(errno));
-    delete s;
-    n_slabs_unmapped.fetch_add(1, std::memory_order_relaxed);
-}
-
-// Discards the pages of the slots in `runs` (taken off the free set by the
-// caller, so nobody runs on them meanwhile): one call per run of adjacent
-// slots, guard pages inside a run included (their markers stay).
+// One call per run of adjacent slots in `runs` (off the free set, so
+// unused meanwhile), the guard pages inside a run included (markers stay).
 void discard_slots(slab *s, uint64_t runs) noexcept
 {
     size_t slot = slot_size();
@@ -187,10 +162,8 @@ void discard_slots(slab *s, uint64_t runs) noexcept
     }
 }
 
-// Discards the dirty free slots of open slabs until at most half the cap
-// remain.  Called with the lock held; drops it around each slab's discards.
-// Slabs with every slot free are left alone (the one kept for the next
-// burst: at most 64 dirty slots).
+// Discards dirty free slots of open slabs down to half the cap; drops the
+// held lock around each slab's discards.  Skips the kept empty slab.
 void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
 {
     for (slab *s = QLIST_FIRST(&open_slabs); s && n_dirty_free > dirty_cap / 2;
@@ -199,8 +172,7 @@ void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
         if (!runs || s->free_ == all_slots) {
             continue;
         }
-        // Off the free set while discarding, so nobody runs on them; the
-        // slab cannot empty meanwhile, hence stays mapped.
+        // Off the free set meanwhile, so the slab cannot empty and unmap.
         s->free_ &= ~runs;
         s->dirty_ &= ~runs;
         n_dirty_free -= unsigned(__builtin_popcountll(runs));
@@ -210,8 +182,7 @@ void purge_dirty(std::unique_lock<std::mutex> &guard) noexcept
         guard.unlock();
         discard_slots(s, runs);
         guard.lock();
-        // Unlinked above or by a taker since: back on the list (at its
-        // head, so the walk goes on over slabs already seen, cheaply).
+        // Unlinked above or by a taker since: back at the list's head.
         if (s->free_ == 0) {
             QLIST_INSERT_HEAD(&open_slabs, s, open_);
         }
@@ -223,8 +194,7 @@ stack_slot take_from_slab() noexcept
 {
     std::unique_lock<std::mutex> guard(slabs_lock);
     while (QLIST_EMPTY(&open_slabs)) {
-        // Mapped and guarded without the lock; another thread may have
-        // opened a slab meanwhile, which is harmless.
+        // Mapped without the lock (a slab opened meanwhile is harmless).
         guard.unlock();
         slab *fresh = map_slab();
         guard.lock();
@@ -277,7 +247,11 @@ void give_back_to_slab(const stack_slot &st) noexcept
     }
     guard.unlock();
     if (unmap) {
-        unmap_slab(unmap);
+        QAIO_CHECK(munmap(unmap->base_, slot_size() * slab_slots) == 0,
+                   "cannot unmap coroutine stack slab %p: %s",
+                   static_cast<void *>(unmap->base_), std::strerror(errno));
+        delete unmap;
+        n_slabs_unmapped.fetch_add(1, std::memory_order_relaxed);
     }
 }
 
@@ -298,16 +272,11 @@ stack_slot map_own_stack() noexcept
 
 } // namespace
 
-bool stacks_in_slabs() noexcept
-{
-    static const bool in_slabs = probe_guard_markers();
-    return in_slabs;
-}
-
 stack_slot take_stack() noexcept
 {
+    static const bool in_slabs = probe_guard_markers();
     n_taken.fetch_add(1, std::memory_order_relaxed);
-    return stacks_in_slabs() ? take_from_slab() : map_own_stack();
+    return in_slabs ? take_from_slab() : map_own_stack();
 }
 
 void give_back_stack(const stack_slot &s) noexcept

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Where coroutine stacks live: slots of [guard page][stack] cut from large
-// shared mappings ("slabs"), or, on kernels that cannot guard a page inside
-// a mapping, one mapping per stack.
+// Where coroutine stacks live: slots of [guard page][stack] cut from shared
+// mappings ("slabs"), or one mapping per stack where the kernel cannot guard
+// a page inside a mapping.
 //
-// Why slabs: a guard page made with mprotect() splits its mapping, so every
-// stack costs two entries of the kernel's map count (vm.max_map_count, 65530
-// by default) and a process stops near 30 000 live coroutines.  Linux 6.13
-// added MADV_GUARD_INSTALL, which puts a guard marker in the page table
-// instead: the page faults on any access as a PROT_NONE page would, but the
-// mapping stays whole, so a slab of many stacks is one entry (adjacent slabs
-// even merge) and a million live coroutines fit.  Where the kernel refuses
-// the advice the old scheme serves, and a line on stderr says so once.
+// Why: an mprotect() guard splits its mapping, two map entries per stack, so
+// vm.max_map_count (65530) stops a process near 30 000 live coroutines.
+// MADV_GUARD_INSTALL (Linux 6.13) puts a faulting marker in the page table
+// instead: a slab of 64 stacks stays one entry, and a million coroutines fit.
+// Where the kernel refuses it, stderr says so once.
 #pragma once
 
 #include <cstddef>
@@ -18,24 +15,17 @@
 
 namespace qaio::coroutine {
 
-// One stack: `size_` bytes from `map_`, the guard page first.  `slab_` is the
-// slab the slot belongs to, or null for a stack with a mapping of its own.
+// `size_` bytes from `map_`, the guard page first; `slab_` null: own mapping.
 struct stack_slot {
     char *map_;
     size_t size_;
     void *slab_;
 };
 
-// A stack of stack_size() bytes above a guard page; aborts when the kernel
-// refuses the memory.
+// stack_size() bytes above a guard page; aborts when refused the memory.
 stack_slot take_stack() noexcept;
 
-// Gives a stack back: its memory is released (a slot's pages are discarded,
-// a slab nobody uses any more is unmapped, a stack of its own is unmapped).
 void give_back_stack(const stack_slot &s) noexcept;
-
-// Whether stacks share slabs with guard markers (probed once).
-bool stacks_in_slabs() noexcept;
 
 // Counters for QAIO_STATS (relaxed).
 struct slab_stats {

@@ -22,11 +22,6 @@ std::atomic<uint64_t> n_given_back{0};
 
 } // namespace
 
-bool stacks_in_slabs() noexcept
-{
-    return false;
-}
-
 stack_slot take_stack() noexcept
 {
     size_t guard = page_size();

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The context-switch backend (switch_fcontext.cc, on Boost.Context's
 // jump_fcontext) and the sanitizer/valgrind annotations next to every
-// switch.  On x86-64 without sanitizers enter(), yield() and switch_to()
-// are switch_x86_64.S's, elsewhere coroutine.cc's.
-//
-// A switch: `from` runs on this thread, the caller has already made `to`
-// current; it returns when some thread switches back.  Nothing is read from
-// TLS after the jump: another thread may have resumed us.
+// switch.  A switch: `from` runs on this thread, the caller has made `to`
+// current; it returns when some thread switches back, so nothing is read
+// from TLS after the jump.
 //
 // Annotations (else false stack errors, and ASan corrupts a pooled
 // coroutine's fake stack): ASan before the jump (the stack entered, a slot
@@ -22,9 +19,6 @@
 #include "lib/coroutine/switch_asm.h"
 
 #include <cstddef>
-#include <cstdint>
-
-#include "lib/support/sanitizer.hh"
 
 #if defined(QAIO_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -71,11 +65,6 @@ int backend_switch(coroutine *from, coroutine *to, int action, bool final) noexc
 
 // ---- annotations (inlined into the backends' switch functions) -------------
 
-struct fiber_bounds {
-    const void *bottom;
-    size_t size;
-};
-
 __attribute__((always_inline)) inline void
 fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
 {
@@ -86,9 +75,6 @@ fiber_start_switch(fiber_state *from, fiber_state *to, bool final) noexcept
 #if defined(QAIO_TSAN)
     __tsan_switch_to_fiber(to->tsan_fiber_, 0);
 #endif
-    (void)from;
-    (void)to;
-    (void)final;
 }
 
 // On the resumed side; records `origin`'s bounds (how a leader's are learnt).
@@ -99,8 +85,6 @@ fiber_finish_switch(fiber_state *self, fiber_state *origin) noexcept
     __sanitizer_finish_switch_fiber(self->asan_fake_stack_, &origin->bottom_,
                                     &origin->size_);
 #endif
-    (void)self;
-    (void)origin;
 }
 
 inline void fiber_create(fiber_state *f, void *base, size_t size) noexcept
@@ -138,7 +122,6 @@ inline void fiber_destroy(fiber_state *f) noexcept
     // Abandoned frames leave poisoned shadow a later mapping must not get.
     __asan_unpoison_memory_region(f->bottom_, f->size_);
 #endif
-    (void)f;
 }
 
 // ASan's per-fiber fake stacks are freed only by a final switch.

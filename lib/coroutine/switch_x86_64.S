@@ -1,20 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * enter(), enter_here(), yield() and switch_to() of coroutine.hh on x86-64
- * (System V), around the C++ steps and Boost's jump_fcontext.
+ * coroutine.hh's enter(), enter_here(), yield() and switch_to() on x86-64
+ * System V, around the C++ steps and Boost's jump_fcontext.  Why: after a
+ * switch the return-stack predictor holds the left stack's addresses, so
+ * each `ret` on the resumed stack mispredicts; these return by pop-and-jump,
+ * which the indirect predictor learns.  That breaks a CET shadow stack and
+ * skips the sanitizer annotations: those builds use coroutine.cc.
  *
- * Why: after a switch the return-stack predictor holds the left stack's
- * return addresses, so every `ret` into the resumed stack mispredicts
- * (costing more than the jump).  Before the jump these functions only make
- * calls that return before it; after it they return by pop-and-jump, which
- * the indirect-branch predictor learns.  That breaks a CET shadow stack,
- * and the sanitizers need annotations: those builds use coroutine.cc.
- *
- * Symbols are hidden, with asm labels ("qaio.coroutine.*", no C identifier
- * nor mangled name) from coroutine.hh.  jump_fcontext saves the callee-saved
- * registers; the stack is 16-byte aligned at every call; nothing read from
- * TLS before a jump is used after it.  The word passed through the jump is
- * the coroutine left, with the action in its two low bits.
+ * Hidden symbols named by coroutine.hh's asm labels.  jump_fcontext saves
+ * the callee-saved registers; the stack is 16-byte aligned at every call;
+ * nothing read from TLS before a jump is used after it.  The jump's word is
+ * the coroutine left | the action (two low bits).
  */
 #include "lib/coroutine/switch_asm.h"
 
@@ -23,8 +19,7 @@
 #define COROUTINE_YIELD 1
 #define COROUTINE_ENTER 3
 
-/* Resumed: rax is the handle of the context that jumped to us, rdx its word;
- * the coroutine it left will be resumed from that handle. */
+/* Resumed: rax = the jumper's handle, saved in the coroutine it left (rdx). */
 .macro STORE_LEFT_HANDLE
     mov     %rdx, %rcx
     and     $-4, %rcx
@@ -57,10 +52,9 @@
     .text
 
 /*
- * enter(ctx = rdi, co = rsi) and enter_here(co = rdi): enter_start() or
- * enter_start_here() fills the enter_frame and returns the coroutine to
- * switch to; after each switch back, enter_resumed() returns the next one,
- * or null when enter() is done.  Frame (48 bytes, the CFA at rsp + 48):
+ * enter(ctx = rdi, co = rsi), enter_here(co = rdi): enter_start[_here]()
+ * fills the enter_frame and returns whom to enter; after each switch back,
+ * enter_resumed() returns the next, or null.  Frame (CFA at rsp + 48):
  *
  *     rsp + 40   return address
  *     rsp + 32   padding (alignment)
@@ -90,8 +84,7 @@ ENTRY qaio.coroutine.enter
     STORE_LEFT_HANDLE
     mov     %edx, %esi
     and     $3, %esi
-    /* A yield that woke nobody, with nothing pending: enter_resumed()
-     * would only return null. */
+    /* A yield that woke nobody, nothing pending: done. */
     cmp     $COROUTINE_YIELD, %esi
     jne     1f
     mov     QAIO_FRAME_TO(%rsp), %rcx
@@ -109,9 +102,8 @@ ENTRY qaio.coroutine.enter
 END qaio.coroutine.enter
 
 /*
- * yield(): yield_start() inline when the thread runs a coroutine that has a
- * caller (the caller becomes current and the link is cut); otherwise the
- * call, which aborts.  Frame while jumping (16 bytes, the CFA at rsp + 16):
+ * yield(): yield_start() inline when the running coroutine has a caller;
+ * otherwise the call, which aborts.  Frame while jumping (CFA at rsp + 16):
  *
  *     rsp +  8   return address
  *     rsp +  0   padding (alignment)
@@ -149,8 +141,8 @@ END qaio.coroutine.yield
 
 /*
  * switch_to(from = rdi, to = rsi, action = edx) returns the action `from`
- * is resumed with; switch_start() inline unless the thread has no state
- * yet.  Frame (32 bytes, the CFA at rsp + 32):
+ * is resumed with; switch_start() inline once the thread has its state.
+ * Frame (CFA at rsp + 32):
  *
  *     rsp + 24   return address
  *     rsp + 16   from

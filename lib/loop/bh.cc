@@ -75,13 +75,8 @@ const char *name_of(const bh *b) noexcept
 bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name,
            MemReentrancyGuard *guard) noexcept
 {
-    bh *b = new (std::nothrow) bh;
+    bh *b = new (std::nothrow) bh{ctx, name, cb, opaque, guard};
     QAIO_CHECK(b, "out of memory allocating BH '%s'", name ? name : "");
-    b->ctx_ = ctx;
-    b->cb_ = cb;
-    b->opaque_ = opaque;
-    b->name_ = name;
-    b->guard_ = guard;
     return b;
 }
 

@@ -109,22 +109,14 @@ void context::set_home_thread() noexcept
     home_thread_.store(pthread_self(), std::memory_order_relaxed);
 }
 
-// The home thread extends QEMU's current context to unbound contexts, which
-// 7.2 gives no home (aio_poll asserts) while programs poll them from their
-// creator; a thread that binds one later (an IOThread) takes it over.
-bool may_poll(AioContext *ctx) noexcept
-{
-    context *c = context::from(ctx);
-    if (pthread_equal(c->home_thread_.load(std::memory_order_relaxed), pthread_self()) ||
-        own_context() == ctx) {
-        return true;
-    }
-    return ctx == main_context() && qaio_big_lock_held();
-}
-
+// QEMU's in_aio_context_home_thread (the thread's current context, or the
+// main context under the big lock) and the home thread, which extends it to
+// unbound contexts: 7.2 gives them no home (aio_poll asserts) while programs
+// poll them from their creator; a thread that binds one later takes it over.
 void context::check_foreign_poller(const char *what) noexcept
 {
-    if (may_poll(c())) {
+    if (pthread_equal(home_thread_.load(std::memory_order_relaxed), pthread_self()) ||
+        own_context() == c() || (c() == main_context() && qaio_big_lock_held())) {
         return;
     }
     char name[16] = "?";

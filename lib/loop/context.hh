@@ -21,7 +21,6 @@
 #include <atomic>
 #include <memory>
 #include <pthread.h>
-#include <vector>
 
 namespace qaio::loop {
 
@@ -180,7 +179,6 @@ private:
     friend void co_schedule(AioContext *ctx, Coroutine *co) noexcept;
     friend void stats_register(context *ctx) noexcept;
     friend void stats_unregister(context *ctx) noexcept;
-    friend bool may_poll(AioContext *ctx) noexcept;
     friend void push_pending(context *ctx, bh *b) noexcept;
     friend void co_schedule_bh_cb(void *opaque);
     friend void stats_print(context *ctx) noexcept;
@@ -237,10 +235,6 @@ using support::own_context;
 using support::set_main_context;
 // Binds the calling thread to ctx and makes it ctx's home thread.
 void set_current_context(AioContext *ctx) noexcept;
-
-// QEMU's in_aio_context_home_thread: ctx is the thread's current context,
-// or the thread is its home, or ctx is the main context (BQL holders).
-bool may_poll(AioContext *ctx) noexcept;
 
 // The thread bound ctx and ctx is not the main context: only this thread
 // polls it and runs its coroutines.

@@ -22,7 +22,6 @@
 #endif
 
 #include <atomic>
-#include <cerrno>
 #include <climits>
 
 namespace qaio::loop::lockcnt {
@@ -62,12 +61,6 @@ bool wait_for_unlock(QemuLockCnt *l, unsigned &v) noexcept
     return true;
 }
 
-// A thread that has slept may leave sleepers behind: its unlock wakes one.
-unsigned held_state(bool slept) noexcept
-{
-    return slept ? CONTENDED : LOCKED;
-}
-
 // Takes the lock and sets the counter to `counter_bits` in one step; false
 // when the word changed (v re-read) and the caller must decide again.  The
 // CAS's acquire pairs with the release of unlock()/inc_and_unlock() and of
@@ -76,8 +69,8 @@ bool lock_with_counter(QemuLockCnt *l, unsigned &v, unsigned counter_bits,
                        bool &slept) noexcept
 {
     if ((v & STATE_MASK) == FREE) {
-        return word(l).compare_exchange_strong(
-            v, counter_bits | held_state(slept));
+        // Having slept, we may leave sleepers behind: our unlock wakes one.
+        return word(l).compare_exchange_strong(v, counter_bits | (slept ? CONTENDED : LOCKED));
     }
     if (wait_for_unlock(l, v)) {
         slept = true;
@@ -99,7 +92,6 @@ void init(QemuLockCnt *l) noexcept
 
 void destroy(QemuLockCnt *l) noexcept
 {
-    (void)l;
 }
 
 void inc(QemuLockCnt *l) noexcept

@@ -7,7 +7,6 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <mutex>
 
 namespace qaio::loop {

@@ -8,7 +8,7 @@
 #include "lib/support/fatal.hh"
 
 #include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <new>
 
 namespace qaio::mainloop {

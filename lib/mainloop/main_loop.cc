@@ -16,7 +16,6 @@
 #endif
 
 #include <cerrno>
-#include <climits>
 
 // The big lock and the record/replay lock: QEMU's, or the support runtime's.
 #include "qemu/main-loop.h"
@@ -155,11 +154,6 @@ int init(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *timer_notify,
     return 0;
 }
 
-bool initialized() noexcept
-{
-    return loop::main_context() != nullptr;
-}
-
 void notify_event() noexcept
 {
     if (loop::main_context()) {
@@ -169,7 +163,7 @@ void notify_event() noexcept
 
 int wait(bool nonblocking) noexcept
 {
-    QAIO_CHECK(initialized(), "main_loop_wait called before qemu_init_main_loop");
+    QAIO_CHECK(loop::main_context(), "main_loop_wait called before qemu_init_main_loop");
     MainLoopPoll mlpoll{MAIN_LOOP_POLL_FILL, nonblocking ? 0u : UINT32_MAX, ml.pollfds};
     g_array_set_size(ml.pollfds, 0);
     run_poll_notifiers(&mlpoll);

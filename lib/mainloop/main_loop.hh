@@ -2,9 +2,8 @@
 // The main loop (QEMU's util/main-loop): the main and iohandler contexts,
 // GSources of glib's default context, driven by main_loop_wait with the
 // main-loop timers and poll notifiers; aio-wait; qaio's IOThread.  glib
-// polls one fd per context (the monitor's), so an iteration costs the same
-// with 1 or 10,000 handlers (7.2 gives glib every fd).  init, wait and the
-// poll notifiers are the main thread's; the rest may be called from any.
+// polls one fd per context (the monitor's), not every fd as in 7.2.  init,
+// wait and the poll notifiers are the main thread's; the rest any thread's.
 #pragma once
 
 #include "block/aio.h"
@@ -16,7 +15,6 @@ namespace qaio::mainloop {
 // Returns 0, or -errno with *failed_step saying what failed.
 int init(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *timer_notify,
          const char **failed_step) noexcept;
-bool initialized() noexcept;
 
 // Returns the poll's result (< 0 on error).
 int wait(bool nonblocking) noexcept;

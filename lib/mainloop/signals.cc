@@ -8,8 +8,6 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
-#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -24,8 +22,7 @@ void invoke_handler(const signalfd_siginfo &ssi) noexcept
         return;
     }
     if (sa.sa_flags & SA_SIGINFO) {
-        siginfo_t info;
-        memset(&info, 0, sizeof(info));
+        siginfo_t info{};
         info.si_signo = static_cast<int>(ssi.ssi_signo);
         info.si_errno = ssi.ssi_errno;
         info.si_code = ssi.ssi_code;

@@ -85,16 +85,10 @@ bool test_and_clear(EventNotifier *e) noexcept
     // Pipe: empty it, so that one clear undoes any number of sets.
     char buf[512];
     bool pending = false;
-    for (;;) {
-        ssize_t n = read(e->rfd, buf, sizeof buf);
-        if (n > 0) {
-            pending = true;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        break; // EAGAIN: empty; 0: writer closed
+    ssize_t n;
+    // Until EAGAIN (empty) or 0 (writer closed).
+    while ((n = read(e->rfd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        pending |= n > 0;
     }
     return pending;
 }

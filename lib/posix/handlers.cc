@@ -29,6 +29,7 @@
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -70,14 +71,8 @@ void fd_backend::free_deleted() noexcept
             continue;
         }
         if (h->on_poll_list_) {
-            auto &pl = poll_list_;
-            for (size_t i = 0; i < pl.size(); i++) {
-                if (pl[i] == h) {
-                    pl[i] = pl.back();
-                    pl.pop_back();
-                    break;
-                }
-            }
+            *std::find(poll_list_.begin(), poll_list_.end(), h) = poll_list_.back();
+            poll_list_.pop_back();
         }
         delete h;
         h = next;
@@ -112,18 +107,12 @@ void fd_backend::set_handler(int fd, bool is_external, IOHandler *io_read,
         return;
     }
     if (!removing) {
-        h = new (std::nothrow) handler;
+        h = new (std::nothrow) handler{
+            .fd_ = fd, .is_external_ = is_external, .is_ctx_notifier_ = is_ctx_notifier,
+            .drain_by_read_ = is_ctx_notifier && notifier_.rfd == notifier_.wfd,
+            .io_read_ = io_read, .io_write_ = io_write, .io_poll_ = io_poll,
+            .io_poll_ready_ = io_poll_ready, .opaque_ = opaque, .pfd_ = {fd, 0, 0}};
         QAIO_CHECK(h, "out of memory registering fd %d", fd);
-        h->fd_ = fd;
-        h->is_external_ = is_external;
-        h->io_read_ = io_read;
-        h->io_write_ = io_write;
-        h->io_poll_ = io_poll;
-        h->io_poll_ready_ = io_poll_ready;
-        h->is_ctx_notifier_ = is_ctx_notifier;
-        h->drain_by_read_ = is_ctx_notifier && notifier_.rfd == notifier_.wfd;
-        h->opaque_ = opaque;
-        h->pfd_.fd = fd;
     }
 
     lockcnt::lock(&list_lock_);

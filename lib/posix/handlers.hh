@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: MIT
-// fd handlers (QEMU's AioHandler).  Changed under the registry lock from
-// any thread; the home thread visits them without it, and a handler
-// removed meanwhile is freed by the last visitor, so callers skip
-// is_deleted() ones (protocol in handlers.cc).
+// fd handlers (QEMU's AioHandler).  A handler removed while the home thread
+// visits is freed by the last visitor, so callers skip is_deleted() ones
+// (protocol in handlers.cc).
 #pragma once
 
 #include "block/aio.h"
 
 #include <atomic>
-#include <cstdint>
-#include <vector>
 
 namespace qaio::posix {
 

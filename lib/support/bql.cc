@@ -8,7 +8,6 @@
 #include "lib/support/fatal.hh"
 
 #include <atomic>
-#include <cerrno>
 #include <climits>
 #include <ctime>
 #include <pthread.h>

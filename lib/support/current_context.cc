@@ -22,10 +22,7 @@ AioContext *current_context() noexcept
         return own;
     }
     AioContext *main = main_context();
-    if (main && qaio_big_lock_held()) {
-        return main;
-    }
-    return nullptr;
+    return main && qaio_big_lock_held() ? main : nullptr;
 }
 
 AioContext *own_context() noexcept

@@ -72,17 +72,14 @@ void vset(Error **errp, const char *src, int line, const char *func,
         return;
     }
     int saved_errno = errno;
-    Error *err = g_new0(Error, 1);
-    err->msg = g_strdup_vprintf(fmt, ap);
+    char *msg = g_strdup_vprintf(fmt, ap);
     if (os_error) {
-        char *with_reason = g_strdup_printf("%s: %s", err->msg,
-                                            std::strerror(os_error));
-        g_free(err->msg);
-        err->msg = with_reason;
+        char *with_reason = g_strdup_printf("%s: %s", msg, std::strerror(os_error));
+        g_free(msg);
+        msg = with_reason;
     }
-    err->src = src;
-    err->func = func;
-    err->line = line;
+    Error *err = g_new(Error, 1);
+    *err = {msg, src, func, line};
     deliver(errp, err);
     errno = saved_errno;
 }

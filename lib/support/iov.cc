@@ -25,9 +25,8 @@ char *base_of(const struct iovec &v) noexcept
 #ifdef _WIN32
 // One send/recv of the first element (7.2's fd is the SOCKET); the caller
 // resumes after a partial transfer.
-ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
+ssize_t transfer(int fd, struct iovec *iov, unsigned, bool do_send) noexcept
 {
-    (void)cnt;
     SOCKET s = static_cast<SOCKET>(fd);
     int len = iov[0].iov_len > INT_MAX ? INT_MAX : int(iov[0].iov_len);
     int r = do_send ? send(s, base_of(iov[0]), len, 0) : recv(s, base_of(iov[0]), len, 0);
@@ -180,10 +179,8 @@ QAIO_RUNTIME_EXPORT void qemu_iovec_add(QEMUIOVector *qiov, void *base, size_t l
         qiov->nalloc = 2 * qiov->nalloc + 1;
         qiov->iov = g_renew(struct iovec, qiov->iov, qiov->nalloc);
     }
-    qiov->iov[qiov->niov].iov_base = base;
-    qiov->iov[qiov->niov].iov_len = len;
+    qiov->iov[qiov->niov++] = {base, len};
     qiov->size += len;
-    qiov->niov++;
 }
 
 QAIO_RUNTIME_EXPORT size_t qemu_iovec_concat_iov(QEMUIOVector *dst, struct iovec *src_iov,

@@ -12,11 +12,8 @@ enum class knob {
 #include "lib/support/knobs.def"
 };
 
-// "once" and "load" knobs are parsed at the first call and keep that
-// value; the others read the environment at every call (tests set them in
-// a forked child).
-//
-// nullptr if unset or empty.
+// Knobs other than "once" and "load" ones read the environment at every call
+// (tests set them in a forked child).  nullptr if unset or empty.
 const char *knob_text(knob k) noexcept;
 // nullopt if unset; a malformed value is fatal (a typo must not silently
 // run defaults).

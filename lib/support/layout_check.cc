@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 // LD_PRELOAD experiments: a program built against qaio's headers carries
-// its AioContext layout and API level (weak qaio_program_aio_context_layout,
-// block/aio.h); a libqaio with another would make the header inlines touch
-// the wrong fields, so it refuses to run.  Programs without the symbol (a
-// QEMU tree) are not checked.
+// its AioContext layout and API level (block/aio.h); a libqaio with another
+// would make the header inlines touch the wrong fields, so it refuses to
+// run.  Programs without the weak symbol (a QEMU tree) are not checked.
 #include "qemu/osdep.h"
 
 #include <cstdio>

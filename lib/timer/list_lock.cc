@@ -45,35 +45,35 @@ void pause_a_little(unsigned spins) noexcept
 
 } // namespace
 
-bool list_lock::claim(uintptr_t me) noexcept
+bool list_lock::lock_slow() noexcept
 {
-    uintptr_t expected = 0;
-    uintptr_t want = bias_allowed() ? me : revoked;
-    // Release: the claim is seen by the acquire loads and CASes of state_ in
-    // lock_slow() and revoke().
-    return state_.compare_exchange_strong(expected, want, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed) &&
-           want == me;
-}
-
-void list_lock::lock_slow() noexcept
-{
-    // Acquire: pairs with claim()'s CAS and revoke()'s release store.
-    uintptr_t st = state_.load(std::memory_order_acquire);
+    uintptr_t me = reinterpret_cast<uintptr_t>(&list_lock_token);
+    uintptr_t st = state_.load(std::memory_order_relaxed);
+    // The first locker claims the bias, or revokes it at once where bias is
+    // not allowed.  Acq_rel: the claim pairs with the acquire loads and CASes
+    // of state_ below and in revoke().
+    if (st == 0 &&
+        state_.compare_exchange_strong(st, bias_allowed() ? me : revoked,
+                                       std::memory_order_acq_rel) &&
+        try_lock_biased()) {
+        return true;
+    }
+    // Acquire: pairs with the claim above and revoke()'s release store.
+    st = state_.load(std::memory_order_acquire);
     // The owner that met a revocation is in no step: the mutex is safe for
     // it at once.  Anybody else waits until no step can be running.
-    if ((st & ~uintptr_t{1}) != this_thread_token()) {
+    if ((st & ~uintptr_t{1}) != me) {
         revoke();
     }
     mutex_.lock();
-    biased_hold_ = false;
+    return false;
 }
 
 void list_lock::revoke() noexcept
 {
     for (unsigned spins = 0;; spins++) {
-        // Acquire: pairs with claim()'s CAS and another revoker's release
-        // store of `revoked` below.
+        // Acquire: pairs with lock_slow()'s claim and another revoker's
+        // release store of `revoked` below.
         uintptr_t st = state_.load(std::memory_order_acquire);
         if (st == revoked) {
             return;

@@ -2,16 +2,16 @@
 // Timer lists, timer list groups, the main loop's group, and the timer
 // operations themselves (see timer_list.hh for the heap layout).
 //
-// Locking.  A list's lock (biased, list_lock.hh) guards its heap, its sequence counter, and the
-// `expire_time` and `next` fields of the timers armed on it; critical
-// sections are one heap operation, never a callback or a notifier.
-// `expire_time` is also read without the lock (timer_pending, callers'
-// device code), so it is written through relaxed atomics; head_expire_
-// mirrors the head's expiry for lock-free deadline queries.  A timer pass
-// pops one due timer at a time, marks it unarmed (-1) and only then drops the
-// lock and calls it, so the callback may re-arm, delete or free its timer.
+// Locking.  A list's lock guards its heap and sequence counters and the
+// `expire_time` and `next` fields of the timers armed on it; a critical
+// section is one heap operation, never a callback or a notifier.
+// `expire_time` is also read without the lock (timer_pending, device code),
+// so it is written through relaxed atomics.  A timer pass pops one due timer
+// at a time, marks it unarmed (-1) and only then drops the lock and calls
+// it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
+#include <cstdlib>
 #include <mutex>
 #include <new>
 
@@ -24,6 +24,23 @@ namespace {
 
 using entry = QEMUTimerList::entry;
 
+// Four children per slot: half the depth of a binary heap, so fewer moves
+// (each a store into the moved timer) for a few more compares in one line.
+constexpr size_t arity = 4;
+
+constexpr size_t parent(size_t i)
+{
+    return (i + arity - 2) / arity;
+}
+
+constexpr size_t first_child(size_t i)
+{
+    return arity * (i - 1) + 2;
+}
+
+// The sentinel of lists that never armed a timer: no allocation for them.
+const entry no_heap[1] = {};
+
 void store_expire(QEMUTimer *ts, int64_t v) noexcept
 {
     std::atomic_ref<int64_t>(ts->expire_time).store(v, std::memory_order_relaxed);
@@ -34,121 +51,134 @@ int64_t load_expire(QEMUTimer *ts) noexcept
     return std::atomic_ref<int64_t>(ts->expire_time).load(std::memory_order_relaxed);
 }
 
+// One compare and one branch for the two-part key.
 bool before(const entry &a, const entry &b) noexcept
 {
-    return a.expire < b.expire || (a.expire == b.expire && a.seq < b.seq);
+    using u128 = unsigned __int128;
+    return (u128(uint64_t(a.expire)) << 64 | a.seq) < (u128(uint64_t(b.expire)) << 64 | b.seq);
 }
 
-// Records slot @i of the heap at @h in its timer.
-inline void note_slot(entry *h, size_t i) noexcept
+// Puts @e in slot @i of @h and records the slot in its timer.
+[[gnu::always_inline]] inline void place(entry *h, size_t i, const entry &e) noexcept
 {
-    h[i].timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
-}
-
-// The sifts work on the array itself, so that the stores into timers
-// (note_slot) do not make the compiler reload the vector's pointers.
-void sift_up(QEMUTimerList &tl, size_t i) noexcept
-{
-    entry *h = tl.heap_.data();
-    entry e = h[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(e, h[parent])) {
-            break;
-        }
-        h[i] = h[parent];
-        note_slot(h, i);
-        i = parent;
-    }
+    QEMUTimer *ts = e.timer;
     h[i] = e;
-    note_slot(h, i);
+    ts->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
 }
 
-void sift_down(QEMUTimerList &tl, size_t i) noexcept
+// Moves the hole at @i up until @e fits there; returns @e's slot.
+[[gnu::always_inline]] inline size_t sift_up(entry *h, size_t i, entry e) noexcept
 {
-    entry *h = tl.heap_.data();
-    size_t n = tl.heap_.size();
-    entry e = h[i];
+    while (before(e, h[parent(i)])) {
+        place(h, i, h[parent(i)]);
+        i = parent(i);
+    }
+    place(h, i, e);
+    return i;
+}
+
+// Moves the hole at @i down (among slots 1..@n) until @e fits there.
+[[gnu::always_inline]] inline size_t sift_down(entry *h, size_t n, size_t i, entry e) noexcept
+{
+    static_assert(arity == 4);
     for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= n) {
+        size_t c = first_child(i);
+        size_t best = c;
+        if (c + 3 <= n) {
+            // All four children: a tournament, which compiles without branches.
+            size_t a = before(h[c + 1], h[c]) ? c + 1 : c;
+            size_t b = before(h[c + 3], h[c + 2]) ? c + 3 : c + 2;
+            best = before(h[b], h[a]) ? b : a;
+        } else if (c <= n) {
+            for (size_t k = c + 1; k <= n; k++) {
+                best = before(h[k], h[best]) ? k : best;
+            }
+        } else {
             break;
         }
-        if (child + 1 < n && before(h[child + 1], h[child])) {
-            child++;
-        }
-        if (!before(h[child], e)) {
+        if (!before(h[best], e)) {
             break;
         }
-        h[i] = h[child];
-        note_slot(h, i);
-        i = child;
+        place(h, i, h[best]);
+        i = best;
     }
-    h[i] = e;
-    note_slot(h, i);
+    place(h, i, e);
+    return i;
 }
 
-// Moves slot @i up or down after its key changed.
-void fix(QEMUTimerList &tl, size_t i) noexcept
+// Fills the hole at @i with @e, whichever way it has to move.
+[[gnu::always_inline]] inline size_t refill(QEMUTimerList &tl, size_t i, const entry &ep) noexcept
 {
-    if (i > 0 && before(tl.heap_[i], tl.heap_[(i - 1) / 2])) {
-        sift_up(tl, i);
-    } else {
-        sift_down(tl, i);
-    }
+    entry *h = tl.heap_;
+    entry e = ep;
+    return before(e, h[parent(i)]) ? sift_up(h, i, e) : sift_down(h, tl.count_, i, e);
 }
 
 // The heap slot of an armed timer; a mismatch means the timer's memory was
 // reused or overwritten while armed, which would corrupt the heap.
-size_t slot_of(QEMUTimerList &tl, QEMUTimer *ts) noexcept
+[[gnu::always_inline]] inline size_t slot_of(QEMUTimerList &tl, QEMUTimer *ts) noexcept
 {
     size_t i = static_cast<size_t>(reinterpret_cast<uintptr_t>(ts->next));
-    QAIO_CHECK(i < tl.heap_.size() && tl.heap_[i].timer == ts,
+    QAIO_CHECK(i - 1 < tl.count_ && tl.heap_[i].timer == ts,
                "timer %p claims to be armed on list %p but is not in its heap "
                "(freed, moved or overwritten while armed?)", (void *)ts, (void *)&tl);
     return i;
 }
 
-void remove_at(QEMUTimerList &tl, size_t i) noexcept
+[[gnu::always_inline]] inline void remove_at(QEMUTimerList &tl, size_t i) noexcept
 {
-    // A pointer rather than size(): no division by the entry size.
-    entry *slot = tl.heap_.data() + i;
-    entry last = tl.heap_.back();
-    tl.heap_.pop_back();
-    if (slot != tl.heap_.data() + tl.heap_.size()) {
-        *slot = last;
-        fix(tl, i);
+    size_t last = tl.count_--;
+    if (i != last) {
+        refill(tl, i, tl.heap_[last]);
     }
 }
 
 void publish_head(QEMUTimerList &tl) noexcept
 {
-    tl.head_expire_.store(tl.heap_.empty() ? -1 : tl.heap_[0].expire,
-                          std::memory_order_release);
+    tl.head_expire_.store(tl.count_ ? tl.heap_[1].expire : -1, std::memory_order_release);
 }
 
-// Arms or moves @ts to @expire (already clamped); true if it is now the head.
-bool arm_locked(QEMUTimerList &tl, QEMUTimer *ts, int64_t expire) noexcept
+__attribute__((noinline, cold)) void grow(QEMUTimerList &tl) noexcept
 {
-    entry e{expire, tl.next_seq_++, ts};
-    size_t i;
-    if (load_expire(ts) != -1) {
-        i = slot_of(tl, ts);
-        tl.heap_[i] = e;
-        store_expire(ts, expire);
-        fix(tl, i);
-    } else {
-        i = tl.heap_.size();
-        tl.heap_.push_back(e);
-        store_expire(ts, expire);
-        sift_up(tl, i);
-    }
-    // The head's expiry changes only if this timer is or was the head.
-    bool head = tl.heap_[0].timer == ts;
-    if (head || i == 0) {
+    size_t cap = tl.capacity_ ? 2 * tl.capacity_ : 15;
+    entry *old = tl.capacity_ ? tl.heap_ : nullptr;
+    auto *h = static_cast<entry *>(std::realloc(old, (cap + 1) * sizeof(entry)));
+    QAIO_CHECK(h, "out of memory growing timer list %p to %zu timers", (void *)&tl, cap);
+    h[0] = entry{};
+    tl.heap_ = h;
+    tl.capacity_ = cap;
+}
+
+// Appends unarmed @e.timer at @e; true if it is now the head.
+[[gnu::always_inline]] inline bool append_locked(QEMUTimerList &tl, const entry &e) noexcept
+{
+    size_t i = sift_up(tl.heap_, ++tl.count_, e);
+    store_expire(e.timer, e.expire);
+    if (i == 1) {
         publish_head(tl);
     }
-    return head;
+    return i == 1;
+}
+
+// Arms or moves @ts to @expire_ns (negative: 0, but before every timer due
+// at 0, as in QEMU); true if it is now the head.
+bool arm_locked(QEMUTimerList &tl, QEMUTimer *ts, int64_t expire_ns) noexcept
+{
+    entry e = expire_ns < 0 ? entry{tl.prior_seq_--, 0, ts} : entry{tl.next_seq_++, expire_ns, ts};
+    if (load_expire(ts) == -1) {
+        if (tl.count_ == tl.capacity_) {
+            grow(tl);
+        }
+        return append_locked(tl, e);
+    }
+    size_t from = slot_of(tl, ts);
+    size_t i = refill(tl, from, e);
+    store_expire(ts, e.expire);
+    // The head's expiry changes only if this timer is or was the head.
+    if (i == 1 || from == 1) {
+        publish_head(tl);
+    }
+    return i == 1;
 }
 
 QEMUTimerList *list_of(QEMUTimer *ts) noexcept
@@ -159,22 +189,74 @@ QEMUTimerList *list_of(QEMUTimer *ts) noexcept
     return tl;
 }
 
-// Arms @ts at @expire_ns (negative: 0); with @only_sooner, only if it is
-// unarmed or armed later.  Notifies the list when @ts became its head.
-inline void arm(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
+// Arms @ts at @expire_ns; with @only_sooner, only if it is unarmed or armed
+// later.  Notifies the list when @ts became its head.
+[[gnu::noinline]] void arm_slow(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
     QEMUTimerList *tl = list_of(ts);
     bool head = false;
     {
-        std::lock_guard<list_lock> g(tl->lock_);
+        list_guard g(tl->lock_);
         int64_t cur = only_sooner ? load_expire(ts) : -1;
         if (cur == -1 || cur > expire_ns) {
-            head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
+            head = arm_locked(*tl, ts, expire_ns);
         }
     }
     if (head) {
         list_notify(tl);
     }
+}
+
+// arm_slow, with its common case inline: the bias held, @ts unarmed, a time
+// >= 0, room in the heap.  That case calls nothing but the notifier, so it
+// needs no stack frame.
+[[gnu::always_inline]] inline void arm(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
+{
+    QEMUTimerList *tl = ts->timer_list;
+    if (tl && tl->lock_.try_lock_biased()) {
+        if (expire_ns >= 0 && load_expire(ts) == -1 && tl->count_ < tl->capacity_) {
+            bool head = append_locked(*tl, entry{tl->next_seq_++, expire_ns, ts});
+            tl->lock_.unlock(true);
+            if (head) {
+                list_notify(tl);
+            }
+            return;
+        }
+        tl->lock_.unlock(true);
+    }
+    arm_slow(ts, expire_ns, only_sooner);
+}
+
+// The end of disarm_and_unlock when the slot @i it emptied was not the last.
+[[gnu::noinline]] void refill_and_unlock(QEMUTimerList &tl, size_t i, bool biased) noexcept
+{
+    refill(tl, i, tl.heap_[tl.count_ + 1]);
+    if (i == 1) {
+        publish_head(tl);
+    }
+    tl.lock_.unlock(biased);
+}
+
+// Disarms @ts unless another thread did, then drops the lock taken @biased.
+// Ends in calls only, so that the biased case needs no stack frame.
+[[gnu::always_inline]] inline void disarm_and_unlock(QEMUTimerList &tl, QEMUTimer *ts, bool biased) noexcept
+{
+    if (load_expire(ts) != -1) {
+        size_t i = slot_of(tl, ts);
+        store_expire(ts, -1);
+        if (i != tl.count_--) {
+            return refill_and_unlock(tl, i, biased);
+        }
+        if (i == 1) {
+            publish_head(tl);
+        }
+    }
+    tl.lock_.unlock(biased);
+}
+
+[[gnu::noinline]] void disarm_slow(QEMUTimerList &tl, QEMUTimer *ts) noexcept
+{
+    disarm_and_unlock(tl, ts, tl.lock_.lock());
 }
 
 // Finds the earliest timer at or below slot @i whose attributes fit @mask;
@@ -183,7 +265,7 @@ inline void arm(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
                      int64_t &best) noexcept
 {
-    if (i >= tl.heap_.size()) {
+    if (i > tl.count_) {
         return;
     }
     const entry &e = tl.heap_[i];
@@ -194,8 +276,9 @@ void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
         best = e.expire;
         return;
     }
-    search_matching(tl, 2 * i + 1, mask, best);
-    search_matching(tl, 2 * i + 2, mask, best);
+    for (size_t c = first_child(i); c < first_child(i) + arity; c++) {
+        search_matching(tl, c, mask, best);
+    }
 }
 
 int64_t saturating_scale(int64_t value, int scale) noexcept
@@ -250,6 +333,7 @@ QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
     tl->type_ = type;
     tl->notify_opaque_ = opaque;
     tl->notify_cb_.store(cb, std::memory_order_relaxed);
+    tl->heap_ = const_cast<entry *>(no_heap);
     clock_register_list(tl);
     return tl;
 }
@@ -261,12 +345,15 @@ void list_free(QEMUTimerList *tl) noexcept
     }
     // Unlocked: nobody may use a list being freed, and locking it from
     // another thread than its user would revoke its bias for nothing.
-    QAIO_CHECK(tl->heap_.empty(),
+    QAIO_CHECK(tl->count_ == 0,
                "timer list %p (clock %d) freed with %zu armed timers "
                "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
-               tl->heap_.size(), (void *)tl->heap_[0].timer,
-               (void *)tl->heap_[0].timer->cb);
+               tl->count_, (void *)tl->heap_[1].timer,
+               (void *)tl->heap_[1].timer->cb);
     clock_unregister_list(tl);
+    if (tl->capacity_) {
+        std::free(tl->heap_);
+    }
     delete tl;
 }
 
@@ -309,8 +396,8 @@ void list_notify(QEMUTimerList *tl) noexcept
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept
 {
     int64_t best = -1;
-    std::lock_guard<list_lock> g(tl->lock_);
-    search_matching(*tl, 0, static_cast<unsigned>(attr_mask), best);
+    list_guard g(tl->lock_);
+    search_matching(*tl, 1, static_cast<unsigned>(attr_mask), best);
     return best;
 }
 
@@ -328,21 +415,22 @@ bool list_run(QEMUTimerList *tl) noexcept
         return false;
     }
     bool progress = false;
-    std::unique_lock<list_lock> lk(tl->lock_);
-    while (!tl->heap_.empty() && tl->heap_[0].expire <= now) {
-        QEMUTimer *ts = tl->heap_[0].timer;
-        remove_at(*tl, 0);
-        store_expire(ts, -1);
-        publish_head(*tl);
-        // Read under the lock: once it is dropped the callback owns the timer.
-        QEMUTimerCB *cb = ts->cb;
-        void *opaque = ts->opaque;
-        lk.unlock();
-        cb(opaque);
-        progress = true;
-        lk.lock();
+    {
+        list_guard g(tl->lock_);
+        while (tl->count_ && tl->heap_[1].expire <= now) {
+            QEMUTimer *ts = tl->heap_[1].timer;
+            remove_at(*tl, 1);
+            store_expire(ts, -1);
+            publish_head(*tl);
+            // Read under the lock: once it is dropped the callback owns the timer.
+            QEMUTimerCB *cb = ts->cb;
+            void *opaque = ts->opaque;
+            g.unlock();
+            cb(opaque);
+            progress = true;
+            g.lock();
+        }
     }
-    lk.unlock();
     pass_end(tl->type_);
     return progress;
 }
@@ -456,15 +544,10 @@ void timer_disarm(QEMUTimer *ts) noexcept
     if (!tl || load_expire(ts) == -1) {
         return;
     }
-    std::lock_guard<list_lock> g(tl->lock_);
-    if (load_expire(ts) != -1) {
-        size_t i = slot_of(*tl, ts);
-        remove_at(*tl, i);
-        store_expire(ts, -1);
-        if (i == 0) {
-            publish_head(*tl);
-        }
+    if (tl->lock_.try_lock_biased()) {
+        return disarm_and_unlock(*tl, ts, true);
     }
+    disarm_slow(*tl, ts);
 }
 
 void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept

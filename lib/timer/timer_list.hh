@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 // Timer lists and groups.  A list belongs to one clock and keeps its armed
-// timers in a binary min-heap ordered by (expire_time, arming sequence), so
-// arming and disarming cost O(log n) and the earliest deadline O(1).  A
-// QEMUTimer's `next` field stores its heap index while armed (the struct's
-// layout is fixed by QEMU's ABI, so the index lives in an existing field).
-// Arm/disarm are thread-safe; callbacks run without the list lock held.  The
-// lock is biased to the one thread that uses a list (list_lock.hh).
+// timers in a 4-ary min-heap ordered by (expire_time, arming sequence):
+// arming and disarming cost O(log n), the earliest deadline O(1).  A
+// QEMUTimer's `next` field holds its heap slot while armed (QEMU's ABI fixes
+// the struct, so the slot lives in an existing field).  Arm and disarm are
+// thread-safe; callbacks run without the list lock, which is biased to the
+// one thread that uses the list (list_lock.hh).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <vector>
 
 #include "qemu/queue.h"
 #include "qemu/timer.h"
@@ -19,26 +18,35 @@
 
 // The C type is opaque to callers, so the C++ object is the struct itself.
 struct QEMUTimerList {
-    // One heap slot.  The key is copied out of the timer so that sifting
-    // compares contiguous memory instead of chasing timer pointers.
+    // One heap slot; the key is copied out of the timer so that sifting
+    // compares contiguous memory.  seq and expire, read as one 128-bit
+    // number, are the key (expire is never negative once armed).
     struct entry {
-        int64_t expire;
         uint64_t seq;
+        int64_t expire;
         QEMUTimer *timer;
     };
 
     QEMUClockType type_;
     void *notify_opaque_;
-    // Atomic because init_clocks may install the main loop's notifier after
-    // the main-loop lists were created lazily and are already in use.
+    // Atomic: init_clocks may install the main loop's notifier while the
+    // lazily created main-loop lists are in use.
     std::atomic<QEMUTimerListNotifyCB *> notify_cb_;
-    // Expiry of the heap's head, -1 when empty: lets has_timers, expired and
-    // deadline run without the lock (the poller asks every iteration).
+    // Expiry of the heap's head, -1 when empty: has_timers, expired and
+    // deadline read it without the lock (the poller asks every iteration).
     std::atomic<int64_t> head_expire_{-1};
 
     qaio::timer::list_lock lock_;
-    std::vector<entry> heap_;  // guarded by lock_
-    uint64_t next_seq_ = 0;    // guarded by lock_
+    // Guarded by lock_.  Slots 1..count_; slot 0 is a sentinel whose key is
+    // below every timer's, so that sifting up needs no bound check.
+    entry *heap_;
+    size_t count_ = 0;
+    size_t capacity_ = 0;
+    // Arming sequence: counts up from 2^63; an arming at a negative time
+    // takes the lower counter, which counts down, so that it goes before
+    // every timer already due at 0, as in QEMU.
+    uint64_t next_seq_ = uint64_t{1} << 63;
+    uint64_t prior_seq_ = (uint64_t{1} << 63) - 1;
 
     // Link in the clock's registry, guarded by the registry lock.
     QLIST_ENTRY(QEMUTimerList) clock_link_{};

@@ -2,13 +2,11 @@
 // Clocks: time sources, the enabled flag, the per-clock registry of timer
 // lists, and the wait that makes qemu_clock_enable(false) safe.
 //
-// Disabling protocol.  A timer pass increments its clock's pass counter and
-// then re-reads the enabled flag; the disabler clears the flag and then waits
-// for the counter to reach zero.  Both sides use sequentially consistent
-// operations, so either the pass sees the clock disabled (and runs nothing),
-// or the disabler sees the pass and waits for it.  The counter is per clock
-// rather than per list so that the wait holds no registry lock: a callback
-// still running may then create or free timer lists without deadlocking.
+// Disabling.  A timer pass increments its clock's pass counter, then reads
+// the enabled flag; the disabler clears the flag, then waits for the counter
+// to be zero.  Both sequentially consistent: the pass sees the clock disabled
+// or the disabler sees the pass.  The counter is per clock, so the wait holds
+// no registry lock and a running callback may create or free timer lists.
 #include "lib/support/futex.hh"
 #include "lib/support/static_mutex.hh"
 #include "lib/timer/clock.hh"
@@ -24,8 +22,7 @@
 #include "lib/support/fatal.hh"
 #include "lib/timer/timer_list.hh"
 
-// Provided by QEMU (softmmu or its tool stubs) inside a QEMU tree, and by
-// lib/support/clock_hooks.cc in standalone libqaio.
+// From QEMU (softmmu or its stubs), or lib/mainloop/clock_hooks.cc alone.
 extern "C" int64_t cpus_get_virtual_clock(void);
 extern "C" int64_t cpu_get_clock(void);
 
@@ -68,8 +65,7 @@ int64_t wall_ns() noexcept
 }
 
 #ifdef _WIN32
-// QEMU's Windows clock: the performance counter, scaled to ns with the
-// frequency that QEMU's inline get_clock() reads from clock_freq.
+// QEMU's Windows clock: the performance counter, in QEMU's clock_freq ticks.
 int64_t counter_frequency() noexcept
 {
     LARGE_INTEGER f;
@@ -152,7 +148,7 @@ void clock_enable(QEMUClockType type, bool enabled) noexcept
         }
         return;
     }
-    // Pairs with the fetch_add/load in pass_begin (see the file comment).
+    // Pairs with pass_begin's fetch_add and load (the file comment).
     c.waiters_.fetch_add(1, std::memory_order_seq_cst);
     for (unsigned n; (n = c.passes_.load(std::memory_order_seq_cst)) != 0;) {
         support::futex_wait(&c.passes_, n);

@@ -16,23 +16,16 @@ namespace qaio::timer {
 
 namespace {
 
-bool read_bias_allowed() noexcept
-{
-#if defined(QAIO_TSAN)
-    return false;
-#else
-    if (support::knob_int(support::knob::timer_bias).value_or(1) == 0) {
-        return false;
-    }
-    // A query registers nothing: registration waits for a revocation.
-    return support::membarrier::available();
-#endif
-}
-
+// A query registers nothing: registration waits for a revocation.
 bool bias_allowed() noexcept
 {
-    static const bool allowed = read_bias_allowed();
+#if defined(QAIO_TSAN)
+    return false;  // TSan cannot see membarrier's ordering
+#else
+    static const bool allowed = support::knob_int(support::knob::timer_bias).value_or(1) != 0 &&
+                                support::membarrier::available();
     return allowed;
+#endif
 }
 
 // For a thread that was preempted in the middle of a step.

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Timer lists, timer list groups, the main loop's group, and the timer
-// operations themselves (see timer_list.hh for the heap layout).
+// Timer lists, groups, the main loop's group, and the timer operations.
 //
 // Locking.  A list's lock guards its heap and sequence counters and the
-// `expire_time` and `next` fields of the timers armed on it; a critical
-// section is one heap operation, never a callback or a notifier.
-// `expire_time` is also read without the lock (timer_pending, device code),
-// so it is written through relaxed atomics.  A timer pass pops one due timer
-// at a time, marks it unarmed (-1) and only then drops the lock and calls
+// `expire_time` and `next` fields of its armed timers; a critical section
+// never calls a callback or a notifier.  `expire_time` is also read without
+// the lock (timer_pending, device code), hence relaxed atomics.  A timer pass
+// pops one due timer, marks it unarmed (-1) and only then unlocks and calls
 // it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
@@ -24,22 +22,17 @@ namespace {
 
 using entry = QEMUTimerList::entry;
 
-// Four children per slot: half the depth of a binary heap, so fewer moves
-// (each a store into the moved timer) for a few more compares in one line.
-constexpr size_t arity = 4;
-
+// Four children per slot: half a binary heap's depth, so fewer moves (each a
+// store into the moved timer) for a few more compares within a cache line.
 constexpr size_t parent(size_t i)
 {
-    return (i + arity - 2) / arity;
+    return (i + 2) / 4;
 }
 
 constexpr size_t first_child(size_t i)
 {
-    return arity * (i - 1) + 2;
+    return 4 * i - 2;
 }
-
-// The sentinel of lists that never armed a timer: no allocation for them.
-const entry no_heap[1] = {};
 
 void store_expire(QEMUTimer *ts, int64_t v) noexcept
 {
@@ -80,37 +73,23 @@ bool before(const entry &a, const entry &b) noexcept
 // Moves the hole at @i down (among slots 1..@n) until @e fits there.
 [[gnu::always_inline]] inline size_t sift_down(entry *h, size_t n, size_t i, entry e) noexcept
 {
-    static_assert(arity == 4);
-    for (;;) {
-        size_t c = first_child(i);
-        size_t best = c;
-        if (c + 3 <= n) {
-            // All four children: a tournament, which compiles without branches.
-            size_t a = before(h[c + 1], h[c]) ? c + 1 : c;
-            size_t b = before(h[c + 3], h[c + 2]) ? c + 3 : c + 2;
-            best = before(h[b], h[a]) ? b : a;
-        } else if (c <= n) {
-            for (size_t k = c + 1; k <= n; k++) {
-                best = before(h[k], h[best]) ? k : best;
-            }
-        } else {
+    for (size_t c; (c = first_child(i)) <= n; i = c) {
+        for (size_t k = c + 1; k < c + 4 && k <= n; k++) {
+            c = before(h[k], h[c]) ? k : c;
+        }
+        if (!before(h[c], e)) {
             break;
         }
-        if (!before(h[best], e)) {
-            break;
-        }
-        place(h, i, h[best]);
-        i = best;
+        place(h, i, h[c]);
     }
     place(h, i, e);
     return i;
 }
 
 // Fills the hole at @i with @e, whichever way it has to move.
-[[gnu::always_inline]] inline size_t refill(QEMUTimerList &tl, size_t i, const entry &ep) noexcept
+[[gnu::always_inline]] inline size_t refill(QEMUTimerList &tl, size_t i, entry e) noexcept
 {
     entry *h = tl.heap_;
-    entry e = ep;
     return before(e, h[parent(i)]) ? sift_up(h, i, e) : sift_down(h, tl.count_, i, e);
 }
 
@@ -125,31 +104,20 @@ bool before(const entry &a, const entry &b) noexcept
     return i;
 }
 
-[[gnu::always_inline]] inline void remove_at(QEMUTimerList &tl, size_t i) noexcept
-{
-    size_t last = tl.count_--;
-    if (i != last) {
-        refill(tl, i, tl.heap_[last]);
-    }
-}
-
 void publish_head(QEMUTimerList &tl) noexcept
 {
     tl.head_expire_.store(tl.count_ ? tl.heap_[1].expire : -1, std::memory_order_release);
 }
 
-__attribute__((noinline, cold)) void grow(QEMUTimerList &tl) noexcept
+void grow(QEMUTimerList &tl) noexcept
 {
-    size_t cap = tl.capacity_ ? 2 * tl.capacity_ : 15;
-    entry *old = tl.capacity_ ? tl.heap_ : nullptr;
-    auto *h = static_cast<entry *>(std::realloc(old, (cap + 1) * sizeof(entry)));
-    QAIO_CHECK(h, "out of memory growing timer list %p to %zu timers", (void *)&tl, cap);
-    h[0] = entry{};
-    tl.heap_ = h;
-    tl.capacity_ = cap;
+    tl.capacity_ = tl.capacity_ ? 2 * tl.capacity_ : 15;
+    tl.heap_ = static_cast<entry *>(std::realloc(tl.heap_, (tl.capacity_ + 1) * sizeof(entry)));
+    QAIO_CHECK(tl.heap_, "out of memory growing timer list %p", (void *)&tl);
+    tl.heap_[0] = entry{};
 }
 
-// Appends unarmed @e.timer at @e; true if it is now the head.
+// Appends unarmed @e.timer; true if it is now the head.
 [[gnu::always_inline]] inline bool append_locked(QEMUTimerList &tl, const entry &e) noexcept
 {
     size_t i = sift_up(tl.heap_, ++tl.count_, e);
@@ -160,71 +128,39 @@ __attribute__((noinline, cold)) void grow(QEMUTimerList &tl) noexcept
     return i == 1;
 }
 
-// Arms or moves @ts to @expire_ns (negative: 0, but before every timer due
-// at 0, as in QEMU); true if it is now the head.
-bool arm_locked(QEMUTimerList &tl, QEMUTimer *ts, int64_t expire_ns) noexcept
-{
-    entry e = expire_ns < 0 ? entry{tl.prior_seq_--, 0, ts} : entry{tl.next_seq_++, expire_ns, ts};
-    if (load_expire(ts) == -1) {
-        if (tl.count_ == tl.capacity_) {
-            grow(tl);
-        }
-        return append_locked(tl, e);
-    }
-    size_t from = slot_of(tl, ts);
-    size_t i = refill(tl, from, e);
-    store_expire(ts, e.expire);
-    // The head's expiry changes only if this timer is or was the head.
-    if (i == 1 || from == 1) {
-        publish_head(tl);
-    }
-    return i == 1;
-}
-
-QEMUTimerList *list_of(QEMUTimer *ts) noexcept
+// Arms @ts at @expire_ns (negative: 0, but ahead of every timer due at 0, as
+// in QEMU); with @only_sooner, only if it is unarmed or armed later.
+// Notifies the list when @ts became its head.
+[[gnu::noinline]] void arm_slow(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
     QEMUTimerList *tl = ts->timer_list;
     QAIO_CHECK(tl, "timer %p (cb %p) armed without a timer list "
                "(not initialized, or deinitialized)", (void *)ts, (void *)ts->cb);
-    return tl;
-}
-
-// Arms @ts at @expire_ns; with @only_sooner, only if it is unarmed or armed
-// later.  Notifies the list when @ts became its head.
-[[gnu::noinline]] void arm_slow(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
-{
-    QEMUTimerList *tl = list_of(ts);
+    bool biased = tl->lock_.lock();
+    int64_t cur = load_expire(ts);
     bool head = false;
-    {
-        list_guard g(tl->lock_);
-        int64_t cur = only_sooner ? load_expire(ts) : -1;
-        if (cur == -1 || cur > expire_ns) {
-            head = arm_locked(*tl, ts, expire_ns);
+    if (!only_sooner || cur == -1 || cur > expire_ns) {
+        entry e = expire_ns < 0 ? entry{tl->prior_seq_--, 0, ts} : entry{tl->next_seq_++, expire_ns, ts};
+        if (cur == -1) {
+            if (tl->count_ == tl->capacity_) {
+                grow(*tl);
+            }
+            head = append_locked(*tl, e);
+        } else {
+            size_t from = slot_of(*tl, ts);
+            size_t i = refill(*tl, from, e);
+            store_expire(ts, e.expire);
+            // The head's expiry changes only if this timer is or was the head.
+            if (i == 1 || from == 1) {
+                publish_head(*tl);
+            }
+            head = i == 1;
         }
     }
+    tl->lock_.unlock(biased);
     if (head) {
         list_notify(tl);
     }
-}
-
-// arm_slow, with its common case inline: the bias held, @ts unarmed, a time
-// >= 0, room in the heap.  That case calls nothing but the notifier, so it
-// needs no stack frame.
-[[gnu::always_inline]] inline void arm(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
-{
-    QEMUTimerList *tl = ts->timer_list;
-    if (tl && tl->lock_.try_lock_biased()) {
-        if (expire_ns >= 0 && load_expire(ts) == -1 && tl->count_ < tl->capacity_) {
-            bool head = append_locked(*tl, entry{tl->next_seq_++, expire_ns, ts});
-            tl->lock_.unlock(true);
-            if (head) {
-                list_notify(tl);
-            }
-            return;
-        }
-        tl->lock_.unlock(true);
-    }
-    arm_slow(ts, expire_ns, only_sooner);
 }
 
 // The end of disarm_and_unlock when the slot @i it emptied was not the last.
@@ -238,7 +174,7 @@ QEMUTimerList *list_of(QEMUTimer *ts) noexcept
 }
 
 // Disarms @ts unless another thread did, then drops the lock taken @biased.
-// Ends in calls only, so that the biased case needs no stack frame.
+// It ends in calls only, so that the biased case needs no stack frame.
 [[gnu::always_inline]] inline void disarm_and_unlock(QEMUTimerList &tl, QEMUTimer *ts, bool biased) noexcept
 {
     if (load_expire(ts) != -1) {
@@ -276,7 +212,7 @@ void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
         best = e.expire;
         return;
     }
-    for (size_t c = first_child(i); c < first_child(i) + arity; c++) {
+    for (size_t c = first_child(i); c < first_child(i) + 4; c++) {
         search_matching(tl, c, mask, best);
     }
 }
@@ -290,38 +226,17 @@ int64_t saturating_scale(int64_t value, int scale) noexcept
     return r;
 }
 
-std::atomic<bool> main_ready{false};
-std::mutex main_lock;
-bool init_clocks_done = false;  // guarded by main_lock
-
-void create_main_lists_locked(QEMUTimerListGroup *tlg) noexcept
-{
-    if (!main_ready.load(std::memory_order_relaxed)) {
-        group_init(tlg, nullptr, nullptr);
-        main_ready.store(true, std::memory_order_release);
-    }
-}
+std::once_flag main_lists_created;
+std::atomic<bool> init_clocks_done{false};
+std::atomic<main_loop_waker *> waker{nullptr};
 
 } // namespace
 
 // ---- lists ------------------------------------------------------------------
 
-namespace {
-std::atomic<main_loop_waker *> waker{nullptr};
-}
-
 void set_main_loop_waker(main_loop_waker *w) noexcept
 {
     waker.store(w, std::memory_order_release);
-}
-
-void default_list_notify(void *, QEMUClockType) noexcept
-{
-    // Before the main loop exists there is nobody to wake (as QEMU's
-    // qemu_notify_event before qemu_init_main_loop).
-    if (main_loop_waker *w = waker.load(std::memory_order_acquire)) {
-        w();
-    }
 }
 
 QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
@@ -333,7 +248,7 @@ QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
     tl->type_ = type;
     tl->notify_opaque_ = opaque;
     tl->notify_cb_.store(cb, std::memory_order_relaxed);
-    tl->heap_ = const_cast<entry *>(no_heap);
+    grow(*tl);
     clock_register_list(tl);
     return tl;
 }
@@ -351,9 +266,7 @@ void list_free(QEMUTimerList *tl) noexcept
                tl->count_, (void *)tl->heap_[1].timer,
                (void *)tl->heap_[1].timer->cb);
     clock_unregister_list(tl);
-    if (tl->capacity_) {
-        std::free(tl->heap_);
-    }
+    std::free(tl->heap_);
     delete tl;
 }
 
@@ -388,16 +301,17 @@ void list_notify(QEMUTimerList *tl) noexcept
     QEMUTimerListNotifyCB *cb = tl->notify_cb_.load(std::memory_order_acquire);
     if (cb) {
         cb(tl->notify_opaque_, tl->type_);
-    } else {
-        default_list_notify(tl->notify_opaque_, tl->type_);
+    } else if (main_loop_waker *w = waker.load(std::memory_order_acquire)) {
+        w();  // none before the main loop exists, as in QEMU
     }
 }
 
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept
 {
     int64_t best = -1;
-    list_guard g(tl->lock_);
+    bool biased = tl->lock_.lock();
     search_matching(*tl, 1, static_cast<unsigned>(attr_mask), best);
+    tl->lock_.unlock(biased);
     return best;
 }
 
@@ -415,22 +329,23 @@ bool list_run(QEMUTimerList *tl) noexcept
         return false;
     }
     bool progress = false;
-    {
-        list_guard g(tl->lock_);
-        while (tl->count_ && tl->heap_[1].expire <= now) {
-            QEMUTimer *ts = tl->heap_[1].timer;
-            remove_at(*tl, 1);
-            store_expire(ts, -1);
-            publish_head(*tl);
-            // Read under the lock: once it is dropped the callback owns the timer.
-            QEMUTimerCB *cb = ts->cb;
-            void *opaque = ts->opaque;
-            g.unlock();
-            cb(opaque);
-            progress = true;
-            g.lock();
+    bool biased = tl->lock_.lock();
+    while (tl->count_ && tl->heap_[1].expire <= now) {
+        QEMUTimer *ts = tl->heap_[1].timer;
+        if (tl->count_-- > 1) {
+            refill(*tl, 1, tl->heap_[tl->count_ + 1]);
         }
+        store_expire(ts, -1);
+        publish_head(*tl);
+        // Read under the lock: once it is dropped the callback owns the timer.
+        QEMUTimerCB *cb = ts->cb;
+        void *opaque = ts->opaque;
+        tl->lock_.unlock(biased);
+        cb(opaque);
+        progress = true;
+        biased = tl->lock_.lock();
     }
+    tl->lock_.unlock(biased);
     pass_end(tl->type_);
     return progress;
 }
@@ -466,9 +381,6 @@ int64_t group_deadline_ns(QEMUTimerListGroup *tlg) noexcept
 {
     int64_t soonest = -1;
     for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
-        if (!clock_use_for_deadline(QEMUClockType(t))) {
-            continue;
-        }
         int64_t d = list_deadline_ns(tlg->tl[t]);
         // -1 means "none": as unsigned it is the largest value.
         if (uint64_t(d) < uint64_t(soonest)) {
@@ -480,37 +392,25 @@ int64_t group_deadline_ns(QEMUTimerListGroup *tlg) noexcept
 
 QEMUTimerList *main_list(QEMUTimerListGroup *main_tlg, QEMUClockType type) noexcept
 {
-    if (!main_ready.load(std::memory_order_acquire)) {
-        std::lock_guard<std::mutex> g(main_lock);
-        create_main_lists_locked(main_tlg);
-    }
+    std::call_once(main_lists_created, [main_tlg] { group_init(main_tlg, nullptr, nullptr); });
     QAIO_CHECK(unsigned(type) < QEMU_CLOCK_MAX, "invalid clock type %d", int(type));
     return main_tlg->tl[type];
 }
 
+// Every clock counts: clock_use_for_deadline is always true in qaio.
 bool main_run_all(QEMUTimerListGroup *main_tlg) noexcept
 {
-    bool progress = false;
-    for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
-        if (clock_use_for_deadline(QEMUClockType(t))) {
-            progress |= list_run(main_list(main_tlg, QEMUClockType(t)));
-        }
-    }
-    return progress;
+    main_list(main_tlg, QEMU_CLOCK_REALTIME);
+    return group_run(main_tlg);
 }
 
 void init_main_lists(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *cb) noexcept
 {
-    {
-        std::lock_guard<std::mutex> g(main_lock);
-        QAIO_CHECK(!init_clocks_done, "init_clocks called more than once");
-        init_clocks_done = true;
-        // The lists may already exist (created on first use); keep them and
-        // the timers armed on them, and give them the main loop's notifier.
-        create_main_lists_locked(main_tlg);
-        for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
-            main_tlg->tl[t]->notify_cb_.store(cb, std::memory_order_release);
-        }
+    QAIO_CHECK(!init_clocks_done.exchange(true), "init_clocks called more than once");
+    // Lists created on first use stay, with their armed timers.
+    main_list(main_tlg, QEMU_CLOCK_REALTIME);
+    for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
+        main_tlg->tl[t]->notify_cb_.store(cb, std::memory_order_release);
     }
     set_timer_slack();
 }
@@ -550,24 +450,29 @@ void timer_disarm(QEMUTimer *ts) noexcept
     disarm_slow(*tl, ts);
 }
 
-void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
+// arm_slow with its common case inline: the bias held, @ts unarmed, a time
+// >= 0, room in the heap.  That case calls only the notifier, so it needs
+// no stack frame.
+void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
-    arm(ts, expire_ns, false);
+    QEMUTimerList *tl = ts->timer_list;
+    if (tl && tl->lock_.try_lock_biased()) {
+        if (expire_ns >= 0 && load_expire(ts) == -1 && tl->count_ < tl->capacity_) {
+            bool head = append_locked(*tl, entry{tl->next_seq_++, expire_ns, ts});
+            tl->lock_.unlock(true);
+            if (head) {
+                list_notify(tl);
+            }
+            return;
+        }
+        tl->lock_.unlock(true);
+    }
+    arm_slow(ts, expire_ns, only_sooner);
 }
 
-void timer_anticipate_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
+void timer_arm(QEMUTimer *ts, int64_t expire, bool only_sooner) noexcept
 {
-    arm(ts, expire_ns, true);
-}
-
-void timer_arm(QEMUTimer *ts, int64_t expire) noexcept
-{
-    timer_arm_ns(ts, saturating_scale(expire, ts->scale));
-}
-
-void timer_anticipate(QEMUTimer *ts, int64_t expire) noexcept
-{
-    timer_anticipate_ns(ts, saturating_scale(expire, ts->scale));
+    timer_arm_ns(ts, saturating_scale(expire, ts->scale), only_sooner);
 }
 
 bool timer_is_pending(QEMUTimer *ts) noexcept

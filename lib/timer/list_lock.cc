@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The biased timer-list lock: claiming, revoking, the mutex path (see
-// list_lock.hh for the protocol).
+// The biased timer-list lock's slow paths (protocol: list_lock.hh).
 #include "lib/timer/list_lock.hh"
 
 #include "lib/support/fatal.hh"
@@ -42,9 +41,8 @@ bool list_lock::lock_slow() noexcept
 {
     uintptr_t me = reinterpret_cast<uintptr_t>(&list_lock_token);
     uintptr_t st = state_.load(std::memory_order_relaxed);
-    // The first locker claims the bias, or revokes it at once where bias is
-    // not allowed.  Acq_rel: the claim pairs with the acquire loads and CASes
-    // of state_ below and in revoke().
+    // The first locker claims the bias (or revokes it where it is not
+    // allowed); acq_rel, with the acquire loads below and in revoke().
     if (st == 0 &&
         state_.compare_exchange_strong(st, bias_allowed() ? me : revoked,
                                        std::memory_order_acq_rel) &&
@@ -53,8 +51,8 @@ bool list_lock::lock_slow() noexcept
     }
     // Acquire: pairs with the claim above and revoke()'s release store.
     st = state_.load(std::memory_order_acquire);
-    // The owner that met a revocation is in no step: the mutex is safe for
-    // it at once.  Anybody else waits until no step can be running.
+    // An owner that met a revocation is in no step: it may take the mutex.
+    // Anybody else waits until no step can be running.
     if ((st & ~uintptr_t{1}) != me) {
         revoke();
     }
@@ -68,21 +66,15 @@ void list_lock::revoke() noexcept
         // Acquire: pairs with lock_slow()'s claim and another revoker's
         // release store of `revoked` below.
         uintptr_t st = state_.load(std::memory_order_acquire);
-        if (st == revoked) {
+        if (st == revoked ||
+            (st == 0 && state_.compare_exchange_weak(st, revoked, std::memory_order_acq_rel))) {
             return;
         }
-        if (st == 0) {
-            if (state_.compare_exchange_weak(st, revoked, std::memory_order_acq_rel)) {
-                return;
-            }
-            continue;
-        }
         if (st & 1) {
-            // Another thread is revoking: wait for it.
-            pause_a_little(spins);
+            pause_a_little(spins);  // another thread is revoking: wait for it
             continue;
         }
-        if (!state_.compare_exchange_weak(st, st | 1, std::memory_order_acq_rel)) {
+        if (st == 0 || !state_.compare_exchange_weak(st, st | 1, std::memory_order_acq_rel)) {
             continue;
         }
         // The owner's next check sees the mark, or its busy_ shows its step.

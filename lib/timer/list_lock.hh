@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The lock of a timer list, biased to the one thread that uses the list (a
-// context's home thread, nearly always): it locks with plain loads and
-// stores, where a mutex would make timer_mod_ns + timer_del four atomic
-// read-modify-writes.  The first other thread to lock revokes the bias for
-// good; from then on everybody takes the mutex.
+// The lock of a timer list, biased to the one thread that uses it (nearly
+// always a context's home thread), which locks with plain loads and stores
+// instead of a mutex's atomic read-modify-writes.  The first other thread
+// to lock revokes the bias for good; from then on all take the mutex.
 //
 // state_: 0, unclaimed; a thread's token (the address of a thread-local
 // word), biased to it; token | 1, being revoked; `revoked`.  The owner's

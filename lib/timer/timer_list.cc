@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Timer lists, groups, the main loop's group, and the timer operations.
-//
-// Locking.  A list's lock guards its heap and sequence counters and the
-// `expire_time` and `next` fields of its armed timers; a critical section
-// never calls a callback or a notifier.  `expire_time` is also read without
-// the lock (timer_pending, device code), hence relaxed atomics.  A timer pass
-// pops one due timer, marks it unarmed (-1) and only then unlocks and calls
-// it, so the callback may re-arm, delete or free its timer.
+// A list's lock guards its heap, its sequence counters and its armed timers'
+// `expire_time` and `next`, and is never held across a callback or notifier.
+// `expire_time` is also read unlocked (timer_pending, device code), hence
+// relaxed atomics.  A timer pass disarms one due timer, then unlocks and
+// calls it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
 #include <cstdlib>
@@ -201,15 +199,11 @@ void grow(QEMUTimerList &tl) noexcept
 void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
                      int64_t &best) noexcept
 {
-    if (i > tl.count_) {
+    if (i > tl.count_ || (best >= 0 && tl.heap_[i].expire >= best)) {
         return;
     }
-    const entry &e = tl.heap_[i];
-    if (best >= 0 && e.expire >= best) {
-        return;
-    }
-    if ((static_cast<unsigned>(e.timer->attributes) & ~mask) == 0) {
-        best = e.expire;
+    if ((static_cast<unsigned>(tl.heap_[i].timer->attributes) & ~mask) == 0) {
+        best = tl.heap_[i].expire;
         return;
     }
     for (size_t c = first_child(i); c < first_child(i) + 4; c++) {
@@ -231,8 +225,6 @@ std::atomic<bool> init_clocks_done{false};
 std::atomic<main_loop_waker *> waker{nullptr};
 
 } // namespace
-
-// ---- lists ------------------------------------------------------------------
 
 void set_main_loop_waker(main_loop_waker *w) noexcept
 {
@@ -260,10 +252,8 @@ void list_free(QEMUTimerList *tl) noexcept
     }
     // Unlocked: nobody may use a list being freed, and locking it from
     // another thread than its user would revoke its bias for nothing.
-    QAIO_CHECK(tl->count_ == 0,
-               "timer list %p (clock %d) freed with %zu armed timers "
-               "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
-               tl->count_, (void *)tl->heap_[1].timer,
+    QAIO_CHECK(tl->count_ == 0, "timer list %p (clock %d) freed with %zu armed timers "
+               "(earliest: cb %p)", (void *)tl, int(tl->type_), tl->count_,
                (void *)tl->heap_[1].timer->cb);
     clock_unregister_list(tl);
     std::free(tl->heap_);
@@ -332,15 +322,10 @@ bool list_run(QEMUTimerList *tl) noexcept
     bool biased = tl->lock_.lock();
     while (tl->count_ && tl->heap_[1].expire <= now) {
         QEMUTimer *ts = tl->heap_[1].timer;
-        if (tl->count_-- > 1) {
-            refill(*tl, 1, tl->heap_[tl->count_ + 1]);
-        }
-        store_expire(ts, -1);
-        publish_head(*tl);
         // Read under the lock: once it is dropped the callback owns the timer.
         QEMUTimerCB *cb = ts->cb;
         void *opaque = ts->opaque;
-        tl->lock_.unlock(biased);
+        disarm_and_unlock(*tl, ts, biased);
         cb(opaque);
         progress = true;
         biased = tl->lock_.lock();
@@ -349,8 +334,6 @@ bool list_run(QEMUTimerList *tl) noexcept
     pass_end(tl->type_);
     return progress;
 }
-
-// ---- groups -----------------------------------------------------------------
 
 void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb,
                 void *opaque) noexcept
@@ -414,8 +397,6 @@ void init_main_lists(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *cb) no
     }
     set_timer_slack();
 }
-
-// ---- timers -----------------------------------------------------------------
 
 void timer_setup(QEMUTimer *ts, QEMUTimerList *tl, int scale, int attributes,
                  QEMUTimerCB *cb, void *opaque) noexcept

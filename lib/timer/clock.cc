@@ -11,6 +11,7 @@
 #include "lib/support/static_mutex.hh"
 #include "lib/timer/clock.hh"
 
+#include <algorithm>
 #include <climits>
 #include <ctime>
 #include <mutex>
@@ -31,8 +32,6 @@ namespace qaio::timer {
 namespace {
 
 struct clock_state {
-    constexpr explicit clock_state(bool enabled) noexcept : enabled_(enabled) {}
-
     std::atomic<bool> enabled_;
     std::atomic<unsigned> passes_{0};   // timer passes running on the clock
     std::atomic<unsigned> waiters_{0};  // disablers waiting on passes_
@@ -42,12 +41,8 @@ struct clock_state {
 
 // Constant-initialized and trivially destructible, so lists may be created
 // from other constructors and freed from atexit handlers.
-constinit clock_state clocks[QEMU_CLOCK_MAX] = {
-    clock_state(true),   // REALTIME
-    clock_state(false),  // VIRTUAL: enabled when the VM starts
-    clock_state(true),   // HOST
-    clock_state(true),   // VIRTUAL_RT
-};
+// REALTIME, VIRTUAL (enabled when the VM starts), HOST, VIRTUAL_RT.
+constinit clock_state clocks[QEMU_CLOCK_MAX] = {{true}, {false}, {true}, {true}};
 
 clock_state &clock_of(QEMUClockType type) noexcept
 {
@@ -190,30 +185,23 @@ int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept
         QEMUTimerList *tl;
         QLIST_FOREACH(tl, &c.lists_, clock_link_) {
             int64_t e = list_earliest_matching(tl, attr_mask);
-            if (e >= 0 && (soonest < 0 || e < soonest)) {
+            if (uint64_t(e) < uint64_t(soonest)) {  // -1, none, is the largest
                 soonest = e;
             }
         }
     }
-    if (soonest < 0) {
-        return -1;
+    return soonest < 0 ? -1 : std::max<int64_t>(soonest - clock_now_ns(type), 0);
+}
+
+void clock_register_list(QEMUTimerList *tl, bool add) noexcept
+{
+    clock_state &c = clock_of(tl->type_);
+    std::lock_guard<support::static_mutex> g(c.lists_lock_);
+    if (add) {
+        QLIST_INSERT_HEAD(&c.lists_, tl, clock_link_);
+    } else {
+        QLIST_REMOVE(tl, clock_link_);
     }
-    int64_t delta = soonest - clock_now_ns(type);
-    return delta > 0 ? delta : 0;
-}
-
-void clock_register_list(QEMUTimerList *tl) noexcept
-{
-    clock_state &c = clock_of(tl->type_);
-    std::lock_guard<support::static_mutex> g(c.lists_lock_);
-    QLIST_INSERT_HEAD(&c.lists_, tl, clock_link_);
-}
-
-void clock_unregister_list(QEMUTimerList *tl) noexcept
-{
-    clock_state &c = clock_of(tl->type_);
-    std::lock_guard<support::static_mutex> g(c.lists_lock_);
-    QLIST_REMOVE(tl, clock_link_);
 }
 
 int timeout_ns_to_ms(int64_t ns) noexcept

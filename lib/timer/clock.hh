@@ -33,9 +33,8 @@ void clock_notify(QEMUClockType type) noexcept;
 int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept;
 // Always true: qaio has no icount, which is what excludes VIRTUAL in QEMU.
 bool clock_use_for_deadline(QEMUClockType type) noexcept;
-// The registry; called by list_new / list_free.
-void clock_register_list(QEMUTimerList *tl) noexcept;
-void clock_unregister_list(QEMUTimerList *tl) noexcept;
+// Adds @tl to its clock's registry, or removes it (list_new, list_free).
+void clock_register_list(QEMUTimerList *tl, bool add) noexcept;
 // A timer pass on a list of the clock: pass_begin is false, counting nothing,
 // if the clock is disabled; else pass_end must follow the last callback.
 bool pass_begin(QEMUClockType type) noexcept;

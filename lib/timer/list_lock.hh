@@ -28,8 +28,7 @@ inline thread_local uint64_t list_lock_token __attribute__((tls_model("initial-e
 
 class list_lock {
 public:
-    // Takes the lock if it is biased to this thread (false: nothing held).
-    // It makes no call, so that callers can stay leaf functions.
+    // Takes the lock if biased to this thread (else false); makes no call.
     bool try_lock_biased() noexcept
     {
         uintptr_t me = reinterpret_cast<uintptr_t>(&list_lock_token);

@@ -7,6 +7,7 @@
 // calls it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -91,8 +92,7 @@ bool before(const entry &a, const entry &b) noexcept
     return before(e, h[parent(i)]) ? sift_up(h, i, e) : sift_down(h, tl.count_, i, e);
 }
 
-// The heap slot of an armed timer; a mismatch means the timer's memory was
-// reused or overwritten while armed, which would corrupt the heap.
+// An armed timer's slot; a mismatch means its memory was reused while armed.
 [[gnu::always_inline]] inline size_t slot_of(QEMUTimerList &tl, QEMUTimer *ts) noexcept
 {
     size_t i = static_cast<size_t>(reinterpret_cast<uintptr_t>(ts->next));
@@ -127,8 +127,7 @@ void grow(QEMUTimerList &tl) noexcept
 }
 
 // Arms @ts at @expire_ns (negative: 0, but ahead of every timer due at 0, as
-// in QEMU); with @only_sooner, only if it is unarmed or armed later.
-// Notifies the list when @ts became its head.
+// in QEMU), unless @only_sooner and it is armed sooner; notifies a new head.
 [[gnu::noinline]] void arm_slow(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
     QEMUTimerList *tl = ts->timer_list;
@@ -171,8 +170,7 @@ void grow(QEMUTimerList &tl) noexcept
     tl.lock_.unlock(biased);
 }
 
-// Disarms @ts unless another thread did, then drops the lock taken @biased.
-// It ends in calls only, so that the biased case needs no stack frame.
+// Disarms @ts unless another thread did, then unlocks; makes no stack frame.
 [[gnu::always_inline]] inline void disarm_and_unlock(QEMUTimerList &tl, QEMUTimer *ts, bool biased) noexcept
 {
     if (load_expire(ts) != -1) {
@@ -193,9 +191,8 @@ void grow(QEMUTimerList &tl) noexcept
     disarm_and_unlock(tl, ts, tl.lock_.lock());
 }
 
-// Finds the earliest timer at or below slot @i whose attributes fit @mask;
-// a subtree whose root is not earlier than the best so far is skipped,
-// because a heap's descendants are never earlier than their ancestor.
+// The earliest timer at or below slot @i with attributes within @mask; a
+// subtree whose root is not earlier than @best cannot hold an earlier one.
 void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
                      int64_t &best) noexcept
 {
@@ -241,7 +238,7 @@ QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
     tl->notify_opaque_ = opaque;
     tl->notify_cb_.store(cb, std::memory_order_relaxed);
     grow(*tl);
-    clock_register_list(tl);
+    clock_register_list(tl, true);
     return tl;
 }
 
@@ -250,12 +247,11 @@ void list_free(QEMUTimerList *tl) noexcept
     if (!tl) {
         return;
     }
-    // Unlocked: nobody may use a list being freed, and locking it from
-    // another thread than its user would revoke its bias for nothing.
+    // Unlocked: locking from another thread than its user would revoke its bias.
     QAIO_CHECK(tl->count_ == 0, "timer list %p (clock %d) freed with %zu armed timers "
                "(earliest: cb %p)", (void *)tl, int(tl->type_), tl->count_,
                (void *)tl->heap_[1].timer->cb);
-    clock_unregister_list(tl);
+    clock_register_list(tl, false);
     std::free(tl->heap_);
     delete tl;
 }
@@ -277,8 +273,7 @@ int64_t list_deadline_ns(QEMUTimerList *tl) noexcept
     if (head < 0 || !clock_enabled(tl->type_)) {
         return -1;
     }
-    int64_t delta = head - clock_now_ns(tl->type_);
-    return delta > 0 ? delta : 0;
+    return std::max<int64_t>(head - clock_now_ns(tl->type_), 0);
 }
 
 QEMUClockType list_clock(QEMUTimerList *tl) noexcept
@@ -312,8 +307,7 @@ bool list_run(QEMUTimerList *tl) noexcept
     if (head < 0 || !clock_enabled(tl->type_)) {
         return false;
     }
-    // One clock reading per pass: a callback that re-arms its timer in the
-    // future cannot make the pass loop forever.
+    // One clock reading per pass, so that a callback re-arming itself ends it.
     int64_t now = clock_now_ns(tl->type_);
     if (head > now || !pass_begin(tl->type_)) {
         return false;
@@ -401,13 +395,8 @@ void init_main_lists(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *cb) no
 void timer_setup(QEMUTimer *ts, QEMUTimerList *tl, int scale, int attributes,
                  QEMUTimerCB *cb, void *opaque) noexcept
 {
-    ts->expire_time = -1;
-    ts->timer_list = tl;
-    ts->cb = cb;
-    ts->opaque = opaque;
-    ts->next = nullptr;
-    ts->attributes = attributes;
-    ts->scale = scale;
+    *ts = QEMUTimer{.expire_time = -1, .timer_list = tl, .cb = cb, .opaque = opaque,
+                    .next = nullptr, .attributes = attributes, .scale = scale};
 }
 
 void timer_teardown(QEMUTimer *ts) noexcept
@@ -420,8 +409,7 @@ void timer_teardown(QEMUTimer *ts) noexcept
 void timer_disarm(QEMUTimer *ts) noexcept
 {
     QEMUTimerList *tl = ts->timer_list;
-    // An unarmed timer needs no lock: arming it concurrently with this call
-    // may be ordered either way, and either order is a valid outcome.
+    // Unarmed: no lock; an arming in another thread may come before or after.
     if (!tl || load_expire(ts) == -1) {
         return;
     }
@@ -431,9 +419,8 @@ void timer_disarm(QEMUTimer *ts) noexcept
     disarm_slow(*tl, ts);
 }
 
-// arm_slow with its common case inline: the bias held, @ts unarmed, a time
-// >= 0, room in the heap.  That case calls only the notifier, so it needs
-// no stack frame.
+// arm_slow, with the common case (bias held, @ts unarmed, a time >= 0, room)
+// inline: it calls only the notifier, so it needs no stack frame.
 void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
     QEMUTimerList *tl = ts->timer_list;

@@ -243,6 +243,110 @@ START_TEST(expire_time_ns_of_unarmed_is_all_ones)
 }
 END_TEST
 
+START_TEST(mod_at_negative_time_goes_before_every_timer_due_at_0)
+{
+    QEMUTimerList *tl = private_list();
+    ttimer a, b, c, d;
+
+    tt_init(&a, tl, 1, SCALE_NS, 0);
+    tt_init(&b, tl, 2, SCALE_NS, 0);
+    tt_init(&c, tl, 3, SCALE_NS, 0);
+    tt_init(&d, tl, 4, SCALE_NS, 0);
+    timer_mod_ns(&a.t, 0);
+    timer_mod_ns(&b.t, 0);
+    ck_assert_int_eq(notify_count, 1);         /* b is after a */
+    /* As in QEMU: a negative time is stored as 0 but armed ahead of every
+     * timer already at 0, so the timer becomes the head. */
+    timer_mod_ns(&c.t, -5);
+    ck_assert_int_eq(c.t.expire_time, 0);
+    ck_assert_int_eq(notify_count, 2);
+    timer_mod_anticipate_ns(&d.t, -1);
+    ck_assert_int_eq(notify_count, 3);
+    ck_assert(timerlist_run_timers(tl));
+    ck_assert_int_eq(fire_count, 4);
+    ck_assert_int_eq(fire_log[0], 4);
+    ck_assert_int_eq(fire_log[1], 3);
+    ck_assert_int_eq(fire_log[2], 1);
+    ck_assert_int_eq(fire_log[3], 2);
+    timerlist_free(tl);
+}
+END_TEST
+
+/* The earliest expiry of the armed timers in @ts, and whether @self is the
+ * only timer at it. */
+static int64_t model_head(ttimer *ts, int n, ttimer *self, bool *self_alone)
+{
+    int64_t head = -1;
+
+    for (int i = 0; i < n; i++) {
+        int64_t e = ts[i].t.expire_time;
+        if (e != -1 && (head == -1 || e < head)) {
+            head = e;
+        }
+    }
+    *self_alone = self->t.expire_time == head;
+    for (int i = 0; i < n && *self_alone; i++) {
+        *self_alone = &ts[i] == self || ts[i].t.expire_time != head;
+    }
+    return head;
+}
+
+START_TEST(deadline_and_notify_follow_the_head_through_random_mod_and_del)
+{
+    enum { N = 64, OPS = 20000, SLOTS = 200 };
+    QEMUTimerList *tl = private_list();
+    static ttimer ts[N];
+    int64_t base = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 3600 * NANOSECONDS_PER_SECOND;
+    int expected_notify = 0;
+
+    for (int i = 0; i < N; i++) {
+        tt_init(&ts[i], tl, i, SCALE_NS, 0);
+    }
+    for (int op = 0; op < OPS; op++) {
+        ttimer *t = &ts[rnd() % N];
+        int64_t when = base + (int64_t)(rnd() % SLOTS) * NANOSECONDS_PER_SECOND;
+        int64_t before = t->t.expire_time;
+        int kind = rnd() % 4;
+        bool alone;
+
+        if (kind == 0) {
+            timer_del(&t->t);
+            ck_assert(!timer_pending(&t->t));
+            continue;
+        }
+        if (kind == 1) {
+            timer_mod_anticipate_ns(&t->t, when);
+            ck_assert_int_eq(t->t.expire_time,
+                             before != -1 && before <= when ? before : when);
+            if (before != -1 && before <= when) {
+                continue;                      /* nothing armed: no notify */
+            }
+        } else {
+            timer_mod_ns(&t->t, when);
+            ck_assert_int_eq(t->t.expire_time, when);
+        }
+        /* QEMU notifies when the armed timer went ahead of all others. */
+        if (model_head(ts, N, t, &alone) == when && alone) {
+            expected_notify++;
+        }
+        ck_assert_int_eq(notify_count, expected_notify);
+
+        int64_t head = model_head(ts, N, t, &alone);
+        int64_t t0 = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        int64_t d = timerlist_deadline_ns(tl);
+        int64_t t1 = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        ck_assert(timerlist_has_timers(tl));
+        ck_assert(d >= head - t1 && d <= head - t0);
+    }
+    for (int i = 0; i < N; i++) {
+        timer_del(&ts[i].t);
+    }
+    ck_assert(!timerlist_has_timers(tl));
+    ck_assert_int_eq(timerlist_deadline_ns(tl), -1);
+    timerlist_free(tl);
+}
+END_TEST
+
 /* ---- order -------------------------------------------------------------- */
 
 START_TEST(equal_expiries_run_in_arming_order)
@@ -929,11 +1033,13 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, del_of_unarmed_timer_is_noop);
     tcase_add_test(tc, timer_expired_semantics);
     tcase_add_test(tc, expire_time_ns_of_unarmed_is_all_ones);
+    tcase_add_test(tc, mod_at_negative_time_goes_before_every_timer_due_at_0);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("order");
     tcase_add_test(tc, equal_expiries_run_in_arming_order);
     tcase_add_test(tc, heap_of_10000_timers_fires_in_order_after_random_arm_and_disarm);
+    tcase_add_test(tc, deadline_and_notify_follow_the_head_through_random_mod_and_del);
     tcase_add_test(tc, deadline_ns_all_respects_attr_mask);
     suite_add_tcase(s, tc);
 

@@ -194,7 +194,7 @@ QAIO_EXPORT void timer_mod_ns(QEMUTimer *ts, int64_t expire_time)
 
 QAIO_EXPORT void timer_mod_anticipate_ns(QEMUTimer *ts, int64_t expire_time)
 {
-    qt::timer_anticipate_ns(ts, expire_time);
+    qt::timer_arm_ns(ts, expire_time, true);
 }
 
 QAIO_EXPORT void timer_mod(QEMUTimer *ts, int64_t expire_timer)
@@ -204,7 +204,7 @@ QAIO_EXPORT void timer_mod(QEMUTimer *ts, int64_t expire_timer)
 
 QAIO_EXPORT void timer_mod_anticipate(QEMUTimer *ts, int64_t expire_time)
 {
-    qt::timer_anticipate(ts, expire_time);
+    qt::timer_arm(ts, expire_time, true);
 }
 
 QAIO_EXPORT bool timer_pending(QEMUTimer *ts)

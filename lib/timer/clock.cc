@@ -2,17 +2,16 @@
 // Clocks: time sources, the enabled flag, the per-clock registry of timer
 // lists, and the wait that makes qemu_clock_enable(false) safe.
 //
-// Disabling protocol.  A timer pass increments its clock's pass counter and
-// then re-reads the enabled flag; the disabler clears the flag and then waits
-// for the counter to reach zero.  Both sides use sequentially consistent
-// operations, so either the pass sees the clock disabled (and runs nothing),
-// or the disabler sees the pass and waits for it.  The counter is per clock
-// rather than per list so that the wait holds no registry lock: a callback
-// still running may then create or free timer lists without deadlocking.
+// Disabling.  A timer pass increments its clock's pass counter, then reads
+// the enabled flag; the disabler clears the flag, then waits for the counter
+// to be zero.  Both sequentially consistent: the pass sees the clock disabled
+// or the disabler sees the pass.  The counter is per clock, so the wait holds
+// no registry lock and a running callback may create or free timer lists.
 #include "lib/support/futex.hh"
 #include "lib/support/static_mutex.hh"
 #include "lib/timer/clock.hh"
 
+#include <algorithm>
 #include <climits>
 #include <ctime>
 #include <mutex>
@@ -24,8 +23,7 @@
 #include "lib/support/fatal.hh"
 #include "lib/timer/timer_list.hh"
 
-// Provided by QEMU (softmmu or its tool stubs) inside a QEMU tree, and by
-// lib/support/clock_hooks.cc in standalone libqaio.
+// From QEMU (softmmu or its stubs), or lib/mainloop/clock_hooks.cc alone.
 extern "C" int64_t cpus_get_virtual_clock(void);
 extern "C" int64_t cpu_get_clock(void);
 
@@ -34,8 +32,6 @@ namespace qaio::timer {
 namespace {
 
 struct clock_state {
-    constexpr explicit clock_state(bool enabled) noexcept : enabled_(enabled) {}
-
     std::atomic<bool> enabled_;
     std::atomic<unsigned> passes_{0};   // timer passes running on the clock
     std::atomic<unsigned> waiters_{0};  // disablers waiting on passes_
@@ -45,12 +41,8 @@ struct clock_state {
 
 // Constant-initialized and trivially destructible, so lists may be created
 // from other constructors and freed from atexit handlers.
-constinit clock_state clocks[QEMU_CLOCK_MAX] = {
-    clock_state(true),   // REALTIME
-    clock_state(false),  // VIRTUAL: enabled when the VM starts
-    clock_state(true),   // HOST
-    clock_state(true),   // VIRTUAL_RT
-};
+// REALTIME, VIRTUAL (enabled when the VM starts), HOST, VIRTUAL_RT.
+constinit clock_state clocks[QEMU_CLOCK_MAX] = {{true}, {false}, {true}, {true}};
 
 clock_state &clock_of(QEMUClockType type) noexcept
 {
@@ -68,8 +60,7 @@ int64_t wall_ns() noexcept
 }
 
 #ifdef _WIN32
-// QEMU's Windows clock: the performance counter, scaled to ns with the
-// frequency that QEMU's inline get_clock() reads from clock_freq.
+// QEMU's Windows clock: the performance counter, in QEMU's clock_freq ticks.
 int64_t counter_frequency() noexcept
 {
     LARGE_INTEGER f;
@@ -152,7 +143,7 @@ void clock_enable(QEMUClockType type, bool enabled) noexcept
         }
         return;
     }
-    // Pairs with the fetch_add/load in pass_begin (see the file comment).
+    // Pairs with pass_begin's fetch_add and load (the file comment).
     c.waiters_.fetch_add(1, std::memory_order_seq_cst);
     for (unsigned n; (n = c.passes_.load(std::memory_order_seq_cst)) != 0;) {
         support::futex_wait(&c.passes_, n);
@@ -194,30 +185,23 @@ int64_t clock_deadline_ns_all(QEMUClockType type, int attr_mask) noexcept
         QEMUTimerList *tl;
         QLIST_FOREACH(tl, &c.lists_, clock_link_) {
             int64_t e = list_earliest_matching(tl, attr_mask);
-            if (e >= 0 && (soonest < 0 || e < soonest)) {
+            if (uint64_t(e) < uint64_t(soonest)) {  // -1, none, is the largest
                 soonest = e;
             }
         }
     }
-    if (soonest < 0) {
-        return -1;
+    return soonest < 0 ? -1 : std::max<int64_t>(soonest - clock_now_ns(type), 0);
+}
+
+void clock_register_list(QEMUTimerList *tl, bool add) noexcept
+{
+    clock_state &c = clock_of(tl->type_);
+    std::lock_guard<support::static_mutex> g(c.lists_lock_);
+    if (add) {
+        QLIST_INSERT_HEAD(&c.lists_, tl, clock_link_);
+    } else {
+        QLIST_REMOVE(tl, clock_link_);
     }
-    int64_t delta = soonest - clock_now_ns(type);
-    return delta > 0 ? delta : 0;
-}
-
-void clock_register_list(QEMUTimerList *tl) noexcept
-{
-    clock_state &c = clock_of(tl->type_);
-    std::lock_guard<support::static_mutex> g(c.lists_lock_);
-    QLIST_INSERT_HEAD(&c.lists_, tl, clock_link_);
-}
-
-void clock_unregister_list(QEMUTimerList *tl) noexcept
-{
-    clock_state &c = clock_of(tl->type_);
-    std::lock_guard<support::static_mutex> g(c.lists_lock_);
-    QLIST_REMOVE(tl, clock_link_);
 }
 
 int timeout_ns_to_ms(int64_t ns) noexcept

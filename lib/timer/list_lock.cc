@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The biased timer-list lock: claiming, revoking, the mutex path (see
-// list_lock.hh for the protocol).
+// The biased timer-list lock's slow paths (protocol: list_lock.hh).
 #include "lib/timer/list_lock.hh"
 
 #include "lib/support/fatal.hh"
@@ -16,23 +15,16 @@ namespace qaio::timer {
 
 namespace {
 
-bool read_bias_allowed() noexcept
-{
-#if defined(QAIO_TSAN)
-    return false;
-#else
-    if (support::knob_int(support::knob::timer_bias).value_or(1) == 0) {
-        return false;
-    }
-    // A query registers nothing: registration waits for a revocation.
-    return support::membarrier::available();
-#endif
-}
-
+// A query registers nothing: registration waits for a revocation.
 bool bias_allowed() noexcept
 {
-    static const bool allowed = read_bias_allowed();
+#if defined(QAIO_TSAN)
+    return false;  // TSan cannot see membarrier's ordering
+#else
+    static const bool allowed = support::knob_int(support::knob::timer_bias).value_or(1) != 0 &&
+                                support::membarrier::available();
     return allowed;
+#endif
 }
 
 // For a thread that was preempted in the middle of a step.
@@ -45,51 +37,44 @@ void pause_a_little(unsigned spins) noexcept
 
 } // namespace
 
-bool list_lock::claim(uintptr_t me) noexcept
+bool list_lock::lock_slow() noexcept
 {
-    uintptr_t expected = 0;
-    uintptr_t want = bias_allowed() ? me : revoked;
-    // Release: the claim is seen by the acquire loads and CASes of state_ in
-    // lock_slow() and revoke().
-    return state_.compare_exchange_strong(expected, want, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed) &&
-           want == me;
-}
-
-void list_lock::lock_slow() noexcept
-{
-    // Acquire: pairs with claim()'s CAS and revoke()'s release store.
-    uintptr_t st = state_.load(std::memory_order_acquire);
-    // The owner that met a revocation is in no step: the mutex is safe for
-    // it at once.  Anybody else waits until no step can be running.
-    if ((st & ~uintptr_t{1}) != this_thread_token()) {
+    uintptr_t me = reinterpret_cast<uintptr_t>(&list_lock_token);
+    uintptr_t st = state_.load(std::memory_order_relaxed);
+    // The first locker claims the bias (or revokes it where it is not
+    // allowed); acq_rel, with the acquire loads below and in revoke().
+    if (st == 0 &&
+        state_.compare_exchange_strong(st, bias_allowed() ? me : revoked,
+                                       std::memory_order_acq_rel) &&
+        try_lock_biased()) {
+        return true;
+    }
+    // Acquire: pairs with the claim above and revoke()'s release store.
+    st = state_.load(std::memory_order_acquire);
+    // An owner that met a revocation is in no step: it may take the mutex.
+    // Anybody else waits until no step can be running.
+    if ((st & ~uintptr_t{1}) != me) {
         revoke();
     }
     mutex_.lock();
-    biased_hold_ = false;
+    return false;
 }
 
 void list_lock::revoke() noexcept
 {
     for (unsigned spins = 0;; spins++) {
-        // Acquire: pairs with claim()'s CAS and another revoker's release
-        // store of `revoked` below.
+        // Acquire: pairs with lock_slow()'s claim and another revoker's
+        // release store of `revoked` below.
         uintptr_t st = state_.load(std::memory_order_acquire);
-        if (st == revoked) {
+        if (st == revoked ||
+            (st == 0 && state_.compare_exchange_weak(st, revoked, std::memory_order_acq_rel))) {
             return;
         }
-        if (st == 0) {
-            if (state_.compare_exchange_weak(st, revoked, std::memory_order_acq_rel)) {
-                return;
-            }
-            continue;
-        }
         if (st & 1) {
-            // Another thread is revoking: wait for it.
-            pause_a_little(spins);
+            pause_a_little(spins);  // another thread is revoking: wait for it
             continue;
         }
-        if (!state_.compare_exchange_weak(st, st | 1, std::memory_order_acq_rel)) {
+        if (st == 0 || !state_.compare_exchange_weak(st, st | 1, std::memory_order_acq_rel)) {
             continue;
         }
         // The owner's next check sees the mark, or its busy_ shows its step.

@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Timer lists, timer list groups, the main loop's group, and the timer
-// operations themselves (see timer_list.hh for the heap layout).
-//
-// Locking.  A list's lock (biased, list_lock.hh) guards its heap, its sequence counter, and the
-// `expire_time` and `next` fields of the timers armed on it; critical
-// sections are one heap operation, never a callback or a notifier.
-// `expire_time` is also read without the lock (timer_pending, callers'
-// device code), so it is written through relaxed atomics; head_expire_
-// mirrors the head's expiry for lock-free deadline queries.  A timer pass
-// pops one due timer at a time, marks it unarmed (-1) and only then drops the
-// lock and calls it, so the callback may re-arm, delete or free its timer.
+// Timer lists, groups, the main loop's group, and the timer operations.
+// A list's lock guards its heap, its sequence counters and its armed timers'
+// `expire_time` and `next`, and is never held across a callback or notifier.
+// `expire_time` is also read unlocked (timer_pending, device code), hence
+// relaxed atomics.  A timer pass disarms one due timer, then unlocks and
+// calls it, so the callback may re-arm, delete or free its timer.
 #include "lib/timer/timer_list.hh"
 
+#include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 
@@ -24,6 +21,18 @@ namespace {
 
 using entry = QEMUTimerList::entry;
 
+// Four children per slot: half a binary heap's depth, so fewer moves (each a
+// store into the moved timer) for a few more compares within a cache line.
+constexpr size_t parent(size_t i)
+{
+    return (i + 2) / 4;
+}
+
+constexpr size_t first_child(size_t i)
+{
+    return 4 * i - 2;
+}
+
 void store_expire(QEMUTimer *ts, int64_t v) noexcept
 {
     std::atomic_ref<int64_t>(ts->expire_time).store(v, std::memory_order_relaxed);
@@ -34,168 +43,169 @@ int64_t load_expire(QEMUTimer *ts) noexcept
     return std::atomic_ref<int64_t>(ts->expire_time).load(std::memory_order_relaxed);
 }
 
+// One compare and one branch for the two-part key.
 bool before(const entry &a, const entry &b) noexcept
 {
-    return a.expire < b.expire || (a.expire == b.expire && a.seq < b.seq);
+    using u128 = unsigned __int128;
+    return (u128(uint64_t(a.expire)) << 64 | a.seq) < (u128(uint64_t(b.expire)) << 64 | b.seq);
 }
 
-// Records slot @i of the heap at @h in its timer.
-inline void note_slot(entry *h, size_t i) noexcept
+// Puts @e in slot @i of @h and records the slot in its timer.
+[[gnu::always_inline]] inline void place(entry *h, size_t i, const entry &e) noexcept
 {
-    h[i].timer->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
-}
-
-// The sifts work on the array itself, so that the stores into timers
-// (note_slot) do not make the compiler reload the vector's pointers.
-void sift_up(QEMUTimerList &tl, size_t i) noexcept
-{
-    entry *h = tl.heap_.data();
-    entry e = h[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(e, h[parent])) {
-            break;
-        }
-        h[i] = h[parent];
-        note_slot(h, i);
-        i = parent;
-    }
+    QEMUTimer *ts = e.timer;
     h[i] = e;
-    note_slot(h, i);
+    ts->next = reinterpret_cast<QEMUTimer *>(static_cast<uintptr_t>(i));
 }
 
-void sift_down(QEMUTimerList &tl, size_t i) noexcept
+// Moves the hole at @i up until @e fits there; returns @e's slot.
+[[gnu::always_inline]] inline size_t sift_up(entry *h, size_t i, entry e) noexcept
 {
-    entry *h = tl.heap_.data();
-    size_t n = tl.heap_.size();
-    entry e = h[i];
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= n) {
+    while (before(e, h[parent(i)])) {
+        place(h, i, h[parent(i)]);
+        i = parent(i);
+    }
+    place(h, i, e);
+    return i;
+}
+
+// Moves the hole at @i down (among slots 1..@n) until @e fits there.
+[[gnu::always_inline]] inline size_t sift_down(entry *h, size_t n, size_t i, entry e) noexcept
+{
+    for (size_t c; (c = first_child(i)) <= n; i = c) {
+        for (size_t k = c + 1; k < c + 4 && k <= n; k++) {
+            c = before(h[k], h[c]) ? k : c;
+        }
+        if (!before(h[c], e)) {
             break;
         }
-        if (child + 1 < n && before(h[child + 1], h[child])) {
-            child++;
-        }
-        if (!before(h[child], e)) {
-            break;
-        }
-        h[i] = h[child];
-        note_slot(h, i);
-        i = child;
+        place(h, i, h[c]);
     }
-    h[i] = e;
-    note_slot(h, i);
+    place(h, i, e);
+    return i;
 }
 
-// Moves slot @i up or down after its key changed.
-void fix(QEMUTimerList &tl, size_t i) noexcept
+// Fills the hole at @i with @e, whichever way it has to move.
+[[gnu::always_inline]] inline size_t refill(QEMUTimerList &tl, size_t i, entry e) noexcept
 {
-    if (i > 0 && before(tl.heap_[i], tl.heap_[(i - 1) / 2])) {
-        sift_up(tl, i);
-    } else {
-        sift_down(tl, i);
-    }
+    entry *h = tl.heap_;
+    return before(e, h[parent(i)]) ? sift_up(h, i, e) : sift_down(h, tl.count_, i, e);
 }
 
-// The heap slot of an armed timer; a mismatch means the timer's memory was
-// reused or overwritten while armed, which would corrupt the heap.
-size_t slot_of(QEMUTimerList &tl, QEMUTimer *ts) noexcept
+// An armed timer's slot; a mismatch means its memory was reused while armed.
+[[gnu::always_inline]] inline size_t slot_of(QEMUTimerList &tl, QEMUTimer *ts) noexcept
 {
     size_t i = static_cast<size_t>(reinterpret_cast<uintptr_t>(ts->next));
-    QAIO_CHECK(i < tl.heap_.size() && tl.heap_[i].timer == ts,
+    QAIO_CHECK(i - 1 < tl.count_ && tl.heap_[i].timer == ts,
                "timer %p claims to be armed on list %p but is not in its heap "
                "(freed, moved or overwritten while armed?)", (void *)ts, (void *)&tl);
     return i;
 }
 
-void remove_at(QEMUTimerList &tl, size_t i) noexcept
-{
-    // A pointer rather than size(): no division by the entry size.
-    entry *slot = tl.heap_.data() + i;
-    entry last = tl.heap_.back();
-    tl.heap_.pop_back();
-    if (slot != tl.heap_.data() + tl.heap_.size()) {
-        *slot = last;
-        fix(tl, i);
-    }
-}
-
 void publish_head(QEMUTimerList &tl) noexcept
 {
-    tl.head_expire_.store(tl.heap_.empty() ? -1 : tl.heap_[0].expire,
-                          std::memory_order_release);
+    tl.head_expire_.store(tl.count_ ? tl.heap_[1].expire : -1, std::memory_order_release);
 }
 
-// Arms or moves @ts to @expire (already clamped); true if it is now the head.
-bool arm_locked(QEMUTimerList &tl, QEMUTimer *ts, int64_t expire) noexcept
+void grow(QEMUTimerList &tl) noexcept
 {
-    entry e{expire, tl.next_seq_++, ts};
-    size_t i;
-    if (load_expire(ts) != -1) {
-        i = slot_of(tl, ts);
-        tl.heap_[i] = e;
-        store_expire(ts, expire);
-        fix(tl, i);
-    } else {
-        i = tl.heap_.size();
-        tl.heap_.push_back(e);
-        store_expire(ts, expire);
-        sift_up(tl, i);
-    }
-    // The head's expiry changes only if this timer is or was the head.
-    bool head = tl.heap_[0].timer == ts;
-    if (head || i == 0) {
+    tl.capacity_ = tl.capacity_ ? 2 * tl.capacity_ : 15;
+    tl.heap_ = static_cast<entry *>(std::realloc(tl.heap_, (tl.capacity_ + 1) * sizeof(entry)));
+    QAIO_CHECK(tl.heap_, "out of memory growing timer list %p", (void *)&tl);
+    tl.heap_[0] = entry{};
+}
+
+// Appends unarmed @e.timer; true if it is now the head.
+[[gnu::always_inline]] inline bool append_locked(QEMUTimerList &tl, const entry &e) noexcept
+{
+    size_t i = sift_up(tl.heap_, ++tl.count_, e);
+    store_expire(e.timer, e.expire);
+    if (i == 1) {
         publish_head(tl);
     }
-    return head;
+    return i == 1;
 }
 
-QEMUTimerList *list_of(QEMUTimer *ts) noexcept
+// Arms @ts at @expire_ns (negative: 0, but ahead of every timer due at 0, as
+// in QEMU), unless @only_sooner and it is armed sooner; notifies a new head.
+[[gnu::noinline]] void arm_slow(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
     QEMUTimerList *tl = ts->timer_list;
     QAIO_CHECK(tl, "timer %p (cb %p) armed without a timer list "
                "(not initialized, or deinitialized)", (void *)ts, (void *)ts->cb);
-    return tl;
-}
-
-// Arms @ts at @expire_ns (negative: 0); with @only_sooner, only if it is
-// unarmed or armed later.  Notifies the list when @ts became its head.
-inline void arm(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
-{
-    QEMUTimerList *tl = list_of(ts);
+    bool biased = tl->lock_.lock();
+    int64_t cur = load_expire(ts);
     bool head = false;
-    {
-        std::lock_guard<list_lock> g(tl->lock_);
-        int64_t cur = only_sooner ? load_expire(ts) : -1;
-        if (cur == -1 || cur > expire_ns) {
-            head = arm_locked(*tl, ts, expire_ns < 0 ? 0 : expire_ns);
+    if (!only_sooner || cur == -1 || cur > expire_ns) {
+        entry e = expire_ns < 0 ? entry{tl->prior_seq_--, 0, ts} : entry{tl->next_seq_++, expire_ns, ts};
+        if (cur == -1) {
+            if (tl->count_ == tl->capacity_) {
+                grow(*tl);
+            }
+            head = append_locked(*tl, e);
+        } else {
+            size_t from = slot_of(*tl, ts);
+            size_t i = refill(*tl, from, e);
+            store_expire(ts, e.expire);
+            // The head's expiry changes only if this timer is or was the head.
+            if (i == 1 || from == 1) {
+                publish_head(*tl);
+            }
+            head = i == 1;
         }
     }
+    tl->lock_.unlock(biased);
     if (head) {
         list_notify(tl);
     }
 }
 
-// Finds the earliest timer at or below slot @i whose attributes fit @mask;
-// a subtree whose root is not earlier than the best so far is skipped,
-// because a heap's descendants are never earlier than their ancestor.
+// The end of disarm_and_unlock when the slot @i it emptied was not the last.
+[[gnu::noinline]] void refill_and_unlock(QEMUTimerList &tl, size_t i, bool biased) noexcept
+{
+    refill(tl, i, tl.heap_[tl.count_ + 1]);
+    if (i == 1) {
+        publish_head(tl);
+    }
+    tl.lock_.unlock(biased);
+}
+
+// Disarms @ts unless another thread did, then unlocks; makes no stack frame.
+[[gnu::always_inline]] inline void disarm_and_unlock(QEMUTimerList &tl, QEMUTimer *ts, bool biased) noexcept
+{
+    if (load_expire(ts) != -1) {
+        size_t i = slot_of(tl, ts);
+        store_expire(ts, -1);
+        if (i != tl.count_--) {
+            return refill_and_unlock(tl, i, biased);
+        }
+        if (i == 1) {
+            publish_head(tl);
+        }
+    }
+    tl.lock_.unlock(biased);
+}
+
+[[gnu::noinline]] void disarm_slow(QEMUTimerList &tl, QEMUTimer *ts) noexcept
+{
+    disarm_and_unlock(tl, ts, tl.lock_.lock());
+}
+
+// The earliest timer at or below slot @i with attributes within @mask; a
+// subtree whose root is not earlier than @best cannot hold an earlier one.
 void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
                      int64_t &best) noexcept
 {
-    if (i >= tl.heap_.size()) {
+    if (i > tl.count_ || (best >= 0 && tl.heap_[i].expire >= best)) {
         return;
     }
-    const entry &e = tl.heap_[i];
-    if (best >= 0 && e.expire >= best) {
+    if ((static_cast<unsigned>(tl.heap_[i].timer->attributes) & ~mask) == 0) {
+        best = tl.heap_[i].expire;
         return;
     }
-    if ((static_cast<unsigned>(e.timer->attributes) & ~mask) == 0) {
-        best = e.expire;
-        return;
+    for (size_t c = first_child(i); c < first_child(i) + 4; c++) {
+        search_matching(tl, c, mask, best);
     }
-    search_matching(tl, 2 * i + 1, mask, best);
-    search_matching(tl, 2 * i + 2, mask, best);
 }
 
 int64_t saturating_scale(int64_t value, int scale) noexcept
@@ -207,38 +217,15 @@ int64_t saturating_scale(int64_t value, int scale) noexcept
     return r;
 }
 
-std::atomic<bool> main_ready{false};
-std::mutex main_lock;
-bool init_clocks_done = false;  // guarded by main_lock
-
-void create_main_lists_locked(QEMUTimerListGroup *tlg) noexcept
-{
-    if (!main_ready.load(std::memory_order_relaxed)) {
-        group_init(tlg, nullptr, nullptr);
-        main_ready.store(true, std::memory_order_release);
-    }
-}
+std::once_flag main_lists_created;
+std::atomic<bool> init_clocks_done{false};
+std::atomic<main_loop_waker *> waker{nullptr};
 
 } // namespace
-
-// ---- lists ------------------------------------------------------------------
-
-namespace {
-std::atomic<main_loop_waker *> waker{nullptr};
-}
 
 void set_main_loop_waker(main_loop_waker *w) noexcept
 {
     waker.store(w, std::memory_order_release);
-}
-
-void default_list_notify(void *, QEMUClockType) noexcept
-{
-    // Before the main loop exists there is nobody to wake (as QEMU's
-    // qemu_notify_event before qemu_init_main_loop).
-    if (main_loop_waker *w = waker.load(std::memory_order_acquire)) {
-        w();
-    }
 }
 
 QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
@@ -250,7 +237,8 @@ QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
     tl->type_ = type;
     tl->notify_opaque_ = opaque;
     tl->notify_cb_.store(cb, std::memory_order_relaxed);
-    clock_register_list(tl);
+    grow(*tl);
+    clock_register_list(tl, true);
     return tl;
 }
 
@@ -259,14 +247,12 @@ void list_free(QEMUTimerList *tl) noexcept
     if (!tl) {
         return;
     }
-    // Unlocked: nobody may use a list being freed, and locking it from
-    // another thread than its user would revoke its bias for nothing.
-    QAIO_CHECK(tl->heap_.empty(),
-               "timer list %p (clock %d) freed with %zu armed timers "
-               "(earliest: timer %p, cb %p)", (void *)tl, int(tl->type_),
-               tl->heap_.size(), (void *)tl->heap_[0].timer,
-               (void *)tl->heap_[0].timer->cb);
-    clock_unregister_list(tl);
+    // Unlocked: locking from another thread than its user would revoke its bias.
+    QAIO_CHECK(tl->count_ == 0, "timer list %p (clock %d) freed with %zu armed timers "
+               "(earliest: cb %p)", (void *)tl, int(tl->type_), tl->count_,
+               (void *)tl->heap_[1].timer->cb);
+    clock_register_list(tl, false);
+    std::free(tl->heap_);
     delete tl;
 }
 
@@ -287,8 +273,7 @@ int64_t list_deadline_ns(QEMUTimerList *tl) noexcept
     if (head < 0 || !clock_enabled(tl->type_)) {
         return -1;
     }
-    int64_t delta = head - clock_now_ns(tl->type_);
-    return delta > 0 ? delta : 0;
+    return std::max<int64_t>(head - clock_now_ns(tl->type_), 0);
 }
 
 QEMUClockType list_clock(QEMUTimerList *tl) noexcept
@@ -301,16 +286,17 @@ void list_notify(QEMUTimerList *tl) noexcept
     QEMUTimerListNotifyCB *cb = tl->notify_cb_.load(std::memory_order_acquire);
     if (cb) {
         cb(tl->notify_opaque_, tl->type_);
-    } else {
-        default_list_notify(tl->notify_opaque_, tl->type_);
+    } else if (main_loop_waker *w = waker.load(std::memory_order_acquire)) {
+        w();  // none before the main loop exists, as in QEMU
     }
 }
 
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept
 {
     int64_t best = -1;
-    std::lock_guard<list_lock> g(tl->lock_);
-    search_matching(*tl, 0, static_cast<unsigned>(attr_mask), best);
+    bool biased = tl->lock_.lock();
+    search_matching(*tl, 1, static_cast<unsigned>(attr_mask), best);
+    tl->lock_.unlock(biased);
     return best;
 }
 
@@ -321,33 +307,27 @@ bool list_run(QEMUTimerList *tl) noexcept
     if (head < 0 || !clock_enabled(tl->type_)) {
         return false;
     }
-    // One clock reading per pass: a callback that re-arms its timer in the
-    // future cannot make the pass loop forever.
+    // One clock reading per pass, so that a callback re-arming itself ends it.
     int64_t now = clock_now_ns(tl->type_);
     if (head > now || !pass_begin(tl->type_)) {
         return false;
     }
     bool progress = false;
-    std::unique_lock<list_lock> lk(tl->lock_);
-    while (!tl->heap_.empty() && tl->heap_[0].expire <= now) {
-        QEMUTimer *ts = tl->heap_[0].timer;
-        remove_at(*tl, 0);
-        store_expire(ts, -1);
-        publish_head(*tl);
+    bool biased = tl->lock_.lock();
+    while (tl->count_ && tl->heap_[1].expire <= now) {
+        QEMUTimer *ts = tl->heap_[1].timer;
         // Read under the lock: once it is dropped the callback owns the timer.
         QEMUTimerCB *cb = ts->cb;
         void *opaque = ts->opaque;
-        lk.unlock();
+        disarm_and_unlock(*tl, ts, biased);
         cb(opaque);
         progress = true;
-        lk.lock();
+        biased = tl->lock_.lock();
     }
-    lk.unlock();
+    tl->lock_.unlock(biased);
     pass_end(tl->type_);
     return progress;
 }
-
-// ---- groups -----------------------------------------------------------------
 
 void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb,
                 void *opaque) noexcept
@@ -378,9 +358,6 @@ int64_t group_deadline_ns(QEMUTimerListGroup *tlg) noexcept
 {
     int64_t soonest = -1;
     for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
-        if (!clock_use_for_deadline(QEMUClockType(t))) {
-            continue;
-        }
         int64_t d = list_deadline_ns(tlg->tl[t]);
         // -1 means "none": as unsigned it is the largest value.
         if (uint64_t(d) < uint64_t(soonest)) {
@@ -392,53 +369,34 @@ int64_t group_deadline_ns(QEMUTimerListGroup *tlg) noexcept
 
 QEMUTimerList *main_list(QEMUTimerListGroup *main_tlg, QEMUClockType type) noexcept
 {
-    if (!main_ready.load(std::memory_order_acquire)) {
-        std::lock_guard<std::mutex> g(main_lock);
-        create_main_lists_locked(main_tlg);
-    }
+    std::call_once(main_lists_created, [main_tlg] { group_init(main_tlg, nullptr, nullptr); });
     QAIO_CHECK(unsigned(type) < QEMU_CLOCK_MAX, "invalid clock type %d", int(type));
     return main_tlg->tl[type];
 }
 
+// Every clock counts: clock_use_for_deadline is always true in qaio.
 bool main_run_all(QEMUTimerListGroup *main_tlg) noexcept
 {
-    bool progress = false;
-    for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
-        if (clock_use_for_deadline(QEMUClockType(t))) {
-            progress |= list_run(main_list(main_tlg, QEMUClockType(t)));
-        }
-    }
-    return progress;
+    main_list(main_tlg, QEMU_CLOCK_REALTIME);
+    return group_run(main_tlg);
 }
 
 void init_main_lists(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *cb) noexcept
 {
-    {
-        std::lock_guard<std::mutex> g(main_lock);
-        QAIO_CHECK(!init_clocks_done, "init_clocks called more than once");
-        init_clocks_done = true;
-        // The lists may already exist (created on first use); keep them and
-        // the timers armed on them, and give them the main loop's notifier.
-        create_main_lists_locked(main_tlg);
-        for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
-            main_tlg->tl[t]->notify_cb_.store(cb, std::memory_order_release);
-        }
+    QAIO_CHECK(!init_clocks_done.exchange(true), "init_clocks called more than once");
+    // Lists created on first use stay, with their armed timers.
+    main_list(main_tlg, QEMU_CLOCK_REALTIME);
+    for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
+        main_tlg->tl[t]->notify_cb_.store(cb, std::memory_order_release);
     }
     set_timer_slack();
 }
 
-// ---- timers -----------------------------------------------------------------
-
 void timer_setup(QEMUTimer *ts, QEMUTimerList *tl, int scale, int attributes,
                  QEMUTimerCB *cb, void *opaque) noexcept
 {
-    ts->expire_time = -1;
-    ts->timer_list = tl;
-    ts->cb = cb;
-    ts->opaque = opaque;
-    ts->next = nullptr;
-    ts->attributes = attributes;
-    ts->scale = scale;
+    *ts = QEMUTimer{.expire_time = -1, .timer_list = tl, .cb = cb, .opaque = opaque,
+                    .next = nullptr, .attributes = attributes, .scale = scale};
 }
 
 void timer_teardown(QEMUTimer *ts) noexcept
@@ -451,40 +409,38 @@ void timer_teardown(QEMUTimer *ts) noexcept
 void timer_disarm(QEMUTimer *ts) noexcept
 {
     QEMUTimerList *tl = ts->timer_list;
-    // An unarmed timer needs no lock: arming it concurrently with this call
-    // may be ordered either way, and either order is a valid outcome.
+    // Unarmed: no lock; an arming in another thread may come before or after.
     if (!tl || load_expire(ts) == -1) {
         return;
     }
-    std::lock_guard<list_lock> g(tl->lock_);
-    if (load_expire(ts) != -1) {
-        size_t i = slot_of(*tl, ts);
-        remove_at(*tl, i);
-        store_expire(ts, -1);
-        if (i == 0) {
-            publish_head(*tl);
-        }
+    if (tl->lock_.try_lock_biased()) {
+        return disarm_and_unlock(*tl, ts, true);
     }
+    disarm_slow(*tl, ts);
 }
 
-void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
+// arm_slow, with the common case (bias held, @ts unarmed, a time >= 0, room)
+// inline: it calls only the notifier, so it needs no stack frame.
+void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns, bool only_sooner) noexcept
 {
-    arm(ts, expire_ns, false);
+    QEMUTimerList *tl = ts->timer_list;
+    if (tl && tl->lock_.try_lock_biased()) {
+        if (expire_ns >= 0 && load_expire(ts) == -1 && tl->count_ < tl->capacity_) {
+            bool head = append_locked(*tl, entry{tl->next_seq_++, expire_ns, ts});
+            tl->lock_.unlock(true);
+            if (head) {
+                list_notify(tl);
+            }
+            return;
+        }
+        tl->lock_.unlock(true);
+    }
+    arm_slow(ts, expire_ns, only_sooner);
 }
 
-void timer_anticipate_ns(QEMUTimer *ts, int64_t expire_ns) noexcept
+void timer_arm(QEMUTimer *ts, int64_t expire, bool only_sooner) noexcept
 {
-    arm(ts, expire_ns, true);
-}
-
-void timer_arm(QEMUTimer *ts, int64_t expire) noexcept
-{
-    timer_arm_ns(ts, saturating_scale(expire, ts->scale));
-}
-
-void timer_anticipate(QEMUTimer *ts, int64_t expire) noexcept
-{
-    timer_anticipate_ns(ts, saturating_scale(expire, ts->scale));
+    timer_arm_ns(ts, saturating_scale(expire, ts->scale), only_sooner);
 }
 
 bool timer_is_pending(QEMUTimer *ts) noexcept

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Timer lists and groups.  A list belongs to one clock and keeps its armed
-// timers in a binary min-heap ordered by (expire_time, arming sequence), so
-// arming and disarming cost O(log n) and the earliest deadline O(1).  A
-// QEMUTimer's `next` field stores its heap index while armed (the struct's
-// layout is fixed by QEMU's ABI, so the index lives in an existing field).
-// Arm/disarm are thread-safe; callbacks run without the list lock held.  The
-// lock is biased to the one thread that uses a list (list_lock.hh).
+// Timer lists and groups.  A list keeps the armed timers of one clock in a
+// 4-ary min-heap ordered by (expire_time, arming sequence): O(log n) arming
+// and disarming, O(1) earliest deadline.  An armed QEMUTimer's `next` holds
+// its heap slot (QEMU's ABI fixes the struct).  Arm and disarm are
+// thread-safe; the list lock is biased to its one user (list_lock.hh).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <vector>
 
 #include "qemu/queue.h"
 #include "qemu/timer.h"
@@ -19,26 +16,31 @@
 
 // The C type is opaque to callers, so the C++ object is the struct itself.
 struct QEMUTimerList {
-    // One heap slot.  The key is copied out of the timer so that sifting
-    // compares contiguous memory instead of chasing timer pointers.
+    // A heap slot: the key (seq, then expire as the high half of one 128-bit
+    // number; never negative once armed) copied out of the timer.
     struct entry {
-        int64_t expire;
         uint64_t seq;
+        int64_t expire;
         QEMUTimer *timer;
     };
 
     QEMUClockType type_;
     void *notify_opaque_;
-    // Atomic because init_clocks may install the main loop's notifier after
-    // the main-loop lists were created lazily and are already in use.
+    // Atomic: init_clocks may set it on main-loop lists already in use.
     std::atomic<QEMUTimerListNotifyCB *> notify_cb_;
-    // Expiry of the heap's head, -1 when empty: lets has_timers, expired and
-    // deadline run without the lock (the poller asks every iteration).
+    // The head's expiry, -1 when empty, for lock-free deadline queries.
     std::atomic<int64_t> head_expire_{-1};
 
     qaio::timer::list_lock lock_;
-    std::vector<entry> heap_;  // guarded by lock_
-    uint64_t next_seq_ = 0;    // guarded by lock_
+    // Guarded by lock_.  Slots 1..count_; slot 0 is a sentinel below every
+    // key, so that sifting up needs no bound check.
+    entry *heap_ = nullptr;
+    size_t count_ = 0;
+    size_t capacity_ = 0;
+    // Arming sequence.  One at a negative time counts down from below the
+    // others, so that it goes ahead of every timer at 0, as in QEMU.
+    uint64_t next_seq_ = uint64_t{1} << 63;
+    uint64_t prior_seq_ = (uint64_t{1} << 63) - 1;
 
     // Link in the clock's registry, guarded by the registry lock.
     QLIST_ENTRY(QEMUTimerList) clock_link_{};
@@ -55,13 +57,10 @@ int64_t list_deadline_ns(QEMUTimerList *tl) noexcept;
 QEMUClockType list_clock(QEMUTimerList *tl) noexcept;
 bool list_run(QEMUTimerList *tl) noexcept;
 void list_notify(QEMUTimerList *tl) noexcept;
-// Expiry (absolute ns) of the earliest timer whose attributes are a subset
-// of attr_mask, or -1 if none.
+// Expiry of the earliest timer with attributes within attr_mask, or -1.
 int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept;
 
-// The notifier of lists created with a NULL callback: wakes the main loop
-// through the waker the main loop installs (qemu_notify_event).
-void default_list_notify(void *opaque, QEMUClockType type) noexcept;
+// How lists without a notifier wake the main loop (qemu_notify_event).
 using main_loop_waker = void() noexcept;
 void set_main_loop_waker(main_loop_waker *w) noexcept;
 
@@ -71,15 +70,12 @@ void group_deinit(QEMUTimerListGroup *tlg) noexcept;
 bool group_run(QEMUTimerListGroup *tlg) noexcept;
 int64_t group_deadline_ns(QEMUTimerListGroup *tlg) noexcept;
 
-// The main loop's group (QEMU's main_loop_tlg, owned by cabi/).  Its lists
-// are created on first use, so timers work before or without init_clocks;
-// main_list returns the list of @type, creating the group if needed.
+// The main loop's group (QEMU's main_loop_tlg, in cabi/): created on first
+// use, so that timers work before or without init_clocks.
 QEMUTimerList *main_list(QEMUTimerListGroup *main_tlg, QEMUClockType type) noexcept;
-// qemu_clock_run_all_timers: runs the main loop's lists of every clock
-// usable for deadlines.
+// qemu_clock_run_all_timers.
 bool main_run_all(QEMUTimerListGroup *main_tlg) noexcept;
-// init_clocks: creates the group unless it exists, installs @cb as the
-// notifier of its lists, shrinks the timer slack; a second call is fatal.
+// init_clocks: @cb notifies the group's lists; a second call is fatal.
 void init_main_lists(QEMUTimerListGroup *main_tlg, QEMUTimerListNotifyCB *cb) noexcept;
 
 // Timers.  @tl may be null only for timers that are never armed.
@@ -87,11 +83,10 @@ void timer_setup(QEMUTimer *ts, QEMUTimerList *tl, int scale, int attributes,
                  QEMUTimerCB *cb, void *opaque) noexcept;
 void timer_teardown(QEMUTimer *ts) noexcept;
 void timer_disarm(QEMUTimer *ts) noexcept;
-void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns) noexcept;
-void timer_anticipate_ns(QEMUTimer *ts, int64_t expire_ns) noexcept;
-// Scaled forms: expire * ts->scale, saturating instead of wrapping.
-void timer_arm(QEMUTimer *ts, int64_t expire) noexcept;
-void timer_anticipate(QEMUTimer *ts, int64_t expire) noexcept;
+// With @only_sooner (timer_mod_anticipate), only if @ts is unarmed or later.
+void timer_arm_ns(QEMUTimer *ts, int64_t expire_ns, bool only_sooner = false) noexcept;
+// In @ts's scale: expire * ts->scale, saturating instead of wrapping.
+void timer_arm(QEMUTimer *ts, int64_t expire, bool only_sooner = false) noexcept;
 bool timer_is_pending(QEMUTimer *ts) noexcept;
 bool timer_has_expired(QEMUTimer *ts, int64_t current_time) noexcept;
 uint64_t timer_expiry_ns(QEMUTimer *ts) noexcept;

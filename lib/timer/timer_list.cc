@@ -73,8 +73,7 @@ bool before(const entry &a, const entry &b) noexcept
 [[gnu::always_inline]] inline size_t sift_down(entry *h, size_t n, size_t i, entry e) noexcept
 {
     for (size_t c; (c = first_child(i)) <= n; i = c) {
-        size_t last = std::min(c + 3, n);
-        for (size_t k = c + 1; k <= last; k++) {
+        for (size_t k = c + 1, last = std::min(c + 3, n); k <= last; k++) {
             c = before(h[k], h[c]) ? k : c;
         }
         if (!before(h[c], e)) {

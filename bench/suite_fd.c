@@ -238,13 +238,6 @@ static void fd_setup(void *opaque)
         c->mc = bench_glib_watch(c->fds, c->n, &c->dispatched);
         break;
     }
-    /*
-     * One iteration before calibration: the first one registers everything
-     * with the kernel (10000 POLL_ADDs for io_uring), which could last longer
-     * than a calibration batch and leave batches of a few cold iterations.
-     */
-    fd_body(cfg->kind)(c, 1);
-    c->dispatched = c->ops = 0;
     c->ok = true;
 }
 

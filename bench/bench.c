@@ -246,19 +246,29 @@ typedef struct bench_batch {
     bench_case *c;
     uint64_t iters;
     uint64_t elapsed_ns;
+    uint64_t cpu_ns;        /* the running thread's CPU time */
 } bench_batch;
+
+static uint64_t bench_thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Timed where the body runs, so the hand-off to a worker is not counted. */
 static void bench_batch_run(void *opaque)
 {
     bench_batch *b = opaque;
-    uint64_t t0 = bench_now_ns();
+    uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
 
     b->c->body(b->c->arg, b->iters);
     b->elapsed_ns = bench_now_ns() - t0;
+    b->cpu_ns = bench_thread_cpu_ns() - c0;
 }
 
-static uint64_t bench_time_batch(bench_case *c, uint64_t iters)
+static bench_batch bench_time_batch(bench_case *c, uint64_t iters)
 {
     bench_batch b = { .c = c, .iters = iters };
 
@@ -267,7 +277,8 @@ static uint64_t bench_time_batch(bench_case *c, uint64_t iters)
     } else {
         bench_batch_run(&b);
     }
-    return b.elapsed_ns ? b.elapsed_ns : 1;
+    b.elapsed_ns = MAX(b.elapsed_ns, 1);
+    return b;
 }
 
 static int bench_cmp_double(const void *a, const void *b)
@@ -277,13 +288,16 @@ static int bench_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void bench_measure(bench_case *cases, int n, const char *suite,
-                   const char *what, int group, int ngroups)
+/* `split` cuts each repeat into that many rounds, and each round starts
+ * with the next subject. */
+static void bench_measure_rounds(bench_case *cases, int n, const char *suite,
+                                 const char *what, int group, int ngroups, int split)
 {
     const uint64_t want_ns = bench_opt.repeat_seconds * 1e9;
     const uint64_t calib_ns = want_ns / 8;
-    int repeats = bench_opt.repeats;
+    int repeats = bench_opt.repeats * split;
     double *samples = g_new0(double, (size_t)n * repeats);
+    double *cpu = g_new0(double, (size_t)n * repeats);
     char alive[128];
 
     /*
@@ -304,32 +318,48 @@ void bench_measure(bench_case *cases, int n, const char *suite,
          * iteration and leave batches of a few cold ones. */
         bench_time_batch(c, 1);
         for (;;) {
-            t = bench_time_batch(c, iters);
+            t = bench_time_batch(c, iters).elapsed_ns;
             if (t >= calib_ns || iters >= (1ull << 40)) {
                 break;
             }
             iters *= t < calib_ns / 16 ? 8 : 2;
         }
-        c->stats.iters = MAX(1, (uint64_t)((double)iters * want_ns / t));
+        c->stats.iters = MAX(1, (uint64_t)((double)iters * want_ns / t / split));
     }
 
     for (int r = 0; r < repeats; r++) {
-        bench_progress(suite, what, group, ngroups, r + 1, repeats);
-        for (int i = 0; i < n; i++) {
+        bench_progress(suite, what, group, ngroups, r / split + 1, bench_opt.repeats);
+        for (int k = 0; k < n; k++) {
+            int i = split > 1 ? (k + r) % n : k;
             bench_case *c = &cases[i];
 
             snprintf(alive, sizeof(alive), "[%s] %s: %s (repeat %d)",
                      suite, what, c->label ? c->label : "", r + 1);
             bench_alive(alive);
-            uint64_t t = bench_time_batch(c, c->stats.iters);
-            samples[i * repeats + r] = (double)t / c->stats.iters;
+            bench_batch b = bench_time_batch(c, c->stats.iters);
+            samples[i * repeats + r] = (double)b.elapsed_ns / c->stats.iters;
+            cpu[i * repeats + r] = (double)b.cpu_ns / c->stats.iters;
         }
     }
 
     for (int i = 0; i < n; i++) {
         bench_stats_set_samples(&cases[i].stats, &samples[i * repeats], repeats);
+        cases[i].stats.cpu_samples = g_memdup2(&cpu[i * repeats], sizeof(*cpu) * repeats);
     }
     g_free(samples);
+    g_free(cpu);
+}
+
+void bench_measure(bench_case *cases, int n, const char *suite,
+                   const char *what, int group, int ngroups)
+{
+    bench_measure_rounds(cases, n, suite, what, group, ngroups, 1);
+}
+
+void bench_measure_fine(bench_case *cases, int n, const char *suite,
+                        const char *what, int group, int ngroups)
+{
+    bench_measure_rounds(cases, n, suite, what, group, ngroups, BENCH_FINE_SPLIT);
 }
 
 void bench_stats_set_samples(bench_stats *st, const double *samples, int n)
@@ -431,17 +461,14 @@ double bench_ratio(double a, double b)
     return a / b;
 }
 
-double bench_paired_ratio(const bench_stats *a, const bench_stats *b)
+static double bench_median_quotient(const double *a, const double *b, int repeats)
 {
-    double q[a->repeats > 0 ? a->repeats : 1];
+    double q[repeats > 0 ? repeats : 1];
     int n = 0;
 
-    if (!a->samples || !b->samples || a->repeats != b->repeats) {
-        return bench_ratio(a->median_ns, b->median_ns);
-    }
-    for (int r = 0; r < a->repeats; r++) {
-        if (a->samples[r] > 0 && b->samples[r] > 0) {
-            q[n++] = a->samples[r] / b->samples[r];
+    for (int r = 0; r < repeats; r++) {
+        if (a[r] > 0 && b[r] > 0) {
+            q[n++] = a[r] / b[r];
         }
     }
     if (!n) {
@@ -449,6 +476,22 @@ double bench_paired_ratio(const bench_stats *a, const bench_stats *b)
     }
     qsort(q, n, sizeof(q[0]), bench_cmp_double);
     return n % 2 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
+}
+
+double bench_paired_ratio(const bench_stats *a, const bench_stats *b)
+{
+    if (!a->samples || !b->samples || a->repeats != b->repeats) {
+        return bench_ratio(a->median_ns, b->median_ns);
+    }
+    return bench_median_quotient(a->samples, b->samples, a->repeats);
+}
+
+double bench_paired_cpu_ratio(const bench_stats *a, const bench_stats *b)
+{
+    if (!a->cpu_samples || !b->cpu_samples || a->repeats != b->repeats) {
+        return -1;
+    }
+    return bench_median_quotient(a->cpu_samples, b->cpu_samples, a->repeats);
 }
 
 /* ---- report ------------------------------------------------------------- */

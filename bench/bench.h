@@ -103,6 +103,7 @@ typedef struct bench_stats {
     uint64_t iters;         /* operations per repeat */
     int repeats;
     double *samples;        /* ns/op of each round, in round order */
+    double *cpu_samples;    /* the same rounds in thread CPU time, or NULL */
 } bench_stats;
 
 typedef struct bench_case {
@@ -123,6 +124,16 @@ typedef struct bench_case {
  */
 void bench_measure(bench_case *cases, int n, const char *suite,
                    const char *what, int group, int ngroups);
+
+/*
+ * The same, with each repeat cut into BENCH_FINE_SPLIT shorter rounds whose
+ * order rotates: subjects whose cost differs by a few percent are then
+ * compared over many rounds, none of them always first or always after the
+ * same neighbour (the fd suite's choice groups).
+ */
+enum { BENCH_FINE_SPLIT = 8 };
+void bench_measure_fine(bench_case *cases, int n, const char *suite,
+                        const char *what, int group, int ngroups);
 
 /* Keep a copy of `n` samples (ns/op, in round order) in `st`, with their
  * median, minimum and maximum. */
@@ -256,5 +267,7 @@ double bench_ratio(double a, double b);
  * -1 when either side is missing.
  */
 double bench_paired_ratio(const bench_stats *a, const bench_stats *b);
+/* The same over the rounds' thread CPU time (preemption left out). */
+double bench_paired_cpu_ratio(const bench_stats *a, const bench_stats *b);
 
 #endif

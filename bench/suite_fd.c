@@ -504,7 +504,7 @@ static void fd_record_choice(const char *name, bool gsource, const fd_case *cs,
     bench_add_ratio(r, "auto/cheapest", ratio);
     bench_add_ratio(r, "wall", c ? bench_paired_ratio(a, c) : -1);
     bench_set_target(r, "≤1.05x cheapest", 1.05, once ? ratio : -1);
-    bench_result_note(r, "qaio's choice: %s; cheapest: %s; CPU of each monitor "
+    bench_result_note(r, "judged by CPU time; qaio's choice: %s; cheapest: %s; each monitor "
                       "over the choice's: %s", qaio_aio_context_fd_monitor(cs[0].ctx),
                       cheapest >= 0 ? cs[cheapest].cfg->fdmon : "none", each->str);
     g_string_free(each, TRUE);

@@ -328,7 +328,9 @@ static void bench_measure_rounds(bench_case *cases, int n, const char *suite,
     }
 
     for (int r = 0; r < repeats; r++) {
-        bench_progress(suite, what, group, ngroups, r / split + 1, bench_opt.repeats);
+        if (r % split == 0) {
+            bench_progress(suite, what, group, ngroups, r / split + 1, bench_opt.repeats);
+        }
         for (int k = 0; k < n; k++) {
             int i = split > 1 ? (k + r) % n : k;
             bench_case *c = &cases[i];

@@ -17,7 +17,8 @@
  * closed before the next subject: 11089 eventfds are open at the peak.
  * Target: that ratio at most 1.2 for epoll and io_uring, with either driver.
  * Then the "choice" groups (fd_run_choice): qaio's own choice against every
- * monitor and libevent at each n, on shared fds, interleaved.
+ * monitor, libevent and a control (a second context with the choice) at
+ * each n, on shared fds, in many short rotated rounds, by thread CPU time.
  */
 #include "config.h"
 

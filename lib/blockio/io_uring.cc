@@ -43,16 +43,25 @@
 // TASKRUN_FLAG shows in the SQ flags that completions wait for a kernel
 // entry, which io_uring_peek_batch_cqe then makes; before 5.19 the kernel
 // refuses these flags and the ring is plain.
+//
+// Busy wait: a tmpfs read takes an io-wq worker a microsecond or two, and
+// waking the loop from a halted vCPU costs tens.  With requests in flight, a
+// pass that finds nothing watches the ring for up to spin_ns_ (signals still
+// off) before the loop may sleep.  The window adapts as QEMU's poll-ns does:
+// a sleep shorter than spin_max_ns doubles it, a miss resets it; requests
+// that take longer (a disk at low depth) leave it at 0.
 #include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
+#include "lib/timer/clock.hh"
 
 #include "block/aio.h"
 #include "qemu/iov.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -69,6 +78,8 @@ namespace {
 
 constexpr unsigned ring_entries = 128;  // QEMU's ring size
 constexpr unsigned reap_batch = 8;  // requests a pass queues before submitting
+constexpr int64_t spin_max_ns = 16000;
+constexpr int64_t spin_start_ns = 4000;
 
 enum class ring_mode { deferred, cooperative };
 
@@ -128,6 +139,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
     pthread_t ring_thread_{};
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
     int watched_fd_ = -1;            // the fd the context watches for us
+    int64_t spin_ns_ = 0;            // the busy wait's window
+    int64_t idle_since_ = 0;         // a pass ended with requests in flight
 
     static const qaio::loop::attachment_kind attachment;
 
@@ -391,12 +404,14 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         if (outer) {
             io_uring_cq_eventfd_toggle(&ring_, false);  // no signal during a pass
         }
+        adapt_spin();
         for (int round = 0; round < max_rounds; round++) {
             bool resubmitted = reap_pass();
             if (reaping_) {
                 return;  // a nested pass: the outer one goes on
             }
-            if (!resubmitted && (!outer || !unmute_wakeups())) {
+            if (!resubmitted && !spin() && (!outer || !unmute_wakeups())) {
+                idle_since_ = in_flight_ ? qaio::timer::monotonic_ns() : 0;
                 return;
             }
             if (outer) {
@@ -408,6 +423,34 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             unmute_wakeups();
         }
         qaio::loop::bh_schedule(completion_bh_, 0);
+    }
+
+    // Grows the window if the loop got back within spin_max_ns.
+    void adapt_spin() noexcept
+    {
+        if (idle_since_ && !reaping_) {
+            if (qaio::timer::monotonic_ns() - idle_since_ <= qaio::blockio::spin_max_ns) {
+                spin_ns_ = spin_ns_ ? std::min(2 * spin_ns_, qaio::blockio::spin_max_ns)
+                                   : qaio::blockio::spin_start_ns;
+            }
+            idle_since_ = 0;
+        }
+    }
+
+    // Whether a completion came within the window.
+    bool spin() noexcept
+    {
+        if (!spin_ns_ || !in_flight_) {
+            return false;
+        }
+        int64_t start = qaio::timer::monotonic_ns();
+        do {
+            if (on_poll(this)) {
+                return true;
+            }
+        } while (qaio::timer::monotonic_ns() - start < spin_ns_);
+        spin_ns_ = 0;  // grows again after a short sleep
+        return false;
     }
 
     void submit_and_reap() noexcept

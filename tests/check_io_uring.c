@@ -191,7 +191,7 @@ END_TEST
 
 int main(void)
 {
-    TCase *tc_init, *tc_io, *tc_batch, *tc_faults;
+    TCase *tc_init, *tc_io, *tc_batch, *tc_faults, *tc_poll;
     Suite *s;
     Error *err = NULL;
     LuringState *probe;
@@ -214,7 +214,10 @@ int main(void)
     t_engine_add_common_tests(s, &tc_init, &tc_io, &tc_batch, &tc_faults);
     tcase_add_test_raise_signal(tc_io, unsupported_request_type_aborts, SIGABRT);
     tcase_add_test(tc_batch, plugged_engine_submits_once_the_ring_fills);
-    tcase_add_test(tc_io, reads_complete_with_the_contexts_polling_on);
+    tc_poll = tcase_create("poll");
+    tcase_set_timeout(tc_poll, 30);
+    tcase_add_test(tc_poll, reads_complete_with_the_contexts_polling_on);
+    suite_add_tcase(s, tc_poll);
     tcase_add_test(tc_faults, eagain_and_eintr_completions_are_resubmitted);
     tcase_add_test(tc_faults, short_reads_continue_at_the_advanced_offset);
     tcase_add_test(tc_faults, short_read_then_end_of_file_zero_fills_the_rest);

@@ -32,10 +32,10 @@
 // TASKRUN_FLAG shows pending completions in the SQ flags (peeking then
 // enters the kernel); before 5.19 the kernel refuses these flags: plain ring.
 //
-// Busy wait: the worker reads in a microsecond or two; waking a loop on a
-// halted vCPU costs tens.  With requests in flight, a pass finding nothing
-// watches the ring (signals off) for spin_ns_, which grows after a sleep under
-// spin_max_ns and drops to 0 on a miss: slower requests (a disk) never spin.
+// Busy wait (deferred rings: never with the BQL): the worker reads in a
+// microsecond or two; waking a loop on a halted vCPU costs tens.  With requests
+// in flight, a pass finding nothing watches the ring (signals off) for spin_ns_,
+// which grows after a sleep under spin_max_ns and drops to 0 on a miss.
 #include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
@@ -385,7 +385,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             if (reaping_) {
                 return;  // a nested pass: the outer one goes on
             }
-            if (!resubmitted && !spin() && (!outer || !unmute_wakeups())) {
+            if (!resubmitted && !(outer && spin()) && (!outer || !unmute_wakeups())) {
                 idle_since_ = in_flight_ ? qaio::timer::monotonic_ns() : 0;
                 return;
             }

@@ -63,6 +63,40 @@ START_TEST(plugged_engine_submits_once_the_ring_fills)
 }
 END_TEST
 
+/* An IOThread-style context (adaptive polling on): completions are found by
+ * the engine's io_poll handler and reaped by its io_poll_ready. */
+START_TEST(reads_complete_with_the_contexts_polling_on)
+{
+    AioContext *ctx = t_engine_ctx_new();
+    LuringState *s = aio_setup_linux_io_uring(ctx, &error_abort);
+    enum { QD = 64, WAVES = 8 };
+    t_req reqs[QD];
+    QEMUIOVector q[QD];
+    void *buf = t_buf(QD * 4096);
+    t_file f;
+
+    aio_context_set_poll_params(ctx, 32768, 0, 0, &error_abort);
+    t_file_open(&f, WAVES * QD * 4096, true);
+    for (int w = 0; w < WAVES; w++) {
+        memset(buf, 0xee, QD * 4096);
+        for (int i = 0; i < QD; i++) {
+            t_req_buf(&reqs[i], s, f.fd, QEMU_AIO_READ,
+                      (uint64_t)(w * QD + i) * 4096, (char *)buf + i * 4096,
+                      4096, &q[i]);
+        }
+        t_run_requests(ctx, reqs, QD, false);
+        for (int i = 0; i < QD; i++) {
+            ck_assert_int_eq(reqs[i].ret, 0);
+            ck_assert(t_pattern_mismatch((char *)buf + i * 4096,
+                                         (uint64_t)(w * QD + i) * 4096, 4096) < 0);
+        }
+    }
+    free(buf);
+    t_file_close(&f);
+    aio_context_unref(ctx);
+}
+END_TEST
+
 /* Reads of `len` bytes each, as vectors of 4 KiB elements, over a
  * buffered file of `size` bytes, under the fault plan. */
 static void faulty_vector_reads(int n, size_t len, size_t size)
@@ -157,7 +191,7 @@ END_TEST
 
 int main(void)
 {
-    TCase *tc_init, *tc_io, *tc_batch, *tc_faults;
+    TCase *tc_init, *tc_io, *tc_batch, *tc_faults, *tc_poll;
     Suite *s;
     Error *err = NULL;
     LuringState *probe;
@@ -180,6 +214,10 @@ int main(void)
     t_engine_add_common_tests(s, &tc_init, &tc_io, &tc_batch, &tc_faults);
     tcase_add_test_raise_signal(tc_io, unsupported_request_type_aborts, SIGABRT);
     tcase_add_test(tc_batch, plugged_engine_submits_once_the_ring_fills);
+    tc_poll = tcase_create("poll");
+    tcase_set_timeout(tc_poll, 30);
+    tcase_add_test(tc_poll, reads_complete_with_the_contexts_polling_on);
+    suite_add_tcase(s, tc_poll);
     tcase_add_test(tc_faults, eagain_and_eintr_completions_are_resubmitted);
     tcase_add_test(tc_faults, short_reads_continue_at_the_advanced_offset);
     tcase_add_test(tc_faults, short_read_then_end_of_file_zero_fills_the_rest);

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 
@@ -174,6 +175,60 @@ START_TEST(cross_thread_notify_wakes_blocked_poll)
 
     aio_context_unref(a);
     aio_context_unref(b);
+}
+END_TEST
+
+/* The home thread sleeps in aio_poll(ctx, true) with no fd registered (the
+ * epoll monitor then sleeps in a read() of the notifier, which only a write
+ * to it ends) while another thread registers a ready eventfd.  The
+ * registration's own aio_notify must end that sleep: a lost one hangs here.
+ * The sleep before registering only makes "already asleep" the likely case;
+ * the rounds with a shorter one cover registrations racing the announce. */
+typedef struct {
+    AioContext *ctx;
+    int fd;
+    int delay_us;
+    int ran;
+} LateFd;
+
+static void late_fd_read(void *opaque)
+{
+    LateFd *l = opaque;
+    uint64_t v;
+
+    if (read(l->fd, &v, sizeof(v)) == (ssize_t)sizeof(v)) {
+        __atomic_store_n(&l->ran, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void *register_late(void *opaque)
+{
+    LateFd *l = opaque;
+
+    usleep(l->delay_us);
+    t_set_fd_handler(l->ctx, l->fd, late_fd_read, NULL, NULL, NULL, l);
+    return NULL;
+}
+
+START_TEST(fd_registered_by_another_thread_ends_a_wait_on_the_notifier_alone)
+{
+    OPEN_CTX(ctx);
+
+    for (int round = 0; round < 20; round++) {
+        LateFd l = { .ctx = ctx, .delay_us = round % 2 ? 20000 : round * 50 };
+        pthread_t t;
+
+        l.fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+        ck_assert_int_ge(l.fd, 0);
+        ck_assert_int_eq(pthread_create(&t, NULL, register_late, &l), 0);
+        while (!__atomic_load_n(&l.ran, __ATOMIC_SEQ_CST)) {
+            aio_poll(ctx, true);
+        }
+        pthread_join(t, NULL);
+        t_set_fd_handler(ctx, l.fd, NULL, NULL, NULL, NULL, NULL);
+        close(l.fd);
+    }
+    aio_context_unref(ctx);
 }
 END_TEST
 
@@ -432,6 +487,8 @@ static Suite *notify_suite(void)
     tcase_add_loop_test(tc, aio_notify_accept_clears_pending_notification,
                         t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, cross_thread_notify_wakes_blocked_poll, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, fd_registered_by_another_thread_ends_a_wait_on_the_notifier_alone,
+                        t_fdmon_lo(), t_fdmon_hi());
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

@@ -8,41 +8,40 @@
 // notified flag says a notification is pending, and under EPOLLET every
 // write wakes a wait whatever the count.  That saves a read() per wake-up.
 // A level-triggered monitor taking over finds it readable once and drains it.
+// Watching nothing else, an endless wait reads it (a blocking eventfd), which
+// costs less than epoll's wake-up; a registration notifies, ending the read.
 //
 // Tokens, not pointers: the kernel keys a registration by (open file, fd
 // number).  An fd closed while registered whose file lives on elsewhere (a
 // dup, a child, an SCM_RIGHTS message) stays in the interest set, beyond
 // the reach of EPOLL_CTL_DEL/MOD, and keeps reporting.  So event data holds
-// (slot index + 1, generation) into a slot table of ours; a slot names its
-// handler only while the registration lives, and a freed slot changes
-// generation, so a late event never reaches whoever reuses it.
+// (slot index + 1, generation) into a slot table of ours, and a freed slot
+// changes generation: a late event never reaches whoever reuses it.
 //
-// Stale registrations: a DEL or MOD that fails, or an ADD finding the same
-// (file, number) there (EEXIST), leaves one we cannot remove.  Its slot is
-// quarantined (no handler, not reused) and the set marked for a rebuild; a
-// handler still wanting events moves to a fresh slot.  The home thread, at
-// its next wait or glib prepare, builds a new epoll instance from the live
-// slots and dup3()s it onto the old fd number, which drops the stale
-// registrations (glib's GPollFD stays valid).  Meanwhile their events are
-// dropped by the token check; at worst one wait returns early.  (QEMU 7.2
-// falls back to poll(2) instead.)
+// Stale registrations: a DEL or MOD that fails, or an ADD meeting the same
+// (file, number) (EEXIST), leaves one we cannot remove.  Its slot is
+// quarantined (no handler, not reused), a handler still wanting events moves
+// to a fresh slot, and the home thread, at its next wait or glib prepare,
+// dup3()s a new instance built from the live slots onto the old fd number
+// (glib's GPollFD stays valid), which drops the stale registrations.  Until
+// then the token check drops their events; at worst one wait returns early.
+// (QEMU 7.2 falls back to poll(2) instead.)
 //
-// Threads: update() runs in any thread under the registry lock; mapping
-// tokens to handlers and the rebuild (home thread) hold mu_ too, so "the
-// slot still names h" implies update(h, old, 0) has not returned.
-// epoll_wait runs without mu_.
+// Threads: update() runs in any thread under the registry lock; the token
+// mapping and the rebuild (home thread) hold mu_ too, so "the slot still
+// names h" implies update(h, old, 0) has not returned.  epoll_wait does not.
 //
 // Files epoll refuses (EPERM: regular files, which poll(2) reports always
 // ready) are reported ready on every wait, which then does not block.
 //
 // Idle without a system call: a doorbell (doorbell.hh) rings at every wakeup
 // of the epoll fd.  When the last wait found nothing, nothing was registered
-// since, and the doorbell has not rung, a look (timeout 0) would find
-// nothing either: surely_idle() says so and the look is skipped.  A wait
-// that found events (or was interrupted) clears that state: level-triggered
-// fds still ready wake nobody.  Only looks drain the doorbell, so the last
-// drain came before the last wait.  A rebuild makes a new doorbell, as the
-// old one's poll holds the old file.
+// since, and the doorbell is quiet, a look (timeout 0) would find nothing
+// either: surely_idle() says so and the look is skipped.  A wait that found
+// events (or was interrupted) clears that state, as level-triggered fds
+// still ready wake nobody.  Only looks drain the doorbell, so the last drain
+// came before the last wait.  A rebuild makes a new doorbell (the old one's
+// poll holds the old file).
 #include "lib/posix/doorbell.hh"
 #include "lib/posix/fd_monitor.hh"
 #include "lib/support/fatal.hh"
@@ -100,6 +99,9 @@ public:
     {
         // Also for what the doorbell cannot see (an always-ready file).
         idle_.store(false, std::memory_order_relaxed);
+        if (h->drain_by_read_) {
+            sleep_fd_.store(new_events ? h->fd_ : -1, std::memory_order_relaxed);
+        }
         std::lock_guard<std::mutex> guard(mu_);
         uint32_t i = slot_of(slots_, h);
         if (new_events == 0) {
@@ -137,14 +139,19 @@ public:
             return 0;  // a look would find nothing (see the top)
         }
         rebuild_if_needed();
-        // Whatever rings after a drain is news.  Only a look that may make
-        // the next one skip drains: else a blocking wait that a notification
-        // ends would pay for the doorbell at every wake-up.
+        // Drained before a look (what rings after is news), and only by one
+        // that may let the next skip: else every notified wait would pay it.
         if (bell_ && timeout_ns == 0 &&
             (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
             bell_->drain();
         }
         idle_.store(false, std::memory_order_relaxed);
+        int sleep_fd = sleep_fd_.load(std::memory_order_relaxed);
+        if (timeout_ns < 0 && sleep_fd >= 0 && count_.load(std::memory_order_relaxed) == 1) {
+            uint64_t count;
+            [[maybe_unused]] ssize_t n = read(sleep_fd, &count, sizeof count);
+            return 0;  // the notified flag says why it woke
+        }
         int pushed = push_always_ready(ready);
         if (pushed) {
             timeout_ns = 0;
@@ -303,9 +310,7 @@ private:
                    "epoll monitor: dup3 onto epoll fd %d failed", epfd_);
         close(fresh);
         rebuild_.store(false, std::memory_order_relaxed);
-        if (bell_) {
-            bell_ = make_doorbell(epfd_);
-        }
+        bell_ = make_doorbell(epfd_);
         idle_.store(false, std::memory_order_relaxed);
     }
 
@@ -378,6 +383,7 @@ private:
     std::atomic<bool> idle_{false};
     epoll_event events_[max_events];
     std::atomic<int> count_{0};
+    std::atomic<int> sleep_fd_{-1};  // the context's notifier if a blocking eventfd
     // Guards everything below it except the atomics.
     std::mutex mu_;
     std::vector<slot> slots_;

@@ -9,40 +9,37 @@
 // POLL_ADD in flight; its completion reports the handler and queues a re-arm
 // for the next wait, which completes at once if the fd is still ready.
 //
-// Slots: the loop may free a handler while its poll is still in the kernel,
-// so user_data holds (slot index + 1, generation), never a pointer.  Removal
-// nulls the slot's handler and queues a POLL_REMOVE; the slot is freed only
-// once the POLL_ADD's completion was seen, so a slot never has two polls in
-// the kernel.  The generation changes at every arm and free: a completion of
-// another generation is stale and ignored.
+// Slots: the loop may free a handler while its poll is in the kernel, so
+// user_data holds (slot index + 1, generation), never a pointer.  Removal
+// nulls the slot's handler and queues a POLL_REMOVE; the slot is freed once
+// the POLL_ADD's completion was seen (never two polls per slot).  The
+// generation changes at every arm and free: other generations are stale.
 //
-// Threads: update() runs in any thread (under the context's registry lock),
-// maybe while the home thread sleeps in the kernel; it only edits the slot
-// table and the pending FIFO, under mu_.  Everything that touches the ring
-// runs in the home thread.  Reaping maps completions to slots under mu_, so
-// "the slot names h" implies update(h, old, 0) has not returned, and the
-// loop frees h only after the visit around wait().  The loop's aio_notify
-// after every registration change wakes a sleeping wait to apply it.
+// Threads: update() runs in any thread (under the registry lock), maybe
+// while the home thread sleeps in the kernel, and only edits the slot table
+// and the pending FIFO, under mu_; the ring is the home thread's.  Reaping
+// maps completions under mu_, so "the slot names h" implies update(h, old,
+// 0) has not returned; the loop frees h only after the visit around wait(),
+// and its aio_notify after every change wakes a sleeping wait to apply it.
 //
 // Under glib, one system call per iteration: glib polls the ring fd and
 // check() reads completions from the shared ring, but re-arming a handler
 // that just ran would cost an io_uring_enter in prepare().  So such a
 // handler goes "hot": its fd joins glib's poll set (a GPollFD of its slot),
-// and glib's poll, which happens anyway, is the level re-check.  It stays
-// there while ready and goes back to the ring (a POLL_ADD at the next
-// prepare) the first time glib finds it idle.  A wait() first takes every
-// hot fd back.  A hot slot is never in the kernel as well.
+// glib's poll is its level re-check, and it goes back to the ring (a
+// POLL_ADD at the next prepare) the first time glib finds it idle.  A wait()
+// first takes every hot fd back; a hot slot is never in the kernel as well.
 //
 // io_uring_submit_and_wait_timeout passes the timeout in the same
 // io_uring_enter (IORING_FEAT_EXT_ARG, Linux 5.11); kernels without it are
 // refused (which also rules out those whose POLL_ADD failed on ttys).
 //
-// Errors: a POLL_ADD failing for its fd (-EBADF, -EINVAL, ...) reports
-// G_IO_ERR once and is not re-armed until update() changes the
-// registration, or the loop would spin.  -ECANCELED (our POLL_REMOVE) is
-// silent; -EAGAIN/-ENOMEM only re-arm.  A signal ends a wait with 0, leaving
-// completions for the next.  EAGAIN/EBUSY from io_uring_enter: reap and
-// retry; other failures (but EINTR, ETIME) are fatal, as in QEMU.
+// Errors: a POLL_ADD failing for its fd (-EBADF, -EINVAL...) reports
+// G_IO_ERR once and is not re-armed until update() changes the registration,
+// or the loop would spin; -ECANCELED (our POLL_REMOVE) is silent, -EAGAIN
+// and -ENOMEM only re-arm.  A signal ends a wait with 0, leaving completions
+// for the next.  io_uring_enter's EAGAIN/EBUSY: reap and retry; other
+// failures (but EINTR, ETIME) are fatal, as in QEMU.
 //
 // need_wait() (busy polling stops): a completion is there, or changes wait
 // to be submitted.  surely_idle() is its negation.
@@ -67,15 +64,13 @@ namespace {
 
 // Poll masks pass between the kernel (POLL*) and handlers (G_IO_*) as is.
 static_assert(G_IO_IN == POLLIN && G_IO_OUT == POLLOUT && G_IO_PRI == POLLPRI &&
-                  G_IO_ERR == POLLERR && G_IO_HUP == POLLHUP &&
-                  G_IO_NVAL == POLLNVAL,
-              "G_IO_* must equal POLL* for masks to pass through unchanged");
+              G_IO_ERR == POLLERR && G_IO_HUP == POLLHUP && G_IO_NVAL == POLLNVAL);
 
 // As QEMU; a larger batch of changes is submitted in pieces.
 constexpr unsigned sq_entries = 128;
-// A wait can find one completion per watched fd.  Past the CQ ring the
-// kernel keeps the surplus on an overflow list (an allocation each, and a
-// system call to flush): 1024 entries keep that for storms of ready fds.
+// A wait finds one completion per watched fd; the kernel keeps what exceeds
+// the CQ ring on an overflow list (an allocation each, a system call to
+// flush): 1024 entries keep that for storms of ready fds.
 constexpr unsigned cq_entries = 1024;
 
 constexpr uint32_t no_slot = UINT32_MAX;
@@ -263,9 +258,8 @@ public:
         if (hot_count_.load(std::memory_order_relaxed) == 0) {
             return pushed;
         }
-        // glib's poll was the hot fds' level check: a ready one stays; an idle
-        // or closed (POLLNVAL) one goes back to the ring.  Backwards, as
-        // cool_locked() moves the last entry into the hole.
+        // glib's poll was the hot fds' level check: a ready one stays, an idle
+        // or closed one returns (backwards: cool_locked() fills holes).
         std::lock_guard<std::mutex> lock(mu_);
         for (size_t k = hot_.size(); k-- > 0;) {
             uint32_t i = hot_[k];

@@ -15,28 +15,25 @@
 // QEMU a BH creates the first of a burst (with the home thread's affinity
 // and signal mask) and each new worker the next.  Invariant: while
 // new_threads_ > 0 a worker is starting or the spawn BH is scheduled.  Only
-// a real idle timeout retires a worker, if more than min remain and nothing
-// is queued; one above max exits when it next looks for work.
+// an idle timeout retires a worker, if more than min remain and nothing is
+// queued; one above max exits when it next looks for work.
 //
 // Concurrency.  At most run_limit_ workers run jobs: the CPU count (waking
-// a worker per request on few CPUs made the scheduler the bottleneck),
-// doubled by a job that slept (job_clock), less one for each that did not.
-// A request, or a worker taking one while more wait, wakes an idle worker
-// if one more may run and no woken one covers it.  A worker going idle
-// while jobs run or wait becomes the watcher (one at most; a request wakes
-// one to watch only if none is and none is woken): if no job finished for
-// watch_ns it runs one, so jobs that wait for queued ones all run.
+// one per request on few CPUs made the scheduler the bottleneck), doubled
+// by a job that slept (job_clock), less one for each that did not.  A
+// request, or a worker taking one while more wait, wakes an idle worker if
+// one more may run and no woken one covers it.  The watcher, a worker idle
+// while jobs run or wait (woken to be one only if none is or comes), runs
+// a job if none finished for watch_ns: jobs that wait for queued ones run.
 //
-// Idle waits.  Each idle worker waits on its own futex word, on a LIFO
-// stack (the watcher apart): a waker pops one under the mutex, sets its
-// word and wakes it after unlocking, so a wake-up is one system call, the
-// most recently idle worker is the one woken, and no condvar leaves the
-// mutex marked contended.  A word may be woken after its worker exited (it
-// saw stopping_ first): a spurious wake-up, which every futex user allows.
+// Idle workers wait on their own futex word, on a LIFO stack (the watcher
+// apart): one system call per wake-up, the most recent one woken, and no
+// condvar leaving the mutex marked contended.  A word woken after its
+// worker exited is a spurious wake-up, which futex users allow.
 //
 // Completion.  A worker pushes the request on the done list and schedules
-// the completion BH unlocked, unless a watcher exists and enough is queued:
-// the loop then wakes once per batch.  The BH runs the callbacks unlocked,
+// the completion BH unlocked, unless a watcher exists or comes and enough
+// is queued: the loop then wakes once per batch.  The BH runs the callbacks unlocked,
 // rescheduling itself before each (so a nested aio_poll sees the others)
 // and cancelling that after; its last look at the done list follows the
 // cancel, so no schedule is lost.
@@ -175,20 +172,26 @@ public:
             return nullptr;
         }
         idle_slot *s = idle_top_ ? idle_top_ : run ? watcher_ : nullptr;
-        if (!s) {
-            return nullptr;
-        }
-        if (s == idle_top_) {
-            idle_top_ = s->next;
-        } else {
-            watcher_ = nullptr;
-        }
-        s->woken.store(run ? woken_to_run : woken_to_watch, std::memory_order_relaxed);
-        watcher_woken_ |= !run;
+        watcher_woken_ |= s && !run;
+        return s ? unlink_woken_locked(s, run ? woken_to_run : woken_to_watch) : nullptr;
+    }
+    // Takes s (the stack's top or the watcher) to be woken for why.
+    idle_slot *unlink_woken_locked(idle_slot *s, unsigned why) noexcept
+    {
+        (s == idle_top_ ? idle_top_ : watcher_) = s == idle_top_ ? s->next : nullptr;
+        s->woken.store(why, std::memory_order_relaxed);
         waking_threads_++;
         return s;
     }
     void wake_all_locked() noexcept;
+    // Moves r, with its result, to the done list; true if that was empty.
+    bool finish_locked(request *r, int ret) noexcept
+    {
+        r->ret = ret;
+        r->state = req_state::done;
+        done_.push_back(r);
+        return done_.head_ == r;
+    }
     bool flush_completions_locked(bool deferrable) noexcept;
 };
 
@@ -223,17 +226,16 @@ void wake(idle_slot *s) noexcept
     }
 }
 
-// Waits until s is woken or ns (idle_forever: no limit) have passed; true
-// if woken.  Called unlocked.
+// Waits unlocked until s is woken (true) or ns (huge: forever) have passed.
 bool wait_woken(idle_slot *s, int64_t ns) noexcept
 {
     int64_t now = timer::monotonic_ns();
-    int64_t deadline = ns > idle_forever - now ? idle_forever : now + ns;
-    while (s->woken.load(std::memory_order_acquire) == 0) {
-        if (deadline != idle_forever && (now = timer::monotonic_ns()) >= deadline) {
+    int64_t end = ns > idle_forever - now ? idle_forever : now + ns;
+    for (; s->woken.load(std::memory_order_acquire) == 0; now = timer::monotonic_ns()) {
+        if (now >= end) {
             return false;
         }
-        support::futex_wait(&s->woken, 0, deadline == idle_forever ? -1 : deadline - now);
+        support::futex_wait(&s->woken, 0, end == idle_forever ? -1 : end - now);
     }
     return true;
 }
@@ -243,15 +245,8 @@ bool wait_woken(idle_slot *s, int64_t ns) noexcept
 // Wakes every idle worker (under the mutex: rare) to look at the limits.
 void thread_pool::wake_all_locked() noexcept
 {
-    if (watcher_) {
-        watcher_->next = idle_top_;
-        idle_top_ = watcher_;
-        watcher_ = nullptr;
-    }
-    for (; idle_top_; idle_top_ = idle_top_->next) {
-        idle_top_->woken.store(woken_to_run, std::memory_order_relaxed);
-        waking_threads_++;
-        wake(idle_top_);
+    while (idle_slot *s = idle_top_ ? idle_top_ : watcher_) {
+        wake(unlink_woken_locked(s, woken_to_run));
     }
 }
 
@@ -315,12 +310,8 @@ request *thread_pool::take_request_locked(long *own_sleeps, idle_slot **wake) no
         idle_slot slot;
         bool watch = !watcher_ && (queue_.head_ || running_ > 0);
         uint64_t finished = finished_;
-        if (watch) {
-            watcher_ = &slot;
-        } else {
-            slot.next = idle_top_;
-            idle_top_ = &slot;
-        }
+        slot.next = idle_top_;  // unused by the watcher
+        (watch ? watcher_ : idle_top_) = &slot;
         idle_threads_++;
         (*own_sleeps)++;
         int64_t idle_left = idle_ns_ - (timer::monotonic_ns() - idle_since);
@@ -422,10 +413,7 @@ void *worker_main(void *opaque) noexcept
         } else if (p->run_limit_ > p->cpus_) {
             p->run_limit_--;
         }
-        r->ret = ret;
-        r->state = req_state::done;
-        p->completion_due_ |= !p->done_.head_;
-        p->done_.push_back(r);
+        p->completion_due_ |= p->finish_locked(r, ret);
         // Still counted in cur_threads_: the BH outlives this call.
         p->flush_completions_locked(true);
     }
@@ -484,10 +472,7 @@ void request_cancel_async(BlockAIOCB *acb)
     pthread_mutex_lock(&p->lock_);
     if (r->state == req_state::queued) {
         p->queue_.remove(r);
-        r->ret = -ECANCELED;
-        r->state = req_state::done;
-        schedule = !p->done_.head_;
-        p->done_.push_back(r);
+        schedule = p->finish_locked(r, -ECANCELED);
     }
     pthread_mutex_unlock(&p->lock_);
     if (schedule) {

@@ -33,10 +33,10 @@
 //
 // Completion.  A worker pushes the request on the done list and schedules
 // the completion BH unlocked, unless a watcher exists or comes and enough
-// is queued: the loop then wakes once per batch.  The BH runs the callbacks unlocked,
-// rescheduling itself before each (so a nested aio_poll sees the others)
-// and cancelling that after; its last look at the done list follows the
-// cancel, so no schedule is lost.
+// is queued: the loop then wakes once per batch.  The BH runs the callbacks
+// unlocked, rescheduling itself before each (so a nested aio_poll sees the
+// others) and cancelling that after; its last look at the done list
+// follows the cancel, so no schedule is lost.
 //
 // Freeing.  pool_free asserts nothing is outstanding, stops, and waits until
 // cur_threads_ is zero.  An exiting worker signals stopped_cond_ holding the

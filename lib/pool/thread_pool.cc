@@ -28,8 +28,8 @@
 //
 // Idle workers wait on their own futex word, on a LIFO stack (the watcher
 // apart): one system call per wake-up, the most recent one woken, and no
-// condvar leaving the mutex marked contended.  A word woken after its
-// worker exited is a spurious wake-up, which futex users allow.
+// condvar leaving the mutex marked contended.  The waker holds the mutex:
+// woken after unlocking, a worker could exit before the wake-up.
 //
 // Completion.  A worker pushes the request on the done list and schedules
 // the completion BH unlocked, unless a watcher exists or comes and enough
@@ -162,26 +162,27 @@ public:
     bool stopping_ = false;
 
     void start_thread_locked() noexcept;
-    request *take_request_locked(long *own_sleeps, idle_slot **wake) noexcept;
-    // An idle worker to wake (after unlocking) if a queued request no woken
-    // worker covers may run, or needs a watcher; nullptr if none.
-    idle_slot *claim_waker_locked() noexcept
+    request *take_request_locked(long *own_sleeps) noexcept;
+    // Wakes an idle worker if a queued request no woken worker covers may
+    // run, or needs a watcher.
+    void wake_one_locked() noexcept
     {
         bool run = running_ + waking_threads_ < run_limit_;
         if (queue_.size_ <= waking_threads_ || (!run && (watcher_ || watcher_woken_))) {
-            return nullptr;
+            return;
         }
-        idle_slot *s = idle_top_ ? idle_top_ : run ? watcher_ : nullptr;
-        watcher_woken_ |= s && !run;
-        return s ? unlink_woken_locked(s, run ? woken_to_run : woken_to_watch) : nullptr;
+        if (idle_slot *s = idle_top_ ? idle_top_ : run ? watcher_ : nullptr) {
+            watcher_woken_ |= !run;
+            wake_locked(s, run ? woken_to_run : woken_to_watch);
+        }
     }
-    // Takes s (the stack's top or the watcher) to be woken for why.
-    idle_slot *unlink_woken_locked(idle_slot *s, unsigned why) noexcept
+    // Takes s (the stack's top or the watcher) and wakes it for why.
+    void wake_locked(idle_slot *s, unsigned why) noexcept
     {
         (s == idle_top_ ? idle_top_ : watcher_) = s == idle_top_ ? s->next : nullptr;
         s->woken.store(why, std::memory_order_relaxed);
         waking_threads_++;
-        return s;
+        support::futex_wake(&s->woken, 1);
     }
     void wake_all_locked() noexcept;
     // Moves r, with its result, to the done list; true if that was empty.
@@ -219,13 +220,6 @@ void spawn_bh_cb(void *opaque)
     pthread_mutex_unlock(&p->lock_);
 }
 
-void wake(idle_slot *s) noexcept
-{
-    if (s) {
-        support::futex_wake(&s->woken, 1);
-    }
-}
-
 // Waits unlocked until s is woken (true) or ns (huge: forever) have passed.
 bool wait_woken(idle_slot *s, int64_t ns) noexcept
 {
@@ -242,11 +236,11 @@ bool wait_woken(idle_slot *s, int64_t ns) noexcept
 
 } // namespace
 
-// Wakes every idle worker (under the mutex: rare) to look at the limits.
+// Wakes every idle worker to look at the limits.
 void thread_pool::wake_all_locked() noexcept
 {
     while (idle_slot *s = idle_top_ ? idle_top_ : watcher_) {
-        wake(unlink_woken_locked(s, woken_to_run));
+        wake_locked(s, woken_to_run);
     }
 }
 
@@ -284,7 +278,7 @@ bool thread_pool::flush_completions_locked(bool deferrable) noexcept
 }
 
 // The next request, marked active, or nullptr: the worker exits.  May wait.
-request *thread_pool::take_request_locked(long *own_sleeps, idle_slot **wake) noexcept
+request *thread_pool::take_request_locked(long *own_sleeps) noexcept
 {
     int64_t idle_since = timer::monotonic_ns();
     for (;;) {
@@ -301,7 +295,7 @@ request *thread_pool::take_request_locked(long *own_sleeps, idle_slot **wake) no
             queue_.remove(r);
             r->state = req_state::active;
             running_++;
-            *wake = claim_waker_locked();  // woken by the caller, unlocked
+            wake_one_locked();
             return r;
         }
         if (flush_completions_locked(false)) {
@@ -395,10 +389,8 @@ void *worker_main(void *opaque) noexcept
         p->start_thread_locked();
     }
     job_clock clock;
-    idle_slot *waker;
-    while (request *r = p->take_request_locked(&clock.own_sleeps, &waker)) {
+    while (request *r = p->take_request_locked(&clock.own_sleeps)) {
         pthread_mutex_unlock(&p->lock_);
-        wake(waker);
         clock.start();
         int ret = r->func(r->arg);
         bool blocked = clock.blocked();
@@ -581,9 +573,8 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
         p->cur_threads_ < p->max_threads_) {
         add_worker_locked(p);
     }
-    idle_slot *waker = p->claim_waker_locked();
+    p->wake_one_locked();
     pthread_mutex_unlock(&p->lock_);
-    wake(waker);  // unlocked, so the woken worker does not block on the mutex
     return &r->common;
 }
 

@@ -7,8 +7,7 @@ namespace qaio::blockio {
 
 void engine_core::check_detached() const noexcept
 {
-    QAIO_CHECK(!ctx_,
-               "%s_attach_aio_context: %s engine %p is already attached to AioContext %p",
+    QAIO_CHECK(!ctx_, "%s_attach_aio_context: %s engine %p is already attached to AioContext %p",
                kind_.api, kind_.name, static_cast<const void *>(this),
                static_cast<void *>(ctx_->c()));
 }

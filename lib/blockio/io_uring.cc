@@ -83,8 +83,7 @@ void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
     switch (r->kind_) {
     case op::read: {
         const QEMUIOVector *v = r->rest_.iov ? &r->rest_ : r->qiov_;
-        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov),
-                            r->offset_ + r->done_bytes_);
+        io_uring_prep_readv(sqe, r->fd_, v->iov, unsigned(v->niov), r->offset_ + r->done_bytes_);
         break;
     }
     case op::write:
@@ -101,8 +100,7 @@ void prep(struct io_uring_sqe *sqe, uring_request *r) noexcept
 } // namespace
 
 // At most a CQ ring (twice the SQ ring) in flight.
-const engine_kind io_uring_kind = {"io_uring", "luring", "io_uring completion",
-                                   2 * ring_entries};
+const engine_kind io_uring_kind = {"io_uring", "luring", "io_uring completion", 2 * ring_entries};
 
 } // namespace qaio::blockio
 
@@ -239,8 +237,7 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             return;
         }
         if (watched_fd_ >= 0) {
-            ctx_->set_fd_handler(watched_fd_, false, nullptr, nullptr, nullptr, nullptr,
-                                 nullptr);
+            ctx_->set_fd_handler(watched_fd_, false, nullptr, nullptr, nullptr, nullptr, nullptr);
         }
         if (fd >= 0) {
             ctx->set_fd_handler(fd, false, on_readable, nullptr, on_poll, on_ready, this);

@@ -135,9 +135,8 @@ struct LinuxAioState : qaio::blockio::engine<LinuxAioState> {
     // QEMU's: the device's, else the context's (or 32), at most the free slots.
     uint64_t max_batch(uint64_t dev_max_batch) const noexcept
     {
-        uint64_t limit = ctx_ && ctx_->max_batch() > 0
-                             ? uint64_t(ctx_->max_batch())
-                             : qaio::blockio::default_max_batch;
+        uint64_t limit = ctx_ && ctx_->max_batch() > 0 ? uint64_t(ctx_->max_batch())
+                                                       : qaio::blockio::default_max_batch;
         if (dev_max_batch && dev_max_batch < limit) {
             limit = dev_max_batch;
         }

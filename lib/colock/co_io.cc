@@ -49,8 +49,7 @@ ssize_t co_sendv_recvv(int sockfd, struct iovec *iov, unsigned iov_cnt, size_t o
     size_t done = 0;
 
     while (done < bytes) {
-        ssize_t ret = iov_send_recv(sockfd, iov, iov_cnt, offset + done, bytes - done,
-                                    do_send);
+        ssize_t ret = iov_send_recv(sockfd, iov, iov_cnt, offset + done, bytes - done, do_send);
         if (ret > 0) {
             done += ret;
         } else if (ret < 0) {

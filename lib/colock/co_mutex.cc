@@ -299,8 +299,7 @@ void co_mutex_unlock(CoMutex *mutex) noexcept
                "caller %p", static_cast<void *>(mutex), static_cast<void *>(holder),
                static_cast<void *>(self));
     // Outside coroutines self() is the thread's leader, which has no caller.
-    QAIO_CHECK(self->caller,
-               "qemu_co_mutex_unlock: CoMutex %p unlocked outside a coroutine",
+    QAIO_CHECK(self->caller, "qemu_co_mutex_unlock: CoMutex %p unlocked outside a coroutine",
                static_cast<void *>(mutex));
 
     if (__builtin_expect(slot != nullptr, 1)) {

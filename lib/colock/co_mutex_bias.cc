@@ -56,8 +56,7 @@ void *registrar_main(void *) noexcept
 void register_in_background() noexcept
 {
     int expected = reg_unknown;
-    if (!registration.compare_exchange_strong(expected, reg_pending,
-                                              std::memory_order_relaxed)) {
+    if (!registration.compare_exchange_strong(expected, reg_pending, std::memory_order_relaxed)) {
         return;
     }
     pthread_t tid;

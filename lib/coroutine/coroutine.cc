@@ -75,8 +75,7 @@ void print_stats() noexcept
 {
     stack_stats s = stack_counters();
     slab_stats slabs = slab_counters();
-    std::fprintf(stderr,
-                 "qaio-stats: coroutines created=%" PRIu64 " pool_misses=%" PRIu64
+    std::fprintf(stderr, "qaio-stats: coroutines created=%" PRIu64 " pool_misses=%" PRIu64
                  " release_refills=%" PRIu64 " dormant_hits=%" PRIu64
                  " dormant_refused=%" PRIu64 " stacks_mapped=%" PRIu64
                  " stacks_unmapped=%" PRIu64 " stack_slabs_mapped=%" PRIu64
@@ -464,8 +463,7 @@ void inc_pool_size(unsigned n) noexcept
 void dec_pool_size(unsigned n) noexcept
 {
     unsigned old = pool_max.fetch_sub(n, std::memory_order_relaxed);
-    QAIO_CHECK(old >= n,
-               "qemu_coroutine_dec_pool_size(%u) with a pool size of %u: more removed "
+    QAIO_CHECK(old >= n, "qemu_coroutine_dec_pool_size(%u) with a pool size of %u: more removed "
                "than added", n, old);
 }
 

@@ -85,8 +85,7 @@ bool probe_guard_markers() noexcept
     int err = errno;
     munmap(p, 2 * page);
     if (!ok) {
-        std::fprintf(stderr,
-                     "qaio: the kernel refuses MADV_GUARD_INSTALL (%s; Linux 6.13 has "
+        std::fprintf(stderr, "qaio: the kernel refuses MADV_GUARD_INSTALL (%s; Linux 6.13 has "
                      "it): each coroutine stack gets a mapping of its own, and "
                      "vm.max_map_count caps live coroutines at about half its value\n",
                      std::strerror(err));
@@ -292,8 +291,7 @@ void give_back_stack(const stack_slot &s) noexcept
 
 slab_stats slab_counters() noexcept
 {
-    return {n_taken.load(std::memory_order_relaxed),
-            n_given_back.load(std::memory_order_relaxed),
+    return {n_taken.load(std::memory_order_relaxed), n_given_back.load(std::memory_order_relaxed),
             n_slabs_mapped.load(std::memory_order_relaxed),
             n_slabs_unmapped.load(std::memory_order_relaxed)};
 }

@@ -82,8 +82,7 @@ __attribute__((always_inline)) inline void
 fiber_finish_switch(fiber_state *self, fiber_state *origin) noexcept
 {
 #if defined(QAIO_ASAN)
-    __sanitizer_finish_switch_fiber(self->asan_fake_stack_, &origin->bottom_,
-                                    &origin->size_);
+    __sanitizer_finish_switch_fiber(self->asan_fake_stack_, &origin->bottom_, &origin->size_);
 #endif
 }
 

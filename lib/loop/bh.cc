@@ -95,8 +95,7 @@ void bh_call(bh *b) noexcept
     guard->engaged_in_io = was_engaged;
 }
 
-void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
-                         const char *name) noexcept
+void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept
 {
     enqueue(bh_new(ctx, cb, opaque, name), bh_scheduled | bh_oneshot, false);
 }
@@ -181,8 +180,7 @@ void bh_finalize(context *ctx) noexcept
     while (b) {
         bh *next = b->next_;
         unsigned f = b->flags_.load(std::memory_order_relaxed);
-        QAIO_CHECK(f & bh_deleted,
-                   "AioContext %p finalized with BH '%s' (%p) still alive: it was "
+        QAIO_CHECK(f & bh_deleted, "AioContext %p finalized with BH '%s' (%p) still alive: it was "
                    "scheduled or cancelled but never deleted",
                    static_cast<void *>(ctx->c()), name_of(b), static_cast<void *>(b));
         delete b;

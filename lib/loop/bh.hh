@@ -43,8 +43,7 @@ bh *bh_new(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name,
            MemReentrancyGuard *guard = nullptr) noexcept;
 // aio_bh_call: the guard is engaged during the call.
 void bh_call(bh *b) noexcept;
-void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque,
-                         const char *name) noexcept;
+void bh_schedule_oneshot(context *ctx, QEMUBHFunc *cb, void *opaque, const char *name) noexcept;
 void bh_schedule(bh *b, unsigned extra_flags) noexcept;
 void bh_cancel(bh *b) noexcept;
 void bh_delete(bh *b) noexcept;

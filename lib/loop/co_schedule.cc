@@ -140,16 +140,13 @@ void co_reschedule_self(AioContext *new_ctx) noexcept
         return;
     }
     Coroutine *self = coroutine::self();
-    QAIO_CHECK(self->caller,
-               "aio_co_reschedule_self(%p) called outside a coroutine",
+    QAIO_CHECK(self->caller, "aio_co_reschedule_self(%p) called outside a coroutine",
                static_cast<void *>(new_ctx));
-    QAIO_CHECK(old_ctx,
-               "aio_co_reschedule_self(%p): coroutine %p runs in a thread without a "
+    QAIO_CHECK(old_ctx, "aio_co_reschedule_self(%p): coroutine %p runs in a thread without a "
                "current AioContext to leave from",
                static_cast<void *>(new_ctx), static_cast<void *>(self));
     reschedule r = {self, new_ctx};
-    bh_schedule_oneshot(context::from(old_ctx), reschedule_bh_cb, &r,
-                        "aio_co_reschedule_self_bh");
+    bh_schedule_oneshot(context::from(old_ctx), reschedule_bh_cb, &r, "aio_co_reschedule_self_bh");
     coroutine::yield();
 }
 

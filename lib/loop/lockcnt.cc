@@ -52,8 +52,7 @@ void futex_wake_one(QemuLockCnt *l) noexcept
 bool wait_for_unlock(QemuLockCnt *l, unsigned &v) noexcept
 {
     unsigned contended = (v & ~STATE_MASK) | CONTENDED;
-    if ((v & STATE_MASK) != CONTENDED &&
-        !word(l).compare_exchange_strong(v, contended)) {
+    if ((v & STATE_MASK) != CONTENDED && !word(l).compare_exchange_strong(v, contended)) {
         return false; // v now holds the new word
     }
     support::futex_wait(&l->count, contended);  // any return: re-read
@@ -65,8 +64,7 @@ bool wait_for_unlock(QemuLockCnt *l, unsigned &v) noexcept
 // when the word changed (v re-read) and the caller must decide again.  The
 // CAS's acquire pairs with the release of unlock()/inc_and_unlock() and of
 // the visitors' decrements.
-bool lock_with_counter(QemuLockCnt *l, unsigned &v, unsigned counter_bits,
-                       bool &slept) noexcept
+bool lock_with_counter(QemuLockCnt *l, unsigned &v, unsigned counter_bits, bool &slept) noexcept
 {
     if ((v & STATE_MASK) == FREE) {
         // Having slept, we may leave sleepers behind: our unlock wakes one.
@@ -186,8 +184,7 @@ void inc_and_unlock(QemuLockCnt *l) noexcept
     unsigned v = word(l).load();
     unsigned next;
     do {
-        QAIO_CHECK((v & STATE_MASK) != FREE,
-                   "qemu_lockcnt_inc_and_unlock: not locked");
+        QAIO_CHECK((v & STATE_MASK) != FREE, "qemu_lockcnt_inc_and_unlock: not locked");
         next = (v & ~STATE_MASK) + STEP;
     } while (!word(l).compare_exchange_weak(v, next)); // release, as unlock()
     if ((v & STATE_MASK) == CONTENDED) {

@@ -23,8 +23,7 @@ void stats_print(context *ctx) noexcept
 {
     const stats &s = ctx->stats_;
     const char *unhonoured = ctx->backend().unhonoured();
-    std::fprintf(stderr,
-                 "qaio-stats: ctx=%p fdmon=%s aio_poll=%" PRIu64 " blocking_waits=%" PRIu64
+    std::fprintf(stderr, "qaio-stats: ctx=%p fdmon=%s aio_poll=%" PRIu64 " blocking_waits=%" PRIu64
                  " notify_writes=%" PRIu64 " notify_writes_avoided=%" PRIu64
                  " bhs_run=%" PRIu64 " fd_events=%" PRIu64 " poll_hits=%" PRIu64
                  " gsource_dispatches=%" PRIu64 " fdmon_fallbacks=%" PRIu64

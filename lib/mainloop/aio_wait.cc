@@ -43,8 +43,7 @@ void wait_kick(AioWait *w) noexcept
     if (std::atomic_ref<unsigned>(w->num_waiters).load(std::memory_order_relaxed)) {
         AioContext *main = loop::main_context();
         QAIO_CHECK(main, "aio_wait_kick with waiters but no main loop");
-        loop::bh_schedule_oneshot(loop::context::from(main), wake_bh_cb, nullptr,
-                                  "aio_wait_kick");
+        loop::bh_schedule_oneshot(loop::context::from(main), wake_bh_cb, nullptr, "aio_wait_kick");
     }
 }
 

@@ -113,8 +113,7 @@ int glib_wait(int64_t timeout_ns) noexcept
     win32::dispatch_wait_objects(ml.pollfds, glib_end);
 #endif
 
-    if (g_main_context_check(gctx, max_priority, &g_array_index(ml.pollfds, GPollFD, base),
-                             n)) {
+    if (g_main_context_check(gctx, max_priority, &g_array_index(ml.pollfds, GPollFD, base), n)) {
         g_main_context_dispatch(gctx);
     }
     g_main_context_release(gctx);

@@ -5,43 +5,40 @@
 // A request is queued (cancel_async may complete it with -ECANCELED), active
 // (a worker runs func unlocked; cancel has no effect) or done (on the done
 // list, then the home thread's ready list until its callback ran).  The
-// mutex guards the queue, the done list, states, results and counts.
-// outstanding_ is atomic: a thread holding the AioContext lock may submit,
-// as in QEMU.
+// mutex guards the queue, the done list, states, results and counts;
+// outstanding_ is atomic (as in QEMU, a holder of the AioContext lock may
+// submit from any thread).
 //
 // Threads.  cur_threads_ counts workers requested (new_threads_), being
 // created (pending_threads_) and running.  A request finding more queued
-// work than idle and starting workers asks for one more, up to max.  As in
-// QEMU a BH creates the first of a burst (with the home thread's affinity
-// and signal mask) and each new worker the next.  Invariant: while
-// new_threads_ > 0 a worker is starting or the spawn BH is scheduled.  Only
-// an idle timeout retires a worker, if more than min remain and nothing is
+// work than idle and starting workers asks for one more, up to max; a BH
+// creates the first of a burst (with the home thread's affinity and signal
+// mask) and each new worker the next, as in QEMU.  Invariant: while
+// new_threads_ > 0 a worker is starting or the spawn BH is scheduled.  An
+// idle timeout retires a worker if more than min remain and nothing is
 // queued; one above max exits when it next looks for work.
 //
-// Concurrency.  At most run_limit_ workers run jobs: the CPU count (waking
-// one per request on few CPUs made the scheduler the bottleneck), doubled
+// Concurrency.  At most run_limit_ workers run jobs: the CPU count (one
+// woken per request on few CPUs made the scheduler the bottleneck), doubled
 // by a job that slept (job_clock), less one for each that did not.  A
 // request, or a worker taking one while more wait, wakes an idle worker if
 // one more may run and no woken one covers it.  The watcher, a worker idle
-// while jobs run or wait (woken to be one only if none is or comes), runs
-// a job if none finished for watch_ns: jobs that wait for queued ones run.
-//
-// Idle workers wait on their own futex word, on a LIFO stack (the watcher
-// apart): one system call per wake-up, the most recent one woken, and no
-// condvar leaving the mutex marked contended.  The waker holds the mutex:
-// woken after unlocking, a worker could exit before the wake-up.
+// while jobs run or wait (woken to be one only if none is or comes), runs a
+// job if none finished for watch_ns: jobs that wait for queued ones run.
+// Idle workers wait on their own futex word on a LIFO stack: one system
+// call per wake-up, and no condvar leaving the mutex marked contended.  The
+// waker holds the mutex, or the worker could exit before the wake-up.
 //
 // Completion.  A worker pushes the request on the done list and schedules
 // the completion BH unlocked, unless a watcher exists or comes and enough
-// is queued: the loop then wakes once per batch.  The BH runs the callbacks
-// unlocked, rescheduling itself before each (so a nested aio_poll sees the
-// others) and cancelling that after; its last look at the done list
-// follows the cancel, so no schedule is lost.
+// is queued (the loop then wakes once per batch).  The BH runs callbacks
+// unlocked, rescheduling itself before each (for a nested aio_poll) and
+// cancelling after; its last look at the done list follows the cancel.
 //
 // Freeing.  pool_free asserts nothing is outstanding, stops, and waits until
 // cur_threads_ is zero.  An exiting worker signals stopped_cond_ holding the
-// mutex, its unlock being its last access (QEMU 7.1-8.0 signalled after
-// it, racing with the destroy); it schedules the completion BH while still
+// mutex, its unlock being its last access (QEMU 7.1-8.0 signalled after it,
+// racing with the destroy); it schedules the completion BH while still
 // counted, so the BH outlives that call.
 #include "lib/pool/thread_pool.hh"
 
@@ -534,8 +531,7 @@ thread_pool *pool_new(loop::context *ctx) noexcept
 void pool_free(thread_pool *p) noexcept
 {
     int64_t left = p->outstanding_.load(std::memory_order_relaxed);
-    QAIO_CHECK(left == 0,
-               "thread pool %p freed with %lld request(s) outstanding (every completion "
+    QAIO_CHECK(left == 0, "thread pool %p freed with %lld request(s) outstanding (every completion "
                "must have run, and the pool cannot be freed from a completion callback)",
                static_cast<void *>(p), static_cast<long long>(left));
 

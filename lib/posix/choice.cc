@@ -63,8 +63,7 @@ void report_forced_fallback(kind forced, const char *name, int error) noexcept
     if (said[forced == kind::io_uring].exchange(true, std::memory_order_relaxed)) {
         return;
     }
-    std::fprintf(stderr,
-                 "qaio: QAIO_FDMON=%s, but %s cannot be set up here (%s); "
+    std::fprintf(stderr, "qaio: QAIO_FDMON=%s, but %s cannot be set up here (%s); "
                  "using poll instead\n",
                  name, name, std::strerror(-error));
 }

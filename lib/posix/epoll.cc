@@ -141,8 +141,7 @@ public:
         rebuild_if_needed();
         // Drained before a look (what rings after is news), and only by one
         // that may let the next skip: else every notified wait would pay it.
-        if (bell_ && timeout_ns == 0 &&
-            (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
+        if (bell_ && timeout_ns == 0 && (idle_.load(std::memory_order_relaxed) || !bell_->rang())) {
             bell_->drain();
         }
         idle_.store(false, std::memory_order_relaxed);

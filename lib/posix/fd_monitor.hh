@@ -38,8 +38,7 @@ public:
     // Starts (old_events == 0), changes, or stops (new_events == 0)
     // watching h->fd_ for the G_IO_* bits in new_events.  h->events_ already
     // holds new_events when this is called.
-    virtual void update(handler *h, int old_events,
-                        int new_events) noexcept = 0;
+    virtual void update(handler *h, int old_events, int new_events) noexcept = 0;
 
     // Waits up to timeout_ns (< 0: no limit, 0: just look) and pushes every
     // ready handler with its revents; the number pushed (0 after a signal).

@@ -5,8 +5,7 @@
 
 namespace qaio::support {
 
-[[noreturn]] void fatal(const char *file, int line, const char *func,
-                        const char *fmt, ...) noexcept
+[[noreturn]] void fatal(const char *file, int line, const char *func, const char *fmt, ...) noexcept
     __attribute__((format(printf, 4, 5), cold));
 
 } // namespace qaio::support

@@ -54,8 +54,7 @@ ssize_t transfer(int fd, struct iovec *iov, unsigned cnt, bool do_send) noexcept
 // fn(piece, length, done) over [offset, offset + bytes), cut short at the
 // end; returns the bytes visited.
 template <typename Fn>
-size_t for_each_piece(const struct iovec *iov, unsigned cnt, size_t offset, size_t bytes,
-                      Fn fn)
+size_t for_each_piece(const struct iovec *iov, unsigned cnt, size_t offset, size_t bytes, Fn fn)
 {
     size_t done = 0;
     for (unsigned i = 0; i < cnt && (offset || done < bytes); i++) {
@@ -163,8 +162,7 @@ QAIO_RUNTIME_EXPORT void qemu_iovec_init(QEMUIOVector *qiov, int alloc_hint)
     qiov->size = 0;
 }
 
-QAIO_RUNTIME_EXPORT void qemu_iovec_init_external(QEMUIOVector *qiov, struct iovec *iov,
-                                                  int niov)
+QAIO_RUNTIME_EXPORT void qemu_iovec_init_external(QEMUIOVector *qiov, struct iovec *iov, int niov)
 {
     qiov->iov = iov;
     qiov->niov = niov;

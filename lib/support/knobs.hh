@@ -21,8 +21,7 @@ std::optional<int64_t> knob_int(knob k) noexcept;
 bool knob_flag(knob k) noexcept;
 
 // "qaio: NAME=value: why", for a knob raised, saturated or rounded.
-void knob_adjusted(knob k, const char *fmt, ...) noexcept
-    __attribute__((format(printf, 2, 3)));
+void knob_adjusted(knob k, const char *fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
 
 // Exit reports run last added first, as atexit would.
 void stats_report_at_exit(void (*report)()) noexcept;

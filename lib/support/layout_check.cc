@@ -19,8 +19,7 @@ __attribute__((constructor)) void check_program_layout()
     if (!program || strcmp(program, QAIO_AIO_CONTEXT_ABI) == 0) {
         return;
     }
-    fprintf(stderr,
-            "qaio: this program was built against qaio headers with the AioContext "
+    fprintf(stderr, "qaio: this program was built against qaio headers with the AioContext "
             "layout \"%s\", but the libqaio loaded (qaio %s) has the layout \"%s\" "
             "(tlg at offset %d); rebuild one of them with the same "
             "--enable-aio-context-layout and --with-qemu-api\n",

@@ -193,8 +193,7 @@ void grow(QEMUTimerList &tl) noexcept
 
 // The earliest timer at or below slot @i with attributes within @mask; a
 // subtree whose root is not earlier than @best cannot hold an earlier one.
-void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask,
-                     int64_t &best) noexcept
+void search_matching(const QEMUTimerList &tl, size_t i, unsigned mask, int64_t &best) noexcept
 {
     if (i > tl.count_ || (best >= 0 && tl.heap_[i].expire >= best)) {
         return;
@@ -228,8 +227,7 @@ void set_main_loop_waker(main_loop_waker *w) noexcept
     waker.store(w, std::memory_order_release);
 }
 
-QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
-                        void *opaque) noexcept
+QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb, void *opaque) noexcept
 {
     QAIO_CHECK(unsigned(type) < QEMU_CLOCK_MAX, "invalid clock type %d", int(type));
     auto *tl = new (std::nothrow) QEMUTimerList;
@@ -329,8 +327,7 @@ bool list_run(QEMUTimerList *tl) noexcept
     return progress;
 }
 
-void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb,
-                void *opaque) noexcept
+void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb, void *opaque) noexcept
 {
     for (int t = 0; t < QEMU_CLOCK_MAX; t++) {
         tlg->tl[t] = list_new(QEMUClockType(t), cb, opaque);

@@ -48,8 +48,7 @@ struct QEMUTimerList {
 
 namespace qaio::timer {
 
-QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb,
-                        void *opaque) noexcept;
+QEMUTimerList *list_new(QEMUClockType type, QEMUTimerListNotifyCB *cb, void *opaque) noexcept;
 void list_free(QEMUTimerList *tl) noexcept;
 bool list_has_timers(QEMUTimerList *tl) noexcept;
 bool list_expired(QEMUTimerList *tl) noexcept;
@@ -64,8 +63,7 @@ int64_t list_earliest_matching(QEMUTimerList *tl, int attr_mask) noexcept;
 using main_loop_waker = void() noexcept;
 void set_main_loop_waker(main_loop_waker *w) noexcept;
 
-void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb,
-                void *opaque) noexcept;
+void group_init(QEMUTimerListGroup *tlg, QEMUTimerListNotifyCB *cb, void *opaque) noexcept;
 void group_deinit(QEMUTimerListGroup *tlg) noexcept;
 bool group_run(QEMUTimerListGroup *tlg) noexcept;
 int64_t group_deadline_ns(QEMUTimerListGroup *tlg) noexcept;

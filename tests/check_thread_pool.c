@@ -1403,42 +1403,6 @@ START_TEST(idle_workers_above_min_retire_after_the_idle_timeout)
 }
 END_TEST
 
-/* While a job runs, one idle worker waits as the pool's watcher: it, too,
- * retires after the idle timeout, and so do the others. */
-START_TEST(idle_workers_retire_while_a_job_runs)
-{
-    TPool *pool;
-    Job held, jobs[7];
-    int i;
-
-    setenv("QAIO_THREAD_POOL_IDLE_MS", "20", 1);
-    set_params(ctx, 0, 8);
-    pool = aio_get_thread_pool(ctx);
-    hold_released = hold_started = 0;
-    job_init(&held, 0);
-    submit_job(pool, held_work, &held);
-    for (i = 0; i < 7; i++) {
-        job_init(&jobs[i], 0);
-        submit_job(pool, gated_work, &jobs[i]);
-    }
-    while (qatomic_read(&started) < 7 || !qatomic_read(&hold_started)) {
-        aio_poll(ctx, false);
-        usleep(500);
-    }
-    gate_set(true);
-    for (i = 0; i < 7; i++) {
-        while (jobs[i].calls == 0) {
-            aio_poll(ctx, true);
-        }
-    }
-    wait_workers(ctx, 1);  /* the held job's worker only */
-    ck_assert_int_eq(held.calls, 0);
-    qatomic_set(&hold_released, 1);
-    run_until_done();
-    wait_workers(ctx, 0);
-}
-END_TEST
-
 #ifndef _WIN32
 /* Idle times whose nanoseconds do not fit in 64 bits (above 9.2e12 ms),
  * up to the largest the knob takes. */
@@ -1793,7 +1757,6 @@ static Suite *thread_pool_suite(void)
     tcase_add_test(tc, raising_min_on_a_pool_starts_workers);
     tcase_add_test(tc, lowering_max_makes_surplus_workers_exit);
     tcase_add_test(tc, idle_workers_above_min_retire_after_the_idle_timeout);
-    tcase_add_test(tc, idle_workers_retire_while_a_job_runs);
 #ifndef _WIN32
     tcase_add_test(tc, idle_workers_never_retire_below_min);
     tcase_add_loop_test(tc, idle_time_beyond_64_bit_nanoseconds_keeps_idle_workers, 0,

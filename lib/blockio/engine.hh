@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
-// What the block engines share: request queue, context and completion BH,
-// plug count, completion pass, submit-and-wait.  An engine derives from
-// engine<Itself> (CRTP: direct calls) and provides create(why), `attachment`,
-// release_kernel_side(), watch(ctx) (nullptr: stop), next_completion(&r,
-// &res), complete(r, res), has_work() and submit_queued() (whether the kernel
-// took any); it may replace submit_and_reap() and process().
+// What the block engines share: the request queue, the context and its
+// completion BH, plug counting, the completion pass, submit-and-wait.  An
+// engine derives from engine<Itself> (CRTP: per-request calls stay direct)
+// and provides create(why), `attachment`, release_kernel_side(),
+// watch(ctx) (nullptr: stop), next_completion(&r, &res), complete(r, res),
+// has_work() and submit_queued() (whether the kernel took anything); it may
+// replace submit_and_reap() and process().
 //
-// A woken coroutine may run a nested aio_poll: each completion is consumed
-// before its request completes, so a nested pass goes on where the outer
-// stopped, and the completion BH stays scheduled during a pass, so a nested
-// aio_poll runs one even with the fd already read.  Every pass ends with a
-// flush: no request stays queued behind a loop that waits for it.
+// The completion pass: a woken coroutine may run a nested aio_poll.  Each
+// completion is consumed before its request completes, so a nested pass
+// goes on where the outer stopped; the completion BH stays scheduled while
+// a pass runs, so a nested aio_poll runs a pass even with the fd already
+// read.  Every pass ends with a flush: no request stays queued behind a
+// loop that waits for it.
 #pragma once
 
 #include "lib/blockio/engines.hh"
@@ -91,7 +93,8 @@ struct engine : engine_core {
             --in_flight_;
             blocked_ = false;  // a slot was freed
             self()->complete(r, res);
-            if (passes_ != pass) {  // a nested pass ran and cancelled the BH at its end
+            if (passes_ != pass) {
+                // A nested pass ran and cancelled the BH at its end.
                 pass = passes_;
                 loop::bh_schedule(completion_bh_, 0);
             }

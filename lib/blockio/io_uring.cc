@@ -1,53 +1,58 @@
 // SPDX-License-Identifier: MIT
-// The io_uring block engine (QEMU's luring_*; lib/posix/io_uring.cc is the
-// fd monitor).  Requests, queue, plug, attach and the completion pass are
-// the engine core's (engine.hh).  A request becomes an SQE only when one is
-// free, so a resubmission describes its current state; user_data is its
-// address.  -EAGAIN/-EINTR requeue it; a short read goes on past the bytes
-// done with the rest of the caller's vector, and a read of 0 then zero-fills
-// the rest (end of file); a short write fails with -ENOSPC.
+// The io_uring block engine (QEMU's luring_*): one io_uring per engine;
+// coroutines are woken in the engine's AioContext when their request
+// completes.  (lib/posix/io_uring.cc is the fd monitor, not this.)
 //
-// Batching: a pass submits its coroutines' requests every `reap_batch` and
-// at its end (one io_uring_enter per request costs a fifth of tmpfs's IOPS
-// at QD64), then looks at the CQ ring again (the page cache completes reads
-// inside io_uring_enter).  A plugged engine submits when in flight plus
-// queued reach the ring size.  In flight stays within the CQ ring (no
-// overflow).  SQEs the kernel refuses stay in the ring, the engine blocked
-// until a completion or, with nothing in the kernel, the completion BH.
+// Requests, queue, plug, attach and the completion pass are the engine
+// core's (engine.hh).  A request becomes an SQE only when one is free, so a
+// resubmission describes its current state; user_data is its address.
 //
-// Rings: tmpfs reads go to an io-wq worker, which on a DEFER_TASKRUN ring
-// only queues each completion for the ring's thread (no completion lock, no
-// wake-up).  That needs SINGLE_ISSUER, so:
-//  - only a thread that bound the context (qemu_set_current_aio_context) gets
-//    one, never QEMU's main context, which any BQL holder may poll (a vCPU
-//    draining there would wait for completions only the main thread posts).
-//    Else (or QAIO_IO_URING_DEFER=0, or before Linux 6.1) COOP_TASKRUN.
-//  - it is created disabled and bound to the first thread entering it (QEMU
-//    issue 1193); another thread entering an idle engine gets a new ring of
-//    its kind; one entering it with requests in flight leaves them to the BH.
-//  - the context watches an eventfd registered with it (the same across
-//    rings), off (IORING_CQ_EVENTFD_DISABLED) during a pass: the worker pays
-//    no wake-up per completion.  The kernel signals only when its deferred
-//    list becomes non-empty: a pass stopping with work left schedules the BH.
-// TASKRUN_FLAG shows pending completions in the SQ flags (peeking then
-// enters the kernel); before 5.19 the kernel refuses these flags: plain ring.
+// Retries: -EAGAIN/-EINTR requeue it unchanged.  A short read goes on with
+// the remainder (a vector trimmed from the caller's) past the bytes done; a
+// read of 0 then means end of file, and the rest is zero-filled.  A short
+// write fails with -ENOSPC.
 //
-// Busy wait (deferred rings: never with the BQL): the worker reads in a
-// microsecond or two; waking a loop on a halted vCPU costs tens.  With requests
-// in flight, a pass finding nothing watches the ring (signals off) for spin_ns_,
-// which grows after a sleep under spin_max_ns and drops to 0 on a miss.
+// Batching: a completion pass submits its coroutines' requests every
+// `reap_batch` and at its end (one io_uring_enter per request costs a fifth
+// of tmpfs's IOPS at QD64), then looks at the CQ ring again a few rounds,
+// since the page cache completes reads inside io_uring_enter.  A plugged
+// engine submits once in-flight plus queued reach the ring size.  In-flight
+// requests never exceed the CQ ring, which therefore cannot overflow.  When
+// the kernel refuses SQEs (-EAGAIN, -EBUSY, or a partial submit) they stay in
+// the ring and the engine is blocked until a completion; with nothing in the
+// kernel, the completion BH retries.
+//
+// Rings: tmpfs reads go to an io-wq worker; on an IORING_SETUP_DEFER_TASKRUN
+// ring it only queues each completion for the ring's thread, instead of
+// posting it under the completion lock and waking watchers.  Such a ring
+// needs SINGLE_ISSUER, so:
+//  - it is used only by a thread that bound the context with
+//    qemu_set_current_aio_context, and never for QEMU's main context, which
+//    any BQL holder may poll (a vCPU thread draining there would wait forever
+//    for completions only the main thread can post).  Elsewhere the ring is
+//    COOP_TASKRUN.  QAIO_IO_URING_DEFER=0 or a kernel before 6.1: always so.
+//  - it is created disabled and bound to the first thread that enters it
+//    (QEMU issue 1193); another thread entering an idle engine gets a new
+//    ring of the kind it needs, and one that is not the ring's own while
+//    requests are in flight leaves them queued to the completion BH.
+//  - the context watches an eventfd registered with the ring (the same one
+//    across rings), switched off (IORING_CQ_EVENTFD_DISABLED) during a pass
+//    so the worker pays no wake-up per completion.  The kernel signals only
+//    when its deferred list becomes non-empty, so a pass that stops with
+//    work left schedules the completion BH.
+// TASKRUN_FLAG shows in the SQ flags that completions wait for a kernel
+// entry, which io_uring_peek_batch_cqe then makes; before 5.19 the kernel
+// refuses these flags and the ring is plain.
 #include "lib/blockio/engine.hh"
 #include "lib/coroutine/coroutine.hh"
 #include "lib/loop/bh.hh"
 #include "lib/loop/context.hh"
 #include "lib/support/fatal.hh"
 #include "lib/support/knobs.hh"
-#include "lib/timer/clock.hh"
 
 #include "block/aio.h"
 #include "qemu/iov.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -116,13 +121,11 @@ struct LuringState : qaio::blockio::engine<LuringState> {
     unsigned max_in_flight_ = 0;  // the CQ ring's size
     ring_mode mode_ = ring_mode::cooperative;
     bool deferred_allowed_ = false;  // the kernel and QAIO_IO_URING_DEFER allow it
-    bool ring_thread_known_ = false;  // ring_thread_ entered ring_ last (none yet: new ring)
+    // The thread that entered ring_ last; none for a new ring.
+    bool ring_thread_known_ = false;
     pthread_t ring_thread_{};
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
     int watched_fd_ = -1;            // the fd the context watches for us
-    static constexpr int64_t spin_max_ns = 16000;
-    int64_t spin_ns_ = 0;            // the busy wait's window
-    int64_t idle_since_ = 0;         // a pass ended with requests in flight
 
     static const qaio::loop::attachment_kind attachment;
 
@@ -136,8 +139,10 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             delete s;
             return nullptr;
         }
-        bool defer = qaio::support::knob_int(qaio::support::knob::io_uring_defer).value_or(1) != 0;
-        int r = defer ? s->make_ring(ring_mode::deferred) : -EINVAL;
+        int r = -EINVAL;
+        if (qaio::support::knob_int(qaio::support::knob::io_uring_defer).value_or(1) != 0) {
+            r = s->make_ring(ring_mode::deferred);
+        }
         s->deferred_allowed_ = r == 0;
         if (r < 0) {
             r = s->make_ring(ring_mode::cooperative);
@@ -192,10 +197,11 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         if (ring_thread_known_ && pthread_equal(ring_thread_, self)) {
             return true;
         }
-        if (in_flight_ && mode_ == ring_mode::deferred) {
-            return false;  // only the ring's own thread can reap these
-        }
-        if (!in_flight_) {
+        if (in_flight_) {
+            if (mode_ == ring_mode::deferred) {
+                return false;  // only the ring's own thread can reap these
+            }
+        } else {
             ring_mode want = deferred_allowed_ && qaio::loop::polled_by_this_thread_alone(ctx_->c())
                                  ? ring_mode::deferred
                                  : ring_mode::cooperative;
@@ -203,7 +209,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             if (want != mode_ || (want == ring_mode::deferred && ring_thread_known_)) {
                 replace_ring(want);
             }
-            if (mode_ == ring_mode::deferred) {  // bind it to this thread (no liburing 2.3 call)
+            if (mode_ == ring_mode::deferred) {
+                // Binds the new ring to this thread (no liburing 2.3 wrapper).
                 long r = syscall(__NR_io_uring_register, ring_.ring_fd,
                                  IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
                 QAIO_CHECK(r >= 0, "io_uring engine %p: cannot enable its ring: %s",
@@ -228,11 +235,17 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         io_uring_queue_exit(&old);
     }
 
-    // Has ctx (nothing if nullptr) watch the fd readable while completions
-    // wait: a deferred ring's eventfd, or a cooperative ring's own fd.
+    // The fd readable while completions wait: a deferred ring's eventfd, or
+    // a cooperative ring's own fd.
+    int wakeup_fd() const noexcept
+    {
+        return mode_ == ring_mode::deferred ? wake_fd_ : ring_.ring_fd;
+    }
+
+    // Has ctx watch wakeup_fd(), or nothing if ctx is nullptr.
     void watch(qaio::loop::context *ctx) noexcept
     {
-        int fd = !ctx ? -1 : mode_ == ring_mode::deferred ? wake_fd_ : ring_.ring_fd;
+        int fd = ctx ? wakeup_fd() : -1;
         if (fd == watched_fd_) {
             return;
         }
@@ -300,7 +313,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 accepted = true;
             }
             pending = io_uring_sq_ready(&ring_);
-            if (r < 0 || pending) {  // refused or stopped early: kept until a completion
+            if (r < 0 || pending) {
+                // Refused or stopped early: kept until a completion.
                 blocked_ = true;
                 break;
             }
@@ -353,7 +367,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 qemu_iovec_concat(&r->rest_, r->qiov_, total, r->qiov_->size - total);
                 queue_.push(r);
                 return;
-            } else {  // end of file
+            } else {
+                // End of file.
                 qemu_iovec_memset(r->qiov_, total, 0, r->qiov_->size - total);
                 res = 0;
             }
@@ -373,17 +388,12 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         if (outer) {
             io_uring_cq_eventfd_toggle(&ring_, false);  // no signal during a pass
         }
-        if (idle_since_ && qaio::timer::monotonic_ns() - idle_since_ <= spin_max_ns) {
-            spin_ns_ = std::min(2 * spin_ns_ + 2000, spin_max_ns);  // back soon: spin longer
-        }
-        idle_since_ = 0;  // nested passes find it 0 already
         for (int round = 0; round < max_rounds; round++) {
             bool resubmitted = reap_pass();
             if (reaping_) {
                 return;  // a nested pass: the outer one goes on
             }
-            if (!resubmitted && !(outer && spin()) && (!outer || !unmute_wakeups())) {
-                idle_since_ = in_flight_ ? qaio::timer::monotonic_ns() : 0;
+            if (!resubmitted && (!outer || !unmute_wakeups())) {
                 return;
             }
             if (outer) {
@@ -395,19 +405,6 @@ struct LuringState : qaio::blockio::engine<LuringState> {
             unmute_wakeups();
         }
         qaio::loop::bh_schedule(completion_bh_, 0);
-    }
-
-    // Whether a completion came within the window.
-    bool spin() noexcept
-    {
-        int64_t start = qaio::timer::monotonic_ns();
-        while (spin_ns_ && in_flight_ > 1 && qaio::timer::monotonic_ns() - start < spin_ns_) {
-            if (on_poll(this)) {
-                return true;
-            }
-        }
-        spin_ns_ = 0;  // grows again after a short sleep
-        return false;
     }
 
     void submit_and_reap() noexcept

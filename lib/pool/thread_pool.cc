@@ -5,40 +5,38 @@
 // A request is queued (cancel_async may complete it with -ECANCELED), active
 // (a worker runs func unlocked; cancel has no effect) or done (on the done
 // list, then the home thread's ready list until its callback ran).  The
-// mutex guards the queue, the done list, states, results and counts;
-// outstanding_ is atomic (as in QEMU, a holder of the AioContext lock may
-// submit from any thread).
+// mutex guards the queue, the done list, states, results and counts.
+// outstanding_ is atomic: a thread holding the AioContext lock may submit,
+// as in QEMU.
 //
 // Threads.  cur_threads_ counts workers requested (new_threads_), being
 // created (pending_threads_) and running.  A request finding more queued
-// work than idle and starting workers asks for one more, up to max; a BH
-// creates the first of a burst (with the home thread's affinity and signal
-// mask) and each new worker the next, as in QEMU.  Invariant: while
-// new_threads_ > 0 a worker is starting or the spawn BH is scheduled.  An
-// idle timeout retires a worker if more than min remain and nothing is
-// queued; one above max exits when it next looks for work.
+// work than idle and starting workers asks for one more, up to max.  As in
+// QEMU a BH creates the first of a burst (with the home thread's affinity
+// and signal mask) and each new worker the next.  Invariant: while
+// new_threads_ > 0 a worker is starting or the spawn BH is scheduled.  Only
+// a real idle timeout retires a worker, if more than min remain and nothing
+// is queued; one above max exits when it next looks for work.
 //
-// Concurrency.  At most run_limit_ workers run jobs: the CPU count (one
-// woken per request on few CPUs made the scheduler the bottleneck), doubled
-// by a job that slept (job_clock), less one for each that did not.  A
-// request, or a worker taking one while more wait, wakes an idle worker if
-// one more may run and no woken one covers it.  The watcher, a worker idle
-// while jobs run or wait (woken to be one only if none is or comes), runs a
-// job if none finished for watch_ns: jobs that wait for queued ones run.
-// Idle workers wait on their own futex word on a LIFO stack: one system
-// call per wake-up, and no condvar leaving the mutex marked contended.  The
-// waker holds the mutex, or the worker could exit before the wake-up.
+// Concurrency.  At most run_limit_ workers run jobs: the CPU count (waking
+// a worker per request on few CPUs made the scheduler the bottleneck), plus
+// one for each job that slept (job_clock), less one for each that did not.
+// A request, or a worker taking one while more wait, wakes an idle worker
+// if one more may run and no woken one covers it, or else to watch: if no
+// job finished for watch_ns the watcher runs one, so jobs that wait for
+// queued ones all run.
 //
 // Completion.  A worker pushes the request on the done list and schedules
-// the completion BH unlocked, unless a watcher exists or comes and enough
-// is queued (the loop then wakes once per batch).  The BH runs callbacks
-// unlocked, rescheduling itself before each (for a nested aio_poll) and
-// cancelling after; its last look at the done list follows the cancel.
+// the completion BH unlocked, unless a watcher exists and enough is queued:
+// the loop then wakes once per batch.  The BH runs the callbacks unlocked,
+// rescheduling itself before each (so a nested aio_poll sees the others)
+// and cancelling that after; its last look at the done list follows the
+// cancel, so no schedule is lost.
 //
 // Freeing.  pool_free asserts nothing is outstanding, stops, and waits until
 // cur_threads_ is zero.  An exiting worker signals stopped_cond_ holding the
-// mutex, its unlock being its last access (QEMU 7.1-8.0 signalled after it,
-// racing with the destroy); it schedules the completion BH while still
+// mutex, its unlock being its last access (QEMU 7.1-8.0 signalled after
+// it, racing with the destroy); it schedules the completion BH while still
 // counted, so the BH outlives that call.
 #include "lib/pool/thread_pool.hh"
 
@@ -48,7 +46,6 @@
 #include "lib/loop/level_hooks.hh"
 #include "lib/support/current_context.hh"
 #include "lib/support/fatal.hh"
-#include "lib/support/futex.hh"
 #include "lib/support/knobs.hh"
 #include "lib/support/signals_blocked.hh"
 #include "lib/support/thread_name.hh"
@@ -59,6 +56,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <ctime>
 #include <new>
 #include <pthread.h>
 #ifndef _WIN32
@@ -79,13 +77,6 @@ constexpr int64_t blocking_job_ns = 20 * 1000;  // shorter ones did not sleep
 constexpr int64_t watch_ns = 1000 * 1000;  // the watcher's period
 
 enum class req_state : int { queued, active, done };
-
-enum : unsigned { woken_to_run = 1, woken_to_watch };
-
-struct idle_slot {
-    std::atomic<unsigned> woken{0};  // set under the mutex
-    idle_slot *next = nullptr;       // idle stack
-};
 
 struct request {
     BlockAIOCB common;  // first: callers see the request as this AIOCB
@@ -137,6 +128,7 @@ public:
     request *ready_ = nullptr;  // home thread only, linked by next
 
     pthread_mutex_t lock_ = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t request_cond_;  // workers wait for requests (wait_clock)
     pthread_cond_t stopped_cond_ = PTHREAD_COND_INITIALIZER;  // pool_free waits for workers
     // Under lock_.
     request_queue queue_;
@@ -144,51 +136,29 @@ public:
     int64_t min_threads_ = 0;
     int64_t max_threads_ = THREAD_POOL_MAX_THREADS_DEFAULT;
     int64_t cur_threads_ = 0;
-    int64_t idle_threads_ = 0;       // waiting, woken or not
-    int64_t waking_threads_ = 0;     // woken and not yet back
-    idle_slot *idle_top_ = nullptr;  // not woken, the watcher apart
-    idle_slot *watcher_ = nullptr;
-    bool watcher_woken_ = false;  // a worker woken to watch is not back yet
+    int64_t idle_threads_ = 0;
+    // Idle workers signalled and not yet back (at most idle_threads_).
+    int64_t waking_threads_ = 0;
     int64_t new_threads_ = 0;
     int64_t pending_threads_ = 0;
     int64_t running_ = 0;  // see "Concurrency" on top
     int64_t run_limit_ = 1;
     int64_t cpus_ = 1;
     uint64_t finished_ = 0;         // requests whose func returned
+    bool watching_ = false;         // an idle worker waits with watch_ns
     bool completion_due_ = false;   // done_ filled, completion BH not scheduled
     bool stopping_ = false;
 
     void start_thread_locked() noexcept;
-    request *take_request_locked(long *own_sleeps) noexcept;
-    // Wakes an idle worker if a queued request no woken worker covers may
-    // run, or needs a watcher.
-    void wake_one_locked() noexcept
+    request *take_request_locked(long *own_sleeps, bool *wake_one) noexcept;
+    // Counts one more idle worker to signal (after unlocking) if a queued
+    // request no woken worker covers may run, or needs a watcher.
+    bool claim_waker_locked() noexcept
     {
-        bool run = running_ + waking_threads_ < run_limit_;
-        if (queue_.size_ <= waking_threads_ || (!run && (watcher_ || watcher_woken_))) {
-            return;
-        }
-        if (idle_slot *s = idle_top_ ? idle_top_ : run ? watcher_ : nullptr) {
-            watcher_woken_ |= !run;
-            wake_locked(s, run ? woken_to_run : woken_to_watch);
-        }
-    }
-    // Takes s (the stack's top or the watcher) and wakes it for why.
-    void wake_locked(idle_slot *s, unsigned why) noexcept
-    {
-        (s == idle_top_ ? idle_top_ : watcher_) = s == idle_top_ ? s->next : nullptr;
-        s->woken.store(why, std::memory_order_relaxed);
-        waking_threads_++;
-        support::futex_wake(&s->woken, 1);
-    }
-    void wake_all_locked() noexcept;
-    // Moves r, with its result, to the done list; true if that was empty.
-    bool finish_locked(request *r, int ret) noexcept
-    {
-        r->ret = ret;
-        r->state = req_state::done;
-        done_.push_back(r);
-        return done_.head_ == r;
+        bool wake = idle_threads_ > waking_threads_ && queue_.size_ > waking_threads_ &&
+                    (running_ + waking_threads_ < run_limit_ || !watching_);
+        waking_threads_ += wake;
+        return wake;
     }
     bool flush_completions_locked(bool deferrable) noexcept;
 };
@@ -217,29 +187,25 @@ void spawn_bh_cb(void *opaque)
     pthread_mutex_unlock(&p->lock_);
 }
 
-// Waits unlocked until s is woken (true) or ns (huge: forever) have passed.
-bool wait_woken(idle_slot *s, int64_t ns) noexcept
+// The clock of request_cond_'s deadlines: winpthreads waits against the
+// wall clock whatever the attribute says.
+#ifdef _WIN32
+constexpr clockid_t wait_clock = CLOCK_REALTIME;
+#else
+constexpr clockid_t wait_clock = CLOCK_MONOTONIC;
+#endif
+
+timespec deadline_after(int64_t ns) noexcept
 {
-    int64_t now = timer::monotonic_ns();
-    int64_t end = ns > idle_forever - now ? idle_forever : now + ns;
-    for (; s->woken.load(std::memory_order_acquire) == 0; now = timer::monotonic_ns()) {
-        if (now >= end) {
-            return false;
-        }
-        support::futex_wait(&s->woken, 0, end == idle_forever ? -1 : end - now);
-    }
-    return true;
+    timespec t;
+    clock_gettime(wait_clock, &t);
+    int64_t nsec = t.tv_nsec + ns % 1000000000;
+    t.tv_sec += static_cast<time_t>(ns / 1000000000 + nsec / 1000000000);
+    t.tv_nsec = static_cast<long>(nsec % 1000000000);
+    return t;
 }
 
 } // namespace
-
-// Wakes every idle worker to look at the limits.
-void thread_pool::wake_all_locked() noexcept
-{
-    while (idle_slot *s = idle_top_ ? idle_top_ : watcher_) {
-        wake_locked(s, woken_to_run);
-    }
-}
 
 void thread_pool::start_thread_locked() noexcept
 {
@@ -258,13 +224,11 @@ void thread_pool::start_thread_locked() noexcept
     pthread_detach(tid);
 }
 
-// Schedules the completion BH unless it may wait (a watcher exists or one
-// woken to watch, which flushes first, and the workers have enough queued);
-// true if it unlocked.
+// Schedules the completion BH unless it may wait (a watcher exists and the
+// workers have enough queued); true if it unlocked.
 bool thread_pool::flush_completions_locked(bool deferrable) noexcept
 {
-    bool watched = watcher_ || watcher_woken_;
-    if (!completion_due_ || (deferrable && watched && queue_.size_ >= 4 * run_limit_ + 4)) {
+    if (!completion_due_ || (deferrable && watching_ && queue_.size_ >= 4 * run_limit_ + 4)) {
         return false;
     }
     completion_due_ = false;
@@ -275,9 +239,10 @@ bool thread_pool::flush_completions_locked(bool deferrable) noexcept
 }
 
 // The next request, marked active, or nullptr: the worker exits.  May wait.
-request *thread_pool::take_request_locked(long *own_sleeps) noexcept
+request *thread_pool::take_request_locked(long *own_sleeps, bool *wake_one) noexcept
 {
-    int64_t idle_since = timer::monotonic_ns();
+    bool have_deadline = false;
+    timespec deadline;
     for (;;) {
         if (stopping_ || cur_threads_ > max_threads_) {
             flush_completions_locked(false);  // it may have been the watcher
@@ -292,50 +257,45 @@ request *thread_pool::take_request_locked(long *own_sleeps) noexcept
             queue_.remove(r);
             r->state = req_state::active;
             running_++;
-            wake_one_locked();
+            *wake_one = claim_waker_locked();  // signalled by the caller, unlocked
             return r;
         }
         if (flush_completions_locked(false)) {
             continue;
         }
-        idle_slot slot;
-        bool watch = !watcher_ && (queue_.head_ || running_ > 0);
+        bool watch = queue_.head_ && !watching_;
         uint64_t finished = finished_;
-        slot.next = idle_top_;  // unused by the watcher
-        (watch ? watcher_ : idle_top_) = &slot;
+        timespec watch_deadline;
+        if (watch) {
+            watching_ = true;
+            watch_deadline = deadline_after(watch_ns);
+        } else if (!have_deadline && idle_ns_ != idle_forever) {
+            deadline = deadline_after(idle_ns_);
+            have_deadline = true;
+        }
         idle_threads_++;
         (*own_sleeps)++;
-        int64_t idle_left = idle_ns_ - (timer::monotonic_ns() - idle_since);
-        pthread_mutex_unlock(&lock_);
-        wait_woken(&slot, watch ? std::min(watch_ns, idle_left) : idle_left);
-        pthread_mutex_lock(&lock_);
+        int rc = watch           ? pthread_cond_timedwait(&request_cond_, &lock_, &watch_deadline)
+                 : have_deadline ? pthread_cond_timedwait(&request_cond_, &lock_, &deadline)
+                                 : pthread_cond_wait(&request_cond_, &lock_);
         idle_threads_--;
-        if (unsigned why = slot.woken.load(std::memory_order_relaxed)) {
-            waking_threads_--;  // the waker unlinked it
-            watcher_woken_ &= why != woken_to_watch;
-            continue;
-        }
+        // Any return may be the one a signal caused (a timeout can consume
+        // one too); the count only errs low, which costs a spare wake-up.
+        waking_threads_ = std::min(idle_threads_, std::max<int64_t>(waking_threads_ - 1, 0));
         if (watch) {
-            watcher_ = nullptr;
+            watching_ = false;
             // Nothing finished for a whole watch: one more may run.
-            if (queue_.head_ && finished_ == finished && running_ >= run_limit_) {
+            if (rc == ETIMEDOUT && queue_.head_ && finished_ == finished &&
+                running_ >= run_limit_) {
                 run_limit_ = running_ + 1;
             }
-            if (timer::monotonic_ns() - idle_since < idle_ns_) {
-                continue;
+        } else if (rc == ETIMEDOUT) {
+            // Only a real timeout with nothing queued retires a worker.
+            if (!queue_.head_ && !stopping_ && cur_threads_ > min_threads_) {
+                return nullptr;
             }
-        } else {
-            idle_slot **at = &idle_top_;
-            while (*at != &slot) {
-                at = &(*at)->next;
-            }
-            *at = slot.next;
+            have_deadline = false;  // kept for min: a new idle period
         }
-        // Only a real timeout with nothing queued retires a worker.
-        if (!queue_.head_ && !stopping_ && cur_threads_ > min_threads_) {
-            return nullptr;
-        }
-        idle_since = timer::monotonic_ns();  // kept for min: a new idle period
     }
 }
 
@@ -386,8 +346,12 @@ void *worker_main(void *opaque) noexcept
         p->start_thread_locked();
     }
     job_clock clock;
-    while (request *r = p->take_request_locked(&clock.own_sleeps)) {
+    bool wake_one;
+    while (request *r = p->take_request_locked(&clock.own_sleeps, &wake_one)) {
         pthread_mutex_unlock(&p->lock_);
+        if (wake_one) {
+            pthread_cond_signal(&p->request_cond_);
+        }
         clock.start();
         int ret = r->func(r->arg);
         bool blocked = clock.blocked();
@@ -398,11 +362,14 @@ void *worker_main(void *opaque) noexcept
         p->running_--;
         p->finished_++;
         if (blocked) {
-            p->run_limit_ = std::min(p->run_limit_ * 2, std::max(p->max_threads_, p->cpus_));
+            p->run_limit_ = std::min(p->run_limit_ + 1, std::max(p->max_threads_, p->cpus_));
         } else if (p->run_limit_ > p->cpus_) {
             p->run_limit_--;
         }
-        p->completion_due_ |= p->finish_locked(r, ret);
+        r->ret = ret;
+        r->state = req_state::done;
+        p->completion_due_ |= !p->done_.head_;
+        p->done_.push_back(r);
         // Still counted in cur_threads_: the BH outlives this call.
         p->flush_completions_locked(true);
     }
@@ -461,7 +428,10 @@ void request_cancel_async(BlockAIOCB *acb)
     pthread_mutex_lock(&p->lock_);
     if (r->state == req_state::queued) {
         p->queue_.remove(r);
-        schedule = p->finish_locked(r, -ECANCELED);
+        r->ret = -ECANCELED;
+        r->state = req_state::done;
+        schedule = !p->done_.head_;
+        p->done_.push_back(r);
     }
     pthread_mutex_unlock(&p->lock_);
     if (schedule) {
@@ -524,6 +494,13 @@ thread_pool *pool_new(loop::context *ctx) noexcept
     p->run_limit_ = p->cpus_;
     p->completion_bh_ = loop::bh_new(ctx, completion_bh_cb, p, "thread-pool-completion");
     p->spawn_bh_ = loop::bh_new(ctx, spawn_bh_cb, p, "thread-pool-spawn");
+
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, wait_clock);
+    pthread_cond_init(&p->request_cond_, &attr);
+    pthread_condattr_destroy(&attr);
+
     update_params(p, ctx);
     return p;
 }
@@ -539,7 +516,7 @@ void pool_free(thread_pool *p) noexcept
     p->stopping_ = true;
     p->cur_threads_ -= p->new_threads_;  // never to be created
     p->new_threads_ = 0;
-    p->wake_all_locked();
+    pthread_cond_broadcast(&p->request_cond_);
     while (p->cur_threads_ > 0) {
         pthread_cond_wait(&p->stopped_cond_, &p->lock_);
     }
@@ -548,6 +525,7 @@ void pool_free(thread_pool *p) noexcept
     loop::bh_delete(p->spawn_bh_);
     loop::bh_delete(p->completion_bh_);
     pthread_cond_destroy(&p->stopped_cond_);
+    pthread_cond_destroy(&p->request_cond_);
     pthread_mutex_destroy(&p->lock_);
     delete p;
 }
@@ -569,8 +547,12 @@ BlockAIOCB *submit(thread_pool *p, ThreadPoolFunc *func, void *arg, BlockComplet
         p->cur_threads_ < p->max_threads_) {
         add_worker_locked(p);
     }
-    p->wake_one_locked();
+    bool wake = p->claim_waker_locked();
     pthread_mutex_unlock(&p->lock_);
+    // After unlocking, so the woken worker does not block on the mutex.
+    if (wake) {
+        pthread_cond_signal(&p->request_cond_);
+    }
     return &r->common;
 }
 
@@ -593,7 +575,7 @@ void update_params(thread_pool *p, loop::context *ctx) noexcept
         add_worker_locked(p);
     }
     // Workers above the new max, and idle ones, look at the limits again.
-    p->wake_all_locked();
+    pthread_cond_broadcast(&p->request_cond_);
     pthread_mutex_unlock(&p->lock_);
 }
 

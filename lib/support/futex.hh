@@ -4,12 +4,9 @@
 #pragma once
 
 #include <climits>
-#include <cstdint>
 #ifdef _WIN32
-#include <algorithm>
 #include <windows.h>
 #else
-#include <ctime>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,12 +16,10 @@ namespace qaio::support {
 
 #ifdef _WIN32
 
-// Spurious returns are possible; ns < 0: no timeout.
-inline void futex_wait(const void *word, unsigned expected, int64_t ns = -1) noexcept
+// Spurious returns are possible.
+inline void futex_wait(const void *word, unsigned expected) noexcept
 {
-    DWORD ms = ns < 0 ? INFINITE
-                      : static_cast<DWORD>(std::min<int64_t>(ns / 1000000 + 1, INFINITE - 1));
-    WaitOnAddress(const_cast<void *>(word), &expected, sizeof expected, ms);
+    WaitOnAddress(const_cast<void *>(word), &expected, sizeof expected, INFINITE);
 }
 
 // More than one means all: woken waiters re-check their word.
@@ -39,10 +34,9 @@ inline void futex_wake(const void *word, int n) noexcept
 
 #else
 
-inline void futex_wait(const void *word, unsigned expected, int64_t ns = -1) noexcept
+inline void futex_wait(const void *word, unsigned expected) noexcept
 {
-    timespec t = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, ns < 0 ? nullptr : &t, nullptr, 0);
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
 }
 
 inline void futex_wake(const void *word, int n) noexcept

@@ -14,10 +14,7 @@
  * Target: qaio at most 1.1x bare.  On a loaded machine the scheduler, not
  * the loop, sets most of a round trip's cost, so bare is measured twice,
  * interleaved with the others: its ratio to itself ("bare again") is the
- * noise that qaio's ratio must be read against.  "qaio +fd" is qaio with
- * one idle eventfd registered in each context: a loop that watches an fd
- * besides its notifier sleeps in the fd monitor (epoll_wait), while one
- * that watches nothing else sleeps in a read() of its notifier.
+ * noise that qaio's ratio must be read against.
  */
 #include "config.h"
 
@@ -30,22 +27,13 @@
 #include <uv.h>
 #endif
 
-typedef struct notify_state notify_state;
-
-/* One qaio subject: the pair of contexts the two threads poll. */
-typedef struct notify_qaio {
-    notify_state *s;
-    AioContext *ping, *pong;
-} notify_qaio;
-
-struct notify_state {
+typedef struct notify_state {
     bench_worker *ping;     /* measures, runs the client side */
     bench_worker *pong;     /* runs the server side */
     uint64_t iters;         /* round trips in the current batch */
 
-    /* qaio, then qaio with an idle fd registered in each context */
-    notify_qaio q, qfd;
-    int idle_ping, idle_pong;
+    /* qaio */
+    AioContext *ctx_ping, *ctx_pong;
     char why[160];
     _Atomic uint64_t seq, ack;
 
@@ -57,38 +45,36 @@ struct notify_state {
     uv_async_t async_ping, async_pong;
     uint64_t uv_ping_n, uv_pong_n;
 #endif
-};
+} notify_state;
 
 /* ---- qaio --------------------------------------------------------------- */
 
 static void notify_qaio_server(void *opaque)
 {
-    notify_qaio *q = opaque;
-    notify_state *s = q->s;
+    notify_state *s = opaque;
 
     for (uint64_t i = 1; i <= s->iters; i++) {
         while (atomic_load_explicit(&s->seq, memory_order_acquire) < i) {
-            aio_poll(q->pong, true);
+            aio_poll(s->ctx_pong, true);
         }
         atomic_store_explicit(&s->ack, i, memory_order_release);
-        aio_notify(q->ping);
+        aio_notify(s->ctx_ping);
     }
 }
 
 static void notify_qaio_body(void *opaque, uint64_t iters)
 {
-    notify_qaio *q = opaque;
-    notify_state *s = q->s;
+    notify_state *s = opaque;
 
     atomic_store(&s->seq, 0);
     atomic_store(&s->ack, 0);
     s->iters = iters;
-    bench_worker_post(s->pong, notify_qaio_server, q);
+    bench_worker_post(s->pong, notify_qaio_server, s);
     for (uint64_t i = 1; i <= iters; i++) {
         atomic_store_explicit(&s->seq, i, memory_order_release);
-        aio_notify(q->pong);
+        aio_notify(s->ctx_pong);
         while (atomic_load_explicit(&s->ack, memory_order_acquire) < i) {
-            aio_poll(q->ping, true);
+            aio_poll(s->ctx_ping, true);
         }
     }
     bench_worker_wait(s->pong);
@@ -189,30 +175,14 @@ static void notify_uv_body(void *opaque, uint64_t iters)
 
 /* ---- set-up on each thread ---------------------------------------------- */
 
-static void notify_idle_cb(void *opaque)
-{
-}
-
-/* A context made by this thread, its home; with `idle_fd` >= 0, that fd
- * registered, else the thread's current context (one per thread). */
-static AioContext *notify_context(notify_state *s, int idle_fd)
-{
-    AioContext *ctx = bench_context_new(NULL, s->why, sizeof(s->why));
-
-    if (ctx && idle_fd >= 0) {
-        bench_set_fd_handler(ctx, idle_fd, notify_idle_cb, NULL, NULL, NULL, NULL);
-    } else if (ctx) {
-        qemu_set_current_aio_context(ctx);
-    }
-    return ctx;
-}
-
 static void notify_setup_ping(void *opaque)
 {
     notify_state *s = opaque;
 
-    s->qfd.ping = notify_context(s, s->idle_ping);
-    s->q.ping = notify_context(s, -1);
+    s->ctx_ping = bench_context_new(NULL, s->why, sizeof(s->why));
+    if (s->ctx_ping) {
+        qemu_set_current_aio_context(s->ctx_ping);
+    }
 #ifdef QAIO_HAVE_LIBUV
     uv_loop_init(&s->loop_ping);
     uv_async_init(&s->loop_ping, &s->async_ping, notify_uv_ping_cb);
@@ -224,8 +194,10 @@ static void notify_setup_pong(void *opaque)
 {
     notify_state *s = opaque;
 
-    s->qfd.pong = notify_context(s, s->idle_pong);
-    s->q.pong = notify_context(s, -1);
+    s->ctx_pong = bench_context_new(NULL, s->why, sizeof(s->why));
+    if (s->ctx_pong) {
+        qemu_set_current_aio_context(s->ctx_pong);
+    }
 #ifdef QAIO_HAVE_LIBUV
     uv_loop_init(&s->loop_pong);
     uv_async_init(&s->loop_pong, &s->async_pong, notify_uv_pong_cb);
@@ -237,12 +209,8 @@ static void notify_teardown_ping(void *opaque)
 {
     notify_state *s = opaque;
 
-    if (s->qfd.ping) {
-        bench_set_fd_handler(s->qfd.ping, s->idle_ping, NULL, NULL, NULL, NULL, NULL);
-        aio_context_unref(s->qfd.ping);
-    }
-    if (s->q.ping) {
-        aio_context_unref(s->q.ping);
+    if (s->ctx_ping) {
+        aio_context_unref(s->ctx_ping);
     }
 #ifdef QAIO_HAVE_LIBUV
     uv_close((uv_handle_t *)&s->async_ping, NULL);
@@ -255,12 +223,8 @@ static void notify_teardown_pong(void *opaque)
 {
     notify_state *s = opaque;
 
-    if (s->qfd.pong) {
-        bench_set_fd_handler(s->qfd.pong, s->idle_pong, NULL, NULL, NULL, NULL, NULL);
-        aio_context_unref(s->qfd.pong);
-    }
-    if (s->q.pong) {
-        aio_context_unref(s->q.pong);
+    if (s->ctx_pong) {
+        aio_context_unref(s->ctx_pong);
     }
 #ifdef QAIO_HAVE_LIBUV
     uv_close((uv_handle_t *)&s->async_pong, NULL);
@@ -272,17 +236,14 @@ static void notify_teardown_pong(void *opaque)
 static void notify_run(void)
 {
     notify_state *s = g_new0(notify_state, 1);
-    bench_case cases[5];
-    int n = 0, iq = -1, iqf = -1, ib, ib2, iu = -1;
+    bench_case cases[4];
+    int n = 0, iq = -1, ib, ib2, iu = -1;
 
     s->ping = bench_worker_start("bench-ping");
     s->pong = bench_worker_start("bench-pong");
     s->efd_ping = eventfd(0, EFD_CLOEXEC);
     s->efd_pong = eventfd(0, EFD_CLOEXEC);
-    s->idle_ping = eventfd(0, EFD_CLOEXEC);
-    s->idle_pong = eventfd(0, EFD_CLOEXEC);
-    s->q.s = s->qfd.s = s;
-    if (s->efd_ping < 0 || s->efd_pong < 0 || s->idle_ping < 0 || s->idle_pong < 0) {
+    if (s->efd_ping < 0 || s->efd_pong < 0) {
         fprintf(stderr, "qaio-bench: eventfd: %s\n", strerror(errno));
         exit(2);
     }
@@ -290,11 +251,9 @@ static void notify_run(void)
     bench_worker_call(s->ping, notify_setup_ping, s);
     bench_worker_call(s->pong, notify_setup_pong, s);
 
-    if (s->q.ping && s->q.pong && s->qfd.ping && s->qfd.pong) {
+    if (s->ctx_ping && s->ctx_pong) {
         iq = n;
-        cases[n++] = BENCH_CASE("qaio", notify_qaio_body, &s->q, s->ping);
-        iqf = n;
-        cases[n++] = BENCH_CASE("qaio +fd", notify_qaio_body, &s->qfd, s->ping);
+        cases[n++] = BENCH_CASE("qaio", notify_qaio_body, s, s->ping);
     } else {
         bench_note("notify", "qaio not measured: %s", s->why);
     }
@@ -313,11 +272,6 @@ static void notify_run(void)
     const bench_stats *q = iq >= 0 ? &cases[iq].stats : &none;
     if (iq >= 0) {
         bench_record("notify", "round trip", "qaio", &cases[iq].stats);
-        bench_result *r = bench_record("notify", "round trip", "qaio +fd",
-                                       &cases[iqf].stats);
-        bench_add_ratio(r, "qaio+fd/bare",
-                        bench_paired_ratio(&cases[iqf].stats, &cases[ib].stats));
-        bench_result_note(r, "an idle fd registered in each context: the wait is epoll_wait");
     }
     {
         bench_result *r = bench_record("notify", "round trip", "bare",
@@ -353,8 +307,6 @@ static void notify_run(void)
     bench_worker_stop(s->pong);
     close(s->efd_ping);
     close(s->efd_pong);
-    close(s->idle_ping);
-    close(s->idle_pong);
     g_free(s);
 }
 

@@ -178,10 +178,10 @@ START_TEST(cross_thread_notify_wakes_blocked_poll)
 }
 END_TEST
 
-/* The home thread sleeps in aio_poll(ctx, true) with no fd registered (the
- * epoll monitor then sleeps in a read() of the notifier, which only a write
- * to it ends) while another thread registers a ready eventfd.  The
- * registration's own aio_notify must end that sleep: a lost one hangs here.
+/* The home thread sleeps in aio_poll(ctx, true) with no fd registered but
+ * the notifier while another thread registers a ready eventfd.  The
+ * registration's own aio_notify must end that sleep (a monitor that sleeps
+ * on the notifier alone would see nothing else): a lost one hangs here.
  * The sleep before registering only makes "already asleep" the likely case;
  * the rounds with a shorter one cover registrations racing the announce. */
 typedef struct {

@@ -8,8 +8,6 @@
 // notified flag says a notification is pending, and under EPOLLET every
 // write wakes a wait whatever the count.  That saves a read() per wake-up.
 // A level-triggered monitor taking over finds it readable once and drains it.
-// Watching nothing else, an endless wait reads it (a blocking eventfd), which
-// costs less than epoll's wake-up; a registration notifies, ending the read.
 //
 // Tokens, not pointers: the kernel keys a registration by (open file, fd
 // number).  An fd closed while registered whose file lives on elsewhere (a
@@ -99,9 +97,6 @@ public:
     {
         // Also for what the doorbell cannot see (an always-ready file).
         idle_.store(false, std::memory_order_relaxed);
-        if (h->drain_by_read_) {
-            sleep_fd_.store(new_events ? h->fd_ : -1, std::memory_order_relaxed);
-        }
         std::lock_guard<std::mutex> guard(mu_);
         uint32_t i = slot_of(slots_, h);
         if (new_events == 0) {
@@ -145,12 +140,6 @@ public:
             bell_->drain();
         }
         idle_.store(false, std::memory_order_relaxed);
-        int sleep_fd = sleep_fd_.load(std::memory_order_relaxed);
-        if (timeout_ns < 0 && sleep_fd >= 0 && count_.load(std::memory_order_relaxed) == 1) {
-            uint64_t count;
-            [[maybe_unused]] ssize_t n = read(sleep_fd, &count, sizeof count);
-            return 0;  // the notified flag says why it woke
-        }
         int pushed = push_always_ready(ready);
         if (pushed) {
             timeout_ns = 0;
@@ -309,7 +298,9 @@ private:
                    "epoll monitor: dup3 onto epoll fd %d failed", epfd_);
         close(fresh);
         rebuild_.store(false, std::memory_order_relaxed);
-        bell_ = make_doorbell(epfd_);
+        if (bell_) {
+            bell_ = make_doorbell(epfd_);
+        }
         idle_.store(false, std::memory_order_relaxed);
     }
 
@@ -382,7 +373,6 @@ private:
     std::atomic<bool> idle_{false};
     epoll_event events_[max_events];
     std::atomic<int> count_{0};
-    std::atomic<int> sleep_fd_{-1};  // the context's notifier if a blocking eventfd
     // Guards everything below it except the atomics.
     std::mutex mu_;
     std::vector<slot> slots_;

@@ -165,7 +165,7 @@ typedef struct bench_result {
     char target[40];        /* e.g. "≤1.0x libevent" */
     double target_limit;
     double target_value;
-    char note[240];
+    char note[480];
 } bench_result;
 
 /* Append a row; the pointer stays valid until the program ends. */

@@ -25,7 +25,9 @@
  * the two runs of a round.  Targets (reads only): on /dev/shm qaio
  * reaches 85% of fio's IOPS with the same engine at QD64; on the disk 95%
  * at QD64, and its p50 latency at QD1 is within 10% of fio's.  The thread
- * pool's goal at QD64 is 90% of fio psync's IOPS on either place.
+ * pool's goal at QD64 is 90% of fio psync's IOPS on either place.  On tmpfs
+ * the thread pool's rows also say where its CPU time goes per request, and
+ * at QD64 the ceiling that the CPUs put on any thread pool there.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -75,6 +77,10 @@ typedef struct io_figures {
     double mbps;
     double p50_us;
     double p99_us;
+    /* The thread pool on tmpfs, per request: CPU time of the
+     * process, of the loop thread, and of the job run alone on the loop
+     * thread; and the share of the CPUs the process kept busy. */
+    double cpu_ns, loop_ns, alone_ns, busy;
 } io_figures;
 
 /* What the worker thread owns: the context and the engines attached to it. */
@@ -207,11 +213,39 @@ static void coroutine_fn io_co(void *opaque)
     j->live--;
 }
 
+static uint64_t io_cpu_ns(clockid_t clock)
+{
+    struct timespec t;
+
+    clock_gettime(clock, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Thread CPU time of one pool job run directly on this thread: what fio
+ * psync's threads pay per request, which no pool can avoid. */
+static double io_job_alone_ns(io_job *j)
+{
+    io_slot *s = &j->slots[0];
+    uint64_t t0 = bench_now_ns(), c0 = io_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    long n = 0;
+
+    do {
+        s->offset = (bench_rand(&s->seed) % j->nblocks) * IO_BS;
+        io_pool_rw(s);
+        n++;
+    } while (n < 100000 && bench_now_ns() - t0 < 20 * 1000 * 1000);
+    return (double)(io_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / n;
+}
+
 /* Runs on the worker: one round of one engine. */
 static void io_run_job(void *opaque)
 {
     io_job *j = opaque;
     double secs;
+    /* On memory the CPUs are the bound, so where they go is the story. */
+    bool costs = j->eng == ENG_THREADS && !strcmp(j->place->fs, "tmpfs");
+    uint64_t cpu0 = io_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t loop0 = io_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 
     j->ops = j->errors = 0;
     j->nlat = 0;
@@ -228,6 +262,14 @@ static void io_run_job(void *opaque)
     memset(&j->out, 0, sizeof(j->out));
     if (!j->ops || secs <= 0) {
         return;
+    }
+    if (costs) {
+        uint64_t cpu = io_cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+
+        j->out.cpu_ns = (double)cpu / j->ops;
+        j->out.loop_ns = (double)(io_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - loop0) / j->ops;
+        j->out.busy = cpu / 1e9 / secs / sysconf(_SC_NPROCESSORS_ONLN);
+        j->out.alone_ns = io_job_alone_ns(j);
     }
     qsort(j->lat, j->nlat, sizeof(j->lat[0]), io_cmp_u32);
     j->out.ok = j->errors == 0;
@@ -533,12 +575,20 @@ typedef struct io_shape_result {
     int first_error[N_ENG];
 } io_shape_result;
 
-enum { F_IOPS, F_MBPS, F_P50, F_P99 };
+enum { F_IOPS, F_MBPS, F_P50, F_P99, F_CPU, F_LOOP, F_ALONE, F_BUSY };
 
 static double io_field(const io_figures *f, int field)
 {
-    return field == F_IOPS ? f->iops : field == F_MBPS ? f->mbps
-           : field == F_P50 ? f->p50_us : f->p99_us;
+    switch (field) {
+    case F_IOPS: return f->iops;
+    case F_MBPS: return f->mbps;
+    case F_P50: return f->p50_us;
+    case F_P99: return f->p99_us;
+    case F_CPU: return f->cpu_ns;
+    case F_LOOP: return f->loop_ns;
+    case F_ALONE: return f->alone_ns;
+    default: return f->busy;
+    }
 }
 
 /* Median of one field over the rounds where the run succeeded. */
@@ -596,6 +646,38 @@ static bench_result *io_record(const char *case_name, const char *subject,
                           io_med(runs, rounds, e, F_P99));
     }
     return r;
+}
+
+/*
+ * Where the thread pool's CPU time goes on tmpfs, and the most
+ * IOPS this machine's CPUs allow any pool that costs nothing itself and
+ * leaves no CPU idle: each request still needs its job (all that fio
+ * psync's threads do) and its coroutine's turn on the loop thread.
+ */
+static void io_note_pool_costs(bench_result *rq, io_figures runs[][N_ENG],
+                               int rounds, int qd, double fio_iops)
+{
+    double cpu = io_med(runs, rounds, ENG_THREADS, F_CPU);
+    double loop = io_med(runs, rounds, ENG_THREADS, F_LOOP);
+    double alone = io_med(runs, rounds, ENG_THREADS, F_ALONE);
+    double busy = io_med(runs, rounds, ENG_THREADS, F_BUSY);
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double ceiling;
+
+    if (cpu <= 0 || alone <= 0 || ncpus < 1) {
+        return;
+    }
+    ceiling = ncpus * 1e9 / (alone + loop);
+    bench_result_note(rq, "CPU ns per request %.0f: loop thread %.0f, job "
+                      "alone %.0f, the pool's workers besides %.0f; CPUs "
+                      "busy %.0f%%", cpu, loop, alone, cpu - loop - alone,
+                      busy * 100);
+    /* At QD1 the CPUs wait for each other: no ceiling of theirs applies. */
+    if (fio_iops > 0 && qd > 1) {
+        bench_result_note(rq, "ceiling %ld CPUs / (job alone + loop thread) "
+                          "= %.0f IOPS = %.2fx fio psync", ncpus, ceiling,
+                          ceiling / fio_iops);
+    }
 }
 
 /* One qaio run of one engine in round r (nothing if the engine is missing). */
@@ -729,6 +811,10 @@ static void io_shape(bench_worker *w, io_host *h, io_place *pl, bool write,
             }
         }
         bench_add_ratio(rq, "qaio/fio", ratio);
+        if (e == ENG_THREADS && jobs[e] && !strcmp(pl->fs, "tmpfs")) {
+            io_note_pool_costs(rq, res->qaio, rounds, qd,
+                               res->fio_ok ? io_med(res->fio, rounds, e, F_IOPS) : -1);
+        }
         if (judged && qd == 64) {
             char text[40];
 

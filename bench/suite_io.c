@@ -26,8 +26,9 @@
  * reaches 85% of fio's IOPS with the same engine at QD64; on the disk 95%
  * at QD64, and its p50 latency at QD1 is within 10% of fio's.  The thread
  * pool's goal at QD64 is 90% of fio psync's IOPS on either place.  On tmpfs
- * the thread pool's rows also say where its CPU time goes per request, and
- * at QD64 the ceiling that the CPUs put on any thread pool there.
+ * the thread pool's and io_uring's rows also say where their CPU time goes
+ * per request, and the thread pool's at QD64 the ceiling that the CPUs put
+ * on any thread pool there.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -77,9 +78,10 @@ typedef struct io_figures {
     double mbps;
     double p50_us;
     double p99_us;
-    /* The thread pool on tmpfs, per request: CPU time of the
-     * process, of the loop thread, and of the job run alone on the loop
-     * thread; and the share of the CPUs the process kept busy. */
+    /* The thread pool and io_uring on tmpfs, per request: CPU time of the
+     * process (io_uring's io-wq workers included), of the loop thread, and
+     * (thread pool) of the job run alone on the loop thread; and the share
+     * of the CPUs the process kept busy. */
     double cpu_ns, loop_ns, alone_ns, busy;
 } io_figures;
 
@@ -243,7 +245,7 @@ static void io_run_job(void *opaque)
     io_job *j = opaque;
     double secs;
     /* On memory the CPUs are the bound, so where they go is the story. */
-    bool costs = j->eng == ENG_THREADS && !strcmp(j->place->fs, "tmpfs");
+    bool costs = j->eng != ENG_LINUX_AIO && !strcmp(j->place->fs, "tmpfs");
     uint64_t cpu0 = io_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
     uint64_t loop0 = io_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 
@@ -269,7 +271,7 @@ static void io_run_job(void *opaque)
         j->out.cpu_ns = (double)cpu / j->ops;
         j->out.loop_ns = (double)(io_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - loop0) / j->ops;
         j->out.busy = cpu / 1e9 / secs / sysconf(_SC_NPROCESSORS_ONLN);
-        j->out.alone_ns = io_job_alone_ns(j);
+        j->out.alone_ns = j->eng == ENG_THREADS ? io_job_alone_ns(j) : 0;
     }
     qsort(j->lat, j->nlat, sizeof(j->lat[0]), io_cmp_u32);
     j->out.ok = j->errors == 0;
@@ -680,6 +682,22 @@ static void io_note_pool_costs(bench_result *rq, io_figures runs[][N_ENG],
     }
 }
 
+/* io_uring on tmpfs: every read and write is CPU work of an io-wq worker,
+ * so the engine is CPU-bound as well; what its loop thread pays per request
+ * (submission, punting to io-wq, completion) is told apart. */
+static void io_note_uring_costs(bench_result *rq, io_figures runs[][N_ENG], int rounds)
+{
+    double cpu = io_med(runs, rounds, ENG_IO_URING, F_CPU);
+    double loop = io_med(runs, rounds, ENG_IO_URING, F_LOOP);
+    double busy = io_med(runs, rounds, ENG_IO_URING, F_BUSY);
+
+    if (cpu > 0) {
+        bench_result_note(rq, "CPU ns per request %.0f: loop thread %.0f, io-wq "
+                          "workers and the rest %.0f; CPUs busy %.0f%%", cpu, loop,
+                          cpu - loop, busy * 100);
+    }
+}
+
 /* One qaio run of one engine in round r (nothing if the engine is missing). */
 static void io_shape_run(bench_worker *w, io_job *j, io_shape_result *res,
                          int r, const char *case_name, int shape, int nshapes,
@@ -811,6 +829,9 @@ static void io_shape(bench_worker *w, io_host *h, io_place *pl, bool write,
             }
         }
         bench_add_ratio(rq, "qaio/fio", ratio);
+        if (e == ENG_IO_URING && jobs[e] && !strcmp(pl->fs, "tmpfs")) {
+            io_note_uring_costs(rq, res->qaio, rounds);
+        }
         if (e == ENG_THREADS && jobs[e] && !strcmp(pl->fs, "tmpfs")) {
             io_note_pool_costs(rq, res->qaio, rounds, qd,
                                res->fio_ok ? io_med(res->fio, rounds, e, F_IOPS) : -1);

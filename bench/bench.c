@@ -44,12 +44,17 @@ bench_opts bench_opt = {
 
 /* ---- time --------------------------------------------------------------- */
 
-uint64_t bench_now_ns(void)
+uint64_t bench_clock_ns(clockid_t clock)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_now_ns(void)
+{
+    return bench_clock_ns(CLOCK_MONOTONIC);
 }
 
 static uint64_t bench_t0;
@@ -249,23 +254,15 @@ typedef struct bench_batch {
     uint64_t cpu_ns;        /* the running thread's CPU time */
 } bench_batch;
 
-static uint64_t bench_thread_cpu_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Timed where the body runs, so the hand-off to a worker is not counted. */
 static void bench_batch_run(void *opaque)
 {
     bench_batch *b = opaque;
-    uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
+    uint64_t c0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID), t0 = bench_now_ns();
 
     b->c->body(b->c->arg, b->iters);
     b->elapsed_ns = bench_now_ns() - t0;
-    b->cpu_ns = bench_thread_cpu_ns() - c0;
+    b->cpu_ns = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 }
 
 static bench_batch bench_time_batch(bench_case *c, uint64_t iters)

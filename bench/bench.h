@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "qemu/osdep.h"
 #include "block/aio.h"
@@ -70,6 +71,9 @@ extern const bench_suite bench_suite_lock;
 
 /* ---- time --------------------------------------------------------------- */
 
+/* A clock's reading in nanoseconds (CLOCK_THREAD_CPUTIME_ID: the calling
+ * thread's CPU time; CLOCK_PROCESS_CPUTIME_ID: all its threads'). */
+uint64_t bench_clock_ns(clockid_t clock);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
 

@@ -215,12 +215,11 @@ static void coroutine_fn io_co(void *opaque)
     j->live--;
 }
 
-static uint64_t io_cpu_ns(clockid_t clock)
+/* On memory the CPUs are the bound, so where they go is the story: the
+ * thread pool's and io_uring's rows on tmpfs say it. */
+static bool io_tells_costs(int eng, const io_place *pl)
 {
-    struct timespec t;
-
-    clock_gettime(clock, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+    return eng != ENG_LINUX_AIO && !strcmp(pl->fs, "tmpfs");
 }
 
 /* Thread CPU time of one pool job run directly on this thread: what fio
@@ -228,7 +227,7 @@ static uint64_t io_cpu_ns(clockid_t clock)
 static double io_job_alone_ns(io_job *j)
 {
     io_slot *s = &j->slots[0];
-    uint64_t t0 = bench_now_ns(), c0 = io_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t t0 = bench_now_ns(), c0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     long n = 0;
 
     do {
@@ -236,7 +235,7 @@ static double io_job_alone_ns(io_job *j)
         io_pool_rw(s);
         n++;
     } while (n < 100000 && bench_now_ns() - t0 < 20 * 1000 * 1000);
-    return (double)(io_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / n;
+    return (double)(bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / n;
 }
 
 /* Runs on the worker: one round of one engine. */
@@ -244,10 +243,9 @@ static void io_run_job(void *opaque)
 {
     io_job *j = opaque;
     double secs;
-    /* On memory the CPUs are the bound, so where they go is the story. */
-    bool costs = j->eng != ENG_LINUX_AIO && !strcmp(j->place->fs, "tmpfs");
-    uint64_t cpu0 = io_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
-    uint64_t loop0 = io_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    bool costs = io_tells_costs(j->eng, j->place);
+    uint64_t cpu0 = bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t loop0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 
     j->ops = j->errors = 0;
     j->nlat = 0;
@@ -266,10 +264,10 @@ static void io_run_job(void *opaque)
         return;
     }
     if (costs) {
-        uint64_t cpu = io_cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        uint64_t cpu = bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 
         j->out.cpu_ns = (double)cpu / j->ops;
-        j->out.loop_ns = (double)(io_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - loop0) / j->ops;
+        j->out.loop_ns = (double)(bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - loop0) / j->ops;
         j->out.busy = cpu / 1e9 / secs / sysconf(_SC_NPROCESSORS_ONLN);
         j->out.alone_ns = j->eng == ENG_THREADS ? io_job_alone_ns(j) : 0;
     }
@@ -651,50 +649,42 @@ static bench_result *io_record(const char *case_name, const char *subject,
 }
 
 /*
- * Where the thread pool's CPU time goes on tmpfs, and the most
- * IOPS this machine's CPUs allow any pool that costs nothing itself and
- * leaves no CPU idle: each request still needs its job (all that fio
- * psync's threads do) and its coroutine's turn on the loop thread.
+ * Where an engine's CPU time goes per request on tmpfs.  For the thread
+ * pool also the job run alone, and at QD64 the most IOPS this machine's
+ * CPUs allow any pool that costs nothing itself and leaves no CPU idle:
+ * each request still needs its job (all that fio psync's threads do) and
+ * its coroutine's turn on the loop thread.  io_uring's requests are CPU
+ * work of io-wq workers, counted in the process's time.
  */
-static void io_note_pool_costs(bench_result *rq, io_figures runs[][N_ENG],
-                               int rounds, int qd, double fio_iops)
+static void io_note_costs(bench_result *rq, io_figures runs[][N_ENG], int rounds,
+                          int e, int qd, double fio_iops)
 {
-    double cpu = io_med(runs, rounds, ENG_THREADS, F_CPU);
-    double loop = io_med(runs, rounds, ENG_THREADS, F_LOOP);
-    double alone = io_med(runs, rounds, ENG_THREADS, F_ALONE);
-    double busy = io_med(runs, rounds, ENG_THREADS, F_BUSY);
+    double cpu = io_med(runs, rounds, e, F_CPU);
+    double loop = io_med(runs, rounds, e, F_LOOP);
+    double alone = io_med(runs, rounds, e, F_ALONE);
+    double busy = io_med(runs, rounds, e, F_BUSY);
     long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
     double ceiling;
 
-    if (cpu <= 0 || alone <= 0 || ncpus < 1) {
+    if (cpu <= 0) {
         return;
     }
-    ceiling = ncpus * 1e9 / (alone + loop);
+    if (e != ENG_THREADS) {
+        bench_result_note(rq, "CPU ns per request %.0f: loop thread %.0f, io-wq "
+                          "workers and the rest %.0f; CPUs busy %.0f%%", cpu, loop,
+                          cpu - loop, busy * 100);
+        return;
+    }
     bench_result_note(rq, "CPU ns per request %.0f: loop thread %.0f, job "
                       "alone %.0f, the pool's workers besides %.0f; CPUs "
                       "busy %.0f%%", cpu, loop, alone, cpu - loop - alone,
                       busy * 100);
     /* At QD1 the CPUs wait for each other: no ceiling of theirs applies. */
-    if (fio_iops > 0 && qd > 1) {
+    if (fio_iops > 0 && qd > 1 && alone > 0 && ncpus > 0) {
+        ceiling = ncpus * 1e9 / (alone + loop);
         bench_result_note(rq, "ceiling %ld CPUs / (job alone + loop thread) "
                           "= %.0f IOPS = %.2fx fio psync", ncpus, ceiling,
                           ceiling / fio_iops);
-    }
-}
-
-/* io_uring on tmpfs: every read and write is CPU work of an io-wq worker,
- * so the engine is CPU-bound as well; what its loop thread pays per request
- * (submission, punting to io-wq, completion) is told apart. */
-static void io_note_uring_costs(bench_result *rq, io_figures runs[][N_ENG], int rounds)
-{
-    double cpu = io_med(runs, rounds, ENG_IO_URING, F_CPU);
-    double loop = io_med(runs, rounds, ENG_IO_URING, F_LOOP);
-    double busy = io_med(runs, rounds, ENG_IO_URING, F_BUSY);
-
-    if (cpu > 0) {
-        bench_result_note(rq, "CPU ns per request %.0f: loop thread %.0f, io-wq "
-                          "workers and the rest %.0f; CPUs busy %.0f%%", cpu, loop,
-                          cpu - loop, busy * 100);
     }
 }
 
@@ -829,12 +819,9 @@ static void io_shape(bench_worker *w, io_host *h, io_place *pl, bool write,
             }
         }
         bench_add_ratio(rq, "qaio/fio", ratio);
-        if (e == ENG_IO_URING && jobs[e] && !strcmp(pl->fs, "tmpfs")) {
-            io_note_uring_costs(rq, res->qaio, rounds);
-        }
-        if (e == ENG_THREADS && jobs[e] && !strcmp(pl->fs, "tmpfs")) {
-            io_note_pool_costs(rq, res->qaio, rounds, qd,
-                               res->fio_ok ? io_med(res->fio, rounds, e, F_IOPS) : -1);
+        if (jobs[e] && io_tells_costs(e, pl)) {
+            io_note_costs(rq, res->qaio, rounds, e, qd,
+                          res->fio_ok ? io_med(res->fio, rounds, e, F_IOPS) : -1);
         }
         if (judged && qd == 64) {
             char text[40];

@@ -150,6 +150,45 @@ START_TEST(bh_scheduled_twice_runs_once)
 }
 END_TEST
 
+typedef struct {
+    char *order;   /* the ids of the BHs, in the order they ran */
+    char id;
+} OrderData;
+
+static void record_order_cb(void *opaque)
+{
+    OrderData *o = opaque;
+
+    strncat(o->order, &o->id, 1);
+}
+
+/* QEMU 7.2 keeps the scheduled BHs on a stack: one aio_poll runs those
+ * scheduled before it newest first, and one scheduled again meanwhile
+ * keeps its place. */
+START_TEST(bhs_scheduled_together_run_newest_first)
+{
+    AioContext *ctx = new_ctx();
+    char order[8] = "";
+    OrderData o[3];
+    QEMUBH *bh[3];
+
+    for (int i = 0; i < 3; i++) {
+        o[i] = (OrderData){ order, (char)('A' + i) };
+        bh[i] = aio_bh_new(ctx, record_order_cb, &o[i]);
+    }
+    qemu_bh_schedule(bh[0]);
+    qemu_bh_schedule(bh[1]);
+    qemu_bh_schedule(bh[2]);
+    qemu_bh_schedule(bh[0]);
+    ck_assert(aio_poll(ctx, false));
+    ck_assert_str_eq(order, "CBA");
+    for (int i = 0; i < 3; i++) {
+        qemu_bh_delete(bh[i]);
+    }
+    aio_context_unref(ctx);
+}
+END_TEST
+
 static void *schedule_later_thread(void *opaque)
 {
     BhData *d = opaque;
@@ -216,6 +255,34 @@ static void *producer_thread(void *opaque)
     }
     return NULL;
 }
+
+static void timer_must_not_fire(void *opaque)
+{
+    ck_abort_msg("a timer armed at INT64_MAX fired");
+}
+
+/* A deadline at INT64_MAX is no deadline: the wait computes no overflowing
+ * sum (the sanitizer build would trap) and ends on the BH alone. */
+START_TEST(blocking_poll_with_a_timer_at_int64_max_waits_for_a_bh)
+{
+    AioContext *ctx = new_ctx();
+    QEMUTimer *t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, timer_must_not_fire, NULL);
+    BhData d = { 0 };
+    pthread_t th;
+
+    timer_mod(t, INT64_MAX);
+    d.bh = aio_bh_new(ctx, count_cb, &d);
+    pthread_create(&th, NULL, schedule_later_thread, &d);
+    while (d.n == 0) {
+        aio_poll(ctx, true);
+    }
+    pthread_join(th, NULL);
+    ck_assert_int_eq(d.n, 1);
+    timer_free(t);
+    qemu_bh_delete(d.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
 
 START_TEST(bhs_scheduled_by_many_threads_always_wake_blocking_poll)
 {
@@ -833,6 +900,8 @@ static Suite *bh_suite(void)
     tcase_add_test(tc, bh_rescheduling_itself_runs_once_per_aio_poll);
     tcase_add_test(tc, bh_flushed_by_one_blocking_poll_leaves_nothing_pending);
     tcase_add_test(tc, bh_scheduled_twice_runs_once);
+    tcase_add_test(tc, bhs_scheduled_together_run_newest_first);
+    tcase_add_test(tc, blocking_poll_with_a_timer_at_int64_max_waits_for_a_bh);
     tcase_add_test(tc, bh_scheduled_from_another_thread_wakes_blocking_poll);
     tcase_add_test(tc, bhs_scheduled_by_many_threads_always_wake_blocking_poll);
     tcase_add_test(tc, aio_compute_timeout_is_zero_with_scheduled_bh);

@@ -13,6 +13,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/aio.h"
+#include "qemu/main-loop.h"
 #include "qemu/event_notifier.h"
 #include "qemu/timer.h"
 #include "helpers.h"
@@ -214,6 +215,27 @@ START_TEST(bh_rescheduling_itself_runs_once_per_iteration)
     ck_assert_int_eq(d.n, 10);
     ck_assert(!iter(&g, false));
     ck_assert_int_eq(d.n, 10);
+
+    qemu_bh_delete(d.bh);
+    genv_close(&g);
+}
+END_TEST
+
+/* QEMU's check() counts an idle BH as ready like any scheduled one: a
+ * blocking iteration sleeps at most its ~10 ms, then runs it. */
+START_TEST(idle_bh_runs_from_a_blocking_iteration)
+{
+    OPEN_GENV(g);
+    BhData d = { 0 };
+
+    d.bh = aio_bh_new(g.ctx, count_cb, &d);
+    qemu_bh_schedule_idle(d.bh);
+    for (int k = 0; k < 3 && d.n == 0; k++) {
+        iter(&g, true);
+    }
+    ck_assert_int_eq(d.n, 1);
+    ck_assert(!iter(&g, false));
+    ck_assert_int_eq(d.n, 1);
 
     qemu_bh_delete(d.bh);
     genv_close(&g);
@@ -742,6 +764,7 @@ static Suite *gsource_suite(void)
     tcase_add_loop_test(tc, bh_runs_in_a_blocking_iteration_once, t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, bh_rescheduling_itself_runs_once_per_iteration,
                         t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, idle_bh_runs_from_a_blocking_iteration, t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, bh_cancelled_never_runs_under_glib, t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, bh_deleted_while_scheduled_never_runs_under_glib,
                         t_fdmon_lo(), t_fdmon_hi());

@@ -6,7 +6,9 @@
  * resubmitted, short reads continued at the advanced offset with the rest of
  * the vector (QEMU once used the byte count as the offset), a short read
  * then end of file zero-filling the rest, a plugged engine submitting once
- * the ring fills, and an unsupported request type aborting.  White-box:
+ * the ring fills, an unsupported request type aborting, and the kind of
+ * ring: deferring its task work for a context its thread alone polls, until
+ * the engine meets a pipe.  White-box:
  * linked with the core's objects so that the fault-injection wrappers
  * (tests/fault_inject.c) see the engine's liburing calls.  Skipped, with a
  * message, when io_uring is configured out or the kernel refuses it.
@@ -14,6 +16,7 @@
 #include "engine_common.h"
 
 #ifdef CONFIG_LINUX_IO_URING
+#include <liburing.h>
 
 START_TEST(unsupported_request_type_aborts)
 {
@@ -90,6 +93,114 @@ START_TEST(reads_complete_with_the_contexts_polling_on)
             ck_assert(t_pattern_mismatch((char *)buf + i * 4096,
                                          (uint64_t)(w * QD + i) * 4096, 4096) < 0);
         }
+    }
+    free(buf);
+    t_file_close(&f);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+bool t_luring_ring_defers(void *s);   /* io_uring_whitebox.cc */
+
+/* Whether the kernel sets up rings that defer their task work (6.1). */
+static bool t_defer_taskrun_available(void)
+{
+    struct io_uring ring;
+
+    if (io_uring_queue_init(4, &ring, IORING_SETUP_SINGLE_ISSUER |
+                            IORING_SETUP_DEFER_TASKRUN) < 0) {
+        return false;
+    }
+    io_uring_queue_exit(&ring);
+    return true;
+}
+
+/* Reads of a regular file at queue depth n, and with them, if with_pipe, a
+ * 1-byte read of a pipe that the test fills only after all was submitted. */
+static void file_and_pipe_reads(AioContext *ctx, LuringState *s, const t_file *f, int n,
+                                bool with_pipe)
+{
+    int total = n + with_pipe;
+    t_req *reqs = g_new0(t_req, n + 1);
+    QEMUIOVector *q = g_new0(QEMUIOVector, n + 1);
+    char *buf = t_buf((size_t)n * 4096);
+    char byte = 0;
+    int pfd[2];
+
+    ck_assert_int_eq(pipe(pfd), 0);
+    for (int i = 0; i < n; i++) {
+        t_req_buf(&reqs[i], s, f->fd, QEMU_AIO_READ, (uint64_t)i * 4096,
+                  buf + (size_t)i * 4096, 4096, &q[i]);
+    }
+    t_req_buf(&reqs[n], s, pfd[0], QEMU_AIO_READ, 0, &byte, 1, &q[n]);
+    t_start_requests(reqs, total, false);
+    if (with_pipe) {
+        ck_assert_int_eq(reqs[n].completions, 0);
+        ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+    }
+    t_wait_requests(ctx, reqs, total);
+    for (int i = 0; i < total; i++) {
+        ck_assert_int_eq(reqs[i].ret, 0);
+    }
+    ck_assert(t_pattern_mismatch(buf, 0, (size_t)n * 4096) < 0);
+    ck_assert_int_eq(byte, with_pipe ? 'x' : 0);
+    close(pfd[0]);
+    close(pfd[1]);
+    free(buf);
+    g_free(q);
+    g_free(reqs);
+}
+
+/* A ring that defers its task work to the context's thread serves regular
+ * files (tmpfs reads complete on io-wq workers that then only queue them),
+ * but for a pipe the kernel posts the completion from the poll wake-up, and
+ * Linux 6.18 signals such a ring's eventfd 10-20 ms after it.  The first
+ * pipe an engine meets, alone or behind reads in flight, moves it to a
+ * cooperative ring for good; every request completes once, in order. */
+START_TEST(a_pipe_moves_the_engine_off_a_deferred_ring_for_good)
+{
+    AioContext *ctx = t_engine_ctx_new();
+
+    for (int depth = 0; depth <= 32; depth += 32) {
+        LuringState *s = t_eng->init(&error_abort);
+        t_file f;
+
+        t_eng->attach(s, ctx);
+        t_file_open(&f, 32 * 4096, depth > 0);
+        file_and_pipe_reads(ctx, s, &f, 1, false);
+        file_and_pipe_reads(ctx, s, &f, depth, true);
+        ck_assert(!t_luring_ring_defers(s));
+        file_and_pipe_reads(ctx, s, &f, 32, true);
+        file_and_pipe_reads(ctx, s, &f, 32, false);
+        ck_assert(!t_luring_ring_defers(s));
+        t_file_close(&f);
+        t_eng->detach(s, ctx);
+        t_eng->cleanup(s);
+    }
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* An engine that has met no pipe, on a context this thread alone polls:
+ * where the kernel and QAIO_IO_URING_DEFER allow it, its ring defers. */
+START_TEST(a_context_polled_by_its_thread_alone_gets_a_deferred_ring_for_files)
+{
+    AioContext *ctx = t_engine_ctx_new();
+    LuringState *s = aio_setup_linux_io_uring(ctx, &error_abort);
+    char *buf = t_buf(4096);
+    const char *knob = getenv("QAIO_IO_URING_DEFER");
+    QEMUIOVector q;
+    t_req r;
+    t_file f;
+
+    t_file_open(&f, 4096, false);
+    t_req_buf(&r, s, f.fd, QEMU_AIO_READ, 0, buf, 4096, &q);
+    t_run_requests(ctx, &r, 1, false);
+    ck_assert_int_eq(r.ret, 0);
+    if (knob && strcmp(knob, "0") == 0) {
+        ck_assert(!t_luring_ring_defers(s));
+    } else if (t_defer_taskrun_available()) {
+        ck_assert(t_luring_ring_defers(s));
     }
     free(buf);
     t_file_close(&f);
@@ -217,6 +328,8 @@ int main(void)
     tc_poll = tcase_create("poll");
     tcase_set_timeout(tc_poll, 30);
     tcase_add_test(tc_poll, reads_complete_with_the_contexts_polling_on);
+    tcase_add_test(tc_io, a_context_polled_by_its_thread_alone_gets_a_deferred_ring_for_files);
+    tcase_add_test(tc_io, a_pipe_moves_the_engine_off_a_deferred_ring_for_good);
     suite_add_tcase(s, tc_poll);
     tcase_add_test(tc_faults, eagain_and_eintr_completions_are_resubmitted);
     tcase_add_test(tc_faults, short_reads_continue_at_the_advanced_offset);

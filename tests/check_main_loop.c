@@ -213,6 +213,27 @@ START_TEST(qemu_bh_new_runs_in_main_loop_wait_and_in_aio_poll_of_the_main_contex
 }
 END_TEST
 
+/* An idle BH alone: each blocking main_loop_wait sleeps at most its ~10 ms,
+ * and the first one that wakes runs it (glib's check sees it scheduled). */
+START_TEST(idle_bh_runs_from_a_blocking_main_loop_wait)
+{
+    int n = 0;
+    QEMUBH *bh;
+
+    init_main_loop();
+    while (g_main_context_iteration(NULL, FALSE)) {
+        /* start from a quiet loop */
+    }
+    bh = qemu_bh_new(count_cb, &n);
+    qemu_bh_schedule_idle(bh);
+    for (int k = 0; k < 3 && n == 0; k++) {
+        main_loop_wait(false);
+    }
+    ck_assert_int_eq(n, 1);
+    qemu_bh_delete(bh);
+}
+END_TEST
+
 /* ---- timers ------------------------------------------------------------------ */
 
 START_TEST(main_loop_timer_fires_in_main_loop_wait)
@@ -566,6 +587,7 @@ static Suite *main_loop_suite(void)
 
     tc = tcase_create("bh");
     tcase_add_test(tc, qemu_bh_new_runs_in_main_loop_wait_and_in_aio_poll_of_the_main_context);
+    tcase_add_test(tc, idle_bh_runs_from_a_blocking_main_loop_wait);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timer");

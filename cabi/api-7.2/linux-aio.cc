@@ -13,7 +13,8 @@ QAIO_EXPORT int coroutine_fn laio_co_submit(BlockDriverState *bs, LinuxAioState 
                                             uint64_t dev_max_batch)
 {
     qaio::blockio::op kind;
-    if (!qaio::cabi::engine_op(type, &kind)) {
+    // 7.2's engine takes reads and writes only (AIO fsync came with 9.0).
+    if (!qaio::cabi::engine_op(type, &kind) || kind == qaio::blockio::op::flush) {
         error_report("%s: invalid AIO request type 0x%x.", __func__, type);
         return -EIO;
     }

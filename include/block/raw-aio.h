@@ -92,16 +92,18 @@ typedef struct LinuxAioState LinuxAioState;
  * context cannot be created (for example at the system-wide AIO limit).
  */
 LinuxAioState *laio_init(Error **errp);
-/* laio_cleanup: destroy a detached engine with no request outstanding. */
+/*
+ * laio_cleanup: destroy a detached engine.  As in QEMU, requests still outstanding
+ * are left to the kernel and their coroutines never resume (said on stderr).
+ */
 void laio_cleanup(LinuxAioState *s);
 /*
  * laio_co_submit: in coroutine context, issue a vectored read or write of
- * @qiov at @offset of @fd (or a flush, where the kernel supports AIO fsync)
- * and wait for it.  @dev_max_batch (0: none) caps how many requests a plugged
- * engine queues before submitting.
+ * @qiov at @offset of @fd and wait for it.  @dev_max_batch (0: none) caps how
+ * many requests a plugged engine queues before submitting.
  * Returns: 0 on success (a read ending at end of file is zero-filled),
- * -ENOSPC for a short write, -EIO for an unsupported @type, or the kernel's
- * -errno.
+ * -ENOSPC for a short write, -EIO for an unsupported @type (at 7.2 any but
+ * QEMU_AIO_READ and QEMU_AIO_WRITE, with a message), or the kernel's -errno.
  */
 #if QAIO_QEMU_API_AT_LEAST(10, 0)
 /*
@@ -155,7 +157,10 @@ typedef struct LuringState LuringState;
  * Returns: the engine, or NULL with @errp set when the ring cannot be set up.
  */
 LuringState *luring_init(Error **errp);
-/* luring_cleanup: destroy a detached engine with no request outstanding. */
+/*
+ * luring_cleanup: destroy a detached engine.  As in QEMU, requests still outstanding
+ * are left to the kernel and their coroutines never resume (said on stderr).
+ */
 void luring_cleanup(LuringState *s);
 /*
  * luring_co_submit: in coroutine context, issue a vectored read or write of
@@ -207,7 +212,10 @@ typedef struct QEMUWin32AIOState QEMUWin32AIOState;
  * Returns: the engine, or NULL when Windows refuses the port or the event.
  */
 QEMUWin32AIOState *win32_aio_init(void);
-/* win32_aio_cleanup: destroy a detached engine with no request outstanding. */
+/*
+ * win32_aio_cleanup: destroy a detached engine.  As in QEMU, requests still
+ * outstanding never complete (said on stderr).
+ */
 void win32_aio_cleanup(QEMUWin32AIOState *aio);
 /*
  * win32_aio_attach: associate @hfile with the engine's completion port, so

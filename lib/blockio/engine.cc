@@ -3,6 +3,8 @@
 #include "lib/blockio/engine.hh"
 #include "lib/support/fatal.hh"
 
+#include <cstdio>
+
 namespace qaio::blockio {
 
 void engine_core::check_detached() const noexcept
@@ -25,10 +27,16 @@ void engine_core::check_idle() const noexcept
     QAIO_CHECK(!ctx_, "%s_cleanup: %s engine %p is still attached to AioContext %p",
                kind_.api, kind_.name, static_cast<const void *>(this),
                static_cast<void *>(ctx_->c()));
-    QAIO_CHECK(!in_flight_ && queue_.empty(),
-               "%s_cleanup: %s engine %p still has %u requests in flight and %u queued",
-               kind_.api, kind_.name, static_cast<const void *>(this), in_flight_,
-               queue_.size());
+    // QEMU frees such an engine without a word; the kernel ends what is in
+    // flight (io_destroy waits, a ring's exit cancels), and the coroutines
+    // waiting are never resumed, which is said here.
+    if (in_flight_ || !queue_.empty()) {
+        fprintf(stderr,
+                "%s_cleanup: %s engine %p freed with %u requests in flight and %u queued; "
+                "their coroutines will not be resumed\n",
+                kind_.api, kind_.name, static_cast<const void *>(this), in_flight_,
+                queue_.size());
+    }
 }
 
 void engine_core::check_submit() const noexcept

@@ -31,6 +31,7 @@ struct engine_core {
 
     void check_detached() const noexcept;
     void check_attached_to(loop::context *ctx) const noexcept;
+    // Before freeing: fatal if attached; outstanding requests are said.
     void check_idle() const noexcept;
     void check_submit() const noexcept;
     void drop_plug() noexcept;

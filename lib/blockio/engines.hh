@@ -55,6 +55,9 @@ extern const engine_kind io_uring_kind;
 int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov,
                      op kind, bool fua = false) noexcept;
 void luring_unplug(LuringState *s) noexcept;
+// Whether the engine's ring defers its task work (IORING_SETUP_DEFER_TASKRUN)
+// now; for the white-box tests.
+bool luring_ring_defers(const LuringState *s) noexcept;
 #endif
 
 } // namespace qaio::blockio

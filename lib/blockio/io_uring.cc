@@ -40,6 +40,15 @@
 //    so the worker pays no wake-up per completion.  The kernel signals only
 //    when its deferred list becomes non-empty, so a pass that stops with
 //    work left schedules the completion BH.
+//  - only regular files and block devices go to it.  A request the kernel
+//    completes by polling its fd (pipe, socket, character device) queues
+//    its completion from the poll wake-up, and Linux 6.18 signals the
+//    eventfd of a deferred ring for those 10-20 ms late, where a
+//    cooperative ring's fd is readable within microseconds.  The first
+//    such fd makes the engine cooperative for good: new requests wait until
+//    the deferred ring is empty, then the ring is replaced.  fds are checked
+//    with fstat once each while the engine is busy, and again after it was
+//    idle, when they may have been closed and reused.
 // TASKRUN_FLAG shows in the SQ flags that completions wait for a kernel
 // entry, which io_uring_peek_batch_cqe then makes; before 5.19 the kernel
 // refuses these flags and the ring is plain.
@@ -61,6 +70,7 @@
 #include <new>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -126,6 +136,12 @@ struct LuringState : qaio::blockio::engine<LuringState> {
     pthread_t ring_thread_{};
     int wake_fd_ = -1;               // deferred rings: the eventfd the kernel signals
     int watched_fd_ = -1;            // the fd the context watches for us
+    bool poll_driven_seen_ = false;  // a request on an fd the kernel polls
+    // fds seen to be regular files or block devices since the engine was
+    // last idle (checked_next_: the slot to overwrite when full).
+    static constexpr unsigned checked_max = 8;
+    int checked_fds_[checked_max];
+    unsigned checked_count_ = 0, checked_next_ = 0;
 
     static const qaio::loop::attachment_kind attachment;
 
@@ -202,7 +218,8 @@ struct LuringState : qaio::blockio::engine<LuringState> {
                 return false;  // only the ring's own thread can reap these
             }
         } else {
-            ring_mode want = deferred_allowed_ && qaio::loop::polled_by_this_thread_alone(ctx_->c())
+            ring_mode want = deferred_allowed_ && !poll_driven_seen_ &&
+                                     qaio::loop::polled_by_this_thread_alone(ctx_->c())
                                  ? ring_mode::deferred
                                  : ring_mode::cooperative;
             // A deferred ring that a thread entered is that thread's.
@@ -285,12 +302,57 @@ struct LuringState : qaio::blockio::engine<LuringState> {
         return !queue_.empty() || io_uring_sq_ready(&ring_);
     }
 
+    // Before a request on fd is queued: whether a deferred ring may serve
+    // it is noted (see "only regular files" on top).
+    void check_fd(int fd) noexcept
+    {
+        if (!deferred_allowed_ || poll_driven_seen_ ||
+            (mode_ != ring_mode::deferred && !qaio::loop::polled_by_this_thread_alone(ctx_->c()))) {
+            return;  // this engine's rings are cooperative anyway
+        }
+        if (!in_flight_ && queue_.empty()) {
+            checked_count_ = checked_next_ = 0;
+        }
+        for (unsigned i = 0; i < checked_count_; i++) {
+            if (checked_fds_[i] == fd) {
+                return;
+            }
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            return;  // the request fails with this error, on any ring
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+            poll_driven_seen_ = true;
+            return;
+        }
+        checked_fds_[checked_next_] = fd;
+        checked_next_ = (checked_next_ + 1) % checked_max;
+        checked_count_ += checked_count_ < checked_max;
+    }
+
+    // A deferred ring after a poll-driven fd was seen takes nothing more;
+    // once it is empty, this thread's cooperative ring replaces it.
+    bool retire_deferred_ring() noexcept
+    {
+        if (in_flight_) {
+            return false;
+        }
+        replace_ring(ring_mode::cooperative);
+        ring_thread_ = pthread_self();
+        ring_thread_known_ = true;
+        return true;
+    }
+
     // Fills free SQEs from the queue and submits, again while the kernel
     // takes everything and more waits.  Whether the kernel took any.
     bool submit_queued() noexcept
     {
         bool accepted = false;
         unsigned pending;
+        if (mode_ == ring_mode::deferred && poll_driven_seen_ && !retire_deferred_ring()) {
+            return false;  // the ring's completions submit these later
+        }
         blocked_ = false;
         for (;;) {
             while (!queue_.empty() && in_flight_ < max_in_flight_) {
@@ -444,6 +506,7 @@ int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov
                      op kind, bool fua) noexcept
 {
     s->check_submit();
+    s->check_fd(fd);
     uring_request r(kind);
     r.qiov_ = qiov;
     r.offset_ = offset;
@@ -456,6 +519,11 @@ int luring_submit_co(LuringState *s, int fd, uint64_t offset, QEMUIOVector *qiov
         return (!batching && !s->reaping_) || (!s->plugged_ && s->reaping_ && queued >= reap_batch) ||
                s->in_flight_ + queued >= ring_entries;
     });
+}
+
+bool luring_ring_defers(const LuringState *s) noexcept
+{
+    return s->mode_ == ring_mode::deferred;
 }
 
 void luring_unplug(LuringState *s) noexcept

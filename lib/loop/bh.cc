@@ -39,18 +39,6 @@ void enqueue(bh *b, unsigned flags, bool full_notify) noexcept
     }
 }
 
-bh *reverse(bh *b) noexcept
-{
-    bh *out = nullptr;
-    while (b) {
-        bh *next = b->next_;
-        b->next_ = out;
-        out = b;
-        b = next;
-    }
-    return out;
-}
-
 int64_t slice_timeout(bh *b, int64_t timeout) noexcept
 {
     for (; b; b = b->next_) {
@@ -126,8 +114,9 @@ int bh_poll(context *ctx) noexcept
         return 0;  // spare the locked exchange when idle
     }
     bh_slice slice;
-    // Acquire: pairs with the release in push_pending().
-    slice.head = reverse(ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire));
+    // Acquire: pairs with the release in push_pending().  The slice runs as
+    // the stack holds it, newest first, as QEMU 7.2's does.
+    slice.head = ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire);
     *ctx->slices_tail_ = &slice;
     ctx->slices_tail_ = &slice.next;
 
@@ -176,7 +165,7 @@ int64_t bh_timeout(context *ctx) noexcept
 void bh_finalize(context *ctx) noexcept
 {
     // Acquire: pairs with the seq_cst push in push_pending().
-    bh *b = reverse(ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire));
+    bh *b = ctx->bh_pending_.exchange(nullptr, std::memory_order_acquire);
     while (b) {
         bh *next = b->next_;
         unsigned f = b->flags_.load(std::memory_order_relaxed);

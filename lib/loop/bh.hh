@@ -2,7 +2,7 @@
 // Bottom halves (QEMU's QEMUBH).  Only the scheduler that sets PENDING in
 // the flag word pushes the BH on the context's lock-free pending stack, so
 // it is linked at most once.  aio_bh_poll takes the stack with one
-// exchange, reverses it and runs it as a "slice" on the context's slice
+// exchange and runs it, newest first, as a "slice" on the context's slice
 // list; a nested aio_bh_poll also drains the outer calls' slices.  Only the
 // home thread pops and frees BHs.
 #pragma once

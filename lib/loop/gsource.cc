@@ -60,7 +60,9 @@ bool context::gs_check() noexcept
     backend_->gs_check();
     gs_checked_ = true;
 
-    return notified || backend_->gs_pending() || bh_timeout(this) == 0 ||
+    // Any scheduled BH counts, an idle one too: prepare() let glib sleep
+    // at most its 10 ms, and this is where it gets to run.
+    return notified || backend_->gs_pending() || bh_timeout(this) >= 0 ||
            timer::group_deadline_ns(&c()->tlg) == 0;
 }
 

@@ -31,8 +31,10 @@ void oneshot_bh_cb(void *opaque)
 {
     auto *call = static_cast<oneshot_call *>(opaque);
     call->cb(call->opaque);
+    // call lives on the waiter's stack: once done is set, it may be gone.
+    AioWait *w = call->w;
     call->done.store(true, std::memory_order_release);
-    wait_kick(call->w);
+    wait_kick(w);
 }
 
 } // namespace

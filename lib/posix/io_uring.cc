@@ -182,7 +182,10 @@ public:
             submit_pending();
             return reap(ready, nullptr);
         }
-        const int64_t deadline = timeout_ns > 0 ? timer::monotonic_ns() + timeout_ns : -1;
+        // A deadline past what int64_t holds (a timer at INT64_MAX) is none.
+        const int64_t now = timeout_ns > 0 ? timer::monotonic_ns() : 0;
+        const int64_t deadline = timeout_ns > 0 && timeout_ns <= INT64_MAX - now
+                                     ? now + timeout_ns : -1;
         int64_t remaining = timeout_ns;
         for (;;) {
             flush_changes(false);

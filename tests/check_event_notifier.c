@@ -117,6 +117,30 @@ START_TEST(init_fd_wraps_eventfd_as_both_ends)
 }
 END_TEST
 
+/* init_fd on a descriptor that is not an eventfd (a pipe's read end, as a
+ * peer's fd received over a socket can be): test_and_clear reads until a
+ * short read, so one byte is reported and 600 leave nothing behind. */
+START_TEST(init_fd_on_a_pipe_end_clears_whatever_is_pending)
+{
+    static const size_t sizes[] = { 1, 20, 600 };
+    char bytes[600] = { 0 };
+    EventNotifier e;
+    int p[2];
+
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+    event_notifier_init_fd(&e, p[0]);
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        ck_assert_int_eq(write(p[1], bytes, sizes[i]), (ssize_t)sizes[i]);
+        ck_assert_int_ne(event_notifier_test_and_clear(&e), 0);
+        ck_assert(!readable(p[0]));
+        ck_assert_int_eq(event_notifier_test_and_clear(&e), 0);
+    }
+    event_notifier_cleanup(&e);
+    close(p[1]);
+}
+END_TEST
+
 /* ---- set and test_and_clear --------------------------------------------- */
 
 START_TEST(set_makes_the_read_end_readable)
@@ -397,6 +421,7 @@ static Suite *event_notifier_suite(void)
     tcase_add_test(tc, fds_are_nonblocking_and_cloexec);
     tcase_add_test(tc, get_fd_and_get_wfd_return_the_struct_fields);
     tcase_add_test(tc, init_fd_wraps_eventfd_as_both_ends);
+    tcase_add_test(tc, init_fd_on_a_pipe_end_clears_whatever_is_pending);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("set");

@@ -457,6 +457,18 @@ START_TEST(add_to_an_external_vector_aborts)
 }
 END_TEST
 
+/* Only a vector made by qemu_iovec_init_buf has a buffer of its own. */
+START_TEST(buf_of_an_external_vector_aborts)
+{
+    char a[4];
+    struct iovec v = { a, 4 };
+    QEMUIOVector q;
+
+    qemu_iovec_init_external(&q, &v, 1);
+    ck_assert_ptr_nonnull(qemu_iovec_buf(&q));
+}
+END_TEST
+
 START_TEST(reset_of_an_embedded_vector_aborts)
 {
     char a[4];
@@ -514,6 +526,7 @@ int main(void)
     tcase_add_test(tc, memset_to_buf_and_from_buf_cross_elements);
     tcase_add_test_raise_signal(tc, add_to_an_external_vector_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, reset_of_an_embedded_vector_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, buf_of_an_external_vector_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, concat_starting_past_the_source_aborts, SIGABRT);
     suite_add_tcase(s, tc);
 

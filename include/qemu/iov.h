@@ -137,7 +137,7 @@ static inline void qemu_iovec_init_buf(QEMUIOVector *qiov, const void *buf,
 static inline void *qemu_iovec_buf(QEMUIOVector *qiov)
 {
     /* Only an embedded vector has a buffer of its own. */
-    assert(qiov->nalloc == -1);
+    assert(qiov->nalloc == -1 && qiov->iov == &qiov->local_iov);
     return qiov->local_iov.iov_base;
 }
 

@@ -74,22 +74,16 @@ bool test_and_clear(EventNotifier *e) noexcept
     if (!e->initialized) {
         return false;
     }
-    if (e->rfd == e->wfd) {
-        uint64_t value;
-        ssize_t n;
-        do {
-            n = read(e->rfd, &value, sizeof value);
-        } while (n < 0 && errno == EINTR);
-        return n == static_cast<ssize_t>(sizeof value);
-    }
-    // Pipe: empty it, so that one clear undoes any number of sets.
+    // Reads until one comes back short: an eventfd's counter in one read,
+    // a pipe (or any fd given to init_fd) emptied, so that one clear undoes
+    // any number of sets.
     char buf[512];
     bool pending = false;
     ssize_t n;
-    // Until EAGAIN (empty) or 0 (writer closed).
-    while ((n = read(e->rfd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    do {
+        n = read(e->rfd, buf, sizeof buf);
         pending |= n > 0;
-    }
+    } while ((n < 0 && errno == EINTR) || n == static_cast<ssize_t>(sizeof buf));
     return pending;
 }
 

@@ -23,6 +23,31 @@ char *base_of(const struct iovec &v) noexcept
 }
 
 #ifdef _WIN32
+// The errno of a Winsock error, as QEMU's socket wrappers set it (a would-
+// block as EAGAIN, which callers test beside EWOULDBLOCK); EIO for others.
+int errno_of_wsa(int err) noexcept
+{
+    switch (err) {
+    case WSAEWOULDBLOCK: return EAGAIN;
+    case WSAEINTR: return EINTR;
+    case WSAEBADF: return EBADF;
+    case WSAENOTSOCK: return ENOTSOCK;
+    case WSAEFAULT: return EFAULT;
+    case WSAEINVAL: return EINVAL;
+    case WSAEMSGSIZE: return EMSGSIZE;
+    case WSAENOBUFS: return ENOBUFS;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAENETDOWN: return ENETDOWN;
+    case WSAENETUNREACH: return ENETUNREACH;
+    case WSAEHOSTUNREACH: return EHOSTUNREACH;
+    default: return EIO;
+    }
+}
+
 // One send/recv of the first element (7.2's fd is the SOCKET); the caller
 // resumes after a partial transfer.
 ssize_t transfer(int fd, struct iovec *iov, unsigned, bool do_send) noexcept
@@ -31,8 +56,7 @@ ssize_t transfer(int fd, struct iovec *iov, unsigned, bool do_send) noexcept
     int len = iov[0].iov_len > INT_MAX ? INT_MAX : int(iov[0].iov_len);
     int r = do_send ? send(s, base_of(iov[0]), len, 0) : recv(s, base_of(iov[0]), len, 0);
     if (r == SOCKET_ERROR) {
-        int err = WSAGetLastError();
-        errno = err == WSAEWOULDBLOCK ? EAGAIN : err == WSAEINTR ? EINTR : EIO;
+        errno = errno_of_wsa(WSAGetLastError());
         return -1;
     }
     return r;

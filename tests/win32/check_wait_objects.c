@@ -14,6 +14,7 @@
 #include "block/aio.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "qemu/iov.h"
 #include "tests/api_level.h"
 
 #include <winsock2.h>
@@ -204,6 +205,28 @@ static void test_sockets(void)
     CloseHandle(ev);
     aio_context_unref(ctx);
     printf("ok sockets\n");
+}
+
+/* iov_send_recv's errno after a failed send/recv is the Winsock error's
+ * own (as QEMU's socket wrappers set it), not EIO for all. */
+static void test_iov_socket_errors(void)
+{
+    char buf[8];
+    struct iovec v = { buf, sizeof(buf) };
+    u_long nonblocking = 1;
+    ssize_t r;
+
+    make_pair();
+    ioctlsocket(pair[0], FIONBIO, &nonblocking);
+    errno = 0;
+    r = iov_recv((int)pair[0], &v, 1, 0, sizeof(buf));
+    CHECK(r == -1 && errno == EAGAIN, "recv with nothing sent: %d, errno %d", (int)r, errno);
+    closesocket(pair[1]);
+    closesocket(pair[0]);
+    errno = 0;
+    r = iov_recv((int)pair[0], &v, 1, 0, sizeof(buf));
+    CHECK(r == -1 && errno == ENOTSOCK, "recv on a closed socket: %d, errno %d", (int)r, errno);
+    printf("ok iov_send_recv errors\n");
 }
 
 /* glib's three steps by hand: aio_prepare finds a socket ready with its
@@ -451,6 +474,7 @@ int main(void)
     test_limit();
     test_same_handle_twice();
     test_sockets();
+    test_iov_socket_errors();
     test_prepare_pending_dispatch();
     test_poll_hooks();
     test_gsource();

@@ -12,6 +12,7 @@
 #include "block/aio.h"
 #include "block/aio-wait.h"
 #include "qemu/main-loop.h"
+#include "qemu/coroutine.h"
 #include "qaio/iothread.h"
 #include "helpers.h"
 
@@ -182,6 +183,41 @@ START_TEST(bh_oneshot_runs_in_the_iothread_and_returns_after_it)
 }
 END_TEST
 
+static void slow_record_ctx_cb(void *opaque)
+{
+    g_usleep(20 * 1000);   /* the waiter polls the main context meanwhile */
+    record_ctx_cb(opaque);
+}
+
+static void coroutine_fn set_flag_co(void *opaque)
+{
+    qatomic_set((bool *)opaque, true);
+    aio_wait_kick();
+}
+
+/* The wait leaves the IOThread's context as it found it: released again
+ * at 7.2, where the caller holds it, and never taken at 10.0, where there
+ * is no lock to hold (taking it there kept it held by the main thread, and
+ * the IOThread blocked the next time it entered a coroutine). */
+START_TEST(iothread_enters_coroutines_after_a_bh_oneshot_waited_for_it)
+{
+    Job j = { .ctx = io_ctx };
+    bool done = false;
+
+#if T_API_7_2
+    aio_context_acquire(io_ctx);
+#endif
+    aio_wait_bh_oneshot(io_ctx, slow_record_ctx_cb, &j);
+#if T_API_7_2
+    aio_context_release(io_ctx);
+#endif
+    ck_assert_ptr_eq(j.ran_in, io_ctx);
+    aio_co_schedule(io_ctx, qemu_coroutine_create(set_flag_co, &done));
+    AIO_WAIT_WHILE_UNLOCKED(NULL, !qatomic_read(&done));
+    ck_assert(done);
+}
+END_TEST
+
 START_TEST(bh_oneshot_on_the_main_context_runs_in_the_main_thread)
 {
     AioContext *main = qemu_get_aio_context();
@@ -265,6 +301,7 @@ static Suite *aio_wait_suite(void)
     tc = tcase_create("bh_oneshot");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, bh_oneshot_runs_in_the_iothread_and_returns_after_it);
+    tcase_add_test(tc, iothread_enters_coroutines_after_a_bh_oneshot_waited_for_it);
     tcase_add_test(tc, bh_oneshot_on_the_main_context_runs_in_the_main_thread);
     tcase_add_test_raise_signal(tc, bh_oneshot_outside_the_main_thread_aborts, SIGABRT);
     suite_add_tcase(s, tc);

@@ -1065,6 +1065,97 @@ START_TEST(io_poll_hit_calls_io_poll_ready_not_io_read)
 }
 END_TEST
 
+/* Busy polling that finds nothing uses up part of the wait: the wait after
+ * it is shortened by the time polled, so a timer still fires on time
+ * (QEMU keeps the same ending time).  The polling window grows to cover
+ * the 20 ms timer within a few rounds; unshortened, the timer then fired
+ * 20 ms late in every round.  The least late of the last rounds is judged:
+ * a loaded machine delays some rounds, not each. */
+START_TEST(busy_polling_does_not_delay_a_timer)
+{
+    OPEN_CTX(ctx);
+    const int64_t delay = 20 * 1000 * 1000;
+    Bound b = { 0 };
+    int64_t least = INT64_MAX;
+    FdData d;
+
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    aio_context_set_poll_params(ctx, 50 * 1000 * 1000, 0, 0, &error_abort);
+    register_polling_handler(ctx, &d, false);
+    for (int round = 0; round < 16; round++) {
+        int64_t deadline = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + delay;
+        int fired = b.fired;
+
+        timer_mod(b.t, deadline);
+        while (b.fired == fired) {
+            aio_poll(ctx, true);
+        }
+        if (round >= 12) {
+            least = MIN(least, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - deadline);
+        }
+    }
+    ck_assert_int_gt(d.polls, 0);
+    ck_assert_msg(least < delay / 2, "a 20 ms timer fired at least %" PRId64
+                  " us late in each of 4 rounds while polling", least / 1000);
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
+/* With the io_uring monitor, which polls even beside handlers that cannot
+ * be polled, a handler whose io_poll found nothing for 7 s leaves the
+ * polling list (with io_poll_end), as QEMU's does; its fd still runs it,
+ * and being ready puts it back.  poll and epoll poll only while every
+ * handler can be polled, and keep the list. */
+START_TEST(handler_idle_for_7s_leaves_busy_polling_under_io_uring)
+{
+    OPEN_CTX(ctx);
+    Bound b = { 0 };
+    int64_t start;
+    int polls, reads;
+    FdData d;
+
+    if (strcmp(qaio_aio_context_fd_monitor(ctx), "io_uring") != 0) {
+        aio_context_unref(ctx);
+        return;
+    }
+    b.t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, bound_cb, &b);
+    aio_context_set_poll_params(ctx, 1000 * 1000, 0, 0, &error_abort);
+    register_polling_handler(ctx, &d, false);
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    while (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start < 7500LL * 1000 * 1000) {
+        poll_blocking_for(ctx, &b, 500 * 1000, NULL);
+    }
+    ck_assert_int_gt(d.polls, 0);
+    polls = d.polls;
+    for (int i = 0; i < 50; i++) {
+        poll_blocking_for(ctx, &b, 500 * 1000, NULL);
+    }
+    ck_assert_msg(d.polls == polls, "io_poll of a handler idle for 7.5 s called %d more times",
+                  d.polls - polls);
+    assert_begin_end_pair(&d);
+
+    reads = d.reads;
+    eventfd_kick(d.fd);
+    for (int i = 0; i < 100 && d.reads == reads; i++) {
+        aio_poll(ctx, true);
+    }
+    ck_assert_int_eq(d.reads, reads + 1);
+    for (int i = 0; i < 20; i++) {
+        poll_blocking_for(ctx, &b, 500 * 1000, NULL);
+    }
+    ck_assert_msg(d.polls > polls, "the handler ready again was not polled again");
+
+    fd_remove(ctx, d.fd);
+    close(d.fd);
+    timer_free(b.t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
 START_TEST(polling_handler_always_ready_does_not_starve_fd_handlers)
 {
     OPEN_CTX(ctx);
@@ -1819,6 +1910,9 @@ static Suite *fd_handler_suite(void)
     tcase_add_loop_test(tc, io_poll_hit_calls_io_poll_ready_not_io_read,
                         t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, polling_handler_always_ready_does_not_starve_fd_handlers,
+                        t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, busy_polling_does_not_delay_a_timer, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, handler_idle_for_7s_leaves_busy_polling_under_io_uring,
                         t_fdmon_lo(), t_fdmon_hi());
 #if T_API_7_2
     tcase_add_loop_test(tc, aio_set_fd_poll_on_unknown_fd_does_nothing, t_fdmon_lo(), t_fdmon_hi());

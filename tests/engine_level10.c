@@ -135,6 +135,30 @@ START_TEST(fua_on_a_read_is_not_a_dsync_write)
 }
 END_TEST
 
+/* 10.0's engines issue a zone append as a plain write at the offset given
+ * (the kernel's zone append is the file system's), never with FUA. */
+START_TEST(zone_append_is_a_plain_write)
+{
+    t_file f;
+    AioContext *ctx = start10(&f, true);
+    void *buf = t_buf(4096), *back = t_buf(4096);
+    QEMUIOVector qiov;
+    t_req r;
+
+    memset(buf, 0x5a, 4096);
+    t_req_buf(&r, NULL, f.fd, QEMU_AIO_ZONE_APPEND, 12288, buf, 4096, &qiov);
+    run10(ctx, &r, 1, fua_entry, false);
+    ck_assert_int_eq(r.ret, 0);
+    ck_assert_uint_eq(t_fault_count.plain_writes, 1);
+    ck_assert_uint_eq(t_fault_count.dsync_writes, 0);
+    ck_assert_int_eq(pread(f.fd, back, 4096, 12288), 4096);
+    ck_assert_int_eq(memcmp(back, buf, 4096), 0);
+    free(back);
+    free(buf);
+    finish10(ctx, &f);
+}
+END_TEST
+
 START_TEST(flush_reaches_the_kernel_as_one_fdsync)
 {
     t_file f;
@@ -230,6 +254,7 @@ void t_engine_add_level10_tests(Suite *s)
 
     tcase_add_test(tc, fua_write_reaches_the_kernel_with_dsync);
     tcase_add_test(tc, fua_on_a_read_is_not_a_dsync_write);
+    tcase_add_test(tc, zone_append_is_a_plain_write);
     tcase_add_test(tc, flush_reaches_the_kernel_as_one_fdsync);
     tcase_add_test(tc, defer_call_section_submits_its_requests_in_one_call);
     tcase_add_test(tc, requests_outside_a_section_go_one_by_one);

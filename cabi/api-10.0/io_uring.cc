@@ -16,7 +16,7 @@ int coroutine_fn submit(LuringState *s, int fd, uint64_t offset, QEMUIOVector *q
                         BdrvRequestFlags flags)
 {
     qaio::blockio::op kind;
-    if (!qaio::cabi::engine_op(type, &kind)) {
+    if (!qaio::cabi::engine_op_10(type, &flags, &kind)) {
         QAIO_FATAL("invalid AIO request type 0x%x", type);
     }
     return qaio::blockio::luring_submit_co(s, fd, offset, qiov, kind,

@@ -17,7 +17,7 @@ int coroutine_fn submit(LinuxAioState *s, int fd, uint64_t offset, QEMUIOVector 
                         int type, BdrvRequestFlags flags, uint64_t dev_max_batch)
 {
     qaio::blockio::op kind;
-    if (!qaio::cabi::engine_op(type, &kind)) {
+    if (!qaio::cabi::engine_op_10(type, &flags, &kind)) {
         error_report("laio_co_submit: invalid AIO request type 0x%x.", type);
         return -EIO;
     }

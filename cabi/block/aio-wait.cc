@@ -15,7 +15,9 @@ QAIO_EXPORT void aio_wait_kick(void)
     qaio::mainloop::wait_kick(&global_aio_wait);
 }
 
+// 7.2: called with ctx acquired once; 10.0 has no context lock to hold.
 QAIO_EXPORT void aio_wait_bh_oneshot(AioContext *ctx, QEMUBHFunc *cb, void *opaque)
 {
-    qaio::mainloop::wait_bh_oneshot(&global_aio_wait, ctx, cb, opaque);
+    qaio::mainloop::wait_bh_oneshot(&global_aio_wait, ctx, cb, opaque,
+                                    !QAIO_QEMU_API_AT_LEAST(10, 0));
 }

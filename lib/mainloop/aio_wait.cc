@@ -49,7 +49,8 @@ void wait_kick(AioWait *w) noexcept
     }
 }
 
-void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque) noexcept
+void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque,
+                     bool caller_holds_ctx) noexcept
 {
     AioContext *main = loop::main_context();
     QAIO_CHECK(main && loop::current_context() == main,
@@ -58,7 +59,7 @@ void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque) 
     loop::bh_schedule_oneshot(loop::context::from(ctx), oneshot_bh_cb, &call,
                               "aio_wait_bh_oneshot");
 
-    // AIO_WAIT_WHILE(ctx, !call.done); the caller holds ctx's lock once.
+    // AIO_WAIT_WHILE(ctx, !call.done), or its _UNLOCKED form.
     std::atomic_ref<unsigned> waiters(w->num_waiters);
     waiters.fetch_add(1, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with wait_kick
@@ -70,9 +71,13 @@ void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque) 
     } else {
         loop::context *m = loop::context::from(main);
         while (!call.done.load(std::memory_order_acquire)) {
-            c->release();
+            if (caller_holds_ctx) {
+                c->release();
+            }
             m->poll(true);
-            c->acquire();
+            if (caller_holds_ctx) {
+                c->acquire();
+            }
         }
     }
     waiters.fetch_sub(1, std::memory_order_seq_cst);

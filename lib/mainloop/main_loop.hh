@@ -34,6 +34,9 @@ int signals_init() noexcept;
 
 // @w is global_aio_wait, owned by cabi/.
 void wait_kick(AioWait *w) noexcept;
-void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque) noexcept;
+// caller_holds_ctx: the caller holds ctx's lock once (7.2's contract), which
+// is dropped while the main context is polled; else (10.0) it is not taken.
+void wait_bh_oneshot(AioWait *w, AioContext *ctx, QEMUBHFunc *cb, void *opaque,
+                     bool caller_holds_ctx) noexcept;
 
 } // namespace qaio::mainloop

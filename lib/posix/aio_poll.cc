@@ -17,6 +17,9 @@ namespace qaio::posix {
 namespace {
 
 constexpr int64_t poll_start_ns = 4000;
+// QEMU's POLL_IDLE_INTERVAL_NS: a handler not ready for this long stops
+// being busy polled where the monitor polls beside unpollable handlers.
+constexpr int64_t poll_idle_ns = 7 * 1000 * 1000 * 1000LL;
 
 int64_t soonest(int64_t a, int64_t b) noexcept
 {
@@ -27,7 +30,7 @@ int64_t soonest(int64_t a, int64_t b) noexcept
 
 // Calls io_poll of every polling handler once; pushes those that report
 // readiness.  Returns whether any did, ignoring the context's own notifier.
-bool fd_backend::run_poll_handlers_once(ready_list &ready) noexcept
+bool fd_backend::run_poll_handlers_once(ready_list &ready, int64_t now) noexcept
 {
     bool progress = false;
     AioContext *c = ctx_->c();
@@ -37,7 +40,43 @@ bool fd_backend::run_poll_handlers_once(ready_list &ready) noexcept
         }
         if (h->io_poll_(h->opaque_)) {
             ready.push(h, revents_poll_ready);
+            h->poll_idle_until_ = now + poll_idle_ns;
             if (!h->is_ctx_notifier_) {
+                progress = true;
+            }
+        }
+    }
+    return progress;
+}
+
+// Handlers not ready for poll_idle_ns leave the poll list (their fd fires
+// them again, and dispatch_ready puts them back).  With polling started,
+// each gets io_poll_end and a last look, which may find it ready.
+bool fd_backend::remove_idle_poll_handlers(ready_list &ready, int64_t now) noexcept
+{
+    bool progress = false;
+    for (size_t i = 0; i < poll_list_.size();) {
+        handler *h = poll_list_[i];
+        if (h->is_ctx_notifier_ || h->is_deleted()) {
+            i++;
+            continue;
+        }
+        if (h->poll_idle_until_ == 0) {
+            h->poll_idle_until_ = now + poll_idle_ns;
+        }
+        if (now < h->poll_idle_until_) {
+            i++;
+            continue;
+        }
+        h->poll_idle_until_ = 0;
+        h->on_poll_list_ = false;
+        poll_list_[i] = poll_list_.back();
+        poll_list_.pop_back();
+        IOHandler *end = h->poll_end();
+        if (poll_started_ && end) {
+            end(h->opaque_);
+            if (!h->queued() && h->io_poll_(h->opaque_)) {
+                ready.push(h, revents_poll_ready);
                 progress = true;
             }
         }
@@ -61,15 +100,24 @@ bool fd_backend::try_poll_mode(ready_list &ready, int64_t *timeout) noexcept
     }
     poll_set_started(ready, true);
     int64_t start = timer::monotonic_ns();
+    int64_t elapsed;
     bool found = false;
     do {
-        found = run_poll_handlers_once(ready) || !ready.empty();
-    } while (!found && timer::monotonic_ns() - start < max_ns && !monitor_->need_wait());
+        found = run_poll_handlers_once(ready, start) || !ready.empty();
+        elapsed = timer::monotonic_ns() - start;
+    } while (!found && elapsed < max_ns && !monitor_->need_wait());
+    if ((monitor_->features() & fd_monitor::polls_unpollable) &&
+        remove_idle_poll_handlers(ready, start + elapsed)) {
+        found = true;
+    }
     if (found) {
         *timeout = 0;
         if (loop::stats_enabled()) {
             ctx_->counters().poll_hits++;
         }
+    } else if (*timeout > 0) {
+        // The wait that follows ends when the timeout would have.
+        *timeout -= elapsed < *timeout ? elapsed : *timeout;
     }
     return found;
 }
@@ -81,7 +129,7 @@ void fd_backend::adapt_poll_time(int64_t block_ns) noexcept
     }
     if (block_ns > poll_max_ns_) {
         poll_ns_ = poll_shrink_ ? poll_ns_ / poll_shrink_ : 0;
-    } else if (poll_ns_ < poll_max_ns_) {
+    } else if (poll_ns_ < poll_max_ns_ && block_ns < poll_max_ns_) {
         int64_t grow = poll_grow_ ? poll_grow_ : 2;
         int64_t next = poll_ns_ ? poll_ns_ * grow : poll_start_ns;
         poll_ns_ = next > poll_max_ns_ ? poll_max_ns_ : next;

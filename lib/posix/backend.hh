@@ -76,7 +76,8 @@ private:
     // aio_poll.cc
     bool dispatch_ready(ready_list &ready) noexcept;
     void poll_set_started(ready_list &ready, bool started) noexcept;
-    bool run_poll_handlers_once(ready_list &ready) noexcept;
+    bool run_poll_handlers_once(ready_list &ready, int64_t now) noexcept;
+    bool remove_idle_poll_handlers(ready_list &ready, int64_t now) noexcept;
     bool try_poll_mode(ready_list &ready, int64_t *timeout) noexcept;
     void adapt_poll_time(int64_t block_ns) noexcept;
 

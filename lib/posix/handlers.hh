@@ -23,6 +23,9 @@ struct handler {
     std::atomic<bool> deleted_{false};
     bool is_ctx_notifier_ = false;  // the context's own notifier: never progress
     bool on_poll_list_ = false;     // adaptive polling: ready at least once
+    // io_uring monitor: when the handler, not ready since, leaves the poll
+    // list (0: to be set at the next polling round).
+    int64_t poll_idle_until_ = 0;
     // A blocking eventfd io_uring may wait on with a READ, saving a syscall.
     bool drain_by_read_ = false;
     IOHandler *io_read_ = nullptr;

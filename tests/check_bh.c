@@ -517,6 +517,28 @@ END_TEST
 
 /* ---- idle --------------------------------------------------------------- */
 
+/* aio_bh_poll counts the BHs it ran that are progress: an idle one is not. */
+START_TEST(aio_bh_poll_counts_plain_bhs_not_idle_ones)
+{
+    AioContext *ctx = new_ctx();
+    BhData idle = { 0 }, plain = { 0 };
+
+    idle.bh = aio_bh_new(ctx, count_cb, &idle);
+    plain.bh = aio_bh_new(ctx, count_cb, &plain);
+    qemu_bh_schedule_idle(idle.bh);
+    ck_assert_int_eq(aio_bh_poll(ctx), 0);
+    ck_assert_int_eq(idle.n, 1);
+    qemu_bh_schedule(plain.bh);
+    ck_assert_int_eq(aio_bh_poll(ctx), 1);
+    ck_assert_int_eq(plain.n, 1);
+    ck_assert_int_eq(aio_bh_poll(ctx), 0);
+
+    qemu_bh_delete(idle.bh);
+    qemu_bh_delete(plain.bh);
+    aio_context_unref(ctx);
+}
+END_TEST
+
 START_TEST(idle_bh_runs_within_a_blocking_poll_and_is_not_progress)
 {
     AioContext *ctx = new_ctx();
@@ -929,6 +951,7 @@ static Suite *bh_suite(void)
 
     tc = tcase_create("idle");
     tcase_add_test(tc, idle_bh_runs_within_a_blocking_poll_and_is_not_progress);
+    tcase_add_test(tc, aio_bh_poll_counts_plain_bhs_not_idle_ones);
     tcase_add_test(tc, aio_compute_timeout_is_at_most_10ms_with_idle_bh);
     suite_add_tcase(s, tc);
 

@@ -69,6 +69,46 @@ static void timer_arm(TimerData *d, int64_t ns)
     timer_mod(d->t, d->deadline);
 }
 
+/* ---- order within one aio_poll ------------------------------------------- */
+
+static char order[8];
+
+static void order_bh_cb(void *opaque) { strcat(order, "B"); }
+static void order_timer_cb(void *opaque) { strcat(order, "T"); }
+static void order_fd_cb(void *opaque)
+{
+    uint64_t v;
+
+    strcat(order, "F");
+    ck_assert_int_eq(read(*(int *)opaque, &v, sizeof(v)), (ssize_t)sizeof(v));
+}
+
+/* One aio_poll, blocking or not, with a BH scheduled, an fd ready and a
+ * timer due: BHs, then fd handlers, then timers, as QEMU 7.2 runs them. */
+START_TEST(one_poll_runs_bhs_then_fd_handlers_then_timers)
+{
+    OPEN_CTX(ctx);
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    QEMUTimer *t = aio_timer_new(ctx, QEMU_CLOCK_REALTIME, SCALE_NS, order_timer_cb, NULL);
+    QEMUBH *bh = aio_bh_new(ctx, order_bh_cb, NULL);
+
+    t_set_fd_handler(ctx, fd, order_fd_cb, NULL, NULL, NULL, &fd);
+    for (int blocking = 0; blocking <= 1; blocking++) {
+        order[0] = 0;
+        timer_mod(t, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - 1);
+        ck_assert_int_eq(eventfd_write(fd, 1), 0);
+        qemu_bh_schedule(bh);
+        ck_assert(aio_poll(ctx, blocking));
+        ck_assert_str_eq(order, "BFT");
+    }
+    t_set_fd_handler(ctx, fd, NULL, NULL, NULL, NULL, NULL);
+    close(fd);
+    qemu_bh_delete(bh);
+    timer_free(t);
+    aio_context_unref(ctx);
+}
+END_TEST
+
 /* ---- notification ------------------------------------------------------- */
 
 START_TEST(notification_alone_is_not_progress)
@@ -482,6 +522,8 @@ static Suite *notify_suite(void)
 
     tc = tcase_create("notification");
     tcase_add_loop_test(tc, notification_alone_is_not_progress, t_fdmon_lo(), t_fdmon_hi());
+    tcase_add_loop_test(tc, one_poll_runs_bhs_then_fd_handlers_then_timers,
+                        t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, notify_before_blocking_poll_makes_it_return,
                         t_fdmon_lo(), t_fdmon_hi());
     tcase_add_loop_test(tc, aio_notify_accept_clears_pending_notification,

@@ -332,16 +332,14 @@ struct LuringState : qaio::blockio::engine<LuringState> {
     }
 
     // A deferred ring after a poll-driven fd was seen takes nothing more;
-    // once it is empty, this thread's cooperative ring replaces it.
+    // once it is empty, enter_here() gives the engine a cooperative one.
     bool retire_deferred_ring() noexcept
     {
         if (in_flight_) {
             return false;
         }
-        replace_ring(ring_mode::cooperative);
-        ring_thread_ = pthread_self();
-        ring_thread_known_ = true;
-        return true;
+        ring_thread_known_ = false;  // past enter_here()'s own-thread shortcut
+        return enter_here();
     }
 
     // Fills free SQEs from the queue and submits, again while the kernel
